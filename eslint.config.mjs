@@ -1,0 +1,82 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+const everyLayer = ['type:contracts', 'type:config'];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/tmp/**', '**/coverage/**', '.nx/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          banTransitiveDependencies: false,
+          depConstraints: [
+            // The wire contract stands alone: it imports nothing of ours.
+            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+            // Ports know the contracts; they never know an adapter.
+            { sourceTag: 'type:port', onlyDependOnLibsWithTags: [...everyLayer] },
+            // Adapters implement a port; never another adapter.
+            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // The composition root picks adapters from config.
+            {
+              sourceTag: 'type:engines',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
+            },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
+            },
+            // A service never imports another service.
+            {
+              sourceTag: 'type:service',
+              onlyDependOnLibsWithTags: [
+                'type:domain',
+                'type:engines',
+                'type:port',
+                'type:testing',
+                ...everyLayer,
+              ],
+            },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:service',
+                'type:domain',
+                'type:engines',
+                'type:port',
+                'type:testing',
+                ...everyLayer,
+              ],
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name=/^(describe|it|test)$/][callee.property.name='only']",
+          message: 'No .only in committed tests.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  prettier,
+];

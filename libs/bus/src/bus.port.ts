@@ -1,0 +1,158 @@
+import type { AnyEnvelope, Envelope, EventTypeOn, TopicName, WireMessage } from '@leash/contracts';
+
+/*
+ * Two layers. `BusTransport` is what an engine adapter implements (embedded
+ * SQLite log, Kafka): raw records, partitions, consumer groups, commits. `Bus`
+ * is what services use: typed envelopes keyed by the topic registry,
+ * validation at the edge, retries, dead letters and trace context. `createBus`
+ * builds the second from the first, so every adapter gets the same semantics.
+ */
+
+// ---------------------------------------------------------------- transport
+
+/** A record as an adapter stores it. Offsets are strings, as in Kafka. */
+export interface TransportRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Append time, ms since the epoch. */
+  readonly timestamp: number;
+}
+
+export interface PublishReceipt {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface ConsumeControls {
+  /** Tells the group this member is alive during a long handler (kafkajs `heartbeat`). */
+  heartbeat(): Promise<void>;
+  /** Aborted when the consumer stops without waiting, or loses the partition. */
+  readonly signal: AbortSignal;
+}
+
+export interface ConsumeSpec {
+  readonly group: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. Default: the earliest retained record. */
+  readonly fromBeginning?: boolean;
+}
+
+/**
+ * Called for each record. Contract every adapter keeps:
+ * - one partition's records are passed one at a time, in offset order;
+ * - different partitions are processed concurrently;
+ * - the offset is committed only after the returned promise resolves;
+ * - if it rejects, nothing is committed and the same record is passed again.
+ */
+export type RecordHandler = (record: TransportRecord, controls: ConsumeControls) => Promise<void>;
+
+export interface TransportConsumer {
+  /** Stops fetching, waits for in-flight handlers, commits them, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+}
+
+export interface BusTransport {
+  /** Adapter name, for logs and span attributes (`messaging.system`). */
+  readonly system: string;
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  send(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt[]>;
+  consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer>;
+  /** Reports whether the engine is reachable; used by readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------- bus
+
+export interface PublishOptions {
+  /** Extra headers. Trace context (traceparent, tracestate) is added by the bus. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** One event handed to a handler, already validated against its schema. */
+export interface Delivery<E extends AnyEnvelope = AnyEnvelope> {
+  readonly topic: TopicName;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly event: E;
+  /** 1 on first delivery, then counts transient retries within this delivery. */
+  readonly attempt: number;
+  heartbeat(): Promise<void>;
+  readonly signal: AbortSignal;
+}
+
+export type EventHandler = (delivery: Delivery) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Total attempts, first included. */
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly multiplier: number;
+}
+
+export interface SubscribeOptions {
+  readonly retry?: Partial<RetryPolicy>;
+  readonly fromBeginning?: boolean;
+}
+
+export interface Subscription {
+  readonly group: string;
+  /** Graceful: drains in-flight handlers and commits them. */
+  close(): Promise<void>;
+}
+
+/** A message on a dead-letter topic, with why it is there. */
+export interface DeadLetter {
+  readonly topic: string;
+  readonly originalTopic: string;
+  readonly originalPartition: number;
+  readonly originalOffset: string;
+  readonly group: string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly failedAt: string;
+  /** The original message's headers, unchanged. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+export interface Bus {
+  readonly system: string;
+  /** The physical name of a logical topic (prefix applied). */
+  topicName(topic: TopicName): string;
+  publish<T extends TopicName>(
+    topic: T,
+    envelope: Envelope<EventTypeOn<T>>,
+    options?: PublishOptions,
+  ): Promise<PublishReceipt>;
+  subscribe(
+    group: string,
+    topics: readonly TopicName[],
+    handler: EventHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+  subscribeDeadLetters(
+    group: string,
+    topics: readonly TopicName[],
+    handler: (letter: DeadLetter) => Promise<void>,
+  ): Promise<Subscription>;
+  /** Sends raw bytes to a topic, bypassing validation: for tests and tools that replay or forge. */
+  publishRaw(topic: TopicName, message: WireMessage): Promise<PublishReceipt>;
+  ping(): Promise<void>;
+  /** Closes every subscription gracefully, then the transport. */
+  close(): Promise<void>;
+}

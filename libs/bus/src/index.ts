@@ -1,0 +1,2 @@
+export * from './bus.port';
+export * from './errors';

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import {
+  ActionId,
+  AgentRef,
+  RiskClass,
+  Timestamp,
+  ToolArguments,
+  UsdMicros,
+} from './common.schema';
+
+export const ApprovalRequestedV1 = z.object({
+  approvalId: z.string().min(1),
+  actionId: ActionId,
+  actionHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .describe('The verdict binds to this hash.'),
+  agent: AgentRef,
+  tool: z.string().min(1),
+  arguments: ToolArguments,
+  reason: z.string().max(10_000).describe("The planner's stated reason."),
+  riskClass: RiskClass,
+  policy: z.object({
+    policyId: z.string(),
+    version: z.number().int().positive(),
+    determiningPolicies: z.array(z.string()),
+  }),
+  reservedUsdMicros: UsdMicros,
+  history: z.array(z.string().max(2_000)).max(200).describe('What the task has done so far.'),
+  reviewersRequired: z.number().int().positive(),
+  reviewerGroup: z.string().min(1),
+  expiresAt: Timestamp,
+});
+export type ApprovalRequestedV1 = z.infer<typeof ApprovalRequestedV1>;
+
+export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
+  z.object({
+    verdict: z.literal('approve'),
+    approvalId: z.string().min(1),
+    actionHash: z.string().regex(/^[0-9a-f]{64}$/),
+    reviewer: z.string().min(1),
+    comment: z.string().max(10_000).optional(),
+  }),
+  z.object({
+    verdict: z.literal('reject'),
+    approvalId: z.string().min(1),
+    actionHash: z.string().regex(/^[0-9a-f]{64}$/),
+    reviewer: z.string().min(1),
+    feedback: z.string().min(1).max(10_000),
+  }),
+  z.object({
+    verdict: z.literal('edit'),
+    approvalId: z.string().min(1),
+    actionHash: z.string().regex(/^[0-9a-f]{64}$/),
+    reviewer: z.string().min(1),
+    arguments: ToolArguments,
+    comment: z.string().max(10_000).optional(),
+  }),
+]);
+export type ApprovalDecidedV1 = z.infer<typeof ApprovalDecidedV1>;

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { AgentRef, TaskId, Timestamp, UsdMicros, Versions } from './common.schema';
+
+export const TaskRequestedV1 = z.object({
+  agent: z.string().min(1).max(100).describe('Agent profile name.'),
+  agentVersion: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Pin a profile version; current if absent.'),
+  input: z
+    .string()
+    .min(1)
+    .max(100_000)
+    .describe('The task, as the upstream system states it. Untrusted.'),
+  metadata: z.record(z.string(), z.string()).default({}),
+  requestedBy: z.string().max(200).optional(),
+  deadlineAt: Timestamp.optional().describe(
+    'Wall-clock deadline; the profile default applies if absent.',
+  ),
+});
+export type TaskRequestedV1 = z.infer<typeof TaskRequestedV1>;
+
+export const TaskStatus = z.enum([
+  'succeeded',
+  'failed',
+  'rejected',
+  'escalated',
+  'killed',
+  'limit_exceeded',
+]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const TrajectoryStep = z.object({
+  step: z.number().int().nonnegative(),
+  kind: z.enum(['plan', 'action', 'observation', 'rejection', 'final']),
+  tool: z.string().optional(),
+  actionId: z.string().optional(),
+  summary: z.string().max(10_000),
+  at: Timestamp,
+});
+
+export const TaskCost = z.object({
+  usdMicros: UsdMicros,
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  toolCalls: z.number().int().nonnegative(),
+});
+export type TaskCost = z.infer<typeof TaskCost>;
+
+export const TaskFinishedV1 = z.object({
+  taskId: TaskId,
+  agent: AgentRef,
+  status: TaskStatus,
+  reason: z.string().max(10_000),
+  result: z.string().max(100_000).optional(),
+  trajectory: z.array(TrajectoryStep),
+  cost: TaskCost,
+  versions: Versions,
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+});
+export type TaskFinishedV1 = z.infer<typeof TaskFinishedV1>;
