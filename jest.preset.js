@@ -6,7 +6,7 @@ const { pathsToModuleNameMapper } = require('./tools/jest/paths');
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/services'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/services'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

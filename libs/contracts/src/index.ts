@@ -6,3 +6,4 @@ export * from './events/approval.schema';
 export * from './events/control.schema';
 export * from './topics';
 export * from './envelope';
+export * from './asyncapi';
