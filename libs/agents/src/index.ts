@@ -1,0 +1,3 @@
+export * from './tool-definition';
+export * from './agent-profile';
+export * from './policy-document';

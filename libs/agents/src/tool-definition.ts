@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { RiskClass } from '@leash/contracts';
+
+/** How a tool's transient failures are retried by the executor. */
+export interface ToolRetryPolicy {
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** An undo: the tool to call and how to build its arguments from the original call and result. */
+export interface ToolCompensation {
+  readonly tool: string;
+  readonly arguments: (
+    original: Record<string, unknown>,
+    output: unknown,
+  ) => Record<string, unknown>;
+}
+
+/**
+ * A tool as data. The parameters are a zod object: the model receives them as
+ * JSON Schema, the policy gate parses the arguments with them.
+ */
+export interface ToolDefinition<P extends z.ZodObject = z.ZodObject> {
+  readonly name: string;
+  readonly version: number;
+  /** Written for the model: what the tool does and when to use it. */
+  readonly description: string;
+  readonly parameters: P;
+  readonly riskClass: RiskClass;
+  /** Bucket for per-class caps and rate limits, e.g. `refund`, `purchase_order`, `email`. */
+  readonly actionClass: string;
+  readonly tags: readonly string[];
+  /** Safe to run twice with the same arguments (reads, upserts). */
+  readonly idempotent: boolean;
+  /** For money-moving tools: the argument that holds the amount, in US dollars. */
+  readonly amountField?: keyof z.infer<P> & string;
+  readonly compensation?: ToolCompensation;
+  readonly timeoutMs: number;
+  readonly retry: ToolRetryPolicy;
+}
+
+const DEFAULT_RETRY: ToolRetryPolicy = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 5_000 };
+
+export function defineTool<P extends z.ZodObject>(
+  definition: Omit<ToolDefinition<P>, 'retry' | 'timeoutMs' | 'tags'> &
+    Partial<Pick<ToolDefinition<P>, 'retry' | 'timeoutMs' | 'tags'>>,
+): ToolDefinition<P> {
+  if (!/^[a-z][a-z0-9_]{0,63}$/.test(definition.name)) {
+    throw new Error(`tool name "${definition.name}" must be snake_case, at most 64 characters`);
+  }
+  if (definition.amountField && !(definition.amountField in definition.parameters.shape)) {
+    throw new Error(
+      `tool ${definition.name}: amountField "${definition.amountField}" is not a parameter`,
+    );
+  }
+  return Object.freeze({
+    timeoutMs: 30_000,
+    tags: [],
+    ...definition,
+    retry: { ...DEFAULT_RETRY, ...definition.retry },
+  });
+}
+
+/** The tool's parameters as JSON Schema, as the model and the audit log see them. */
+export function toolJsonSchema(tool: ToolDefinition): Record<string, unknown> {
+  const schema = z.toJSONSchema(tool.parameters, { target: 'draft-7' }) as Record<string, unknown>;
+  delete schema.$schema;
+  return schema;
+}
+
+/** What of a tool is recorded with each version: everything but code. */
+export function toolSnapshot(tool: ToolDefinition): Record<string, unknown> {
+  return {
+    name: tool.name,
+    version: tool.version,
+    description: tool.description,
+    parameters: toolJsonSchema(tool),
+    riskClass: tool.riskClass,
+    actionClass: tool.actionClass,
+    tags: [...tool.tags],
+    idempotent: tool.idempotent,
+    amountField: tool.amountField ?? null,
+    compensation: tool.compensation?.tool ?? null,
+    timeoutMs: tool.timeoutMs,
+    retry: tool.retry,
+  };
+}
+
+/** A short, stable version string for a set of tools: changes when any definition changes. */
+export function toolsetVersion(tools: readonly ToolDefinition[]): string {
+  const snapshots = [...tools]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((t) => JSON.stringify(toolSnapshot(t)));
+  return createHash('sha256').update(snapshots.join('\n')).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,3 @@
+export * from './canonical';
+export * from './signer';
+export * from './signed-fields';
