@@ -1,3 +1,4 @@
 export * from './tool-definition';
 export * from './agent-profile';
 export * from './policy-document';
+export * from './profile-source';
