@@ -21,19 +21,22 @@ export default [
             // The wire contract stands alone: it imports nothing of ours.
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
-            // Ports know the contracts; they never know an adapter.
-            { sourceTag: 'type:port', onlyDependOnLibsWithTags: [...everyLayer] },
-            // Adapters implement a port; never another adapter.
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // Ports know the contracts and other ports (the outbox relay publishes through the
+            // bus port); they never know an adapter.
+            { sourceTag: 'type:port', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // Adapters implement a port; never another adapter. Their specs run the port's
+            // contract suite from libs/testing.
+            {
+              sourceTag: 'type:adapter',
+              onlyDependOnLibsWithTags: ['type:port', 'type:testing', ...everyLayer],
+            },
             // The composition root picks adapters from config.
             {
               sourceTag: 'type:engines',
               onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
             },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
-            },
+            // Contract suites take the adapter under test from the adapter's own spec.
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
             // A service never imports another service.
             {
               sourceTag: 'type:service',

@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { createEnvelope } from '@leash/contracts';
+import { DocumentValidationError, OutboxRelay, defineAggregate } from '@leash/store';
+import { describeStoreContract, waitFor, type OpenedStore } from '@leash/testing';
+import { openSqliteStore, type SqliteStore } from './sqlite.store';
+
+const root = mkdtempSync(join(tmpdir(), 'leash-store-sqlite-'));
+let files = 0;
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function removeFiles(filename: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(filename + suffix, { force: true });
+}
+
+async function openAt(filename = join(root, `store-${++files}.db`)): Promise<OpenedStore> {
+  const store = await openSqliteStore({ filename });
+  return {
+    store,
+    location: filename,
+    async cleanup() {
+      await store.close();
+      removeFiles(filename);
+    },
+  };
+}
+
+describeStoreContract('sqlite', openAt);
+
+const Counter = z.object({ counterId: z.string(), value: z.number().int() });
+const counters = defineAggregate({
+  name: 'counter',
+  schema: Counter,
+  id: (c) => c.counterId,
+});
+
+describe('sqlite store', () => {
+  const open: SqliteStore[] = [];
+  let filename: string;
+
+  beforeEach(() => {
+    filename = join(root, `store-${++files}.db`);
+  });
+
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+    removeFiles(filename);
+  });
+
+  async function connect(options: { busyTimeoutMs?: number } = {}): Promise<SqliteStore> {
+    const store = await openSqliteStore({ filename, ...options });
+    open.push(store);
+    return store;
+  }
+
+  it('loses no update when two connections to one file increment in transactions', async () => {
+    // Two connections stand in for two processes: each has its own lock and only
+    // SQLite's file lock orders them.
+    const a = await connect();
+    const b = await connect();
+    await a.repository(counters).insert({ counterId: 'c', value: 0 });
+    const perConnection = 25;
+    const increment = (store: SqliteStore) =>
+      store.transaction(async (tx) => {
+        const repo = tx.repository(counters);
+        const current = await repo.get('c');
+        if (!current) throw new Error('counter vanished');
+        await new Promise((resolve) => setImmediate(resolve)); // hold the write lock across a turn
+        await repo.update({ counterId: 'c', value: current.doc.value + 1 }, current.version);
+      });
+    await Promise.all(
+      Array.from({ length: perConnection }, () => [increment(a), increment(b)]).flat(),
+    );
+    expect(await b.repository(counters).get('c')).toMatchObject({
+      doc: { value: 2 * perConnection },
+      version: 2 * perConnection + 1,
+    });
+  });
+
+  it('fails a transaction with a transient StoreBusyError when another holds the lock too long', async () => {
+    const a = await connect();
+    const b = await connect({ busyTimeoutMs: 50 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const holder = a.transaction(async (tx) => {
+      await tx.repository(counters).upsert({ counterId: 'c', value: 1 });
+      entered();
+      await held;
+    });
+    await inside;
+    const error = await b
+      .transaction((tx) => tx.repository(counters).upsert({ counterId: 'c', value: 2 }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'StoreBusyError', transient: true });
+    release();
+    await holder;
+    expect((await b.repository(counters).get('c'))?.doc.value).toBe(1);
+  });
+
+  it('relays entries committed by another connection, found by polling', async () => {
+    const producer = await connect();
+    const relayStore = await connect();
+    const published: string[] = [];
+    const relay = new OutboxRelay({
+      outbox: relayStore.outbox,
+      bus: {
+        async publish(topic, envelope) {
+          published.push(envelope.id);
+          return { topic, partition: 0, offset: String(published.length) };
+        },
+      },
+      pollIntervalMs: 10,
+    });
+    relay.start();
+    try {
+      await producer.transaction((tx) =>
+        tx.outbox.enqueue(
+          'tasks.requested',
+          createEnvelope(
+            'leash.tasks.requested.v1',
+            { agent: 'support', input: 'hello' },
+            { source: 'test', taskId: 't1', id: 'e1' },
+          ),
+        ),
+      );
+      await waitFor(() => published.length === 1, { description: 'polled entry published' });
+      expect(published).toEqual(['e1']);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('reports a stored document that no longer matches its schema', async () => {
+    const store = await connect();
+    await store.repository(counters).insert({ counterId: 'c', value: 1 });
+    const raw = new Database(filename);
+    raw.prepare(`UPDATE agg_counter SET body = json_set(body, '$.value', 'one')`).run();
+    raw.close();
+    const error = await store
+      .repository(counters)
+      .get('c')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DocumentValidationError);
+    expect(error).toMatchObject({ aggregate: 'counter', id: 'c' });
+  });
+
+  it('adds an index to an existing table, covering documents written before it', async () => {
+    const before = await connect();
+    await before.repository(counters).insert({ counterId: 'a', value: 2 });
+    await before.repository(counters).insert({ counterId: 'b', value: 1 });
+    await before.close();
+
+    const after = await connect();
+    const indexed = defineAggregate({
+      name: 'counter',
+      schema: Counter,
+      id: (c) => c.counterId,
+      indexes: ['value'],
+    });
+    const found = await after.repository(indexed).find({ orderBy: 'value' });
+    expect(found.map((f) => f.id)).toEqual(['b', 'a']);
+    const raw = new Database(filename, { readonly: true });
+    const plan = raw
+      .prepare(`EXPLAIN QUERY PLAN SELECT id FROM agg_counter WHERE ix_value = 1`)
+      .all() as { detail: string }[];
+    raw.close();
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(
+      /USING (COVERING )?INDEX agg_counter__value/,
+    );
+  });
+
+  it('forgets a table created inside a transaction that rolled back', async () => {
+    const store = await connect();
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.repository(counters).insert({ counterId: 'c', value: 1 });
+        throw new Error('roll back the table too');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await store.repository(counters).get('c')).toBeUndefined();
+    await store.repository(counters).insert({ counterId: 'c', value: 1 });
+    expect(await store.repository(counters).count()).toBe(1);
+  });
+});

@@ -1,0 +1,675 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import Database from 'better-sqlite3';
+import type { AnyEnvelope, TopicName } from '@leash/contracts';
+import {
+  ConcurrencyError,
+  DuplicateError,
+  NotFoundError,
+  StoreBusyError,
+  StoreError,
+  planQuery,
+  prepareDocument,
+  prepareOutboxRecord,
+  readDocument,
+  type AnyAggregate,
+  type DocOf,
+  type EnqueueOptions,
+  type FilterQuery,
+  type FindQuery,
+  type Inbox,
+  type OutboxEntry,
+  type OutboxStore,
+  type OutboxWriter,
+  type QueryPlan,
+  type RepositoryOf,
+  type Store,
+  type Stored,
+  type Transaction,
+} from '@leash/store';
+import { AsyncLock } from './async-lock';
+import {
+  addColumnSql,
+  columnOf,
+  createIndexSql,
+  createTableSql,
+  queryParams,
+  querySql,
+  quote,
+  tableOf,
+} from './sqlite-sql';
+
+export interface SqliteStoreOptions {
+  /** Database file (better-sqlite3's name for it); several processes may open one. `:memory:` for a private store. */
+  readonly filename: string;
+  /** How long a transaction waits for another connection's write lock. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /**
+   * `normal` (default): with WAL, a commit survives a process crash; a power
+   * loss may lose the last few. `full` syncs every commit to disk: slower.
+   */
+  readonly synchronous?: 'normal' | 'full';
+}
+
+type Statement = Database.Statement;
+
+interface Row {
+  readonly id: string;
+  readonly version: number;
+  readonly body: string;
+}
+
+/** Per transaction (and per autocommit write): whether it may still be used, and what to undo. */
+class TxState {
+  active = true;
+  enqueued = 0;
+  /** Tables created or altered in this transaction; forgotten if it rolls back. */
+  readonly touchedTables: string[] = [];
+}
+
+const QUERY_CACHE_LIMIT = 256;
+
+/** Prepared statements of one aggregate's table, made once the table exists. */
+class AggregateTable {
+  readonly get: Statement;
+  readonly version: Statement;
+  readonly insert: Statement;
+  readonly update: Statement;
+  readonly upsert: Statement;
+  readonly delete: Statement;
+  readonly deleteVersioned: Statement;
+  /** Index keys (`a,b`) known to exist. */
+  readonly indexes = new Set<string>();
+  private readonly queries = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly aggregate: AnyAggregate,
+  ) {
+    const t = quote(tableOf(aggregate));
+    this.get = db.prepare(`SELECT id, version, body FROM ${t} WHERE id = ?`);
+    this.version = db.prepare(`SELECT version FROM ${t} WHERE id = ?`).pluck();
+    this.insert = db.prepare(
+      `INSERT INTO ${t} (id, version, body) VALUES (?, 1, ?) ON CONFLICT (id) DO NOTHING`,
+    );
+    this.update = db.prepare(
+      `UPDATE ${t} SET version = version + 1, body = ? WHERE id = ? AND version = ?`,
+    );
+    this.upsert = db
+      .prepare(
+        `INSERT INTO ${t} (id, version, body) VALUES (?, 1, ?)
+         ON CONFLICT (id) DO UPDATE SET version = version + 1, body = excluded.body
+         RETURNING version`,
+      )
+      .pluck();
+    this.delete = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
+    this.deleteVersioned = db.prepare(`DELETE FROM ${t} WHERE id = ? AND version = ?`);
+  }
+
+  query(plan: QueryPlan, kind: 'find' | 'count'): Statement {
+    const key = `${kind}|${plan.shape}`;
+    let statement = this.queries.get(key);
+    if (!statement) {
+      // Shapes come from code, so few exist; the cap only guards against a caller building unbounded any-of lists.
+      if (this.queries.size >= QUERY_CACHE_LIMIT) {
+        this.queries.delete(this.queries.keys().next().value as string);
+      }
+      statement = this.db.prepare(querySql(this.aggregate, plan, kind));
+      if (kind === 'count') statement.pluck();
+      this.queries.set(key, statement);
+    }
+    return statement;
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+function checkId(aggregate: AnyAggregate, id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new StoreError(`${aggregate.name}: id must be a non-empty string`);
+  }
+  return id;
+}
+
+function checkVersion(aggregate: AnyAggregate, version: unknown): number {
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new StoreError(`${aggregate.name}: expectedVersion must be a positive integer`);
+  }
+  return version;
+}
+
+/**
+ * SQLite adapter of the store port.
+ *
+ * Transactions are `BEGIN IMMEDIATE ... COMMIT` held across awaits, so one
+ * connection runs one at a time behind an async lock; calls outside a
+ * transaction take the same lock, so they never land inside another's open
+ * transaction. Across connections (processes) SQLite's write lock serialises
+ * writers; we wait for it asynchronously rather than through busy_timeout,
+ * which would block the event loop and with it the holder if it lives in
+ * this process.
+ */
+export class SqliteStore implements Store {
+  readonly system = 'sqlite';
+  readonly outbox: OutboxStore;
+
+  private readonly db: Database.Database;
+  private readonly lock = new AsyncLock();
+  private readonly context = new AsyncLocalStorage<TxState>();
+  private readonly tables = new Map<string, AggregateTable>();
+  private readonly listeners = new Set<() => void>();
+  private readonly busyTimeoutMs: number;
+  /** Lease expiry per owner this process holds, to skip renewals that are not due. */
+  private readonly leases = new Map<string, number>();
+  private closing?: Promise<void>;
+  private closed = false;
+
+  private readonly s: {
+    begin: Statement;
+    commit: Statement;
+    rollback: Statement;
+    busyNow: Statement;
+    busyWait: Statement;
+    ping: Statement;
+    claim: Statement;
+    enqueue: Statement;
+    pending: Statement;
+    sent: Statement;
+    failed: Statement;
+    lease: Statement;
+    release: Statement;
+  };
+
+  private constructor(options: SqliteStoreOptions) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.db = new Database(options.filename, { timeout: this.busyTimeoutMs });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      const db = this.db;
+      this.s = {
+        begin: db.prepare('BEGIN IMMEDIATE'),
+        commit: db.prepare('COMMIT'),
+        rollback: db.prepare('ROLLBACK'),
+        busyNow: db.prepare('PRAGMA busy_timeout = 0'),
+        busyWait: db.prepare(`PRAGMA busy_timeout = ${Math.floor(this.busyTimeoutMs)}`),
+        ping: db.prepare('SELECT 1').pluck(),
+      } as typeof this.s;
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.outbox = {
+      pending: (limit) => this.pending(limit),
+      markSent: (ids) => this.markSent(ids),
+      markFailed: (id, error) => this.markFailed(id, error),
+      acquireLease: (owner, ttlMs) => this.acquireLease(owner, ttlMs),
+      releaseLease: (owner) => this.releaseLease(owner),
+      onEnqueued: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+    };
+  }
+
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const store = new SqliteStore(options);
+    try {
+      await store.write(() => store.createInternalTables());
+    } catch (error) {
+      store.closed = true;
+      store.db.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private createInternalTables(): void {
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS _leash_inbox (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+      ) WITHOUT ROWID;
+      -- AUTOINCREMENT: seq never goes back, even after the newest rows are deleted as sent.
+      CREATE TABLE IF NOT EXISTS _leash_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        envelope TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        enqueued_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+      );
+      CREATE TABLE IF NOT EXISTS _leash_lease (
+        name TEXT PRIMARY KEY NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `);
+    const db = this.db;
+    Object.assign(this.s, {
+      claim: db.prepare(
+        'INSERT INTO _leash_inbox (consumer, event_id, claimed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      enqueue: db.prepare(
+        `INSERT INTO _leash_outbox (topic, key, event_id, envelope, headers, enqueued_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      pending: db.prepare(
+        `SELECT seq, topic, key, envelope, headers, enqueued_at, attempts, last_error
+         FROM _leash_outbox ORDER BY seq LIMIT ?`,
+      ),
+      sent: db.prepare('DELETE FROM _leash_outbox WHERE seq = ?'),
+      failed: db.prepare(
+        'UPDATE _leash_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?',
+      ),
+      lease: db.prepare(
+        `INSERT INTO _leash_lease (name, owner, expires_at) VALUES ('outbox', ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE _leash_lease.owner = excluded.owner OR _leash_lease.expires_at <= ?`,
+      ),
+      release: db.prepare("DELETE FROM _leash_lease WHERE name = 'outbox' AND owner = ?"),
+    });
+  }
+
+  // ------------------------------------------------------------ public API
+
+  repository<A extends AnyAggregate>(aggregate: A): RepositoryOf<A> {
+    return this.makeRepository(aggregate, undefined);
+  }
+
+  async transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    this.checkEntry();
+    const release = await this.lock.acquire();
+    try {
+      this.checkOpen();
+      await this.begin();
+      const state = new TxState();
+      const tx: Transaction = {
+        repository: (aggregate) => this.makeRepository(aggregate, state),
+        inbox: this.makeInbox(state),
+        outbox: this.makeOutboxWriter(state),
+      };
+      let result: R;
+      try {
+        result = await this.context.run(state, () => work(tx));
+        state.active = false;
+        this.s.commit.run();
+      } catch (error) {
+        state.active = false;
+        this.rollback(state);
+        throw error;
+      }
+      if (state.enqueued > 0) this.notifyEnqueued();
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.checkEntry();
+    if (this.s.ping.get() !== 1) throw new StoreError('sqlite: ping returned an unexpected value');
+  }
+
+  close(): Promise<void> {
+    // Queued work runs first: the lock is FIFO and close joins the end of the queue.
+    this.closing ??= this.lock.acquire().then((release) => {
+      try {
+        this.closed = true;
+        this.listeners.clear();
+        this.db.close();
+      } finally {
+        release();
+      }
+    });
+    return this.closing;
+  }
+
+  // ------------------------------------------------------ execution paths
+
+  /** Refuses new work once closing, and calls that would deadlock on our own open transaction. */
+  private checkEntry(): void {
+    if (this.closing) throw new StoreError('sqlite store is closed');
+    if (this.context.getStore()?.active) {
+      throw new StoreError(
+        'called the store directly inside store.transaction(): use the tx argument ' +
+          '(tx.repository, tx.inbox, tx.outbox); nested transactions are not supported',
+      );
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreError('sqlite store is closed');
+  }
+
+  /** Takes the write lock of the file, waiting for other connections without blocking the event loop. */
+  private async begin(): Promise<void> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let delay = 1;
+    for (;;) {
+      this.s.busyNow.run();
+      try {
+        this.s.begin.run();
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+      } finally {
+        this.s.busyWait.run();
+      }
+      if (Date.now() >= deadline) {
+        throw new StoreBusyError(
+          `sqlite: another connection held the write lock for over ${this.busyTimeoutMs} ms`,
+        );
+      }
+      // Jitter keeps competing processes from retrying in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  private rollback(state: TxState): void {
+    if (this.db.inTransaction) this.s.rollback.run();
+    // DDL rolled back with the transaction: make the next use check the table again.
+    for (const name of state.touchedTables) this.tables.delete(name);
+  }
+
+  /** One read under the lock, outside any transaction. */
+  private async read<T>(fn: () => T): Promise<T> {
+    this.checkEntry();
+    const release = await this.lock.acquire();
+    try {
+      this.checkOpen();
+      return fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** One write as its own short transaction. */
+  private async write<T>(fn: (state: TxState) => T): Promise<T> {
+    this.checkEntry();
+    const release = await this.lock.acquire();
+    try {
+      this.checkOpen();
+      await this.begin();
+      const state = new TxState();
+      try {
+        const result = fn(state);
+        state.active = false;
+        this.s.commit.run();
+        return result;
+      } catch (error) {
+        state.active = false;
+        this.rollback(state);
+        throw error;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private notifyEnqueued(): void {
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure must not fail a transaction that already committed.
+      }
+    }
+  }
+
+  // ----------------------------------------------------------- aggregates
+
+  private isReady(aggregate: AnyAggregate): boolean {
+    const table = this.tables.get(aggregate.name);
+    return !!table && aggregate.indexes.every((index) => table.indexes.has(index.join(',')));
+  }
+
+  /** Creates the table, generated columns and indexes the definition needs. Needs the write lock. */
+  private ensureTable(aggregate: AnyAggregate, state: TxState): AggregateTable {
+    let table = this.tables.get(aggregate.name);
+    if (table && this.isReady(aggregate)) return table;
+    state.touchedTables.push(aggregate.name);
+    this.db.exec(createTableSql(aggregate));
+    const columns = new Set(
+      (
+        this.db.prepare(`PRAGMA table_xinfo(${quote(tableOf(aggregate))})`).all() as {
+          name: string;
+        }[]
+      ).map((c) => c.name),
+    );
+    for (const field of aggregate.fields) {
+      if (!columns.has(columnOf(field))) this.db.exec(addColumnSql(aggregate, field));
+    }
+    for (const index of aggregate.indexes) this.db.exec(createIndexSql(aggregate, index));
+    if (!table) {
+      table = new AggregateTable(this.db, aggregate);
+      this.tables.set(aggregate.name, table);
+    }
+    for (const index of aggregate.indexes) table.indexes.add(index.join(','));
+    return table;
+  }
+
+  private makeRepository<A extends AnyAggregate>(
+    aggregate: A,
+    state: TxState | undefined,
+  ): RepositoryOf<A> {
+    type T = DocOf<A>;
+    const stored = (row: Row): Stored<T> => ({
+      id: row.id,
+      version: row.version,
+      doc: readDocument(aggregate, row.id, JSON.parse(row.body)),
+    });
+    const ops = {
+      get: (table: AggregateTable, id: string): Stored<T> | undefined => {
+        const row = table.get.get(checkId(aggregate, id)) as Row | undefined;
+        return row && stored(row);
+      },
+      insert: (table: AggregateTable, input: unknown): Stored<T> => {
+        const { id, doc } = prepareDocument(aggregate, input);
+        if (table.insert.run(id, JSON.stringify(doc)).changes === 0) {
+          throw new DuplicateError(aggregate.name, id);
+        }
+        return { id, version: 1, doc };
+      },
+      update: (table: AggregateTable, input: unknown, expected: number): Stored<T> => {
+        checkVersion(aggregate, expected);
+        const { id, doc } = prepareDocument(aggregate, input);
+        if (table.update.run(JSON.stringify(doc), id, expected).changes === 1) {
+          return { id, version: expected + 1, doc };
+        }
+        const actual = table.version.get(id) as number | undefined;
+        if (actual === undefined) throw new NotFoundError(aggregate.name, id);
+        throw new ConcurrencyError(aggregate.name, id, expected, actual);
+      },
+      upsert: (table: AggregateTable, input: unknown): Stored<T> => {
+        const { id, doc } = prepareDocument(aggregate, input);
+        const version = table.upsert.get(id, JSON.stringify(doc)) as number;
+        return { id, version, doc };
+      },
+      delete: (table: AggregateTable, id: string, expected?: number): boolean => {
+        checkId(aggregate, id);
+        if (expected === undefined) return table.delete.run(id).changes === 1;
+        checkVersion(aggregate, expected);
+        if (table.deleteVersioned.run(id, expected).changes === 1) return true;
+        const actual = table.version.get(id) as number | undefined;
+        if (actual === undefined) return false;
+        throw new ConcurrencyError(aggregate.name, id, expected, actual);
+      },
+      find: (table: AggregateTable, plan: QueryPlan): Stored<T>[] => {
+        if (plan.matchesNothing) return [];
+        const rows = table.query(plan, 'find').all(...queryParams(plan, 'find')) as Row[];
+        return rows.map(stored);
+      },
+      count: (table: AggregateTable, plan: QueryPlan): number => {
+        if (plan.matchesNothing) return 0;
+        return table.query(plan, 'count').get(...queryParams(plan, 'count')) as number;
+      },
+    };
+
+    // Inside a transaction: run at once (the lock is ours), creating the table if needed.
+    // Outside: a read takes the lock; a write, or the first use of a table, also begins IMMEDIATE.
+    const run = <R>(isWrite: boolean, fn: (table: AggregateTable) => R): Promise<R> => {
+      if (state) {
+        if (!state.active) {
+          return Promise.reject(
+            new StoreError(
+              `${aggregate.name}: the transaction this repository belongs to has ended`,
+            ),
+          );
+        }
+        try {
+          return Promise.resolve(fn(this.ensureTable(aggregate, state)));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      if (!isWrite && this.isReady(aggregate)) {
+        return this.read(() => fn(this.tables.get(aggregate.name) as AggregateTable));
+      }
+      return this.write((writeState) => fn(this.ensureTable(aggregate, writeState)));
+    };
+
+    return {
+      get: (id) => run(false, (table) => ops.get(table, id)),
+      insert: (doc) => run(true, (table) => ops.insert(table, doc)),
+      update: (doc, expectedVersion) =>
+        run(true, (table) => ops.update(table, doc, expectedVersion)),
+      upsert: (doc) => run(true, (table) => ops.upsert(table, doc)),
+      delete: (id, expectedVersion) => run(true, (table) => ops.delete(table, id, expectedVersion)),
+      find: (query?: FindQuery<string>) => {
+        let plan: QueryPlan;
+        try {
+          plan = planQuery(aggregate, query);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return run(false, (table) => ops.find(table, plan));
+      },
+      count: (query?: FilterQuery<string>) => {
+        let plan: QueryPlan;
+        try {
+          plan = planQuery(aggregate, query);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return run(false, (table) => ops.count(table, plan));
+      },
+    } as RepositoryOf<A>;
+  }
+
+  // ------------------------------------------------------- inbox, outbox
+
+  private ended(): Promise<never> {
+    return Promise.reject(new StoreError('the transaction has ended'));
+  }
+
+  private makeInbox(state: TxState): Inbox {
+    return {
+      claim: (consumer, eventId) => {
+        if (!state.active) return this.ended();
+        if (!consumer || !eventId) {
+          return Promise.reject(new StoreError('inbox: consumer and eventId must be non-empty'));
+        }
+        return Promise.resolve(this.s.claim.run(consumer, eventId, Date.now()).changes === 1);
+      },
+    };
+  }
+
+  private makeOutboxWriter(state: TxState): OutboxWriter {
+    return {
+      enqueue: (topic, envelope, options?: EnqueueOptions) => {
+        if (!state.active) return this.ended();
+        try {
+          const record = prepareOutboxRecord(topic, envelope as AnyEnvelope, options);
+          this.s.enqueue.run(
+            record.topic,
+            record.key,
+            record.eventId,
+            record.envelope,
+            record.headers,
+            Date.now(),
+          );
+          state.enqueued += 1;
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    };
+  }
+
+  private pending(limit: number): Promise<OutboxEntry[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      return Promise.reject(new StoreError('outbox: limit must be a positive integer'));
+    }
+    return this.read(() =>
+      (
+        this.s.pending.all(limit) as {
+          seq: number;
+          topic: string;
+          key: string;
+          envelope: string;
+          headers: string;
+          enqueued_at: number;
+          attempts: number;
+          last_error: string | null;
+        }[]
+      ).map((row) => ({
+        id: String(row.seq),
+        topic: row.topic as TopicName,
+        key: row.key,
+        envelope: JSON.parse(row.envelope) as AnyEnvelope,
+        headers: JSON.parse(row.headers) as Record<string, string>,
+        enqueuedAt: new Date(row.enqueued_at).toISOString(),
+        attempts: row.attempts,
+        ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+      })),
+    );
+  }
+
+  private markSent(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.write(() => {
+      for (const id of ids) this.s.sent.run(Number(id));
+    });
+  }
+
+  private markFailed(id: string, error: string): Promise<void> {
+    return this.write(() => {
+      this.s.failed.run(error.slice(0, 2000), Number(id));
+    });
+  }
+
+  private async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = this.leases.get(owner);
+    // Nobody can take an unexpired lease, so renewing before half of it is gone buys nothing.
+    if (held !== undefined && held - now > ttlMs / 2) return true;
+    const expiresAt = now + ttlMs;
+    const won = await this.write(() => this.s.lease.run(owner, expiresAt, now).changes === 1);
+    if (won) this.leases.set(owner, expiresAt);
+    else this.leases.delete(owner);
+    return won;
+  }
+
+  private async releaseLease(owner: string): Promise<void> {
+    this.leases.delete(owner);
+    if (this.closing) return;
+    await this.write(() => {
+      this.s.release.run(owner);
+    });
+  }
+}
+
+/** Opens (creating if needed) a SQLite store. */
+export function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteStore> {
+  return SqliteStore.open(options);
+}

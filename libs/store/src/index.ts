@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './aggregate';
+export * from './query';
+export * from './store.port';
+export * from './outbox';
+export * from './outbox-relay';
