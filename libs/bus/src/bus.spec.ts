@@ -1,0 +1,263 @@
+import {
+  createEnvelope,
+  encodeEnvelope,
+  EventValidationError,
+  type WireMessage,
+} from '@leash/contracts';
+// Tests of the port may use the shared test kit (its contract suite); production code never does.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { waitFor } from '@leash/testing';
+import type {
+  BusTransport,
+  ConsumeControls,
+  ConsumeSpec,
+  RecordHandler,
+  TopicSpec,
+  TransportRecord,
+} from './bus.port';
+import { createBus } from './bus';
+import { DLQ_HEADERS, toDeadLetter } from './dead-letter';
+import { TransientError } from './errors';
+import { InMemoryTransport } from './in-memory.transport';
+
+const event = (taskId = 'task-1', input = 'do it') =>
+  createEnvelope(
+    'leash.tasks.requested.v1',
+    { agent: 'unit', input },
+    { source: 'unit', tenantId: 'tenant-1', taskId },
+  );
+
+/** Records what the bus asks of its transport; `consume` hands back the bus's record handler. */
+class ScriptedTransport implements BusTransport {
+  readonly system = 'scripted';
+  readonly ensured: TopicSpec[][] = [];
+  readonly sent: { topic: string; message: WireMessage }[] = [];
+  handler: RecordHandler | undefined;
+  spec: ConsumeSpec | undefined;
+  stopped = 0;
+  closed = 0;
+  failEnsure = 0;
+  failSendTo: string | undefined;
+
+  async ensureTopics(topics: readonly TopicSpec[]) {
+    if (this.failEnsure-- > 0) throw new Error('broker unavailable');
+    this.ensured.push([...topics]);
+  }
+  async send(topic: string, messages: readonly WireMessage[]) {
+    if (topic === this.failSendTo) throw new Error(`cannot write ${topic}`);
+    for (const message of messages) this.sent.push({ topic, message });
+    return messages.map((_, i) => ({ topic, partition: 0, offset: String(i) }));
+  }
+  async consume(spec: ConsumeSpec, handler: RecordHandler) {
+    this.spec = spec;
+    this.handler = handler;
+    return { stop: async () => void this.stopped++ };
+  }
+  async ping() {}
+  async close() {
+    this.closed++;
+  }
+}
+
+const record = (message: WireMessage, offset = '7'): TransportRecord => ({
+  topic: 'leash.tasks.requested',
+  partition: 3,
+  offset,
+  key: message.key,
+  value: message.value,
+  headers: message.headers,
+  timestamp: Date.now(),
+});
+
+const controls = (signal = new AbortController().signal): ConsumeControls => ({
+  heartbeat: jest.fn(() => Promise.resolve()),
+  signal,
+});
+
+describe('createBus', () => {
+  it('names physical topics with the prefix', () => {
+    const bus = createBus({ transport: new ScriptedTransport(), source: 'unit' });
+    expect(bus.topicName('tasks.requested')).toBe('leash.tasks.requested');
+    const acme = createBus({
+      transport: new ScriptedTransport(),
+      source: 'unit',
+      topicPrefix: 'acme.',
+    });
+    expect(acme.topicName('control')).toBe('acme.control');
+    expect(acme.system).toBe('scripted');
+  });
+
+  it('publishes keyed by the registry, creating the topic and its dead-letter topic once', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit', partitions: 3 });
+    const first = event('task-a');
+    await Promise.all([
+      bus.publish('tasks.requested', first),
+      bus.publish('tasks.requested', event('task-b')),
+    ]);
+    await bus.publish('tasks.requested', event('task-c'));
+    await bus.subscribe('g', ['tasks.requested'], async () => undefined);
+
+    expect(transport.ensured).toEqual([
+      [
+        { name: 'leash.tasks.requested', partitions: 3 },
+        { name: 'leash.tasks.requested.dlq', partitions: 3 },
+      ],
+    ]);
+    expect(transport.sent.map((s) => [s.topic, s.message.key])).toEqual([
+      ['leash.tasks.requested', 'task-a'],
+      ['leash.tasks.requested', 'task-b'],
+      ['leash.tasks.requested', 'task-c'],
+    ]);
+    expect(transport.sent[0].message.headers['ce_id']).toBe(first.id);
+  });
+
+  it('tries topic creation again after a failure', async () => {
+    const transport = new ScriptedTransport();
+    transport.failEnsure = 1;
+    const bus = createBus({ transport, source: 'unit' });
+    await expect(bus.publish('tasks.requested', event())).rejects.toThrow('broker unavailable');
+    await bus.publish('tasks.requested', event());
+    expect(transport.ensured).toHaveLength(1);
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('refuses an event on a topic it does not travel on', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    // The types forbid it; a caller that casts its way past them still gets stopped.
+    const publish = bus.publish as (topic: string, envelope: unknown) => Promise<unknown>;
+    await expect(publish.call(bus, 'actions.proposed', event())).rejects.toBeInstanceOf(
+      EventValidationError,
+    );
+    expect(transport.sent).toHaveLength(0);
+  });
+
+  it('adds caller headers, which cannot override the CloudEvents attributes', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const e = event();
+    await bus.publish('tasks.requested', e, { headers: { 'x-origin': 'crm', ce_id: 'forged' } });
+    expect(transport.sent[0].message.headers).toMatchObject({ 'x-origin': 'crm', ce_id: e.id });
+  });
+
+  it('passes the retry-free path straight through: one delivery, attempt 1, then commit', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const handler = jest.fn(async () => undefined);
+    await bus.subscribe('g', ['tasks.requested'], handler, { fromBeginning: false });
+    expect(transport.spec).toEqual({
+      group: 'g',
+      topics: ['leash.tasks.requested'],
+      fromBeginning: false,
+    });
+    const e = event();
+    await transport.handler!(record(encodeEnvelope('tasks.requested', e)), controls());
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(handler.mock.calls[0]).toMatchObject([
+      { topic: 'tasks.requested', partition: 3, offset: '7', key: 'task-1', attempt: 1, event: e },
+    ]);
+  });
+
+  it('stops retrying when the partition is lost, and rejects instead of dead-lettering', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit', retry: { initialDelayMs: 60_000 } });
+    const failure = new TransientError('timeout');
+    const handler = jest.fn(async () => {
+      throw failure;
+    });
+    await bus.subscribe('g', ['tasks.requested'], handler);
+    const abort = new AbortController();
+    const c = controls(abort.signal);
+    const handling = transport.handler!(record(encodeEnvelope('tasks.requested', event())), c);
+    await waitFor(() => (c.heartbeat as jest.Mock).mock.calls.length > 0, {
+      description: 'the retry wait to begin',
+    });
+    abort.abort();
+    await expect(handling).rejects.toBe(failure);
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(transport.sent).toHaveLength(0);
+  });
+
+  it('rejects when the dead-letter topic cannot be written, so the record comes again', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    await bus.subscribe('g', ['tasks.requested'], async () => {
+      throw new Error('permanent');
+    });
+    transport.failSendTo = 'leash.tasks.requested.dlq';
+    const r = record(encodeEnvelope('tasks.requested', event()));
+    await expect(transport.handler!(r, controls())).rejects.toThrow('cannot write');
+    transport.failSendTo = undefined;
+    await transport.handler!(r, controls());
+    expect(transport.sent.map((s) => s.topic)).toEqual(['leash.tasks.requested.dlq']);
+    expect(transport.sent[0].message.headers).toMatchObject({
+      [DLQ_HEADERS.error]: 'permanent',
+      [DLQ_HEADERS.attempts]: '1',
+      [DLQ_HEADERS.topic]: 'leash.tasks.requested',
+      [DLQ_HEADERS.partition]: '3',
+      [DLQ_HEADERS.offset]: '7',
+      [DLQ_HEADERS.group]: 'g',
+    });
+  });
+
+  it('closes every subscription, then the transport, once; and refuses work afterwards', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    await bus.subscribe('a', ['tasks.requested'], async () => undefined);
+    await bus.subscribeDeadLetters('b', ['tasks.requested'], async () => undefined);
+    expect(transport.spec?.topics).toEqual(['leash.tasks.requested.dlq']);
+    await Promise.all([bus.close(), bus.close()]);
+    expect(transport.stopped).toBe(2);
+    expect(transport.closed).toBe(1);
+    await expect(bus.publish('tasks.requested', event())).rejects.toThrow('closed');
+    await expect(bus.subscribe('c', ['tasks.requested'], async () => undefined)).rejects.toThrow(
+      'closed',
+    );
+  });
+
+  it('drains in-flight handlers on close over a real engine', async () => {
+    const transport = new InMemoryTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    let finished = false;
+    await bus.subscribe('g', ['tasks.requested'], async () => {
+      started = true;
+      await blocked;
+      finished = true;
+    });
+    await bus.publish('tasks.requested', event());
+    await waitFor(() => started);
+    const closing = bus.close();
+    release();
+    await closing;
+    expect(finished).toBe(true);
+    const [handled] = transport.engine.records('leash.tasks.requested');
+    const committed = transport.engine.committedOffset('g', handled.topic, handled.partition);
+    expect(committed).toBe('1');
+  });
+});
+
+describe('toDeadLetter', () => {
+  it('reads a letter without dead-letter headers defensively', () => {
+    const letter = toDeadLetter({
+      topic: 'leash.control.dlq',
+      partition: 0,
+      offset: '0',
+      key: 'control',
+      value: Buffer.from('{}'),
+      headers: { ce_id: 'x' },
+      timestamp: 0,
+    });
+    expect(letter).toMatchObject({
+      originalTopic: 'leash.control',
+      originalPartition: -1,
+      attempts: 0,
+      error: '',
+      failedAt: '1970-01-01T00:00:00.000Z',
+      headers: { ce_id: 'x' },
+    });
+  });
+});

@@ -1,0 +1,304 @@
+import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
+import {
+  TOPIC_NAMES,
+  decodeEnvelope,
+  deadLetterTopic,
+  encodeEnvelope,
+  type AnyEnvelope,
+  type Envelope,
+  type EventTypeOn,
+  type TopicName,
+  type WireMessage,
+} from '@leash/contracts';
+import type {
+  Bus,
+  BusTransport,
+  ConsumeControls,
+  DeadLetter,
+  Delivery,
+  EventHandler,
+  PublishOptions,
+  PublishReceipt,
+  RecordHandler,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
+  TransportConsumer,
+  TransportRecord,
+} from './bus.port';
+import { toDeadLetter, toDeadLetterMessage } from './dead-letter';
+import { isTransient } from './errors';
+import { backoffDelayMs, resolveRetryPolicy, waitBeforeRetry } from './retry';
+
+export interface BusOptions {
+  readonly transport: BusTransport;
+  /** The CloudEvents `source` of this bus's producer (service name); for logs and defaults. */
+  readonly source: string;
+  /** Prepended to every logical topic. Default `leash.`. */
+  readonly topicPrefix?: string;
+  /** Partitions of topics this bus creates. Default 8. */
+  readonly partitions?: number;
+  /** Default retry policy of subscriptions; each subscription may override it. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Jitter source; injectable so tests can pin backoff. */
+  readonly random?: () => number;
+}
+
+export const DEFAULT_TOPIC_PREFIX = 'leash.';
+export const DEFAULT_PARTITIONS = 8;
+
+/** Builds the service-facing bus over any transport; every adapter gets the same semantics from here. */
+export function createBus(options: BusOptions): Bus {
+  return new TransportBus(options);
+}
+
+/** What a handler receives. A class, not a literal: one shape for every delivery keeps the hot path monomorphic. */
+class EventDelivery implements Delivery {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+  readonly #controls: ConsumeControls;
+
+  constructor(
+    readonly topic: TopicName,
+    record: TransportRecord,
+    readonly event: AnyEnvelope,
+    readonly attempt: number,
+    controls: ConsumeControls,
+  ) {
+    this.partition = record.partition;
+    this.offset = record.offset;
+    this.key = record.key;
+    this.headers = record.headers;
+    this.signal = controls.signal;
+    this.#controls = controls;
+  }
+
+  heartbeat(): Promise<void> {
+    return this.#controls.heartbeat();
+  }
+}
+
+class TransportBus implements Bus {
+  readonly system: string;
+  private readonly transport: BusTransport;
+  private readonly partitions: number;
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+  // Names are computed once: publish and consume only look them up.
+  private readonly physical = new Map<TopicName, string>();
+  private readonly logical = new Map<string, TopicName>();
+  private readonly deadLetters = new Map<string, string>();
+  private readonly ready = new Set<TopicName>();
+  private readonly ensuring = new Map<TopicName, Promise<void>>();
+  private readonly subscriptions = new Set<BusSubscription>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: BusOptions) {
+    this.transport = options.transport;
+    this.system = options.transport.system;
+    this.partitions = options.partitions ?? DEFAULT_PARTITIONS;
+    if (!Number.isInteger(this.partitions) || this.partitions < 1) {
+      throw new RangeError(`partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.retry = resolveRetryPolicy(options.retry);
+    this.random = options.random ?? Math.random;
+    const prefix = options.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+    for (const topic of TOPIC_NAMES) {
+      const name = prefix + topic;
+      this.physical.set(topic, name);
+      this.logical.set(name, topic);
+      this.deadLetters.set(name, deadLetterTopic(name));
+    }
+  }
+
+  topicName(topic: TopicName): string {
+    const name = this.physical.get(topic);
+    if (name === undefined) throw new Error(`unknown topic "${topic}"`);
+    return name;
+  }
+
+  async publish<T extends TopicName>(
+    topic: T,
+    envelope: Envelope<EventTypeOn<T>>,
+    options?: PublishOptions,
+  ): Promise<PublishReceipt> {
+    this.assertOpen();
+    // Throws EventValidationError when the type does not travel on this topic or lacks its key.
+    const message = encodeEnvelope(topic, envelope);
+    const extra = options?.headers;
+    // CloudEvents attributes win over caller headers: the envelope is the truth.
+    const headers = extra ? { ...extra, ...message.headers } : message.headers;
+    propagation.inject(context.active(), headers);
+    return this.send(topic, extra ? { key: message.key, value: message.value, headers } : message);
+  }
+
+  async publishRaw(topic: TopicName, message: WireMessage): Promise<PublishReceipt> {
+    this.assertOpen();
+    return this.send(topic, message);
+  }
+
+  private async send(topic: TopicName, message: WireMessage): Promise<PublishReceipt> {
+    const name = this.topicName(topic);
+    if (!this.ready.has(topic)) await this.ensure([topic]);
+    const receipts = await this.transport.send(name, [message]);
+    return receipts[0];
+  }
+
+  /** Creates each topic and its dead-letter topic once per bus; a failure is not cached, so the next call retries. */
+  private async ensure(topics: readonly TopicName[]): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const topic of topics) {
+      if (this.ready.has(topic)) continue;
+      let ensuring = this.ensuring.get(topic);
+      if (!ensuring) {
+        const name = this.topicName(topic);
+        ensuring = this.transport
+          .ensureTopics([
+            { name, partitions: this.partitions },
+            { name: deadLetterTopic(name), partitions: this.partitions },
+          ])
+          .then(
+            () => {
+              this.ready.add(topic);
+              this.ensuring.delete(topic);
+            },
+            (error: unknown) => {
+              this.ensuring.delete(topic);
+              throw error;
+            },
+          );
+        this.ensuring.set(topic, ensuring);
+      }
+      pending.push(ensuring);
+    }
+    await Promise.all(pending);
+  }
+
+  async subscribe(
+    group: string,
+    topics: readonly TopicName[],
+    handler: EventHandler,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    const names = this.prepare(group, topics);
+    await this.ensure(topics);
+    const retry = resolveRetryPolicy(this.retry, options.retry);
+    const onRecord = this.eventHandler(group, handler, retry);
+    return this.open(group, names, onRecord, options.fromBeginning);
+  }
+
+  async subscribeDeadLetters(
+    group: string,
+    topics: readonly TopicName[],
+    handler: (letter: DeadLetter) => Promise<void>,
+  ): Promise<Subscription> {
+    const names = this.prepare(group, topics).map((name) => deadLetterTopic(name));
+    await this.ensure(topics);
+    // A rejection is redelivered by the transport: there is no dead-letter topic for dead letters.
+    const onRecord: RecordHandler = (record) => handler(toDeadLetter(record));
+    return this.open(group, names, onRecord, undefined);
+  }
+
+  private prepare(group: string, topics: readonly TopicName[]): string[] {
+    this.assertOpen();
+    if (!group) throw new Error('a consumer group name is required');
+    if (topics.length === 0) throw new Error(`${group}: subscribe to at least one topic`);
+    return [...new Set(topics)].map((topic) => this.topicName(topic));
+  }
+
+  private async open(
+    group: string,
+    topics: string[],
+    handler: RecordHandler,
+    fromBeginning: boolean | undefined,
+  ): Promise<Subscription> {
+    const consumer = await this.transport.consume(
+      fromBeginning === undefined ? { group, topics } : { group, topics, fromBeginning },
+      handler,
+    );
+    const subscription = new BusSubscription(group, consumer, this.subscriptions);
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /**
+   * The per-record path: validate at the edge, run the handler in the producer's
+   * trace, retry transient failures, dead-letter the rest. Resolving commits the
+   * offset; rejecting (only when the dead-letter send fails, or the partition is
+   * lost mid-retry) makes the transport deliver the record again.
+   */
+  private eventHandler(group: string, handler: EventHandler, retry: RetryPolicy): RecordHandler {
+    return async (record, controls) => {
+      const topic = this.logical.get(record.topic);
+      let event: AnyEnvelope;
+      try {
+        if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
+        event = decodeEnvelope(topic, record);
+      } catch (error) {
+        // Invalid or unknown events never reach the handler, and never block the partition.
+        return this.deadLetter(record, group, error, 0);
+      }
+      const trace = propagation.extract(ROOT_CONTEXT, record.headers);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const delivery = new EventDelivery(topic, record, event, attempt, controls);
+          await context.with(trace, handler, undefined, delivery);
+          return;
+        } catch (error) {
+          if (!isTransient(error) || attempt >= retry.maxAttempts) {
+            return this.deadLetter(record, group, error, attempt);
+          }
+          const delay = backoffDelayMs(retry, attempt, this.random);
+          if (!(await waitBeforeRetry(delay, controls))) throw error;
+        }
+      }
+    };
+  }
+
+  private async deadLetter(
+    record: TransportRecord,
+    group: string,
+    error: unknown,
+    attempts: number,
+  ): Promise<void> {
+    const topic = this.deadLetters.get(record.topic) ?? deadLetterTopic(record.topic);
+    await this.transport.send(topic, [toDeadLetterMessage(record, { group, error, attempts })]);
+  }
+
+  ping(): Promise<void> {
+    return this.transport.ping();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const open = [...this.subscriptions];
+      const results = await Promise.allSettled(open.map((subscription) => subscription.close()));
+      await this.transport.close();
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    })();
+    return this.closing;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error(`bus of ${this.options.source} is closed`);
+  }
+}
+
+class BusSubscription implements Subscription {
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly group: string,
+    private readonly consumer: TransportConsumer,
+    private readonly registry: Set<BusSubscription>,
+  ) {}
+
+  close(): Promise<void> {
+    this.closing ??= this.consumer.stop().finally(() => this.registry.delete(this));
+    return this.closing;
+  }
+}
