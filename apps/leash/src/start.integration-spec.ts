@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Subscription } from '@leash/bus';
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+import { openEngines, type Engines } from '@leash/engines';
+import { waitFor } from '@leash/testing';
+
+const ROOT = resolve(__dirname, '../../..');
+const SERVICES = ['planner', 'policy', 'budget', 'approvals', 'executor'];
+
+describe('the all-in-one launcher', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  let engines: Engines | undefined;
+  let subscription: Subscription | undefined;
+  let output = '';
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'leash-start-'));
+  });
+
+  afterAll(async () => {
+    await subscription?.close();
+    await engines?.close();
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the five services on one embedded bus, acknowledges a kill, and stops cleanly on SIGTERM', async () => {
+    const busFile = join(dir, 'data', 'bus.db');
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+      (resolveExit) => {
+        child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            LEASH_BUS_FILE: busFile,
+            LEASH_STORE_FILE: join(dir, 'data', 'store.db'),
+            LEASH_INSTANCE_ID: 'it-launcher',
+            LOG_LEVEL: 'info',
+            NO_COLOR: '1',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.on('exit', (code, signal) => resolveExit({ code, signal }));
+      },
+    );
+
+    await waitFor(() => output.includes('Leash is up') || child?.exitCode !== null, {
+      timeoutMs: 30_000,
+      description: 'the launcher to report that it is up',
+    });
+    expect(output).toContain('Leash is up: planner, policy, budget, approvals, executor');
+    expect(output).toContain(busFile);
+
+    // The test's own bus on the same file: another process, as an operator's CLI would be.
+    const config = loadConfig(BASE_ENV, {
+      env: { LEASH_BUS_FILE: busFile, LEASH_STORE_FILE: join(dir, 'test-store.db') },
+    });
+    engines = await openEngines(config, { source: 'integration-test' });
+    const seen: AnyEnvelope[] = [];
+    subscription = await engines.bus.subscribe(
+      'integration-test',
+      ['control'],
+      async (delivery) => {
+        seen.push(delivery.event);
+      },
+    );
+
+    const kill = createEnvelope(
+      'leash.control.kill.v1',
+      {
+        commandId: 'kill-1',
+        scope: { kind: 'all' },
+        reason: 'integration test',
+        issuedBy: 'integration-test',
+        issuedAt: new Date().toISOString(),
+      },
+      { source: 'integration-test' },
+    );
+    await engines.bus.publish('control', kill);
+
+    const acks = await waitFor(
+      () => {
+        const found = seen.flatMap((event) =>
+          event.type === 'leash.control.ack.v1' && event.data.commandId === 'kill-1'
+            ? [event.data]
+            : [],
+        );
+        return new Set(found.map((ack) => ack.service)).size === SERVICES.length
+          ? found
+          : undefined;
+      },
+      { timeoutMs: 20_000, description: 'an acknowledgement of the kill from each service' },
+    );
+    expect([...new Set(acks.map((ack) => ack.service))].sort()).toEqual([...SERVICES].sort());
+    for (const ack of acks) {
+      expect(ack).toMatchObject({ command: 'kill', instance: 'it-launcher', aborted: 0 });
+    }
+
+    child?.kill('SIGTERM');
+    const exit = await exited;
+    expect(output).toContain('stopped cleanly');
+    expect(exit).toEqual({ code: 0, signal: null });
+  });
+});

@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { defineEnv, type ConfigOf } from './env-spec';
+import { integer, list, url, variable } from './variables';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** The variables every service reads: which engines to use and where they are. */
+export const BASE_ENV = defineEnv(
+  {
+    LEASH_BUS: variable(z.enum(['embedded', 'kafka']).default('embedded'), {
+      description: 'The bus engine: the embedded SQLite log (one machine) or Kafka.',
+      expected: 'embedded or kafka',
+    }),
+    LEASH_BUS_FILE: variable(z.string().trim().min(1).default('.leash/bus.db'), {
+      description: 'The SQLite file of the embedded bus; its directory is created if missing.',
+      expected: 'a file path',
+    }),
+    KAFKA_BROKERS: variable(list(/^[^\s:,]+:\d{1,5}$/).optional(), {
+      description: 'Kafka bootstrap brokers, used when LEASH_BUS=kafka.',
+      expected: 'a comma-separated list of host:port',
+    }),
+    LEASH_STORE: variable(z.enum(['sqlite', 'mongo']).default('sqlite'), {
+      description: 'The store engine: SQLite (one machine) or MongoDB.',
+      expected: 'sqlite or mongo',
+    }),
+    LEASH_STORE_FILE: variable(z.string().trim().min(1).default('.leash/store.db'), {
+      description: 'The SQLite file of the store; its directory is created if missing.',
+      expected: 'a file path',
+    }),
+    MONGO_URL: variable(url(['mongodb', 'mongodb+srv']).optional(), {
+      description: 'MongoDB connection string, used when LEASH_STORE=mongo. Carries credentials.',
+      expected: 'a mongodb:// or mongodb+srv:// URL',
+      secret: true,
+    }),
+    LEASH_TOPIC_PREFIX: variable(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{0,100}$/)
+        .default('leash.'),
+      {
+        description: 'Put before every topic name, so several deployments can share one cluster.',
+        expected: 'up to 100 of A-Z a-z 0-9 . _ -',
+      },
+    ),
+    LEASH_PARTITIONS: variable(integer(1, 1024).default(8), {
+      description: 'Partitions per topic when Leash creates a topic; bounds parallelism per group.',
+      expected: 'a whole number from 1 to 1024',
+    }),
+    LEASH_INSTANCE_ID: variable(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(200)
+        .default(() => `${hostname()}-${process.pid}`),
+      {
+        description: 'Names this process in acknowledgements and logs.',
+        expected: 'a non-empty name of up to 200 characters',
+        defaultText: '<hostname>-<pid>',
+      },
+    ),
+    LOG_LEVEL: variable(z.enum(LOG_LEVELS).default('info'), {
+      description: 'The least severe log level printed.',
+      expected: LOG_LEVELS.join(', '),
+    }),
+    OTEL_EXPORTER_OTLP_ENDPOINT: variable(url(['http', 'https']).optional(), {
+      description: 'OTLP over HTTP endpoint for traces; traces are not exported when unset.',
+      expected: 'an http:// or https:// URL',
+    }),
+    LEASH_HTTP_PORT: variable(integer(0, 65535).optional(), {
+      description:
+        'Port of the HTTP endpoints (health, API) where a service has them; 0 picks one.',
+      expected: 'a port number from 0 to 65535',
+    }),
+  },
+  [
+    { variable: 'KAFKA_BROKERS', when: { variable: 'LEASH_BUS', equals: 'kafka' } },
+    { variable: 'MONGO_URL', when: { variable: 'LEASH_STORE', equals: 'mongo' } },
+  ],
+);
+
+export type BaseConfig = ConfigOf<typeof BASE_ENV>;

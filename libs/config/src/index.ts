@@ -1,0 +1,5 @@
+export * from './variables';
+export * from './env-spec';
+export * from './base.env';
+export * from './log-level';
+export * from './config.module';

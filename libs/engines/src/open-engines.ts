@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createBus, type Bus } from '@leash/bus';
+import { SqliteTransport } from '@leash/bus-embedded';
+import type { BaseConfig } from '@leash/config';
+import type { Store } from '@leash/store';
+import { openSqliteStore } from '@leash/store-sqlite';
+
+/** The part of the config that picks and places the engines. */
+export type EnginesConfig = Pick<
+  BaseConfig,
+  | 'LEASH_BUS'
+  | 'LEASH_BUS_FILE'
+  | 'KAFKA_BROKERS'
+  | 'LEASH_STORE'
+  | 'LEASH_STORE_FILE'
+  | 'MONGO_URL'
+  | 'LEASH_TOPIC_PREFIX'
+  | 'LEASH_PARTITIONS'
+>;
+
+export interface Engines {
+  readonly bus: Bus;
+  readonly store: Store;
+  /** Where each engine lives, for start-up logs (never a secret). */
+  readonly location: { readonly bus: string; readonly store: string };
+  /** Closes the bus (draining its subscriptions), then the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenEnginesOptions {
+  /** The CloudEvents source of the bus's producer: the service, or `leash` for the launcher. */
+  readonly source: string;
+}
+
+/** An engine the config asks for that this build cannot provide. */
+export class EngineUnavailableError extends Error {
+  override readonly name = 'EngineUnavailableError';
+}
+
+/**
+ * The composition root: builds the Bus and the Store the config names. Both
+ * choices are checked before anything is opened, so a refusal leaves no
+ * file or connection behind.
+ */
+export async function openEngines(
+  config: EnginesConfig,
+  options: OpenEnginesOptions,
+): Promise<Engines> {
+  if (config.LEASH_BUS === 'kafka') {
+    throw new EngineUnavailableError(
+      'LEASH_BUS=kafka: the kafka bus adapter is not available in this build; use LEASH_BUS=embedded',
+    );
+  }
+  if (config.LEASH_STORE === 'mongo') {
+    throw new EngineUnavailableError(
+      'LEASH_STORE=mongo: the mongo store adapter is not available in this build; use LEASH_STORE=sqlite',
+    );
+  }
+
+  const busFile = fileIn(config.LEASH_BUS_FILE);
+  const storeFile = fileIn(config.LEASH_STORE_FILE);
+  const bus = createBus({
+    transport: new SqliteTransport({
+      filename: busFile,
+      defaultPartitions: config.LEASH_PARTITIONS,
+    }),
+    source: options.source,
+    topicPrefix: config.LEASH_TOPIC_PREFIX,
+    partitions: config.LEASH_PARTITIONS,
+  });
+  let store: Store;
+  try {
+    store = await openSqliteStore({ filename: storeFile });
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    bus,
+    store,
+    location: { bus: `${bus.system} ${busFile}`, store: `${store.system} ${storeFile}` },
+    close() {
+      // The bus first: its handlers may still be writing to the store.
+      closing ??= bus.close().finally(() => store.close());
+      return closing;
+    },
+  };
+}
+
+/** The absolute path of an engine file, its directory created so a fresh checkout just starts. */
+function fileIn(file: string): string {
+  if (file === ':memory:') return file;
+  const path = resolve(file);
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
+}

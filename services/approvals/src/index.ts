@@ -1,0 +1,2 @@
+export { bootstrapApprovals } from './approvals.app';
+export { APPROVALS, APPROVALS_ENV, type ApprovalsConfig } from './config';

@@ -1,0 +1,2 @@
+export { bootstrapBudget } from './budget.app';
+export { BUDGET, BUDGET_ENV, type BudgetConfig } from './config';

@@ -1,0 +1,13 @@
+import { startService, type BootstrapOptions, type RunningService } from '@leash/engines';
+import { ExecutorModule } from './app.module';
+import { EXECUTOR, EXECUTOR_ENV, type ExecutorConfig } from './config';
+
+/**
+ * Starts the executor service on the bus: standalone (main.ts, own engines) or
+ * beside the others on shared engines (the all-in-one launcher).
+ */
+export function bootstrapExecutor(
+  options?: BootstrapOptions,
+): Promise<RunningService<ExecutorConfig>> {
+  return startService({ name: EXECUTOR, env: EXECUTOR_ENV, module: ExecutorModule }, options);
+}

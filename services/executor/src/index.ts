@@ -1,0 +1,2 @@
+export { bootstrapExecutor } from './executor.app';
+export { EXECUTOR, EXECUTOR_ENV, type ExecutorConfig } from './config';

@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { ControlModule } from './control/control.module';
+
+/** The planner service's features. Config and engines are provided around it by startService. */
+@Module({ imports: [ControlModule] })
+export class PlannerModule {}

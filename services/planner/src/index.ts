@@ -1,0 +1,2 @@
+export { bootstrapPlanner } from './planner.app';
+export { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';

@@ -1,0 +1,2 @@
+export { bootstrapPolicy } from './policy.app';
+export { POLICY, POLICY_ENV, type PolicyConfig } from './config';
