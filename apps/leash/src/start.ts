@@ -21,6 +21,7 @@ import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
 import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
 import { PLANNER_ENV, bootstrapPlanner } from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
+import { withDevSigningKey } from './dev-signing-key';
 
 /*
  * The all-in-one launcher (`npm start`): the five services in one process on
@@ -56,7 +57,8 @@ export interface Leash {
   stop(): Promise<void>;
 }
 
-export async function startLeash(env: Environment = process.env): Promise<Leash> {
+export async function startLeash(given: Environment = process.env): Promise<Leash> {
+  const { env } = withDevSigningKey(given);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
   const engines = await openEngines(config, { source: 'leash' });

@@ -2,3 +2,5 @@ export * from './tool-definition';
 export * from './agent-profile';
 export * from './policy-document';
 export * from './profile-source';
+export * from './reference';
+export * from './catalog';

@@ -3,3 +3,4 @@ export * from './env-spec';
 export * from './base.env';
 export * from './log-level';
 export * from './config.module';
+export * from './signing.env';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { createBus, type Bus } from '@leash/bus';
 import { SqliteTransport } from '@leash/bus-embedded';
 import type { BaseConfig } from '@leash/config';
-import type { Store } from '@leash/store';
+import { OutboxRelay, type Store } from '@leash/store';
 import { openSqliteStore } from '@leash/store-sqlite';
 
 /** The part of the config that picks and places the engines. */
@@ -31,6 +31,14 @@ export interface Engines {
 export interface OpenEnginesOptions {
   /** The CloudEvents source of the bus's producer: the service, or `leash` for the launcher. */
   readonly source: string;
+  /**
+   * Relay the store's outbox to the bus (default true). Services need it: their
+   * use cases publish through the outbox. A CLI that only publishes directly
+   * passes false.
+   */
+  readonly relayOutbox?: boolean;
+  /** Relay failures; the relay keeps retrying. */
+  readonly onRelayError?: (error: unknown) => void;
 }
 
 /** An engine the config asks for that this build cannot provide. */
@@ -77,14 +85,32 @@ export async function openEngines(
     throw error;
   }
 
+  // One relay per process and store; a lease keeps processes sharing a store from
+  // publishing the same entries twice. A short lease lets a restarted process take
+  // over quickly from one that crashed.
+  const relay =
+    options.relayOutbox === false
+      ? undefined
+      : new OutboxRelay({
+          outbox: store.outbox,
+          bus,
+          leaseTtlMs: 3_000,
+          pollIntervalMs: 250,
+          onError: options.onRelayError,
+        });
+  relay?.start();
+
   let closing: Promise<void> | undefined;
   return {
     bus,
     store,
     location: { bus: `${bus.system} ${busFile}`, store: `${store.system} ${storeFile}` },
     close() {
-      // The bus first: its handlers may still be writing to the store.
-      closing ??= bus.close().finally(() => store.close());
+      // The relay first (what it has not sent stays in the outbox for the next
+      // start), then the bus, whose handlers may still be writing to the store.
+      closing ??= (relay ? relay.stop() : Promise.resolve())
+        .then(() => bus.close())
+        .finally(() => store.close());
       return closing;
     },
   };

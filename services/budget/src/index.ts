@@ -1,2 +1,3 @@
 export { bootstrapBudget } from './budget.app';
 export { BUDGET, BUDGET_ENV, type BudgetConfig } from './config';
+export * from './ledger';

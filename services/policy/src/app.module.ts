@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ControlModule } from './control/control.module';
+import { DecisionsModule } from './decisions';
 
 /** The policy service's features. Config and engines are provided around it by startService. */
-@Module({ imports: [ControlModule] })
+@Module({ imports: [ControlModule, DecisionsModule] })
 export class PolicyModule {}

@@ -1,0 +1,3 @@
+export * from './agent-catalog';
+export * from './catalog.aggregates';
+export * from './line-diff';

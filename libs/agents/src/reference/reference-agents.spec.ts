@@ -1,0 +1,74 @@
+import { AgentProfile } from '../agent-profile';
+import { toolJsonSchema } from '../tool-definition';
+import { REFERENCE_AGENTS, REFERENCE_TOOLS, toolSourceOf } from './index';
+
+describe('reference agents', () => {
+  const agents = Object.values(REFERENCE_AGENTS);
+
+  it('ships it-helpdesk, procurement and support', () => {
+    expect(Object.keys(REFERENCE_AGENTS).sort()).toEqual(['it-helpdesk', 'procurement', 'support']);
+  });
+
+  it.each(agents.map((a) => [a.profile.name, a] as const))(
+    '%s: profile, tools and policy agree',
+    (_, agent) => {
+      expect(AgentProfile.parse(agent.profile)).toEqual(agent.profile);
+      expect(agent.tools.map((t) => t.name).sort()).toEqual([...agent.profile.tools].sort());
+      expect(agent.policy.policyId).toBe(agent.profile.policy.id);
+      expect(agent.policy.cedar).toMatch(/permit/);
+      for (const tool of agent.tools) {
+        expect(REFERENCE_TOOLS.tool(tool.name)).toBe(tool);
+        if (tool.compensation) expect(REFERENCE_TOOLS.tool(tool.compensation.tool)).toBeDefined();
+        // Every parameter is described for the model.
+        const schema = toolJsonSchema(tool) as {
+          properties: Record<string, { description?: string }>;
+        };
+        for (const [name, property] of Object.entries(schema.properties)) {
+          expect([tool.name, name, property.description]).toEqual([
+            tool.name,
+            name,
+            expect.any(String),
+          ]);
+        }
+      }
+      for (const actionClass of Object.keys(agent.profile.rateLimits)) {
+        expect([actionClass, agent.tools.some((t) => t.actionClass === actionClass)]).toEqual([
+          actionClass,
+          true,
+        ]);
+      }
+    },
+  );
+
+  it('puts the money limits the gates test against in the caps', () => {
+    const procurement = REFERENCE_AGENTS['procurement']!.profile.caps.tenantDay.classes;
+    expect(procurement['purchase_order']).toMatchObject({
+      perActionUsd: 10_000,
+      amountUsd: 50_000,
+    });
+    expect(procurement['transfer']).toMatchObject({ amountUsd: 10_000 });
+    expect(REFERENCE_TOOLS.tool('place_purchase_order')).toMatchObject({
+      amountField: 'amountUsd',
+      actionClass: 'purchase_order',
+    });
+    expect(REFERENCE_TOOLS.tool('transfer_funds')).toMatchObject({
+      amountField: 'amountUsd',
+      actionClass: 'transfer',
+    });
+    expect(REFERENCE_TOOLS.tool('issue_refund')).toMatchObject({ amountField: 'amountUsd' });
+  });
+
+  it('builds the undo of a purchase order from its result', () => {
+    const place = REFERENCE_TOOLS.tool('place_purchase_order')!;
+    expect(place.compensation!.arguments({}, { orderId: 'PO-7' })).toMatchObject({
+      orderId: 'PO-7',
+    });
+  });
+
+  it('refuses two definitions under one name', () => {
+    const tool = REFERENCE_TOOLS.tool('search_kb')!;
+    expect(() => toolSourceOf([tool, { ...tool }])).toThrow(
+      /two tool definitions are named search_kb/,
+    );
+  });
+});

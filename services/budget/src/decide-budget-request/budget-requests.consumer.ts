@@ -1,0 +1,18 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { BusContext } from '@leash/bus';
+import type { AnyEnvelope } from '@leash/contracts';
+import { DecideBudgetRequestUseCase } from './decide-budget-request.usecase';
+
+@Controller()
+export class BudgetRequestsConsumer {
+  constructor(private readonly decideBudgetRequest: DecideBudgetRequestUseCase) {}
+
+  // Nest types extra handler arguments as unknown; the bus transport passes a BusContext.
+  @EventPattern('budget.requests')
+  async onRequest(@Payload() event: AnyEnvelope, @Ctx() context: unknown): Promise<void> {
+    if (event.type !== 'leash.budget.requested.v1') return;
+    const attempt = context instanceof BusContext ? context.getAttempt() : 1;
+    await this.decideBudgetRequest.execute({ event, attempt });
+  }
+}

@@ -1,0 +1,379 @@
+import type { AgentProfile } from '@leash/agents';
+import { TransientError } from '@leash/bus';
+import {
+  createEnvelope,
+  type ActionBudgetRequest,
+  type AgentRef,
+  type AnyEnvelope,
+  type Envelope,
+  type ModelBudgetRequest,
+  type TopicName,
+} from '@leash/contracts';
+import { grantFields } from '@leash/signing';
+import type { Transaction } from '@leash/store';
+import type { z } from 'zod';
+import {
+  actionCapLines,
+  capNeedingAmount,
+  capRefusalReason,
+  decideCaps,
+  formatQuantity,
+  modelCapLines,
+  reserve,
+  type CapCheck,
+  type CapLine,
+} from '../ledger/budget-rules';
+import { dayKey } from '../ledger/day-key';
+import { LedgerBook, dayCounterId, taskCounterId, type CounterIds } from '../ledger/ledger-book';
+import {
+  BUDGET_SOURCE,
+  CONSUMERS,
+  inTransaction,
+  systemClock,
+  tenantTimeZone,
+  utcIso,
+  type Clock,
+  type LedgerDeps,
+} from '../ledger/ledger';
+import {
+  BudgetReservation,
+  BudgetTask,
+  type BudgetReservationDoc,
+  type RefusalCode,
+} from '../ledger/ledger.aggregates';
+import { priceFor, priceOf } from '../ledger/price-table';
+import type { DecideBudgetRequestCommand } from './decide-budget-request.command';
+
+type ModelRequest = z.infer<typeof ModelBudgetRequest>;
+type ActionRequest = z.infer<typeof ActionBudgetRequest>;
+
+/** A model request whose task budget has not seen yet is retried this many deliveries before it is refused. */
+const UNKNOWN_TASK_ATTEMPTS = 3;
+
+/** What the request asks to reserve, or why it is refused before any cap is looked at. */
+type Ask =
+  | {
+      readonly ok: true;
+      readonly lines: CapLine[];
+      readonly usdMicros: number;
+      readonly tokens: number;
+      readonly amountMicros: number;
+    }
+  | {
+      readonly ok: false;
+      readonly code: RefusalCode;
+      readonly cap: string;
+      readonly reason: string;
+    };
+
+interface Decision {
+  readonly granted: boolean;
+  readonly code?: RefusalCode;
+  readonly cap?: string;
+  readonly reason: string;
+}
+
+/**
+ * Decides one reservation request. Requests are keyed by tenant, so one
+ * tenant's are decided one at a time; the ledger's writes are also
+ * version-checked, so caps hold even when they are not (two instances
+ * during a rebalance, the sweeper, settlements). The decision, the counters
+ * and the answer event are written in one transaction, keyed by request id:
+ * a redelivered request gets the same answer and books nothing.
+ */
+export class DecideBudgetRequestUseCase {
+  private readonly clock: Clock;
+  private readonly source: string;
+
+  constructor(private readonly deps: LedgerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.source = deps.source ?? BUDGET_SOURCE;
+  }
+
+  async execute({ event, attempt = 1 }: DecideBudgetRequestCommand): Promise<void> {
+    const tenantId = event.tenantId!; // the partition key of budget.requests: validated at the edge
+    const request = event.data;
+    // Look-ups that may use the store happen before the transaction, which must not wait on them.
+    const profile = await this.profileFor(tenantId, request, attempt);
+    const timeZone = await tenantTimeZone(this.deps.store, tenantId);
+    const now = this.clock.now();
+    const day = dayKey(now, timeZone);
+
+    await inTransaction(this.deps.store, async (tx) => {
+      if (!(await tx.inbox.claim(CONSUMERS.budgetRequests, event.id))) return;
+      const reservations = tx.repository(BudgetReservation);
+      const existing = await reservations.get(request.requestId);
+      if (existing) {
+        await resend(tx, existing.doc);
+        return;
+      }
+      const book = new LedgerBook(tx, this.source, now);
+      const ids: CounterIds = {
+        task: taskCounterId(request.taskId),
+        tenant_day: dayCounterId(tenantId, day),
+      };
+      await book.task(tenantId, request.taskId);
+      await book.day(tenantId, day, timeZone);
+
+      const ask = profile ? this.ask(request, profile, now) : unknownAgent(request);
+      let decision: Decision;
+      let lines: CapLine[] = [];
+      if (!ask.ok) {
+        decision = { granted: false, code: ask.code, cap: ask.cap, reason: ask.reason };
+      } else {
+        const checks = book.check(ask.lines, ids);
+        const verdict = decideCaps(checks);
+        const what = request.kind === 'action' ? 'action' : 'model call';
+        if (verdict.granted) {
+          lines = ask.lines;
+          book.change(ids, lines, reserve, profile!.caps.alarms, checks);
+          decision = { granted: true, reason: grantedReason(request, ask.usdMicros, ask.tokens) };
+        } else {
+          // The clock still alarms on a refusal: the time is used whether or not the request fits.
+          book.change(ids, [], (tallies) => tallies, profile!.caps.alarms, timed(checks));
+          decision = {
+            granted: false,
+            code: 'cap_exceeded',
+            cap: verdict.stoppedBy.cap,
+            reason: capRefusalReason(verdict.stoppedBy, { day, timeZone }, what),
+          };
+        }
+      }
+
+      const usdMicros = decision.granted && ask.ok ? ask.usdMicros : 0;
+      const tokens = decision.granted && ask.ok ? ask.tokens : 0;
+      const amountMicros = decision.granted && ask.ok ? ask.amountMicros : 0;
+      const answer = this.answer(event, tenantId, decision, usdMicros, tokens);
+      const doc: BudgetReservationDoc = {
+        requestId: request.requestId,
+        tenantId,
+        taskId: request.taskId,
+        kind: request.kind,
+        ...(request.kind === 'model'
+          ? { model: request.model }
+          : { actionId: request.actionId, actionClass: request.decided.actionClass }),
+        status: decision.granted ? 'reserved' : 'refused',
+        day,
+        timeZone,
+        decidedAt: utcIso(now),
+        deadlineAt: utcIso(request.deadlineAt),
+        lines,
+        alarmFractions: profile ? [...profile.caps.alarms] : [],
+        reservedUsdMicros: usdMicros,
+        reservedTokens: tokens,
+        amountUsdMicros: amountMicros,
+        ...(decision.granted
+          ? {}
+          : { refusal: { code: decision.code!, cap: decision.cap!, reason: decision.reason } }),
+        answer: {
+          topic: answer.topic,
+          envelope: answer.envelope as unknown as Record<string, unknown>,
+        },
+        usageIds: [],
+      };
+      await reservations.insert(doc);
+      await book.flush();
+      await tx.outbox.enqueue(answer.topic as 'budget.decisions', answer.envelope as never);
+    });
+  }
+
+  private async profileFor(
+    tenantId: string,
+    request: ModelRequest | ActionRequest,
+    attempt: number,
+  ): Promise<AgentProfile | undefined> {
+    let agent: Pick<AgentRef, 'name'> & { version?: number };
+    if (request.kind === 'action') {
+      agent = request.decided.agent;
+    } else {
+      const task = await this.deps.store.repository(BudgetTask).get(request.taskId);
+      if (!task || task.doc.tenantId !== tenantId) {
+        // tasks.requested and budget.requests are different topics: the task may simply not be registered yet.
+        if (attempt < UNKNOWN_TASK_ATTEMPTS) {
+          throw new TransientError(`budget has not seen task ${request.taskId} yet`);
+        }
+        return undefined;
+      }
+      agent = { name: task.doc.agent, version: task.doc.agentVersion };
+    }
+    return this.deps.profiles.profile(agent.name, agent.version);
+  }
+
+  /** What the request would reserve, in the caps of its profile. */
+  private ask(request: ModelRequest | ActionRequest, profile: AgentProfile, now: number): Ask {
+    const caps = profile.caps;
+    if (request.kind === 'model') {
+      const price = priceFor(this.deps.prices, request.model);
+      if (!price) {
+        return {
+          ok: false,
+          code: 'unpriced',
+          cap: `model.${request.model}.price`,
+          reason:
+            `Model "${request.model}" has no price in the budget's price table, so its cost cannot be bounded: ` +
+            'the call is refused. Use a priced model.',
+        };
+      }
+      const tokens = request.estimate.inputTokens + request.estimate.outputTokens;
+      const usdMicros = priceOf(price, request.estimate);
+      return {
+        ok: true,
+        lines: modelCapLines(caps, usdMicros, tokens),
+        usdMicros,
+        tokens,
+        amountMicros: 0,
+      };
+    }
+    const decided = request.decided;
+    if (Date.parse(decided.decision.signed.expiresAt) <= now) {
+      return {
+        ok: false,
+        code: 'expired',
+        cap: 'decision.expiry',
+        reason:
+          'The policy decision expired before budget could fund it. Propose the action again.',
+      };
+    }
+    const needs = capNeedingAmount(caps, decided.actionClass, decided.amountUsdMicros);
+    if (needs) {
+      return {
+        ok: false,
+        code: 'unpriced',
+        cap: needs,
+        reason:
+          `Budget cap ${needs}: actions of class ${decided.actionClass} are capped by amount, ` +
+          'and this one does not state the amount it moves, so it is refused.',
+      };
+    }
+    const amountMicros = decided.amountUsdMicros ?? 0;
+    return {
+      ok: true,
+      lines: actionCapLines(caps, decided.actionClass, amountMicros),
+      usdMicros: amountMicros,
+      tokens: 0,
+      amountMicros,
+    };
+  }
+
+  /** The event that answers the request: a budget decision for a model call, funded or rejected for an action. */
+  private answer(
+    event: Envelope<'leash.budget.requested.v1'>,
+    tenantId: string,
+    decision: Decision,
+    usdMicros: number,
+    tokens: number,
+  ): { topic: TopicName; envelope: AnyEnvelope } {
+    const request = event.data;
+    const attributes = {
+      // One answer per request id: a re-sent answer is a duplicate consumers drop.
+      id: `answer:${request.requestId}`,
+      source: this.source,
+      tenantId,
+      taskId: request.taskId,
+    };
+    if (request.kind === 'model') {
+      return {
+        topic: 'budget.decisions',
+        envelope: createEnvelope(
+          'leash.budget.decided.v1',
+          {
+            requestId: request.requestId,
+            taskId: request.taskId,
+            kind: 'model',
+            granted: decision.granted,
+            ...(decision.granted
+              ? {
+                  reservationId: request.requestId,
+                  reservedUsdMicros: usdMicros,
+                  reservedTokens: tokens,
+                }
+              : { cap: decision.cap }),
+            reason: decision.reason,
+          },
+          attributes,
+        ),
+      };
+    }
+    const decided = request.decided;
+    if (!decision.granted) {
+      return {
+        topic: 'actions.rejected',
+        envelope: createEnvelope(
+          'leash.actions.rejected.v1',
+          {
+            actionId: decided.actionId,
+            agent: decided.agent,
+            tool: decided.tool,
+            gate: 'budget',
+            code: decision.code!,
+            reason: decision.reason,
+            cap: decision.cap,
+            versions: decided.versions,
+          },
+          attributes,
+        ),
+      };
+    }
+    const identity = {
+      tenantId,
+      taskId: request.taskId,
+      actionId: decided.actionId,
+      tool: decided.tool,
+      arguments: decided.arguments,
+    };
+    const reservationId = request.requestId;
+    // The grant lives as long as the decision it funds: neither is any use without the other.
+    const signed = this.deps.signer.sign(
+      grantFields(identity, reservationId, usdMicros),
+      new Date(decided.decision.signed.expiresAt),
+    );
+    return {
+      topic: 'actions.funded',
+      envelope: createEnvelope(
+        'leash.actions.funded.v1',
+        { ...decided, grant: { reservationId, reservedUsdMicros: usdMicros, signed } },
+        attributes,
+      ),
+    };
+  }
+}
+
+function unknownAgent(request: ModelRequest | ActionRequest): Ask {
+  if (request.kind === 'model') {
+    return {
+      ok: false,
+      code: 'cap_exceeded',
+      cap: 'task.profile',
+      reason:
+        `Budget does not know which agent runs task ${request.taskId}, so it has no caps to hold the call to: ` +
+        'refused.',
+    };
+  }
+  const { name, version } = request.decided.agent;
+  return {
+    ok: false,
+    code: 'cap_exceeded',
+    cap: 'task.profile',
+    reason: `Budget has no profile ${name} v${version}, so it has no caps to hold the action to: refused.`,
+  };
+}
+
+function timed(checks: readonly CapCheck[]): CapCheck[] {
+  return checks.filter((check) => check.measure === 'elapsed');
+}
+
+function grantedReason(
+  request: ModelRequest | ActionRequest,
+  usdMicros: number,
+  tokens: number,
+): string {
+  if (request.kind === 'model') {
+    return `Reserved ${formatQuantity('tokens', tokens)} and ${formatQuantity('usd', usdMicros)} for ${request.model}.`;
+  }
+  return `Reserved one tool call and ${formatQuantity('amount', usdMicros)}.`;
+}
+
+/** Re-sends the stored answer as it was, id included. */
+async function resend(tx: Transaction, doc: BudgetReservationDoc): Promise<void> {
+  await tx.outbox.enqueue(doc.answer.topic as 'budget.decisions', doc.answer.envelope as never);
+}

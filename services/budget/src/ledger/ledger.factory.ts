@@ -1,0 +1,66 @@
+import { Signer } from '@leash/signing';
+import type { ProfileSource } from '@leash/agents';
+import type { Store } from '@leash/store';
+import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
+import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
+import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
+import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-action.usecase';
+import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
+import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
+import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
+import type { BudgetLedgerConfig } from './budget.config';
+import { systemClock, type Clock, type LedgerDeps } from './ledger';
+
+/** Every use case of the ledger, built without Nest (tests, the benchmark, the Nest module). */
+export interface LedgerUseCases {
+  readonly fundDecidedAction: FundDecidedActionUseCase;
+  readonly decideBudgetRequest: DecideBudgetRequestUseCase;
+  readonly settleUsage: SettleUsageUseCase;
+  readonly chargeExpiredReservations: ChargeExpiredReservationsUseCase;
+  readonly registerTask: RegisterTaskUseCase;
+  readonly setTenantTimeZone: SetTenantTimeZoneUseCase;
+}
+
+export function createLedgerUseCases(deps: LedgerDeps): LedgerUseCases {
+  return {
+    fundDecidedAction: new FundDecidedActionUseCase(deps),
+    decideBudgetRequest: new DecideBudgetRequestUseCase(deps),
+    settleUsage: new SettleUsageUseCase(deps),
+    chargeExpiredReservations: new ChargeExpiredReservationsUseCase(deps),
+    registerTask: new RegisterTaskUseCase(deps),
+    setTenantTimeZone: new SetTenantTimeZoneUseCase(deps),
+  };
+}
+
+export interface LedgerDepsFromConfig {
+  readonly config: Pick<
+    BudgetLedgerConfig,
+    'LEASH_SIGNING_KEYS' | 'LEASH_MODEL_PRICES' | 'LEASH_BUDGET_SETTLE_GRACE_MS'
+  >;
+  readonly store: Store;
+  readonly profiles: ProfileSource;
+  readonly clock?: Clock;
+  readonly source?: string;
+}
+
+/** The ledger's dependencies from the parsed config and the engines. */
+export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
+  const clock = options.clock ?? systemClock;
+  return {
+    store: options.store,
+    profiles: options.profiles,
+    signer: new Signer(options.config.LEASH_SIGNING_KEYS, () => clock.now()),
+    prices: options.config.LEASH_MODEL_PRICES,
+    clock,
+    settleGraceMs: options.config.LEASH_BUDGET_SETTLE_GRACE_MS,
+    ...(options.source !== undefined ? { source: options.source } : {}),
+  };
+}
+
+export function createReservationSweeper(
+  useCases: Pick<LedgerUseCases, 'chargeExpiredReservations'>,
+  intervalMs: number,
+  onError?: (error: unknown) => void,
+): ReservationSweeper {
+  return new ReservationSweeper(useCases.chargeExpiredReservations, { intervalMs, onError });
+}

@@ -1,0 +1,108 @@
+import {
+  Injectable,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { AgentCatalog, type ProfileSource } from '@leash/agents';
+import { CONFIG } from '@leash/config';
+import { STORE } from '@leash/engines';
+import type { Store } from '@leash/store';
+import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
+import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
+import { BudgetRequestsConsumer } from '../decide-budget-request/budget-requests.consumer';
+import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
+import { ActionsDecidedConsumer } from '../fund-decided-action/actions-decided.consumer';
+import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-action.usecase';
+import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
+import { TasksRequestedConsumer } from '../register-task/tasks-requested.consumer';
+import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
+import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
+import { UsageRecordedConsumer } from '../settle-usage/usage-recorded.consumer';
+import type { BudgetLedgerConfig } from './budget.config';
+import type { Clock, LedgerDeps } from './ledger';
+import { ledgerDeps } from './ledger.factory';
+
+export const LEDGER_DEPS = Symbol('budget:ledger-deps');
+
+export interface LedgerModuleOptions {
+  /** Where caps come from. Default: the store-backed AgentCatalog. */
+  readonly profiles?: (store: Store) => ProfileSource;
+  readonly clock?: Clock;
+}
+
+/** Starts the deadline sweeper with the app and stops it before the engines close. */
+@Injectable()
+class ReservationSweeperHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(private readonly sweeper: ReservationSweeper) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
+  }
+}
+
+const USE_CASES = [
+  FundDecidedActionUseCase,
+  DecideBudgetRequestUseCase,
+  SettleUsageUseCase,
+  ChargeExpiredReservationsUseCase,
+  RegisterTaskUseCase,
+  SetTenantTimeZoneUseCase,
+] as const;
+
+/**
+ * The budget ledger: consumers of actions.decided, budget.requests,
+ * usage.recorded and tasks.requested, the use cases behind them, and the
+ * deadline sweeper. Needs CONFIG (with BUDGET_LEDGER_ENV) and STORE in the
+ * container, as startService provides.
+ */
+@Module({})
+export class LedgerModule {
+  static forRoot(options: LedgerModuleOptions = {}): DynamicModule {
+    const logger = new Logger('budget:ledger');
+    return {
+      module: LedgerModule,
+      controllers: [
+        ActionsDecidedConsumer,
+        BudgetRequestsConsumer,
+        UsageRecordedConsumer,
+        TasksRequestedConsumer,
+      ],
+      providers: [
+        {
+          provide: LEDGER_DEPS,
+          inject: [STORE, CONFIG],
+          useFactory: (store: Store, config: BudgetLedgerConfig): LedgerDeps =>
+            ledgerDeps({
+              config,
+              store,
+              profiles: options.profiles?.(store) ?? new AgentCatalog(store),
+              ...(options.clock ? { clock: options.clock } : {}),
+            }),
+        },
+        ...USE_CASES.map((useCase) => ({
+          provide: useCase,
+          inject: [LEDGER_DEPS],
+          useFactory: (deps: LedgerDeps) => new useCase(deps),
+        })),
+        {
+          provide: ReservationSweeper,
+          inject: [ChargeExpiredReservationsUseCase, CONFIG],
+          useFactory: (charge: ChargeExpiredReservationsUseCase, config: BudgetLedgerConfig) =>
+            new ReservationSweeper(charge, {
+              intervalMs: config.LEASH_BUDGET_SWEEP_INTERVAL_MS,
+              onError: (error) => logger.error(`deadline sweep failed: ${String(error)}`),
+            }),
+        },
+        ReservationSweeperHost,
+      ],
+      exports: [...USE_CASES, ReservationSweeper],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
+import type { LedgerUseCases } from './ledger.factory';
+
+/**
+ * Routes the ledger's topics to its use cases, as the Nest consumers do, for
+ * code that runs the ledger on a bus without Nest (integration tests, the
+ * benchmark).
+ */
+export function ledgerHandler(useCases: LedgerUseCases): (delivery: Delivery) => Promise<void> {
+  return async (delivery) => {
+    const event = delivery.event;
+    switch (event.type) {
+      case 'leash.actions.decided.v1':
+        return useCases.fundDecidedAction.execute({ event });
+      case 'leash.budget.requested.v1':
+        return useCases.decideBudgetRequest.execute({ event, attempt: delivery.attempt });
+      case 'leash.usage.recorded.v1':
+        return useCases.settleUsage.execute({ event });
+      case 'leash.tasks.requested.v1':
+        return useCases.registerTask.execute({ event });
+      default:
+        return;
+    }
+  };
+}
+
+export const LEDGER_TOPICS = [
+  'actions.decided',
+  'budget.requests',
+  'usage.recorded',
+  'tasks.requested',
+] as const;
+
+/** Subscribes the ledger under the budget service's consumer group. */
+export function subscribeLedger(
+  bus: Bus,
+  useCases: LedgerUseCases,
+  options: SubscribeOptions & { readonly group?: string } = {},
+): Promise<Subscription> {
+  const { group = 'budget', ...subscribe } = options;
+  return bus.subscribe(group, LEDGER_TOPICS, ledgerHandler(useCases), subscribe);
+}

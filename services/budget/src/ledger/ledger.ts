@@ -1,0 +1,69 @@
+import type { ProfileSource } from '@leash/agents';
+import type { Signer } from '@leash/signing';
+import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
+import type { PriceTable } from './price-table';
+import { DEFAULT_TIME_ZONE, TenantSettings } from './ledger.aggregates';
+
+/** Time, injected so tests can cross a day boundary or a deadline without waiting. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** What the ledger's use cases are built from; every side effect goes through one of these. */
+export interface LedgerDeps {
+  readonly store: Store;
+  readonly profiles: ProfileSource;
+  /** Signs grants; built from LEASH_SIGNING_KEYS. */
+  readonly signer: Signer;
+  readonly prices: PriceTable;
+  readonly clock?: Clock;
+  /** The CloudEvents source of what the ledger publishes. Default `budget`. */
+  readonly source?: string;
+  /** How long after a grant expires its reservation waits for usage before it is charged. */
+  readonly settleGraceMs?: number;
+}
+
+export const BUDGET_SOURCE = 'budget';
+export const DEFAULT_SETTLE_GRACE_MS = 300_000;
+
+/** Inbox consumer names: one per handler, so each dedupes the events it has processed. */
+export const CONSUMERS = {
+  actionsDecided: 'budget:actions.decided',
+  budgetRequests: 'budget:budget.requests',
+  usageRecorded: 'budget:usage.recorded',
+  tasksRequested: 'budget:tasks.requested',
+} as const;
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Runs `work` in a store transaction, again when a concurrent writer got
+ * there first (a version conflict or a racing insert): the work re-reads
+ * everything, so the retry decides on fresh state.
+ */
+export async function inTransaction<R>(
+  store: Store,
+  work: (tx: Transaction) => Promise<R>,
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.transaction(work);
+    } catch (error) {
+      const conflict = error instanceof ConcurrencyError || error instanceof DuplicateError;
+      if (!conflict || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** The tenant's IANA time zone; UTC until one is set. */
+export async function tenantTimeZone(store: Store, tenantId: string): Promise<string> {
+  const settings = await store.repository(TenantSettings).get(tenantId);
+  return settings?.doc.timeZone ?? DEFAULT_TIME_ZONE;
+}
+
+/** Deadlines are stored in UTC so that string order is time order. */
+export function utcIso(at: number | string): string {
+  return new Date(at).toISOString();
+}

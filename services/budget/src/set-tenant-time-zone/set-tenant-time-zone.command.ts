@@ -1,0 +1,5 @@
+export interface SetTenantTimeZoneCommand {
+  readonly tenantId: string;
+  /** An IANA zone, e.g. `Europe/Berlin`; the tenant's days start at its midnight. */
+  readonly timeZone: string;
+}

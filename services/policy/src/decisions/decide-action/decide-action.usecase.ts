@@ -1,0 +1,474 @@
+import { createHash } from 'node:crypto';
+import {
+  toolsetVersion,
+  type AgentProfile,
+  type PolicySource,
+  type PolicyVersion,
+  type ProfileSource,
+  type ToolDefinition,
+  type ToolSource,
+} from '@leash/agents';
+import {
+  createEnvelope,
+  ActionDecidedV1,
+  type ActionRejectedV1,
+  type Envelope,
+  type RejectionCode,
+  type Route,
+  type Versions,
+} from '@leash/contracts';
+import { Signer, canonicalHash, decisionFields } from '@leash/signing';
+import type { Store, Transaction } from '@leash/store';
+import { z } from 'zod';
+import {
+  activityId,
+  decisionId,
+  decisionRecords,
+  rateWindowId,
+  rateWindows,
+  taskActivity,
+  type DecisionRecord,
+  type TaskActivity,
+} from '../decisions.aggregates';
+import {
+  PolicyCompileError,
+  PolicyEvaluationError,
+  type Evaluation,
+  type PolicyEvaluator,
+} from '../evaluation/policy-evaluator';
+import type { DecideActionCommand } from './decide-action.command';
+
+export interface DecideActionDependencies {
+  readonly store: Store;
+  readonly profiles: ProfileSource;
+  readonly policies: PolicySource;
+  readonly tools: ToolSource;
+  readonly evaluator: PolicyEvaluator;
+  readonly signer: Signer;
+  /** How long a signed decision is valid. */
+  readonly decisionTtlMs: number;
+  readonly clock?: () => number;
+  /** The CloudEvents source and the inbox consumer name. Default `policy`. */
+  readonly source?: string;
+}
+
+export type DecisionOutcome =
+  | { readonly kind: 'duplicate'; readonly reason: string }
+  | { readonly kind: 'decided'; readonly event: Envelope<'leash.actions.decided.v1'> }
+  | { readonly kind: 'rejected'; readonly event: Envelope<'leash.actions.rejected.v1'> };
+
+/** A refusal before or by Cedar: the code and a reason the planner can act on. */
+interface Refusal {
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly determiningPolicies?: readonly string[];
+}
+
+/** What the lookups outside the transaction found; versions are immutable, so reading them early is safe. */
+interface Lookups {
+  readonly profile?: AgentProfile;
+  readonly policy?: PolicyVersion;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Decides one proposed action, once. In one store transaction it claims the
+ * event (a redelivery is skipped), runs the checks in order (profile,
+ * allowlist, schema, loop, rate limit, Cedar), updates the loop and rate
+ * counters, records the decision and puts the signed actions.decided or the
+ * actions.rejected in the outbox, so state and event commit together.
+ */
+export class DecideActionUseCase {
+  private readonly clock: () => number;
+  private readonly source: string;
+
+  constructor(private readonly deps: DecideActionDependencies) {
+    this.clock = deps.clock ?? Date.now;
+    this.source = deps.source ?? 'policy';
+  }
+
+  async execute(command: DecideActionCommand): Promise<DecisionOutcome> {
+    const { event } = command;
+    const lookups = await this.lookup(event);
+    return this.deps.store.transaction(async (tx) => {
+      if (!(await tx.inbox.claim(this.source, event.id))) {
+        return { kind: 'duplicate', reason: `event ${event.id} was already decided` };
+      }
+      const tenantId = event.tenantId ?? '';
+      const existing = await tx
+        .repository(decisionRecords)
+        .get(decisionId(tenantId, event.data.actionId));
+      if (existing) {
+        // Another event with a decided action id: a replay. The first decision stands; nothing is signed twice.
+        return {
+          kind: 'duplicate',
+          reason: `action ${event.data.actionId} was decided from event ${existing.doc.eventId}`,
+        };
+      }
+      const outcome = await this.decide(tx, event, lookups);
+      const enqueue = { headers: command.headers };
+      if (outcome.kind === 'decided')
+        await tx.outbox.enqueue('actions.decided', outcome.event, enqueue);
+      else await tx.outbox.enqueue('actions.rejected', outcome.event, enqueue);
+      return outcome;
+    });
+  }
+
+  private async lookup(event: Envelope<'leash.actions.proposed.v1'>): Promise<Lookups> {
+    const profile = await this.deps.profiles.profile(
+      event.data.agent.name,
+      event.data.agent.version,
+    );
+    if (!profile) return {};
+    const policy = await this.deps.policies.policy(profile.policy.id, profile.policy.version);
+    return { profile, ...(policy ? { policy } : {}) };
+  }
+
+  private async decide(
+    tx: Transaction,
+    event: Envelope<'leash.actions.proposed.v1'>,
+    { profile, policy }: Lookups,
+  ): Promise<Exclude<DecisionOutcome, { kind: 'duplicate' }>> {
+    const proposal = event.data;
+    const now = this.clock();
+    const baseVersions: Versions = {
+      ...proposal.versions,
+      ...(profile ? { profile: profile.version, model: profile.model } : {}),
+      ...(policy ? { policy: policy.version } : {}),
+    };
+    const reject = (refusal: Refusal, versions: Versions = baseVersions) =>
+      this.reject(tx, event, refusal, versions, now, policy);
+
+    const tenantId = event.tenantId;
+    if (!tenantId) {
+      return reject({
+        code: 'policy_denied',
+        reason: 'the proposal names no tenant; nothing can be decided for it',
+      });
+    }
+    if (!profile) {
+      return reject({
+        code: 'policy_denied',
+        reason: `agent ${proposal.agent.name} v${proposal.agent.version} is not in the catalog; nothing is allowed for it`,
+      });
+    }
+    const allowed = [...profile.tools].sort().join(', ');
+    const tool = this.deps.tools.tool(proposal.tool);
+    if (!profile.tools.includes(proposal.tool)) {
+      return reject({
+        code: tool ? 'not_allowlisted' : 'unknown_tool',
+        reason: `${tool ? `"${proposal.tool}" is not a tool this agent may use` : `there is no tool named "${proposal.tool}"`}. The tools you may use: ${allowed}. Propose one of them, or escalate.`,
+      });
+    }
+    if (!tool) {
+      return reject({
+        code: 'unknown_tool',
+        reason: `"${proposal.tool}" is in the profile but no definition of it is deployed; use another tool or escalate`,
+      });
+    }
+    const versions: Versions = {
+      ...baseVersions,
+      tools: toolsetVersion(
+        profile.tools.map((name) => this.deps.tools.tool(name)).filter(isDefined),
+      ),
+    };
+    const parsed = tool.parameters.safeParse(proposal.arguments);
+    if (!parsed.success) {
+      return reject(
+        {
+          code: 'invalid_arguments',
+          reason: `the arguments of ${tool.name} do not match its parameters: ${describeIssues(parsed.error)}. Fix them and propose again.`,
+        },
+        versions,
+      );
+    }
+    const args = parsed.data as Record<string, unknown>;
+
+    // Loop detection counts every well-formed proposal, whatever is decided after.
+    const activity = await this.recordActivity(tx, tenantId, event.taskId!, tool, args, now);
+    if (activity.sameArguments + 1 >= profile.loopThreshold) {
+      return reject(
+        {
+          code: 'loop_detected',
+          reason: `loop detected: ${tool.name} with these exact arguments has been proposed ${activity.sameArguments + 1} times in this task (the limit is ${profile.loopThreshold - 1}). It will not be allowed again; change the approach or escalate to a human.`,
+        },
+        versions,
+      );
+    }
+
+    const limit = profile.rateLimits[tool.actionClass];
+    const minute = Math.floor(now / MINUTE_MS);
+    const window =
+      limit === undefined ? undefined : await this.rateWindow(tx, tenantId, tool, minute);
+    if (limit !== undefined && (window?.count ?? 0) >= limit) {
+      const retryIn = Math.ceil(((minute + 1) * MINUTE_MS - now) / 1000);
+      return reject(
+        {
+          code: 'rate_limited',
+          reason: `rate limited: this tenant may run ${limit} ${tool.actionClass} actions a minute and has; propose again in ${retryIn} s`,
+        },
+        versions,
+      );
+    }
+
+    if (!policy) {
+      return reject(
+        {
+          code: 'policy_denied',
+          reason: `policy ${profile.policy.id}${profile.policy.version ? ` v${profile.policy.version}` : ''} is not in the catalog; nothing is allowed until it is published`,
+        },
+        versions,
+      );
+    }
+    let evaluation: Evaluation;
+    try {
+      evaluation = this.deps.evaluator.evaluate(policy, {
+        agent: { name: profile.name, version: profile.version, tenantId },
+        tool,
+        arguments: args,
+        tainted: proposal.tainted,
+        step: proposal.step,
+        priorCalls: activity,
+      });
+    } catch (error) {
+      // A policy that cannot be evaluated allows nothing: fail closed, and say why.
+      if (error instanceof PolicyCompileError || error instanceof PolicyEvaluationError) {
+        return reject({ code: 'policy_denied', reason: error.message }, versions);
+      }
+      throw error;
+    }
+    if (!evaluation.permitted) {
+      return reject(
+        {
+          code: 'policy_denied',
+          reason: evaluation.reason,
+          determiningPolicies: evaluation.determiningPolicies,
+        },
+        versions,
+      );
+    }
+
+    let route: Route = evaluation.route;
+    let approvalsRequired = evaluation.approvalsRequired;
+    let reason = evaluation.reason;
+    let irreversibleLifted = false;
+    if (tool.riskClass === 'irreversible' && route === 'allow') {
+      if (profile.liftIrreversibleApproval.includes(tool.name)) {
+        irreversibleLifted = true;
+        reason = `${reason}; ${tool.name} is irreversible and the profile lifts its human approval`;
+      } else {
+        route = 'approve';
+        approvalsRequired = 1;
+        reason = `needs a human: ${tool.name} is irreversible (${reason})`;
+      }
+    }
+
+    if (limit !== undefined) await this.admit(tx, tenantId, tool, minute, window);
+
+    const taskId = event.taskId!;
+    const expiresAt = new Date(now + this.deps.decisionTtlMs);
+    const identity = {
+      tenantId,
+      taskId,
+      actionId: proposal.actionId,
+      tool: tool.name,
+      arguments: args,
+    };
+    const signed = this.deps.signer.sign(
+      decisionFields(identity, route, policy.version, approvalsRequired),
+      expiresAt,
+    );
+    const amount = tool.amountField === undefined ? undefined : args[tool.amountField];
+    const data: z.input<typeof ActionDecidedV1> = {
+      actionId: proposal.actionId,
+      agent: proposal.agent,
+      tool: tool.name,
+      // What was evaluated and signed: the parsed arguments, defaults filled in.
+      arguments: args,
+      step: proposal.step,
+      reason: proposal.reason,
+      riskClass: tool.riskClass,
+      ...(typeof amount === 'number' ? { amountUsdMicros: Math.round(amount * 1_000_000) } : {}),
+      actionClass: tool.actionClass,
+      decision: {
+        route,
+        approvalsRequired,
+        policyId: policy.policyId,
+        policyVersion: policy.version,
+        determiningPolicies: [...evaluation.determiningPolicies],
+        reason,
+        irreversibleLifted,
+        signed,
+      },
+      versions,
+    };
+    const decided = createEnvelope('leash.actions.decided.v1', data, {
+      id: derivedId(event.id, 'decided'),
+      source: this.source,
+      tenantId,
+      taskId,
+    });
+    await this.record(tx, event, {
+      outcome: route,
+      reason,
+      approvalsRequired,
+      determiningPolicies: [...evaluation.determiningPolicies],
+      irreversibleLifted,
+      policyId: policy.policyId,
+      policyVersion: policy.version,
+      versions,
+      decidedAt: new Date(now).toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    });
+    return { kind: 'decided', event: decided };
+  }
+
+  private async reject(
+    tx: Transaction,
+    event: Envelope<'leash.actions.proposed.v1'>,
+    refusal: Refusal,
+    versions: Versions,
+    now: number,
+    policy: PolicyVersion | undefined,
+  ): Promise<{ kind: 'rejected'; event: Envelope<'leash.actions.rejected.v1'> }> {
+    const proposal = event.data;
+    const data: ActionRejectedV1 = {
+      actionId: proposal.actionId,
+      agent: proposal.agent,
+      tool: proposal.tool,
+      gate: 'policy',
+      code: refusal.code,
+      reason: refusal.reason,
+      versions,
+    };
+    const rejected = createEnvelope('leash.actions.rejected.v1', data, {
+      id: derivedId(event.id, 'rejected'),
+      source: this.source,
+      ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+      taskId: event.taskId!,
+    });
+    await this.record(tx, event, {
+      outcome: 'deny',
+      code: refusal.code,
+      reason: refusal.reason,
+      approvalsRequired: 0,
+      determiningPolicies: [...(refusal.determiningPolicies ?? [])],
+      irreversibleLifted: false,
+      ...(policy && versions.policy !== undefined
+        ? { policyId: policy.policyId, policyVersion: policy.version }
+        : {}),
+      versions,
+      decidedAt: new Date(now).toISOString(),
+    });
+    return { kind: 'rejected', event: rejected };
+  }
+
+  private async record(
+    tx: Transaction,
+    event: Envelope<'leash.actions.proposed.v1'>,
+    decision: Omit<
+      DecisionRecord,
+      'actionId' | 'eventId' | 'tenantId' | 'taskId' | 'agent' | 'tool' | 'gate'
+    >,
+  ): Promise<void> {
+    await tx.repository(decisionRecords).insert({
+      actionId: event.data.actionId,
+      eventId: event.id,
+      tenantId: event.tenantId ?? '',
+      taskId: event.taskId!,
+      agent: event.data.agent,
+      tool: event.data.tool,
+      gate: 'policy',
+      ...decision,
+    });
+  }
+
+  /** Counts this proposal into the task's activity; returns the counts before it. */
+  private async recordActivity(
+    tx: Transaction,
+    tenantId: string,
+    taskId: string,
+    tool: ToolDefinition,
+    args: Record<string, unknown>,
+    now: number,
+  ): Promise<{ total: number; tool: number; sameArguments: number }> {
+    const repository = tx.repository(taskActivity);
+    const stored = await repository.get(activityId(tenantId, taskId));
+    const callKey = `${tool.name}:${canonicalHash(args)}`;
+    const before = {
+      total: stored?.doc.total ?? 0,
+      tool: stored?.doc.tools[tool.name] ?? 0,
+      sameArguments: stored?.doc.calls[callKey] ?? 0,
+    };
+    const next: TaskActivity = {
+      tenantId,
+      taskId,
+      total: before.total + 1,
+      tools: { ...stored?.doc.tools, [tool.name]: before.tool + 1 },
+      calls: { ...stored?.doc.calls, [callKey]: before.sameArguments + 1 },
+      updatedAt: new Date(now).toISOString(),
+    };
+    if (stored) await repository.update(next, stored.version);
+    else await repository.insert(next);
+    return before;
+  }
+
+  private async rateWindow(
+    tx: Transaction,
+    tenantId: string,
+    tool: ToolDefinition,
+    minute: number,
+  ): Promise<{ count: number; version: number } | undefined> {
+    const stored = await tx
+      .repository(rateWindows)
+      .get(rateWindowId(tenantId, tool.actionClass, minute));
+    return stored ? { count: stored.doc.count, version: stored.version } : undefined;
+  }
+
+  /** Counts an admitted action into its minute; a new minute clears the key's older windows. */
+  private async admit(
+    tx: Transaction,
+    tenantId: string,
+    tool: ToolDefinition,
+    minute: number,
+    window: { count: number; version: number } | undefined,
+  ): Promise<void> {
+    const repository = tx.repository(rateWindows);
+    const doc = {
+      tenantId,
+      actionClass: tool.actionClass,
+      minute,
+      count: (window?.count ?? 0) + 1,
+    };
+    if (window) {
+      await repository.update(doc, window.version);
+      return;
+    }
+    await repository.insert(doc);
+    const old = await repository.find({
+      where: { tenantId, actionClass: tool.actionClass },
+      range: { field: 'minute', lt: minute },
+    });
+    for (const stale of old) await repository.delete(stale.id, stale.version);
+  }
+}
+
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 20)
+    .map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** The id of the event a proposal causes: the same on a retried transaction, so consumers can dedupe. */
+function derivedId(eventId: string, kind: string): string {
+  return createHash('sha256')
+    .update(`policy\u0000${kind}\u0000${eventId}`)
+    .digest('hex')
+    .slice(0, 32);
+}

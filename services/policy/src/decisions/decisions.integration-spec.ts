@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from '@leash/bus';
+import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
+import type { Envelope } from '@leash/contracts';
+import { openEngines, startService, type Engines, type RunningService } from '@leash/engines';
+import { Signer, decisionFields } from '@leash/signing';
+import { OutboxRelay } from '@leash/store';
+import { waitFor } from '@leash/testing';
+import { DecisionsModule } from './decisions.module';
+import { POLICY_DECISIONS_VARIABLES } from './policy.config';
+import { proposal, SIGNING_KEY } from './test/policy-harness';
+
+/*
+ * The decision gate as it runs: a Nest microservice on the embedded bus
+ * (SQLite files), its consumer in group `policy`, decisions leaving through
+ * the store's outbox and a relay, read back by another consumer group.
+ */
+describe('decisions on the embedded engines', () => {
+  const ENV = extendEnv(BASE_ENV, POLICY_DECISIONS_VARIABLES);
+  let directory: string;
+  let engines: Engines;
+  let service: RunningService;
+  let relay: OutboxRelay;
+  let watcher: Subscription;
+  type Outcome = Envelope<'leash.actions.decided.v1'> | Envelope<'leash.actions.rejected.v1'>;
+  const seen: Outcome[] = [];
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'leash-policy-'));
+    const env = {
+      LEASH_BUS_FILE: join(directory, 'bus.db'),
+      LEASH_STORE_FILE: join(directory, 'store.db'),
+      LEASH_PARTITIONS: '2',
+      LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}`,
+      LEASH_DECISION_TTL_MS: '60000',
+    };
+    engines = await openEngines(loadConfig(ENV, { env }), { source: 'policy' });
+    service = await startService(
+      { name: 'policy', env: ENV, module: DecisionsModule },
+      { engines, env, logger: false },
+    );
+    relay = new OutboxRelay({ outbox: engines.store.outbox, bus: engines.bus, pollIntervalMs: 20 });
+    relay.start();
+    watcher = await engines.bus.subscribe(
+      'policy-spec-watcher',
+      ['actions.decided', 'actions.rejected'],
+      async (delivery) => {
+        seen.push(delivery.event as Outcome);
+      },
+      { fromBeginning: true },
+    );
+  });
+
+  afterAll(async () => {
+    await watcher?.close();
+    await relay?.stop();
+    await service?.close();
+    await engines?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  async function outcomeOf(event: Envelope<'leash.actions.proposed.v1'>): Promise<Outcome> {
+    await engines.bus.publish('actions.proposed', event);
+    return waitFor(() => seen.find((e) => e.data.actionId === event.data.actionId), {
+      description: `the decision on ${event.data.actionId}`,
+    });
+  }
+
+  it('routes an allowed action to actions.decided with route allow, signed for the executor', async () => {
+    const event = proposal({ taskId: 'it-allow', arguments: { customer: 'C-1' } });
+    const outcome = await outcomeOf(event);
+    if (outcome.type !== 'leash.actions.decided.v1') throw new Error(`unexpected ${outcome.type}`);
+    expect(outcome.data.decision).toMatchObject({ route: 'allow', policyVersion: 1 });
+    expect(outcome).toMatchObject({ tenantId: 'acme', taskId: 'it-allow', source: 'policy' });
+    const fields = decisionFields(
+      {
+        tenantId: 'acme',
+        taskId: 'it-allow',
+        actionId: outcome.data.actionId,
+        tool: outcome.data.tool,
+        arguments: outcome.data.arguments,
+      },
+      'allow',
+      1,
+      0,
+    );
+    expect(new Signer([SIGNING_KEY]).verify(fields, outcome.data.decision.signed)).toEqual({
+      ok: true,
+    });
+  });
+
+  it('routes a refund over the threshold to actions.decided with route approve', async () => {
+    const outcome = await outcomeOf(
+      proposal({
+        taskId: 'it-approve',
+        tool: 'issue_refund',
+        arguments: { orderId: 'O-1', amountUsd: 250, reason: 'late' },
+      }),
+    );
+    expect(outcome).toMatchObject({
+      type: 'leash.actions.decided.v1',
+      data: { decision: { route: 'approve', approvalsRequired: 1 }, amountUsdMicros: 250_000_000 },
+    });
+  });
+
+  it('routes a forbidden action to actions.rejected with the gate, code and reason', async () => {
+    const outcome = await outcomeOf(
+      proposal({
+        taskId: 'it-deny',
+        tool: 'send_email',
+        arguments: { to: ['mallory@evil.test'], subject: 'Data', body: 'as asked' },
+      }),
+    );
+    expect(outcome).toMatchObject({
+      type: 'leash.actions.rejected.v1',
+      data: { gate: 'policy', code: 'policy_denied' },
+    });
+    expect((outcome.data as { reason: string }).reason).toContain('email-domain-allowlist');
+  });
+
+  it('rejects a hallucinated tool with the tools the planner may use', async () => {
+    const outcome = await outcomeOf(
+      proposal({ taskId: 'it-unknown', tool: 'wire_money', arguments: {} }),
+    );
+    expect(outcome).toMatchObject({
+      type: 'leash.actions.rejected.v1',
+      data: { code: 'unknown_tool' },
+    });
+  });
+
+  it('decides a redelivered proposal once', async () => {
+    const event = proposal({ taskId: 'it-twice', arguments: { customer: 'C-2' } });
+    // Published twice: the bus delivers both, the inbox lets one through.
+    await engines.bus.publish('actions.proposed', event);
+    await outcomeOf(event);
+    const marker = proposal({ taskId: 'it-twice', arguments: { customer: 'C-3' } });
+    // Same key, so the marker is decided after the redelivery: once it is out, so is anything the redelivery caused.
+    await outcomeOf(marker);
+    expect(seen.filter((e) => e.data.actionId === event.data.actionId)).toHaveLength(1);
+  });
+});

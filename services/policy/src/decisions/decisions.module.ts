@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { AgentCatalog } from '@leash/agents';
+import { CONFIG } from '@leash/config';
+import { STORE } from '@leash/engines';
+import type { Store } from '@leash/store';
+import { ActionsProposedConsumer } from './actions-proposed.consumer';
+import { DecideActionUseCase } from './decide-action/decide-action.usecase';
+import { PolicyEvaluator } from './evaluation/policy-evaluator';
+import { createPolicyGate, type PolicyGate } from './policy-gate';
+import type { PolicyDecisionsConfig } from './policy.config';
+
+/** Injection token of the wired PolicyGate. */
+export const POLICY_GATE = Symbol('leash:policy-gate');
+
+/** Seeds the reference agents before the consumer starts, when the config asks for it. */
+@Injectable()
+export class ReferenceAgentsSeeder implements OnModuleInit {
+  private readonly logger = new Logger('decisions');
+
+  constructor(
+    @Inject(POLICY_GATE) private readonly gate: PolicyGate,
+    @Inject(CONFIG) private readonly config: PolicyDecisionsConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.config.LEASH_SEED_REFERENCE_AGENTS) return;
+    const report = await this.gate.seedReferenceAgents();
+    const added = [...report.profiles, ...report.policies, ...report.tools];
+    if (added.length > 0) this.logger.log(`seeded the catalog: ${added.join(', ')}`);
+  }
+}
+
+/**
+ * The decision gate: consumes actions.proposed, publishes signed
+ * actions.decided or actions.rejected through the outbox. Needs STORE
+ * (EnginesModule) and CONFIG with the POLICY_DECISIONS_VARIABLES.
+ */
+@Module({
+  controllers: [ActionsProposedConsumer],
+  providers: [
+    {
+      provide: POLICY_GATE,
+      useFactory: (store: Store, config: PolicyDecisionsConfig): PolicyGate =>
+        createPolicyGate({
+          store,
+          signingKeys: config.LEASH_SIGNING_KEYS,
+          decisionTtlMs: config.LEASH_DECISION_TTL_MS,
+        }),
+      inject: [STORE, CONFIG],
+    },
+    {
+      provide: DecideActionUseCase,
+      useFactory: (gate: PolicyGate) => gate.decideAction,
+      inject: [POLICY_GATE],
+    },
+    {
+      provide: AgentCatalog,
+      useFactory: (gate: PolicyGate) => gate.catalog,
+      inject: [POLICY_GATE],
+    },
+    {
+      provide: PolicyEvaluator,
+      useFactory: (gate: PolicyGate) => gate.evaluator,
+      inject: [POLICY_GATE],
+    },
+    ReferenceAgentsSeeder,
+  ],
+  exports: [POLICY_GATE, DecideActionUseCase, AgentCatalog, PolicyEvaluator],
+})
+export class DecisionsModule {}

@@ -1,0 +1,66 @@
+import {
+  AgentCatalog,
+  REFERENCE_AGENTS,
+  REFERENCE_TOOLS,
+  type SeedReport,
+  type ToolSource,
+} from '@leash/agents';
+import { Signer, type SigningKey } from '@leash/signing';
+import type { Store } from '@leash/store';
+import { DecideActionUseCase } from './decide-action/decide-action.usecase';
+import { PolicyEvaluator } from './evaluation/policy-evaluator';
+
+export interface PolicyGateOptions {
+  readonly store: Store;
+  /** The first key signs; all verify. Secrets of at least 32 bytes. */
+  readonly signingKeys: readonly SigningKey[];
+  /** Default 15 minutes. */
+  readonly decisionTtlMs?: number;
+  /** Default: the reference tools. */
+  readonly tools?: ToolSource;
+  readonly clock?: () => number;
+  /** Share one across gates in a process to share compiled policies. */
+  readonly evaluator?: PolicyEvaluator;
+}
+
+/** Everything the policy gate is made of, wired without Nest: for tests, benchmarks and the module. */
+export interface PolicyGate {
+  readonly catalog: AgentCatalog;
+  readonly evaluator: PolicyEvaluator;
+  readonly signer: Signer;
+  readonly tools: ToolSource;
+  readonly decideAction: DecideActionUseCase;
+  /** Puts the reference agents in the catalog, leaving existing versions alone. */
+  seedReferenceAgents(): Promise<SeedReport>;
+}
+
+export const DEFAULT_DECISION_TTL_MS = 15 * 60_000;
+
+export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
+  const evaluator = options.evaluator ?? new PolicyEvaluator();
+  const clock = options.clock ?? Date.now;
+  const tools = options.tools ?? REFERENCE_TOOLS;
+  const catalog = new AgentCatalog(options.store, {
+    checkPolicy: (cedar) => evaluator.check(cedar),
+    now: () => new Date(clock()),
+  });
+  const signer = new Signer(options.signingKeys, clock);
+  const decideAction = new DecideActionUseCase({
+    store: options.store,
+    profiles: catalog,
+    policies: catalog,
+    tools,
+    evaluator,
+    signer,
+    decisionTtlMs: options.decisionTtlMs ?? DEFAULT_DECISION_TTL_MS,
+    clock,
+  });
+  return {
+    catalog,
+    evaluator,
+    signer,
+    tools,
+    decideAction,
+    seedReferenceAgents: () => catalog.seed(Object.values(REFERENCE_AGENTS)),
+  };
+}

@@ -1,0 +1,82 @@
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { createEnvelope, type ActionProposedV1, type Envelope } from '@leash/contracts';
+import { openEngines, type Engines } from '@leash/engines';
+import type { z } from 'zod';
+import { createPolicyGate, type PolicyGate, type PolicyGateOptions } from '../policy-gate';
+
+/*
+ * The policy gate on the embedded engines, in memory, for specs: a clock the
+ * spec moves and a builder of proposals.
+ */
+
+export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
+export const T0 = Date.parse('2026-03-01T12:00:30Z');
+
+export class ManualClock {
+  constructor(public at: number = T0) {}
+  readonly now = (): number => this.at;
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+export interface PolicyHarness {
+  readonly engines: Engines;
+  readonly gate: PolicyGate;
+  readonly clock: ManualClock;
+  close(): Promise<void>;
+}
+
+/** Engines over `:memory:` files unless given; the reference agents seeded. */
+export async function openPolicyHarness(
+  options: Partial<Omit<PolicyGateOptions, 'store' | 'clock'>> & {
+    readonly env?: Record<string, string>;
+  } = {},
+): Promise<PolicyHarness> {
+  const config = loadConfig(BASE_ENV, {
+    env: {
+      LEASH_BUS_FILE: ':memory:',
+      LEASH_STORE_FILE: ':memory:',
+      LEASH_PARTITIONS: '2',
+      ...options.env,
+    },
+  });
+  const engines = await openEngines(config, { source: 'policy' });
+  const clock = new ManualClock();
+  const gate = createPolicyGate({
+    signingKeys: [SIGNING_KEY],
+    ...options,
+    store: engines.store,
+    clock: clock.now,
+  });
+  await gate.seedReferenceAgents();
+  return { engines, gate, clock, close: () => engines.close() };
+}
+
+let sequence = 0;
+
+export type ProposalInput = Partial<z.input<typeof ActionProposedV1>> & {
+  readonly tenantId?: string | null;
+  readonly taskId?: string;
+};
+
+/** An actions.proposed envelope for the reference agents; every field can be overridden. */
+export function proposal(input: ProposalInput = {}): Envelope<'leash.actions.proposed.v1'> {
+  sequence += 1;
+  const { tenantId = 'acme', taskId = 'task-1', ...data } = input;
+  return createEnvelope(
+    'leash.actions.proposed.v1',
+    {
+      actionId: `action-${sequence}`,
+      agent: { name: 'support', version: 1 },
+      tool: 'lookup_customer',
+      arguments: { customer: 'C-1042' },
+      step: 1,
+      reason: 'the customer asked about an order',
+      tainted: [],
+      versions: { prompt: 'support@1' },
+      ...data,
+    },
+    { source: 'planner', taskId, ...(tenantId === null ? {} : { tenantId }) },
+  );
+}
