@@ -49,10 +49,13 @@ export default [
               ],
             },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // The SDK for upstream systems and reviewers: it is handed a Bus.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [
                 'type:service',
+                'type:client',
                 'type:domain',
                 'type:engines',
                 'type:port',

@@ -1,9 +1,10 @@
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
+import { APPROVALS_GATE_VARIABLES } from './gate/approvals.config';
 import type { ServiceName } from '@leash/contracts';
 
 export const APPROVALS = 'approvals' satisfies ServiceName;
 
-/** The approvals service's environment: the base variables; its own join here as its features land. */
-export const APPROVALS_ENV = extendEnv(BASE_ENV, {});
+/** The approvals service's environment: the base variables and the approval gate's. */
+export const APPROVALS_ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES);
 
 export type ApprovalsConfig = ConfigOf<typeof APPROVALS_ENV>;

@@ -1,2 +1,3 @@
 export { bootstrapApprovals } from './approvals.app';
 export { APPROVALS, APPROVALS_ENV, type ApprovalsConfig } from './config';
+export * from './gate';

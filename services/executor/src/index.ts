@@ -1,2 +1,4 @@
 export { bootstrapExecutor } from './executor.app';
 export { EXECUTOR, EXECUTOR_ENV, type ExecutorConfig } from './config';
+export * from './execution';
+export * from './tools';

@@ -224,6 +224,10 @@ describe('DecideActionUseCase', () => {
         determiningPolicies: ['large-refund-needs-a-human'],
       });
       expect(event.data.decision.reason).toContain('refunds over $100 need a support lead');
+      // Valid for the decision TTL plus the whole approval chain (support: one group, 2 h).
+      expect(event.data.decision.signed.expiresAt).toBe(
+        new Date(T0 + 15 * 60_000 + 2 * 3_600_000).toISOString(),
+      );
     });
 
     it('asks for N distinct reviewers where a permit says @approvals("N")', async () => {

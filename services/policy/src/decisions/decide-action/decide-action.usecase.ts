@@ -267,7 +267,11 @@ export class DecideActionUseCase {
     if (limit !== undefined) await this.admit(tx, tenantId, tool, minute, window);
 
     const taskId = event.taskId!;
-    const expiresAt = new Date(now + this.deps.decisionTtlMs);
+    // A decision routed to humans must outlive the whole approval chain (each
+    // group's wait), or a timely approval would reach the executor expired.
+    const approvalWaitMs =
+      route === 'approve' ? profile.approvals.ttlMs * profile.approvals.chain.length : 0;
+    const expiresAt = new Date(now + this.deps.decisionTtlMs + approvalWaitMs);
     const identity = {
       tenantId,
       taskId,

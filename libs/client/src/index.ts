@@ -1,0 +1,3 @@
+export * from './verdict';
+export * from './approval-consumer';
+export * from './leash-client';

@@ -1,0 +1,99 @@
+import {
+  createEnvelope,
+  type ActionFundedV1,
+  type Approval,
+  type Envelope,
+  type RejectionCode,
+} from '@leash/contracts';
+import type { ApprovalRequest } from './approvals.aggregates';
+
+/*
+ * The events the gate publishes, built from its state. Ids are derived from
+ * what caused them, so a transaction run twice enqueues the same event and
+ * consumers drop the copy.
+ */
+
+export function approvalRequestedEvent(
+  request: ApprovalRequest,
+  source: string,
+): Envelope<'leash.approvals.requested.v1'> {
+  const funded = request.funded;
+  return createEnvelope(
+    'leash.approvals.requested.v1',
+    {
+      approvalId: request.approvalId,
+      actionId: request.actionId,
+      actionHash: request.actionHash,
+      agent: funded.agent,
+      tool: funded.tool,
+      arguments: funded.arguments,
+      reason: funded.reason,
+      riskClass: funded.riskClass,
+      policy: {
+        policyId: funded.decision.policyId,
+        version: funded.decision.policyVersion,
+        determiningPolicies: funded.decision.determiningPolicies,
+      },
+      reservedUsdMicros: funded.grant.reservedUsdMicros,
+      history: request.history.slice(-200),
+      reviewersRequired: request.reviewersRequired,
+      reviewerGroup: request.reviewerGroup,
+      expiresAt: request.expiresAt,
+    },
+    {
+      id: `approvals.requested:${request.approvalId}`,
+      source,
+      tenantId: request.tenantId,
+      taskId: request.taskId,
+      time: request.requestedAt,
+    },
+  );
+}
+
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly feedback?: string;
+  readonly replacedBy?: string;
+}
+
+export function actionRejectedEvent(
+  action: Pick<ActionFundedV1, 'actionId' | 'agent' | 'tool' | 'versions'>,
+  attributes: { tenantId: string; taskId: string; id: string; source: string; time: string },
+  rejection: Rejection,
+): Envelope<'leash.actions.rejected.v1'> {
+  return createEnvelope(
+    'leash.actions.rejected.v1',
+    {
+      actionId: action.actionId,
+      agent: action.agent,
+      tool: action.tool,
+      gate: 'approvals',
+      code: rejection.code,
+      reason: rejection.reason.slice(0, 10_000),
+      ...(rejection.feedback !== undefined ? { feedback: rejection.feedback } : {}),
+      ...(rejection.replacedBy !== undefined ? { replacedBy: rejection.replacedBy } : {}),
+      versions: action.versions,
+    },
+    attributes,
+  );
+}
+
+export function actionAuthorizedEvent(
+  request: ApprovalRequest,
+  approval: Approval,
+  source: string,
+  time: string,
+): Envelope<'leash.actions.authorized.v1'> {
+  return createEnvelope(
+    'leash.actions.authorized.v1',
+    { ...request.funded, approval },
+    {
+      id: `actions.authorized:${request.approvalId}`,
+      source,
+      tenantId: request.tenantId,
+      taskId: request.taskId,
+      time,
+    },
+  );
+}

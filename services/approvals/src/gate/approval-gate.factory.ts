@@ -1,0 +1,89 @@
+import type { ProfileSource } from '@leash/agents';
+import { Signer, type SigningKey } from '@leash/signing';
+import type { Store } from '@leash/store';
+import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
+import { ExpireApprovalsUseCase } from '../expire-approvals/expire-approvals.usecase';
+import { ListPendingApprovalsUseCase } from '../list-pending-approvals/list-pending-approvals.usecase';
+import { RecordVerdictUseCase } from '../record-verdict/record-verdict.usecase';
+import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
+import { ReviewerDirectory } from '../reviewers/reviewer-directory';
+import {
+  APPROVALS_SOURCE,
+  DEFAULT_APPROVAL_VALIDITY_MS,
+  systemClock,
+  type ApprovalGateDeps,
+  type Clock,
+} from './approval-gate';
+import {
+  approvalRequests,
+  verdictRecords,
+  type ApprovalRequest,
+  type VerdictRecord,
+} from './approvals.aggregates';
+
+/** The read side, which needs only the store: what `leash approvals list` and a reviewer UI use. */
+export interface ApprovalQueries {
+  readonly directory: ReviewerDirectory;
+  readonly listPendingApprovals: ListPendingApprovalsUseCase;
+  /** One request (any status) by approval id: what a verdict on it must name, and where it stands. */
+  request(approvalId: string): Promise<ApprovalRequest | undefined>;
+  /** The audit record of a verdict, by its event id: whether it was accepted, and why not. */
+  verdict(verdictId: string): Promise<VerdictRecord | undefined>;
+}
+
+export function createApprovalQueries(store: Store, clock: Clock = systemClock): ApprovalQueries {
+  const directory = new ReviewerDirectory(store);
+  return {
+    directory,
+    listPendingApprovals: new ListPendingApprovalsUseCase({ store, clock, directory }),
+    request: async (approvalId) => (await store.repository(approvalRequests).get(approvalId))?.doc,
+    verdict: async (verdictId) => (await store.repository(verdictRecords).get(verdictId))?.doc,
+  };
+}
+
+/** Every use case of the approval gate, built without Nest (tests, the CLI, the Nest module). */
+export interface ApprovalGate extends ApprovalQueries {
+  readonly deps: ApprovalGateDeps;
+  readonly requestApproval: RequestApprovalUseCase;
+  readonly recordVerdict: RecordVerdictUseCase;
+  readonly expireApprovals: ExpireApprovalsUseCase;
+}
+
+export interface ApprovalGateOptions {
+  readonly store: Store;
+  readonly profiles: ProfileSource;
+  readonly signingKeys: readonly SigningKey[];
+  readonly clock?: Clock;
+  readonly approvalValidityMs?: number;
+  readonly source?: string;
+}
+
+export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
+  const clock = options.clock ?? systemClock;
+  const queries = createApprovalQueries(options.store, clock);
+  const { directory } = queries;
+  const deps: ApprovalGateDeps = {
+    store: options.store,
+    profiles: options.profiles,
+    signer: new Signer(options.signingKeys, () => clock.now()),
+    directory,
+    clock,
+    approvalValidityMs: options.approvalValidityMs ?? DEFAULT_APPROVAL_VALIDITY_MS,
+    source: options.source ?? APPROVALS_SOURCE,
+  };
+  return {
+    ...queries,
+    deps,
+    requestApproval: new RequestApprovalUseCase(deps),
+    recordVerdict: new RecordVerdictUseCase(deps),
+    expireApprovals: new ExpireApprovalsUseCase(deps),
+  };
+}
+
+export function createApprovalSweeper(
+  gate: Pick<ApprovalGate, 'expireApprovals'>,
+  intervalMs: number,
+  onError?: (error: unknown) => void,
+): ApprovalSweeper {
+  return new ApprovalSweeper(gate.expireApprovals, { intervalMs, ...(onError ? { onError } : {}) });
+}

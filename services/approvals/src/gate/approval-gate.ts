@@ -1,0 +1,95 @@
+import type { ProfileSource } from '@leash/agents';
+import type { ActionFundedV1 } from '@leash/contracts';
+import type { Signer } from '@leash/signing';
+import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
+import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
+import { HISTORY_LIMIT, taskHistories, taskHistoryId } from './approvals.aggregates';
+
+/** Time, injected so specs can pass an expiry without waiting. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** What the gate's use cases are built from; every side effect goes through one of these. */
+export interface ApprovalGateDeps {
+  readonly store: Store;
+  /** Where the approval chain and TTL of an agent come from. */
+  readonly profiles: ProfileSource;
+  /** Signs approvals; built from LEASH_SIGNING_KEYS. */
+  readonly signer: Signer;
+  readonly directory: ReviewerDirectory;
+  readonly clock: Clock;
+  /** How long a signed approval stays valid after the deciding verdict. */
+  readonly approvalValidityMs: number;
+  /** The CloudEvents source of what the gate publishes. */
+  readonly source: string;
+}
+
+export const APPROVALS_SOURCE = 'approvals';
+export const DEFAULT_APPROVAL_VALIDITY_MS = 900_000;
+
+/** Inbox consumer names: one per handler, so each dedupes the events it has processed. */
+export const CONSUMERS = {
+  actionsFunded: 'approvals:actions.funded',
+  approvalsDecided: 'approvals:approvals.decided',
+} as const;
+
+const MAX_ATTEMPTS = 10;
+
+/**
+ * Runs `work` in a store transaction, again when a concurrent writer (the
+ * sweeper, another instance) got there first: the work re-reads everything,
+ * so the retry decides on fresh state.
+ */
+export async function inTransaction<R>(
+  store: Store,
+  work: (tx: Transaction) => Promise<R>,
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.transaction(work);
+    } catch (error) {
+      const conflict = error instanceof ConcurrencyError || error instanceof DuplicateError;
+      if (!conflict || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** Stored and compared as UTC ISO strings, so string order is time order. */
+export function utcIso(at: number): string {
+  return new Date(at).toISOString();
+}
+
+const ARGUMENTS_SHOWN = 300;
+
+/** One line naming an action, for the history reviewers read. */
+export function actionLine(action: Pick<ActionFundedV1, 'step' | 'tool' | 'arguments'>): string {
+  let args = JSON.stringify(action.arguments);
+  if (args.length > ARGUMENTS_SHOWN) args = `${args.slice(0, ARGUMENTS_SHOWN)}…`;
+  return `step ${action.step} ${action.tool} ${args}`;
+}
+
+/** Appends to a task's history, keeping the newest entries; returns the lines before this one. */
+export async function appendHistory(
+  tx: Transaction,
+  tenantId: string,
+  taskId: string,
+  line: string,
+  at: number,
+): Promise<string[]> {
+  const repository = tx.repository(taskHistories);
+  const stored = await repository.get(taskHistoryId(tenantId, taskId));
+  const before = stored?.doc.entries ?? [];
+  const entry = { at: utcIso(at), line: line.slice(0, 2_000) };
+  const doc = {
+    tenantId,
+    taskId,
+    entries: [...before, entry].slice(-HISTORY_LIMIT),
+    updatedAt: utcIso(at),
+  };
+  if (stored) await repository.update(doc, stored.version);
+  else await repository.insert(doc);
+  return before.map((e) => e.line);
+}

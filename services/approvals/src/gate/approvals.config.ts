@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { SIGNING_ENV, integer, variable, type DeepReadonly } from '@leash/config';
+import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
+
+const reviewerList = z.string().transform((value, ctx): Reviewer[] => {
+  try {
+    return parseReviewers(value, 'the list');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/**
+ * The approval gate's variables, to merge into APPROVALS_ENV
+ * (services/approvals/src/config.ts): `extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES)`.
+ * LEASH_SIGNING_KEYS is the ring every gate shares (libs/config).
+ */
+export const APPROVALS_GATE_VARIABLES = {
+  ...SIGNING_ENV,
+  LEASH_APPROVAL_VALIDITY_MS: variable(integer(1_000, 86_400_000).default(900_000), {
+    description:
+      'How long a signed approval stays valid once the last reviewer approved; the executor refuses it afterwards.',
+    expected: 'milliseconds from 1000 to 86400000',
+  }),
+  LEASH_APPROVAL_SWEEP_INTERVAL_MS: variable(integer(100, 3_600_000).default(5_000), {
+    description:
+      'How often approval requests past their expiry are looked for, and denied or escalated to the next reviewer group.',
+    expected: 'a whole number of milliseconds from 100 to 3600000',
+  }),
+  LEASH_REVIEWERS: variable(reviewerList.optional(), {
+    description:
+      'Reviewers to put in the directory at start-up, as JSON: [{"tenantId","reviewer","groups":[...],"tools"?:[...]}]. Each listed reviewer is replaced by what is given.',
+    expected: 'a JSON array of reviewers',
+  }),
+  LEASH_REVIEWERS_FILE: variable(z.string().trim().min(1).optional(), {
+    description:
+      'A JSON file of reviewers to put in the directory at start-up, in the form LEASH_REVIEWERS takes.',
+    expected: 'a file path',
+  }),
+};
+
+/** What the approval gate reads from the service config. */
+export type ApprovalsGateConfig = DeepReadonly<
+  z.output<z.ZodObject<typeof APPROVALS_GATE_VARIABLES>>
+>;

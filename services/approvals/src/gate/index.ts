@@ -1,0 +1,20 @@
+/*
+ * The approval gate's public surface: what the service module, the `leash`
+ * CLI (`leash approvals list`) and tests build on.
+ */
+export * from './approvals.config';
+export * from './approvals.aggregates';
+export * from './approval-gate';
+export * from './approval-events';
+export * from './approval-gate.factory';
+export * from './approval-gate.module';
+export * from './approval-gate.subscriptions';
+export * from '../reviewers/reviewer';
+export * from '../reviewers/reviewer-directory';
+export * from '../request-approval/request-approval.usecase';
+export * from '../record-verdict/record-verdict.usecase';
+export { editedActionId, keptValues } from '../record-verdict/edited-proposal';
+export * from '../expire-approvals/expire-approvals.usecase';
+export * from '../expire-approvals/approval-sweeper';
+export * from '../list-pending-approvals/list-pending-approvals.query';
+export * from '../list-pending-approvals/list-pending-approvals.usecase';

@@ -1,0 +1,315 @@
+import type { ApprovalDecidedV1, Envelope } from '@leash/contracts';
+import { approvalFields, type ActionIdentity } from '@leash/signing';
+import type { Transaction } from '@leash/store';
+import {
+  approvalRequests,
+  verdictRecords,
+  type ApprovalRequest,
+  type VerdictRefusal,
+} from '../gate/approvals.aggregates';
+import { actionAuthorizedEvent, actionRejectedEvent } from '../gate/approval-events';
+import {
+  CONSUMERS,
+  actionLine,
+  appendHistory,
+  inTransaction,
+  utcIso,
+  type ApprovalGateDeps,
+} from '../gate/approval-gate';
+import { editedProposal } from './edited-proposal';
+import type { RecordVerdictCommand } from './record-verdict.command';
+
+export type VerdictEffect =
+  /** An approval counted towards the quorum; more reviewers are needed. */
+  'counted' | 'authorized' | 'rejected' | 'edited';
+
+export type RecordVerdictOutcome =
+  | { readonly outcome: 'duplicate' }
+  | { readonly outcome: 'refused'; readonly refusal: VerdictRefusal; readonly reason: string }
+  | { readonly outcome: 'accepted'; readonly effect: VerdictEffect };
+
+type Verdict = ApprovalDecidedV1;
+
+/**
+ * Records a reviewer's verdict. A verdict must name a pending request, its
+ * exact action hash, and come from a reviewer of the request's group and
+ * tenant who may decide on the tool; anything else is refused, recorded with
+ * the reason, and changes nothing. Any allowed reviewer's reject or edit
+ * closes the request; approvals count until enough distinct reviewers agree,
+ * and then the request is used: later verdicts are refused.
+ */
+export class RecordVerdictUseCase {
+  constructor(
+    private readonly deps: Pick<
+      ApprovalGateDeps,
+      'store' | 'signer' | 'directory' | 'clock' | 'source' | 'approvalValidityMs'
+    >,
+  ) {}
+
+  execute({ event }: RecordVerdictCommand): Promise<RecordVerdictOutcome> {
+    return inTransaction(this.deps.store, async (tx): Promise<RecordVerdictOutcome> => {
+      if (!(await tx.inbox.claim(CONSUMERS.approvalsDecided, event.id))) {
+        return { outcome: 'duplicate' };
+      }
+      const now = this.deps.clock.now();
+      const stored = await tx.repository(approvalRequests).get(event.data.approvalId);
+      const request = stored?.doc;
+      const refusal = request
+        ? await this.refusalOf(tx, event, request, now)
+        : {
+            refusal: 'unknown_approval' as const,
+            reason: `no approval request ${event.data.approvalId}`,
+          };
+      if (refusal) {
+        await this.audit(tx, event, now, request, refusal);
+        return { outcome: 'refused', ...refusal };
+      }
+      const effect = await this.apply(tx, event, request!, stored!.version, now);
+      await this.audit(tx, event, now, request, undefined, effect);
+      return { outcome: 'accepted', effect };
+    });
+  }
+
+  private async refusalOf(
+    tx: Transaction,
+    event: Envelope<'leash.approvals.decided.v1'>,
+    request: ApprovalRequest,
+    now: number,
+  ): Promise<{ refusal: VerdictRefusal; reason: string } | undefined> {
+    const verdict = event.data;
+    if (event.tenantId !== request.tenantId || event.taskId !== request.taskId) {
+      return {
+        refusal: 'tenant_mismatch',
+        reason: `the verdict names tenant ${event.tenantId ?? '(none)'} and task ${event.taskId ?? '(none)'}, not the request's`,
+      };
+    }
+    if (verdict.actionHash !== request.actionHash) {
+      return {
+        refusal: 'hash_mismatch',
+        reason: `the verdict is bound to action hash ${verdict.actionHash}, not to the action in this request`,
+      };
+    }
+    switch (request.status) {
+      case 'pending':
+        break;
+      case 'authorized':
+        return { refusal: 'already_used', reason: 'the approval was already given and used' };
+      case 'expired':
+        return { refusal: 'expired', reason: `the request expired at ${request.expiresAt}` };
+      default:
+        return {
+          refusal: 'closed',
+          reason: `the request is closed (${request.status}${request.closedReason ? `: ${request.closedReason}` : ''})`,
+        };
+    }
+    if (request.expiresAt <= utcIso(now)) {
+      // The sweeper denies or escalates it; a late answer does not race it.
+      return { refusal: 'expired', reason: `the request expired at ${request.expiresAt}` };
+    }
+    const check = await this.deps.directory.check(tx, {
+      tenantId: request.tenantId,
+      reviewer: verdict.reviewer,
+      group: request.reviewerGroup,
+      tool: request.funded.tool,
+    });
+    if (!check.allowed) return { refusal: check.refusal, reason: check.reason };
+    if (
+      verdict.verdict === 'approve' &&
+      request.approvals.some((a) => a.reviewer === verdict.reviewer)
+    ) {
+      return {
+        refusal: 'duplicate_reviewer',
+        reason: `${verdict.reviewer} already approved; ${request.reviewersRequired} distinct reviewers are required`,
+      };
+    }
+    return undefined;
+  }
+
+  private async apply(
+    tx: Transaction,
+    event: Envelope<'leash.approvals.decided.v1'>,
+    request: ApprovalRequest,
+    version: number,
+    now: number,
+  ): Promise<VerdictEffect> {
+    const verdict = event.data;
+    const at = utcIso(now);
+    const requests = tx.repository(approvalRequests);
+    const { tenantId, taskId, funded } = request;
+    const line = actionLine(funded);
+    const rejectedAttributes = {
+      tenantId,
+      taskId,
+      id: `actions.rejected:${request.approvalId}`,
+      source: this.deps.source,
+      time: at,
+    };
+
+    switch (verdict.verdict) {
+      case 'approve': {
+        const approvals = [
+          ...request.approvals,
+          {
+            reviewer: verdict.reviewer,
+            verdictId: event.id,
+            at,
+            ...(verdict.comment !== undefined ? { comment: verdict.comment } : {}),
+          },
+        ];
+        if (approvals.length < request.reviewersRequired) {
+          await requests.update({ ...request, approvals }, version);
+          await appendHistory(
+            tx,
+            tenantId,
+            taskId,
+            `${line}: approved by ${verdict.reviewer} (${approvals.length} of ${request.reviewersRequired})`,
+            now,
+          );
+          return 'counted';
+        }
+        const reviewers = approvals.map((a) => a.reviewer).sort();
+        const identity: ActionIdentity = {
+          tenantId,
+          taskId,
+          actionId: funded.actionId,
+          tool: funded.tool,
+          arguments: funded.arguments,
+        };
+        const signed = this.deps.signer.sign(
+          approvalFields(identity, request.approvalId, reviewers),
+          new Date(now + this.deps.approvalValidityMs),
+        );
+        await requests.update(
+          {
+            ...request,
+            approvals,
+            status: 'authorized',
+            closedAt: at,
+            closedReason: `approved by ${reviewers.join(', ')}`,
+          },
+          version,
+        );
+        await appendHistory(
+          tx,
+          tenantId,
+          taskId,
+          `${line}: approved by ${reviewers.join(', ')}`,
+          now,
+        );
+        await tx.outbox.enqueue(
+          'actions.authorized',
+          actionAuthorizedEvent(
+            request,
+            { approvalId: request.approvalId, reviewers, signed },
+            this.deps.source,
+            at,
+          ),
+        );
+        return 'authorized';
+      }
+      case 'reject': {
+        await requests.update(
+          {
+            ...request,
+            status: 'rejected',
+            closedAt: at,
+            closedReason: `rejected by ${verdict.reviewer}`,
+          },
+          version,
+        );
+        await appendHistory(
+          tx,
+          tenantId,
+          taskId,
+          `${line}: rejected by ${verdict.reviewer}: ${verdict.feedback}`,
+          now,
+        );
+        await tx.outbox.enqueue(
+          'actions.rejected',
+          actionRejectedEvent(funded, rejectedAttributes, {
+            code: 'approval_rejected',
+            reason: `reviewer ${verdict.reviewer} rejected ${funded.tool}: ${verdict.feedback}`,
+            feedback: verdict.feedback,
+          }),
+        );
+        return 'rejected';
+      }
+      case 'edit': {
+        const proposal = editedProposal({
+          tenantId,
+          taskId,
+          funded,
+          verdictId: event.id,
+          reviewer: verdict.reviewer,
+          arguments: verdict.arguments,
+          ...(verdict.comment !== undefined ? { comment: verdict.comment } : {}),
+          source: this.deps.source,
+          time: at,
+        });
+        const replacedBy = proposal.data.actionId;
+        await requests.update(
+          {
+            ...request,
+            status: 'edited',
+            closedAt: at,
+            closedReason: `edited by ${verdict.reviewer}`,
+            replacedBy,
+          },
+          version,
+        );
+        await appendHistory(
+          tx,
+          tenantId,
+          taskId,
+          `${line}: arguments edited by ${verdict.reviewer}, proposed again as ${replacedBy}`,
+          now,
+        );
+        // The old action is closed first, so the planner learns of the replacement before its fate.
+        await tx.outbox.enqueue(
+          'actions.rejected',
+          actionRejectedEvent(funded, rejectedAttributes, {
+            code: 'edited',
+            reason: `reviewer ${verdict.reviewer} edited the arguments of ${funded.tool}; action ${replacedBy} is proposed in its place and goes through policy and budget again`,
+            ...(verdict.comment !== undefined ? { feedback: verdict.comment } : {}),
+            replacedBy,
+          }),
+        );
+        await tx.outbox.enqueue('actions.proposed', proposal);
+        return 'edited';
+      }
+    }
+  }
+
+  private async audit(
+    tx: Transaction,
+    event: Envelope<'leash.approvals.decided.v1'>,
+    now: number,
+    request: ApprovalRequest | undefined,
+    refused?: { refusal: VerdictRefusal; reason: string },
+    effect?: VerdictEffect,
+  ): Promise<void> {
+    const verdict: Verdict = event.data;
+    await tx.repository(verdictRecords).insert({
+      verdictId: event.id,
+      approvalId: verdict.approvalId,
+      ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+      ...(event.taskId !== undefined ? { taskId: event.taskId } : {}),
+      ...(request
+        ? {
+            actionId: request.actionId,
+            tool: request.funded.tool,
+            reviewerGroup: request.reviewerGroup,
+          }
+        : {}),
+      reviewer: verdict.reviewer,
+      verdict: verdict.verdict,
+      actionHash: verdict.actionHash,
+      outcome: refused ? 'refused' : 'accepted',
+      ...(refused
+        ? { refusal: refused.refusal, reason: refused.reason }
+        : { reason: effect ?? 'accepted' }),
+      source: event.source,
+      receivedAt: utcIso(now),
+    });
+  }
+}

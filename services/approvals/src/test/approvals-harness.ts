@@ -1,0 +1,248 @@
+import { AgentProfile, type AgentProfileInput, type ProfileSource } from '@leash/agents';
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { createEnvelope, type AnyEnvelope, type Envelope, type EventType } from '@leash/contracts';
+import { openEngines, type Engines } from '@leash/engines';
+import { Signer, decisionFields, grantFields } from '@leash/signing';
+import type { Clock } from '../gate/approval-gate';
+import { createApprovalGate, type ApprovalGate } from '../gate/approval-gate.factory';
+import type { ReviewerInput } from '../reviewers/reviewer';
+
+/*
+ * Builds the approval gate on the embedded engines for specs: a store in
+ * memory (or files, for the integration spec), profiles from a map, a clock
+ * the spec moves, and reviewers of two tenants.
+ */
+
+export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
+export const T0 = Date.parse('2026-03-01T12:00:00Z');
+export const HOUR = 3_600_000;
+
+export class ManualClock implements Clock {
+  constructor(public at: number = T0) {}
+  now(): number {
+    return this.at;
+  }
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+export class MapProfiles implements ProfileSource {
+  private readonly profiles = new Map<string, AgentProfile>();
+  async profile(name: string, version?: number): Promise<AgentProfile | undefined> {
+    if (version !== undefined) return this.profiles.get(`${name}@${version}`);
+    const versions = [...this.profiles.values()].filter((p) => p.name === name);
+    return versions.sort((a, b) => b.version - a.version)[0];
+  }
+  add(profile: AgentProfile): AgentProfile {
+    this.profiles.set(`${profile.name}@${profile.version}`, profile);
+    return profile;
+  }
+}
+
+export function testProfile(overrides: Partial<AgentProfileInput> = {}): AgentProfile {
+  return AgentProfile.parse({
+    name: 'support',
+    version: 1,
+    model: 'gpt-4o-mini',
+    prompt: { id: 'support', version: '1' },
+    tools: ['lookup_customer', 'send_email', 'issue_refund'],
+    policy: { id: 'support' },
+    caps: {
+      task: { tokens: 100_000, toolCalls: 50, wallClockMs: HOUR, usd: 10 },
+      tenantDay: { usd: 1_000 },
+    },
+    approvals: { chain: ['support-leads'], ttlMs: 2 * HOUR },
+    ...overrides,
+  });
+}
+
+/** `support` asks support-leads for 2 h; `it-helpdesk` asks the end user, then the service desk, 30 min each. */
+export function referenceProfiles(): MapProfiles {
+  const profiles = new MapProfiles();
+  profiles.add(testProfile());
+  profiles.add(
+    testProfile({
+      name: 'it-helpdesk',
+      tools: ['reset_password', 'install_software'],
+      policy: { id: 'it-helpdesk' },
+      approvals: { chain: ['end-user', 'it-service-desk'], ttlMs: 30 * 60_000 },
+    }),
+  );
+  return profiles;
+}
+
+export const REVIEWERS: readonly ReviewerInput[] = [
+  { tenantId: 'acme', reviewer: 'alice@acme.example', groups: ['support-leads'] },
+  { tenantId: 'acme', reviewer: 'bob@acme.example', groups: ['support-leads', 'finance'] },
+  {
+    tenantId: 'acme',
+    reviewer: 'carol@acme.example',
+    groups: ['support-leads'],
+    tools: ['send_email'],
+  },
+  { tenantId: 'acme', reviewer: 'dave@acme.example', groups: ['finance'] },
+  { tenantId: 'acme', reviewer: 'eve@acme.example', groups: ['end-user'] },
+  { tenantId: 'acme', reviewer: 'frank@acme.example', groups: ['it-service-desk'] },
+  {
+    tenantId: 'acme',
+    reviewer: 'olga@acme.example',
+    groups: ['support-leads'],
+    active: false,
+  },
+  { tenantId: 'globex', reviewer: 'mallory@globex.example', groups: ['support-leads'] },
+];
+
+export interface Harness {
+  readonly engines: Engines;
+  readonly clock: ManualClock;
+  readonly profiles: MapProfiles;
+  readonly signer: Signer;
+  readonly gate: ApprovalGate;
+  /** Events the gate enqueued and no relay has published (none runs in unit specs). */
+  pending(): Promise<AnyEnvelope[]>;
+  pendingOf<T extends EventType>(type: T): Promise<Envelope<T>[]>;
+  close(): Promise<void>;
+}
+
+export async function openHarness(): Promise<Harness> {
+  const config = loadConfig(BASE_ENV, {
+    env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:', LEASH_PARTITIONS: '2' },
+  });
+  const engines = await openEngines(config, { source: 'approvals' });
+  const clock = new ManualClock();
+  const profiles = referenceProfiles();
+  const signer = new Signer([SIGNING_KEY], () => clock.now());
+  const gate = createApprovalGate({
+    store: engines.store,
+    profiles,
+    signingKeys: [SIGNING_KEY],
+    clock,
+    approvalValidityMs: 600_000,
+  });
+  await gate.directory.seed(REVIEWERS);
+  const pending = async () => (await engines.store.outbox.pending(10_000)).map((e) => e.envelope);
+  return {
+    engines,
+    clock,
+    profiles,
+    signer,
+    gate,
+    pending,
+    pendingOf: async <T extends EventType>(type: T) =>
+      (await pending()).filter((e) => e.type === type) as unknown as Envelope<T>[],
+    close: () => engines.close(),
+  };
+}
+
+let counter = 0;
+export const nextId = (prefix: string): string => `${prefix}-${++counter}`;
+
+export interface FundedOptions {
+  readonly tenantId?: string;
+  readonly taskId?: string;
+  readonly actionId?: string;
+  readonly agent?: string;
+  readonly tool?: string;
+  readonly arguments?: Record<string, unknown>;
+  readonly route?: 'allow' | 'approve';
+  readonly approvalsRequired?: number;
+  readonly step?: number;
+  /** Sign with this signer instead (a forger's key). */
+  readonly forgedBy?: Signer;
+  /** Change the arguments after signing (tampering on the way). */
+  readonly tamperedArguments?: Record<string, unknown>;
+}
+
+/** A funded action as budget publishes it: a policy decision and a budget grant, both signed. */
+export function fundedEvent(
+  signer: Signer,
+  clock: Clock,
+  options: FundedOptions = {},
+): Envelope<'leash.actions.funded.v1'> {
+  const tenantId = options.tenantId ?? 'acme';
+  const taskId = options.taskId ?? nextId('task');
+  const actionId = options.actionId ?? nextId('action');
+  const tool = options.tool ?? 'issue_refund';
+  const args = options.arguments ?? { orderId: 'o-42', amountUsd: 250 };
+  const route = options.route ?? 'approve';
+  const approvalsRequired = options.approvalsRequired ?? (route === 'approve' ? 1 : 0);
+  const identity = { tenantId, taskId, actionId, tool, arguments: args };
+  const expiry = new Date(clock.now() + 24 * HOUR);
+  const by = options.forgedBy ?? signer;
+  const reservationId = `action:${actionId}`;
+  return createEnvelope(
+    'leash.actions.funded.v1',
+    {
+      actionId,
+      agent: { name: options.agent ?? 'support', version: 1 },
+      tool,
+      arguments: options.tamperedArguments ?? args,
+      step: options.step ?? 3,
+      reason: 'the customer was charged twice for order o-42',
+      riskClass: 'irreversible',
+      amountUsdMicros: 250_000_000,
+      actionClass: 'refund',
+      decision: {
+        route,
+        approvalsRequired,
+        policyId: 'support',
+        policyVersion: 4,
+        determiningPolicies: ['refund-above-100-needs-lead'],
+        reason: 'refunds above $100 need a support lead',
+        signed: by.sign(decisionFields(identity, route, 4, approvalsRequired), expiry),
+      },
+      grant: {
+        reservationId,
+        reservedUsdMicros: 1_500,
+        signed: by.sign(grantFields(identity, reservationId, 1_500), expiry),
+      },
+      versions: { profile: 1, prompt: '1', model: 'gpt-4o-mini', policy: 4 },
+    },
+    { source: 'budget', tenantId, taskId, time: new Date(clock.now()).toISOString() },
+  );
+}
+
+export type VerdictInput =
+  | { verdict: 'approve'; comment?: string }
+  | { verdict: 'reject'; feedback: string }
+  | { verdict: 'edit'; arguments: Record<string, unknown>; comment?: string };
+
+export interface VerdictOptions {
+  readonly actionHash?: string;
+  readonly tenantId?: string;
+  readonly id?: string;
+}
+
+/** What a verdict names: a requested event, or a pending approval as listed. */
+export type VerdictTarget =
+  | Envelope<'leash.approvals.requested.v1'>
+  | { approvalId: string; actionHash: string; tenantId: string; taskId: string };
+
+/** A reviewer's answer to a request, as a reviewer's process publishes it. */
+export function verdictOn(
+  target: VerdictTarget,
+  reviewer: string,
+  verdict: VerdictInput,
+  options: VerdictOptions = {},
+): Envelope<'leash.approvals.decided.v1'> {
+  const ref =
+    'data' in target
+      ? { ...target.data, tenantId: target.tenantId!, taskId: target.taskId! }
+      : target;
+  return createEnvelope(
+    'leash.approvals.decided.v1',
+    {
+      ...verdict,
+      approvalId: ref.approvalId,
+      actionHash: options.actionHash ?? ref.actionHash,
+      reviewer,
+    } as never,
+    {
+      source: 'reviewer-test',
+      tenantId: options.tenantId ?? ref.tenantId,
+      taskId: ref.taskId,
+      ...(options.id ? { id: options.id } : {}),
+    },
+  );
+}

@@ -1,0 +1,18 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { BusContext } from '@leash/bus';
+import type { AnyEnvelope } from '@leash/contracts';
+import { executableEvent } from './execution.subscriptions';
+import { RunActionUseCase } from './run-action/run-action.usecase';
+
+@Controller()
+export class ActionsAuthorizedConsumer {
+  constructor(private readonly runAction: RunActionUseCase) {}
+
+  @EventPattern('actions.authorized')
+  async onAuthorized(@Payload() event: AnyEnvelope, @Ctx() context: BusContext): Promise<void> {
+    const action = executableEvent(event);
+    if (!action) return;
+    await this.runAction.execute({ event: action, signal: context.getSignal() });
+  }
+}

@@ -1,0 +1,33 @@
+import type { Signer } from '@leash/signing';
+import type { Store } from '@leash/store';
+import type { SimulatedBackends } from '../tools/backends/simulated-backends';
+import type { ToolRegistry } from '../tools/tool-registry';
+import type { KillGate } from './kill-gate';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The CloudEvents source of what the executor publishes. */
+export const EXECUTOR_SOURCE = 'executor';
+
+/** Inbox consumer name: one claim per handled event. */
+export const EXECUTOR_CONSUMER = 'executor';
+
+/** Everything the executor's use cases act through; all I/O is behind these. */
+export interface ExecutionDeps {
+  readonly store: Store;
+  readonly registry: ToolRegistry;
+  readonly backends: SimulatedBackends;
+  /** Verifies what the policy gate, the budget gate and reviewers signed (LEASH_SIGNING_KEYS). */
+  readonly verifier: Signer;
+  readonly killGate: KillGate;
+  readonly clock?: Clock;
+  readonly source?: string;
+  /** Cap on serialised tool output; default 16 KiB. */
+  readonly outputLimitBytes?: number;
+  /** Jitter of retry backoff; injectable so tests can pin it. */
+  readonly random?: () => number;
+}

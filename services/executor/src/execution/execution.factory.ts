@@ -1,0 +1,63 @@
+import { Signer, type SigningKey } from '@leash/signing';
+import type { Store } from '@leash/store';
+import { SimulatedBackends } from '../tools/backends/simulated-backends';
+import { createToolRegistry, type ToolRegistry } from '../tools/tool-registry';
+import { CompensateTaskUseCase } from './compensate-task/compensate-task.usecase';
+import { systemClock, type Clock, type ExecutionDeps } from './execution.deps';
+import { NO_KILLS, type KillGate } from './kill-gate';
+import { RunActionUseCase } from './run-action/run-action.usecase';
+
+export interface ExecutionOptions {
+  readonly store: Store;
+  /** The keys to verify with; or pass a ready `verifier`. */
+  readonly signingKeys?: readonly SigningKey[];
+  readonly verifier?: Signer;
+  /** Default: nothing is killed. */
+  readonly killGate?: KillGate;
+  /** Default: the reference tools. */
+  readonly registry?: ToolRegistry;
+  readonly clock?: Clock;
+  readonly outputLimitBytes?: number;
+  readonly random?: () => number;
+  readonly source?: string;
+}
+
+/** The executor's use cases, wired; what the Nest module and the tests both build. */
+export interface Execution {
+  readonly deps: ExecutionDeps;
+  readonly runAction: RunActionUseCase;
+  readonly compensateTask: CompensateTaskUseCase;
+  readonly registry: ToolRegistry;
+  readonly backends: SimulatedBackends;
+}
+
+export function createExecution(options: ExecutionOptions): Execution {
+  const clock = options.clock ?? systemClock;
+  const verifier =
+    options.verifier ??
+    (options.signingKeys ? new Signer(options.signingKeys, () => clock.now()) : undefined);
+  if (!verifier)
+    throw new Error('the executor needs signing keys (LEASH_SIGNING_KEYS) to verify with');
+  const registry = options.registry ?? createToolRegistry();
+  const backends = new SimulatedBackends(options.store, () => clock.now());
+  const deps: ExecutionDeps = {
+    store: options.store,
+    registry,
+    backends,
+    verifier,
+    killGate: options.killGate ?? NO_KILLS,
+    clock,
+    ...(options.outputLimitBytes !== undefined
+      ? { outputLimitBytes: options.outputLimitBytes }
+      : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.source ? { source: options.source } : {}),
+  };
+  return {
+    deps,
+    runAction: new RunActionUseCase(deps),
+    compensateTask: new CompensateTaskUseCase(deps),
+    registry,
+    backends,
+  };
+}

@@ -1,0 +1,52 @@
+import type { ToolDefinition, ToolSource } from '@leash/agents';
+import { referenceTools } from './reference-tools';
+import type { RegisteredTool, ToolImplementation } from './tool-implementation';
+
+/**
+ * Tool name -> definition and implementation. The executor runs only what is
+ * registered here; definitions are the same objects the policy gate checks
+ * arguments against, so a tool cannot run with parameters policy never saw.
+ */
+export class ToolRegistry implements ToolSource {
+  private readonly tools = new Map<string, RegisteredTool>();
+
+  constructor(tools: Iterable<RegisteredTool> = []) {
+    for (const tool of tools) this.register(tool.definition, tool.run);
+  }
+
+  register(definition: ToolDefinition, run: ToolImplementation): this {
+    if (this.tools.has(definition.name)) {
+      throw new Error(`tool ${definition.name} is registered twice`);
+    }
+    this.tools.set(definition.name, { definition, run });
+    return this;
+  }
+
+  /**
+   * Replaces a registered tool's implementation with one built around it, keeping its
+   * definition: for fixtures that observe or slow a real tool.
+   */
+  wrap(name: string, around: (inner: ToolImplementation) => ToolImplementation): this {
+    const tool = this.get(name);
+    if (!tool) throw new Error(`tool ${name} is not registered`);
+    this.tools.set(name, { definition: tool.definition, run: around(tool.run) });
+    return this;
+  }
+
+  get(name: string): RegisteredTool | undefined {
+    return this.tools.get(name);
+  }
+
+  tool(name: string): ToolDefinition | undefined {
+    return this.tools.get(name)?.definition;
+  }
+
+  get names(): string[] {
+    return [...this.tools.keys()].sort();
+  }
+}
+
+/** The reference agents' tools over the simulated backends, plus any extra (test) tools. */
+export function createToolRegistry(extra: Iterable<RegisteredTool> = []): ToolRegistry {
+  return new ToolRegistry([...referenceTools(), ...extra]);
+}
