@@ -1,9 +1,31 @@
-import { Module } from '@nestjs/common';
-import { AcknowledgeCommandUseCase } from './acknowledge-command.usecase';
-import { ControlConsumer } from './control.consumer';
+import { Global, Module } from '@nestjs/common';
+import { CONFIG } from '@leash/config';
+import { STORE } from '@leash/engines';
+import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
+import type { Store } from '@leash/store';
+import { EXECUTOR, type ExecutorConfig } from '../config';
+import { ControlSubscription } from './control.subscription';
+import { RollBackKilledTasksUseCase } from './roll-back-killed-tasks.usecase';
 
+/**
+ * The kill switch of this instance: `@Inject(KILL_SWITCH) killSwitch: KillSwitch`
+ * anywhere in the service (global, so every gate can consult it). Kills in
+ * the store are loaded before the app starts listening. The execution
+ * module takes it as its KillGate:
+ * `ExecutionModule.forRoot({ killGate: { useExisting: KILL_SWITCH } })`.
+ */
+@Global()
 @Module({
-  controllers: [ControlConsumer],
-  providers: [AcknowledgeCommandUseCase],
+  providers: [
+    {
+      provide: KILL_SWITCH,
+      useFactory: (store: Store, config: ExecutorConfig) =>
+        KillSwitch.open({ store, service: EXECUTOR, instance: config.LEASH_INSTANCE_ID }),
+      inject: [STORE, CONFIG],
+    },
+    ControlSubscription,
+    RollBackKilledTasksUseCase,
+  ],
+  exports: [KILL_SWITCH],
 })
 export class ControlModule {}

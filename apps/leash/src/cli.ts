@@ -1,0 +1,121 @@
+import './instrument';
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import {
+  BASE_ENV,
+  ConfigError,
+  loadConfig,
+  type BaseConfig,
+  type Environment,
+} from '@leash/config';
+import { openEngines, type Engines } from '@leash/engines';
+import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
+import { openApprovalsDesk } from './cli/approvals-desk';
+import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
+import { runControlCommand } from './cli/control.command';
+import { helpText } from './cli/help';
+import { processTerminal, type Terminal } from './cli/terminal';
+
+/*
+ * `leash`: the operator's CLI (bin/leash). Each command opens the same
+ * engines as the services (same variables, same defaults), does one thing,
+ * and exits: 0 done, 1 failed or not acknowledged in time, 2 bad usage.
+ */
+
+export async function runCli(
+  argv: readonly string[],
+  env: Environment = process.env,
+  terminal: Terminal = processTerminal,
+): Promise<number> {
+  let command: CliCommand;
+  try {
+    command = parseCommand(argv, { issuedBy: defaultIssuer(env) });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    terminal.err(`leash: ${error.message}`);
+    terminal.err(`Run: leash help${error.topic ? ` ${error.topic}` : ''}`);
+    return 2;
+  }
+  if (command.kind === 'help') {
+    terminal.out(helpText(command.topic));
+    return 0;
+  }
+  let config: BaseConfig;
+  try {
+    config = loadConfig(BASE_ENV, { env, subject: 'leash' });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    terminal.err(error.message);
+    return 2;
+  }
+  const missing = missingEngineFile(config);
+  if (missing) {
+    terminal.err(missing);
+    return 1;
+  }
+  const engines = await openEngines(config, { source: 'leash-cli' });
+  try {
+    return await run(command, engines, terminal);
+  } finally {
+    await engines.close();
+  }
+}
+
+function run(command: Exclude<CliCommand, { kind: 'help' }>, engines: Engines, terminal: Terminal) {
+  switch (command.kind) {
+    case 'kill':
+    case 'resume':
+      return runControlCommand(engines.bus, command, terminal);
+    case 'approvals-list':
+      return runApprovalsList(openApprovalsDesk(engines), command, terminal);
+    case 'approvals-decide':
+      return runApprovalsDecide(openApprovalsDesk(engines), command, terminal);
+  }
+}
+
+/**
+ * On the embedded engines, a missing file means nothing runs against it:
+ * say so instead of creating an empty bus and waiting for acknowledgements
+ * that cannot come.
+ */
+function missingEngineFile(config: BaseConfig): string | undefined {
+  const files: string[] = [];
+  if (config.LEASH_BUS === 'embedded') files.push(config.LEASH_BUS_FILE);
+  if (config.LEASH_STORE === 'sqlite') files.push(config.LEASH_STORE_FILE);
+  for (const file of files) {
+    if (file !== ':memory:' && !existsSync(resolve(file))) {
+      return (
+        `leash: ${resolve(file)} does not exist: is Leash running (npm start) with the same ` +
+        'LEASH_BUS_FILE / LEASH_STORE_FILE, from the same directory?'
+      );
+    }
+  }
+  return undefined;
+}
+
+function defaultIssuer(env: Environment): string {
+  let user = env.USER ?? env.LOGNAME;
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'operator';
+    }
+  }
+  return `${user}@${hostname()}`;
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `leash: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,46 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { LeashClient } from '@leash/client';
+import type { Engines } from '@leash/engines';
+import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals';
+import type { ApprovalsDesk } from './approvals.command';
+
+/** How often the verdict's record is looked for: a person is waiting, the store is local. */
+const POLL_MS = 50;
+
+/**
+ * The approvals desk over the engines: the approvals service's read side
+ * on the store, and verdicts through the client SDK on approvals.decided,
+ * bound to the request's action hash (the service checks the reviewer and
+ * the hash, and records why it refuses).
+ */
+export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
+  const queries = createApprovalQueries(engines.store);
+  const client = new LeashClient({ bus: engines.bus, source: 'leash-cli' });
+  return {
+    listPending: (query) => queries.listPendingApprovals.execute(query),
+    async lookup(approvalId) {
+      const request = await queries.request(approvalId);
+      if (!request) return { refusal: `no approval request ${approvalId}` };
+      if (request.status !== 'pending') {
+        return { refusal: `approval request ${approvalId} is ${request.status}, not pending` };
+      }
+      if (Date.parse(request.expiresAt) <= Date.now()) {
+        return { refusal: `approval request ${approvalId} expired at ${request.expiresAt}` };
+      }
+      return toPendingApproval(request);
+    },
+    async decide(request, reviewer, verdict) {
+      const event = await client.decide(request, reviewer, verdict);
+      return event.id;
+    },
+    async outcome(verdictId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const record = await queries.verdict(verdictId);
+        if (record) return { accepted: record.outcome === 'accepted', reason: record.reason };
+        if (Date.now() >= deadline) return undefined;
+        await delay(POLL_MS);
+      }
+    },
+  };
+}

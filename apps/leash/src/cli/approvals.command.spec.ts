@@ -1,0 +1,153 @@
+import {
+  formatPending,
+  runApprovalsDecide,
+  runApprovalsList,
+  usd,
+  VERDICT_WAIT_MS,
+  type ApprovalsDesk,
+  type PendingApprovalView,
+} from './approvals.command';
+import type { Terminal } from './terminal';
+
+const request: PendingApprovalView = {
+  approvalId: 'apv-1',
+  actionHash: 'a'.repeat(64),
+  tenantId: 'acme',
+  taskId: 'task-9',
+  agent: { name: 'support', version: 3 },
+  tool: 'issue_refund',
+  arguments: { orderId: "o'42", amountUsd: 120 },
+  reason: 'the customer was charged twice',
+  riskClass: 'write',
+  reservedUsdMicros: 1_250_000,
+  reviewerGroup: 'support-leads',
+  reviewersRequired: 2,
+  approvedBy: ['bo'],
+  expiresAt: '2026-01-01T00:10:00.000Z',
+};
+
+function terminal() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const t: Terminal = { out: (l) => out.push(l), err: (l) => err.push(l) };
+  return { t, out, err };
+}
+
+function desk(pending: PendingApprovalView[], outcome?: { accepted: boolean; reason: string }) {
+  const decide = jest.fn().mockResolvedValue('event-1');
+  const listPending = jest.fn().mockResolvedValue(pending);
+  const lookup = jest.fn(
+    async (id: string) =>
+      pending.find((p) => p.approvalId === id) ?? { refusal: `no approval request ${id}` },
+  );
+  const outcomeOf = jest.fn().mockResolvedValue(outcome);
+  return {
+    desk: { listPending, lookup, decide, outcome: outcomeOf } satisfies ApprovalsDesk,
+    decide,
+    listPending,
+    outcomeOf,
+  };
+}
+
+describe('leash approvals', () => {
+  const now = new Date('2026-01-01T00:00:48.000Z');
+
+  it('shows what a reviewer needs, and the commands that answer', () => {
+    expect(formatPending(request, now)).toEqual([
+      'apv-1  expires 2026-01-01T00:10:00.000Z (in 9m 12s)',
+      '  agent      support v3, task task-9 (tenant acme)',
+      '  tool       issue_refund  risk write  cost $1.25 reserved',
+      '  arguments  {"orderId":"o\'42","amountUsd":120}',
+      '  reason     the customer was charged twice',
+      '  reviewers  1/2 of group support-leads (approved: bo)',
+      '  answer     leash approvals approve apv-1 --reviewer <you>',
+      '             leash approvals reject apv-1 --reviewer <you> --feedback "..."',
+      `             leash approvals edit apv-1 --reviewer <you> --args '{"orderId":"o'\\''42","amountUsd":120}'`,
+    ]);
+  });
+
+  it('prints money in dollars with the precision of small costs', () => {
+    expect(usd(0)).toBe('$0.00');
+    expect(usd(1_250_000)).toBe('$1.25');
+    expect(usd(1_234)).toBe('$0.001234');
+  });
+
+  it('lists with the filters given, or says there is nothing', async () => {
+    const { t, out } = terminal();
+    const empty = desk([]);
+    await expect(
+      runApprovalsList(empty.desk, { kind: 'approvals-list', tenantId: 'acme' }, t, now),
+    ).resolves.toBe(0);
+    expect(empty.listPending).toHaveBeenCalledWith({ tenantId: 'acme' });
+    expect(out).toEqual(['no pending approvals']);
+
+    const one = terminal();
+    await runApprovalsList(desk([request]).desk, { kind: 'approvals-list' }, one.t, now);
+    expect(one.out[0]).toBe('1 pending approval, soonest expiry first');
+    expect(one.out).toContain('apv-1  expires 2026-01-01T00:10:00.000Z (in 9m 12s)');
+  });
+
+  it('publishes a verdict bound to the pending request, and reports it accepted', async () => {
+    const { t, out } = terminal();
+    const d = desk([request], { accepted: true, reason: 'approved by cy (2 of 2)' });
+    const code = await runApprovalsDecide(
+      d.desk,
+      {
+        kind: 'approvals-decide',
+        verdict: 'edit',
+        approvalId: 'apv-1',
+        reviewer: 'cy',
+        arguments: { amountUsd: 60 },
+      },
+      t,
+    );
+    expect(code).toBe(0);
+    expect(d.decide).toHaveBeenCalledWith(request, 'cy', {
+      verdict: 'edit',
+      arguments: { amountUsd: 60 },
+    });
+    expect(d.outcomeOf).toHaveBeenCalledWith('event-1', VERDICT_WAIT_MS);
+    expect(out[0]).toContain('edit of apv-1 by cy published (event event-1');
+    expect(out[1]).toBe('accepted: approved by cy (2 of 2)');
+  });
+
+  it('exits 1 with the reason when the service refuses the verdict, or never records it', async () => {
+    const refused = terminal();
+    const d = desk([request], { accepted: false, reason: 'cy is not in reviewer group x' });
+    const verdict = {
+      kind: 'approvals-decide' as const,
+      verdict: 'approve' as const,
+      approvalId: 'apv-1',
+      reviewer: 'cy',
+    };
+    await expect(runApprovalsDecide(d.desk, verdict, refused.t)).resolves.toBe(1);
+    expect(refused.err).toEqual([
+      'leash approvals approve: refused: cy is not in reviewer group x',
+    ]);
+
+    const silent = terminal();
+    await expect(runApprovalsDecide(desk([request]).desk, verdict, silent.t)).resolves.toBe(1);
+    expect(silent.err[0]).toContain('has not recorded the verdict');
+  });
+
+  it('refuses an id that is not pending, and publishes nothing', async () => {
+    const { t, err } = terminal();
+    const d = desk([request]);
+    const code = await runApprovalsDecide(
+      d.desk,
+      {
+        kind: 'approvals-decide',
+        verdict: 'reject',
+        approvalId: 'apv-404',
+        reviewer: 'cy',
+        feedback: 'no',
+      },
+      t,
+    );
+    expect(code).toBe(1);
+    expect(d.decide).not.toHaveBeenCalled();
+    expect(err).toEqual([
+      'leash approvals reject: no approval request apv-404; see leash approvals list',
+    ]);
+  });
+});

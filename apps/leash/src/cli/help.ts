@@ -1,0 +1,75 @@
+import type { HelpTopic } from './arguments';
+
+const OVERVIEW = `leash: operate a running Leash (npm start, or the services alone) from any terminal.
+
+Usage:
+  leash kill    (--all | --tenant T | --agent A | --task ID) --reason "..." [--rollback]
+  leash resume  (--all | --tenant T | --agent A | --task ID) [--reason "..."]
+  leash approvals list [--tenant T] [--limit N]
+  leash approvals approve ID --reviewer R [--comment "..."]
+  leash approvals reject  ID --reviewer R --feedback "..."
+  leash approvals edit    ID --reviewer R --args '{"field": "value"}' [--comment "..."]
+  leash help [kill | resume | approvals]
+
+The CLI opens the same bus and store as the services: the same variables
+(LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)
+with the same defaults. bin/leash runs from the repository root, as npm start
+does, so relative paths mean the same files.
+
+Exit codes: 0 done; 1 not acknowledged in time, or the command failed; 2 bad arguments or config.
+`;
+
+const KILL = `leash kill (--all | --tenant T | --agent A | --task ID) --reason "..." [options]
+
+Publishes a kill on the control topic and waits until every service
+(planner, policy, budget, approvals, executor) acknowledges it, printing
+each acknowledgement and its time. In scope, every service then refuses new
+tool and model calls and aborts the ones in flight. The kill is persisted:
+a restart does not resume killed work. Only \`leash resume\` lifts it.
+
+Options:
+  --all | --tenant T | --agent A | --task ID   the scope: exactly one
+  --reason "..."     why; recorded with the kill (required)
+  --rollback         also undo the completed write actions (those with a
+                     compensation) of every task in scope, newest first
+  --by NAME          who issues it (default: user@host)
+  --timeout MS       how long to wait for the acknowledgements (default 10000)
+`;
+
+const RESUME = `leash resume (--all | --tenant T | --agent A | --task ID) [options]
+
+Lifts the kills issued with exactly this scope (--all lifts every kill), and
+waits for every service to acknowledge, as kill does.
+
+Options:
+  --all | --tenant T | --agent A | --task ID   the scope: exactly one
+  --reason "..."     why (default: "resumed from the leash CLI")
+  --by NAME          who issues it (default: user@host)
+  --timeout MS       how long to wait for the acknowledgements (default 10000)
+`;
+
+const APPROVALS = `leash approvals list [--tenant T] [--limit N]
+leash approvals approve ID --reviewer R [--comment "..."]
+leash approvals reject  ID --reviewer R --feedback "..."
+leash approvals edit    ID --reviewer R --args '{"field": "value"}' [--comment "..."]
+
+list shows the requests waiting for reviewers (soonest expiry first) with
+the agent, task, tool, arguments, risk, reserved cost, expiry and the
+command that answers each. A verdict is published on approvals.decided,
+bound to the request's action hash; the approvals service checks that the
+reviewer may decide it. reject's feedback reaches the planner; edit proposes
+the new arguments again through policy and budget.
+`;
+
+export function helpText(topic?: HelpTopic): string {
+  switch (topic) {
+    case 'kill':
+      return KILL;
+    case 'resume':
+      return RESUME;
+    case 'approvals':
+      return APPROVALS;
+    default:
+      return OVERVIEW;
+  }
+}
