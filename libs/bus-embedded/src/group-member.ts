@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  ConsumeControls,
+  ConsumeSpec,
+  RecordHandler,
+  TransportConsumer,
+  TransportRecord,
+} from '@leash/bus';
+import { assignPartitions } from './partition-assignment';
+import type { MessageRow, SqliteLog, TopicRow } from './sqlite-log';
+
+/** What a member needs from the transport that owns the connection. */
+export interface MemberHost {
+  readonly log: SqliteLog;
+  readonly host: string;
+  readonly pid: number;
+  readonly settings: MemberSettings;
+  /** Records that `worker` may commit `next`; written with the next batch of writes. */
+  queueCommit(worker: PartitionWorker, next: number): void;
+  /** Writes every queued send and commit now. */
+  flushWrites(): void;
+  /** Resolves when records may have arrived on the partition, or when `cancel` is called. */
+  waitForRecords(topicId: number, part: number): { promise: Promise<void>; cancel(): void };
+  /** Tells members of `group` in this process (any connection to the file) that it changed. */
+  groupChanged(group: string): void;
+  detach(member: GroupMember): void;
+  report(error: unknown, context: string): void;
+}
+
+export interface MemberSettings {
+  readonly heartbeatIntervalMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly fetchBatchSize: number;
+  readonly retryBackoffMs: number;
+  readonly retryBackoffMaxMs: number;
+  readonly drainTimeoutMs: number;
+}
+
+type WorkerState = 'running' | 'draining' | 'stopped';
+
+/**
+ * One partition owned by one member: a sequential loop in offset order. It
+ * hands each record to the handler, queues the commit of offset + 1 only after
+ * the handler resolves, and passes the same record again (after a backoff) when
+ * it rejects.
+ */
+export class PartitionWorker {
+  state: WorkerState = 'running';
+  /** Set when the lease went to another member: nothing more may be committed. */
+  lost = false;
+  readonly done: Promise<void>;
+  private readonly abort = new AbortController();
+  private readonly controls: ConsumeControls;
+  private interrupt: (() => void) | undefined;
+
+  constructor(
+    readonly member: GroupMember,
+    readonly topic: TopicRow,
+    readonly part: number,
+    private position: number,
+  ) {
+    this.controls = { heartbeat: () => member.heartbeat(), signal: this.abort.signal };
+    this.done = this.run();
+  }
+
+  get key(): string {
+    return partitionKey(this.topic.id, this.part);
+  }
+
+  /** Stops after the in-flight handler; aborts its signal if that takes longer than `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.state === 'running') this.state = 'draining';
+    this.interrupt?.();
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.abort.abort(new Error('consumer stopped before the handler finished'));
+        resolve();
+      }, timeoutMs);
+    });
+    await Promise.race([this.done, overdue]);
+    clearTimeout(timer);
+    await this.done;
+  }
+
+  /** The partition went elsewhere (or the process is crashing): abort, commit nothing more. */
+  halt(reason: string): void {
+    this.lost = true;
+    this.state = 'stopped';
+    this.abort.abort(new Error(reason));
+    this.interrupt?.();
+  }
+
+  private async run(): Promise<void> {
+    const { log, settings } = this.member.host;
+    let batch: MessageRow[] = [];
+    let index = 0;
+    while (this.state === 'running') {
+      if (index >= batch.length) {
+        try {
+          batch = log.fetch(this.topic.id, this.part, this.position, settings.fetchBatchSize);
+        } catch (error) {
+          if (this.state !== 'running') break;
+          this.member.host.report(error, `fetch ${this.topic.name}[${this.part}]`);
+          await this.pause(settings.retryBackoffMaxMs);
+          continue;
+        }
+        index = 0;
+        if (batch.length === 0) {
+          await this.idle();
+          continue;
+        }
+      }
+      const row = batch[index];
+      const handled = await this.deliver(row);
+      if (!handled) break;
+      index++;
+      this.position = row[0] + 1;
+      if (!this.lost) this.member.host.queueCommit(this, this.position);
+    }
+    this.state = 'stopped';
+  }
+
+  /** True once the handler resolved; false when the worker stopped first. */
+  private async deliver(row: MessageRow): Promise<boolean> {
+    const record: TransportRecord = {
+      topic: this.topic.name,
+      partition: this.part,
+      offset: String(row[0]),
+      key: row[1],
+      value: row[2],
+      headers: JSON.parse(row[3]) as Record<string, string>,
+      timestamp: row[4],
+    };
+    const { settings } = this.member.host;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.member.handler(record, this.controls);
+        return true;
+      } catch (error) {
+        if (this.state !== 'running') return false;
+        this.member.host.report(
+          error,
+          `handler failed on ${record.topic}[${record.partition}]@${record.offset}`,
+        );
+        const delay = Math.min(
+          settings.retryBackoffMs * 2 ** (attempt - 1),
+          settings.retryBackoffMaxMs,
+        );
+        await this.pause(delay);
+        if (this.state !== 'running') return false;
+      }
+    }
+  }
+
+  private async idle(): Promise<void> {
+    const wait = this.member.host.waitForRecords(this.topic.id, this.part);
+    this.interrupt = wait.cancel;
+    await wait.promise;
+    this.interrupt = undefined;
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.interrupt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.interrupt = undefined;
+  }
+}
+
+type MemberState = 'active' | 'stopping' | 'stopped' | 'crashed';
+
+/**
+ * One consumer of a group: a row in bus_members and a lease per partition it
+ * owns. Every member runs the same assignment over the same rows and only
+ * takes partitions that are free, so members in different processes converge
+ * without a coordinator. See README.md, "Consumer groups across processes".
+ */
+export class GroupMember implements TransportConsumer {
+  readonly memberId = randomUUID();
+  readonly group: string;
+  readonly topics: readonly string[];
+  private readonly fromBeginning: boolean;
+  private readonly workers = new Map<string, PartitionWorker>();
+  private state: MemberState = 'active';
+  private seenGeneration = -1;
+  private rebalanceQueued = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly host: MemberHost,
+    spec: ConsumeSpec,
+    readonly handler: RecordHandler,
+  ) {
+    this.group = spec.group;
+    this.topics = [...new Set(spec.topics)];
+    this.fromBeginning = spec.fromBeginning ?? true;
+  }
+
+  get active(): boolean {
+    return this.state === 'active';
+  }
+
+  /** Joins the group and takes whatever partitions are free for it right away. */
+  join(): void {
+    const { log, host, pid, settings } = this.host;
+    const now = Date.now();
+    log.transaction(() => {
+      log.ensureGroup(this.group);
+      log.insertMember(
+        this.group,
+        this.memberId,
+        host,
+        pid,
+        this.topics,
+        now,
+        now + settings.sessionTimeoutMs,
+      );
+      log.bumpGeneration(this.group);
+    });
+    this.host.groupChanged(this.group);
+    this.rebalance();
+    // Ref'd on purpose: a running consumer keeps the process alive, as a Kafka one does.
+    this.timer = setInterval(() => this.tick(), settings.heartbeatIntervalMs);
+  }
+
+  /** Called when the file changed or a local peer changed the group. */
+  checkGeneration(): void {
+    if (this.state !== 'active') return;
+    try {
+      if (this.host.log.generation(this.group) !== this.seenGeneration) this.requestRebalance();
+    } catch (error) {
+      this.host.report(error, `group ${this.group}: reading generation`);
+    }
+  }
+
+  /** While stopping, only renew: a long drain must not cost the leases it is about to commit under. */
+  private tick(): void {
+    if (this.state === 'active') this.rebalance();
+    else if (this.state === 'stopping') {
+      this.heartbeat().catch((error) => this.host.report(error, `group ${this.group}: heartbeat`));
+    }
+  }
+
+  async heartbeat(): Promise<void> {
+    if (this.state !== 'active' && this.state !== 'stopping') return;
+    const { log, settings } = this.host;
+    const alive = log.transaction(() =>
+      log.renewMember(this.group, this.memberId, Date.now() + settings.sessionTimeoutMs),
+    );
+    if (!alive) this.requestRebalance();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.leave();
+    return this.stopping;
+  }
+
+  /**
+   * Stops as a crash would: aborts every handler, commits nothing more and
+   * forgets queued commits. The transport then removes the member's rows.
+   */
+  abandon(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'crashed';
+    clearInterval(this.timer);
+    for (const worker of this.workers.values()) worker.halt('consumer crashed');
+  }
+
+  /** The commit of `worker` was refused: its lease belongs to someone else now. */
+  fenced(worker: PartitionWorker): void {
+    if (worker.lost) return;
+    worker.halt(`lost ${worker.topic.name}[${worker.part}] to another member`);
+    void this.forget(worker);
+  }
+
+  private requestRebalance(): void {
+    if (this.rebalanceQueued || this.state !== 'active') return;
+    this.rebalanceQueued = true;
+    setImmediate(() => {
+      this.rebalanceQueued = false;
+      this.rebalance();
+    });
+  }
+
+  /**
+   * One round of the group protocol, in one transaction: evict dead members,
+   * renew our session and leases, compute the target assignment, take the
+   * partitions that are ours and free, then (outside the transaction) release
+   * the ones that are no longer ours and drop the ones someone else took.
+   */
+  private rebalance(): void {
+    if (this.state !== 'active') return;
+    const { log, settings } = this.host;
+    const now = Date.now();
+    const expiresAt = now + settings.sessionTimeoutMs;
+    const taken: Array<{ topic: TopicRow; part: number; position: number }> = [];
+    const release: PartitionWorker[] = [];
+    const lost: PartitionWorker[] = [];
+    let changed = false;
+    try {
+      log.transaction(() => {
+        log.ensureGroup(this.group);
+        for (const member of log.members(this.group)) {
+          if (member.memberId !== this.memberId && !this.isAlive(member, now)) {
+            log.removeMember(this.group, member.memberId);
+            changed = true;
+          }
+        }
+        if (!log.renewMember(this.group, this.memberId, expiresAt)) {
+          // We were evicted (stalled past the session timeout): join again.
+          log.insertMember(
+            this.group,
+            this.memberId,
+            this.host.host,
+            this.host.pid,
+            this.topics,
+            now,
+            expiresAt,
+          );
+          changed = true;
+        }
+        if (changed) log.bumpGeneration(this.group);
+
+        const members = log.members(this.group);
+        const names = [...new Set(members.flatMap((m) => m.topics))];
+        const topics = names.map((name) => log.topic(name)).filter((t) => t !== undefined);
+        const byName = new Map(topics.map((t) => [t.name, t]));
+        const target = assignPartitions(
+          members,
+          topics.map((t) => ({ topic: t.name, partitions: t.partitions })),
+        );
+        const live = new Set(members.map((m) => m.memberId));
+        const leases = new Map(
+          log.leases(this.group).map((lease) => [partitionKey(lease.topicId, lease.part), lease]),
+        );
+        const wanted = new Set<string>();
+        for (const { topic: name, partition: part } of target.get(this.memberId) ?? []) {
+          const topic = byName.get(name)!;
+          const key = partitionKey(topic.id, part);
+          wanted.add(key);
+          if (this.workers.has(key)) continue;
+          const lease = leases.get(key);
+          const free =
+            !lease ||
+            lease.memberId === this.memberId ||
+            !live.has(lease.memberId) ||
+            lease.expiresAt < now;
+          if (!free) continue; // its owner releases it after draining, then we take it
+          log.takeLease(this.group, topic.id, part, this.memberId, expiresAt);
+          let position = log.committed(this.group, topic.id, part);
+          if (position === undefined) {
+            // fromBeginning: offset 0 reads from the earliest retained record.
+            position = this.fromBeginning ? 0 : log.nextOffset(topic.id, part);
+            // Pin "the end" now, so records published from here on reach the
+            // group even if this member dies before committing anything.
+            if (!this.fromBeginning) log.initOffset(this.group, topic.id, part, position, now);
+          }
+          taken.push({ topic, part, position });
+          leases.set(key, { topicId: topic.id, part, memberId: this.memberId, expiresAt });
+        }
+        for (const [key, worker] of this.workers) {
+          if (worker.state !== 'running') continue;
+          if (leases.get(key)?.memberId !== this.memberId) lost.push(worker);
+          else if (!wanted.has(key)) release.push(worker);
+        }
+        this.seenGeneration = log.generation(this.group);
+      });
+    } catch (error) {
+      this.host.report(error, `group ${this.group}: rebalance`);
+      return;
+    }
+    if (changed) this.host.groupChanged(this.group);
+    for (const { topic, part, position } of taken) {
+      const worker = new PartitionWorker(this, topic, part, position);
+      this.workers.set(worker.key, worker);
+    }
+    for (const worker of lost) this.fenced(worker);
+    for (const worker of release) void this.release(worker);
+  }
+
+  private isAlive(member: { host: string; pid: number; expiresAt: number }, now: number): boolean {
+    if (member.expiresAt < now) return false;
+    if (member.host !== this.host.host) return true;
+    try {
+      process.kill(member.pid, 0);
+      return true;
+    } catch (error) {
+      // EPERM: the process exists but belongs to someone else.
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+
+  /** Hands a partition back: drain, commit, delete the lease, tell the group. */
+  private async release(worker: PartitionWorker): Promise<void> {
+    await worker.drain(this.host.settings.drainTimeoutMs);
+    if (this.state !== 'active') return; // leave() or abandon() finishes the job
+    try {
+      this.host.flushWrites();
+      const { log } = this.host;
+      log.transaction(() => {
+        log.releaseLease(this.group, worker.topic.id, worker.part, this.memberId);
+        log.bumpGeneration(this.group);
+      });
+    } catch (error) {
+      this.host.report(error, `group ${this.group}: release`);
+    }
+    this.workers.delete(worker.key);
+    this.host.groupChanged(this.group);
+    this.requestRebalance();
+  }
+
+  /** Drops a halted worker once its handler settled, so the partition may be taken again. */
+  private async forget(worker: PartitionWorker): Promise<void> {
+    await worker.done;
+    if (this.workers.get(worker.key) === worker) this.workers.delete(worker.key);
+    this.requestRebalance();
+  }
+
+  private async leave(): Promise<void> {
+    if (this.state !== 'active') return;
+    this.state = 'stopping';
+    const { settings, log } = this.host;
+    await Promise.all([...this.workers.values()].map((w) => w.drain(settings.drainTimeoutMs)));
+    clearInterval(this.timer);
+    if ((this.state as MemberState) === 'crashed') return;
+    try {
+      this.host.flushWrites();
+      log.transaction(() => {
+        log.removeMember(this.group, this.memberId);
+        log.bumpGeneration(this.group);
+      });
+    } catch (error) {
+      this.host.report(error, `group ${this.group}: leave`);
+    }
+    this.state = 'stopped';
+    this.workers.clear();
+    this.host.detach(this);
+    this.host.groupChanged(this.group);
+  }
+}
+
+export function partitionKey(topicId: number, part: number): string {
+  return `${topicId}:${part}`;
+}

@@ -1,0 +1,2 @@
+export { SqliteTransport } from './sqlite.transport';
+export type { SqliteRetentionOptions, SqliteTransportOptions } from './sqlite.transport';

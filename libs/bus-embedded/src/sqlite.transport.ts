@@ -1,0 +1,515 @@
+import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import {
+  partitionOf,
+  type BusTransport,
+  type ConsumeSpec,
+  type PublishReceipt,
+  type RecordHandler,
+  type TopicSpec,
+  type TransportConsumer,
+} from '@leash/bus';
+import type { WireMessage } from '@leash/contracts';
+import { GroupMember, partitionKey, type MemberHost, type PartitionWorker } from './group-member';
+import { SqliteLog, type TopicRow } from './sqlite-log';
+import { startCheckpointer, type CheckpointerHandle } from './wal-checkpointer';
+
+export interface SqliteRetentionOptions {
+  /** Delete records older than this. Default 7 days (Kafka's default); null keeps them. */
+  readonly maxAgeMs?: number | null;
+  /** Keep at most this many records per partition. Default null (no count limit). */
+  readonly maxMessagesPerPartition?: number | null;
+  /** How often retention runs. Default 60 s. */
+  readonly checkIntervalMs?: number;
+}
+
+export interface SqliteTransportOptions {
+  /** The bus file. Processes that open the same file share one bus. */
+  readonly filename: string;
+  /** Partitions of a topic created without a count (auto-created). Default 8. */
+  readonly defaultPartitions?: number;
+  /** Create unknown topics on first send or consume, as Kafka's broker default does. Default true. */
+  readonly autoCreateTopics?: boolean;
+  /** How long a write waits for another process's write lock. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** How often the file is checked for other processes' writes (PRAGMA data_version). Default 5 ms. */
+  readonly pollIntervalMs?: number;
+  /**
+   * How often a worker thread checkpoints the WAL into the database, so the
+   * fsync that comes with it never blocks the event loop. Default 250 ms.
+   * 0: leave it to SQLite's automatic checkpoint on this thread (simpler,
+   * but each one stalls handlers and publishes for milliseconds).
+   */
+  readonly checkpointIntervalMs?: number;
+  /** Records read per partition per fetch. Default 256. */
+  readonly fetchBatchSize?: number;
+  /** How often a member renews its session and leases and re-checks the group. Default 1000 ms. */
+  readonly heartbeatIntervalMs?: number;
+  /** A member silent this long is evicted and its leases are free. Default 10000 ms. */
+  readonly sessionTimeoutMs?: number;
+  /** First delay before a rejected record is passed again; doubles each time. Default 100 ms. */
+  readonly retryBackoffMs?: number;
+  /** Cap of that delay. Default 2000 ms. */
+  readonly retryBackoffMaxMs?: number;
+  /** stop() waits this long for an in-flight handler before aborting its signal. Default 30000 ms. */
+  readonly drainTimeoutMs?: number;
+  readonly retention?: SqliteRetentionOptions;
+  /** Told about handler failures and background errors. Default: ignored. */
+  readonly onError?: (error: unknown, context: string) => void;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** With the worker checkpointing, SQLite's own checkpoint is only a safety net: 40 MB of WAL. */
+const SAFETY_NET_CHECKPOINT_PAGES = 10_000;
+/** Deleting in chunks keeps each retention transaction (and event-loop stall) short. */
+const RETENTION_CHUNK = 5_000;
+
+interface PendingSend {
+  readonly topic: string;
+  readonly messages: readonly WireMessage[];
+  readonly resolve: (receipts: PublishReceipt[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Transports of this process, by file, so a send wakes local consumers on other connections too. */
+const LOCAL_PEERS = new Map<string, Set<SqliteTransport>>();
+
+/**
+ * The embedded bus: a Kafka-like log in one SQLite file (see README.md).
+ * Sends and commits made in the same turn of the event loop are written in
+ * one transaction, which is what makes a durable commit per record cheap.
+ */
+export class SqliteTransport implements BusTransport, MemberHost {
+  readonly system = 'sqlite';
+  readonly log: SqliteLog;
+  readonly host = hostname();
+  readonly pid = process.pid;
+  readonly settings;
+  private readonly options: SqliteTransportOptions;
+  private readonly file: string | undefined;
+  private readonly members = new Set<GroupMember>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly topicCache = new Map<string, TopicRow>();
+  private pendingSends: PendingSend[] = [];
+  private pendingCommits = new Map<PartitionWorker, number>();
+  private flushQueued = false;
+  private lastDataVersion: number;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRun: Promise<number> | undefined;
+  private checkpointer: CheckpointerHandle | undefined;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SqliteTransportOptions) {
+    this.options = options;
+    this.settings = {
+      defaultPartitions: positive(options.defaultPartitions ?? 8, 'defaultPartitions'),
+      autoCreateTopics: options.autoCreateTopics ?? true,
+      pollIntervalMs: positive(options.pollIntervalMs ?? 5, 'pollIntervalMs'),
+      fetchBatchSize: positive(options.fetchBatchSize ?? 256, 'fetchBatchSize'),
+      heartbeatIntervalMs: positive(options.heartbeatIntervalMs ?? 1000, 'heartbeatIntervalMs'),
+      sessionTimeoutMs: positive(options.sessionTimeoutMs ?? 10_000, 'sessionTimeoutMs'),
+      retryBackoffMs: positive(options.retryBackoffMs ?? 100, 'retryBackoffMs'),
+      retryBackoffMaxMs: positive(options.retryBackoffMaxMs ?? 2000, 'retryBackoffMaxMs'),
+      drainTimeoutMs: positive(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs'),
+      maxAgeMs: options.retention?.maxAgeMs === undefined ? 7 * DAY_MS : options.retention.maxAgeMs,
+      maxMessagesPerPartition: options.retention?.maxMessagesPerPartition ?? null,
+      retentionCheckIntervalMs: positive(
+        options.retention?.checkIntervalMs ?? 60_000,
+        'retention.checkIntervalMs',
+      ),
+    };
+    const busyTimeoutMs = positive(options.busyTimeoutMs ?? 5000, 'busyTimeoutMs');
+    const checkpointIntervalMs = options.checkpointIntervalMs ?? 250;
+    const onDisk = options.filename !== ':memory:' && options.filename !== '';
+    const offThread = onDisk && checkpointIntervalMs > 0;
+    this.log = new SqliteLog(
+      options.filename,
+      busyTimeoutMs,
+      offThread ? SAFETY_NET_CHECKPOINT_PAGES : 0,
+    );
+    this.lastDataVersion = this.log.dataVersion();
+    if (onDisk) {
+      this.file = resolvePath(options.filename);
+      const peers = LOCAL_PEERS.get(this.file) ?? new Set();
+      peers.add(this);
+      LOCAL_PEERS.set(this.file, peers);
+    }
+    if (offThread) {
+      this.checkpointer = startCheckpointer(
+        this.file!,
+        checkpointIntervalMs,
+        busyTimeoutMs,
+        (error) => this.report(error, 'checkpoint'),
+      );
+    }
+    this.retentionTimer = setInterval(() => {
+      void this.enforceRetention().catch((error) => this.report(error, 'retention'));
+    }, this.settings.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    this.assertOpen();
+    const now = Date.now();
+    for (const spec of topics) {
+      const partitions = positive(spec.partitions || this.settings.defaultPartitions, spec.name);
+      this.topicCache.set(spec.name, this.log.ensureTopic(topicName(spec.name), partitions, now));
+    }
+  }
+
+  send(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt[]> {
+    try {
+      this.assertOpen();
+      this.resolveTopic(topic);
+      for (const message of messages) {
+        if (typeof message.key !== 'string' || !Buffer.isBuffer(message.value)) {
+          throw new TypeError(`send to ${topic}: a message needs a string key and a Buffer value`);
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (messages.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pendingSends.push({ topic, messages, resolve, reject });
+      this.queueFlush();
+    });
+  }
+
+  async consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+    this.assertOpen();
+    if (!spec.group) throw new Error('consume needs a group');
+    if (spec.topics.length === 0) throw new Error(`group ${spec.group}: consume needs topics`);
+    for (const name of spec.topics) this.resolveTopic(name);
+    const member = new GroupMember(this, spec, handler);
+    this.members.add(member);
+    this.startPolling();
+    try {
+      member.join();
+    } catch (error) {
+      this.members.delete(member);
+      throw error;
+    }
+    return member;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    this.log.ping();
+  }
+
+  /** Stops every consumer gracefully (drain, commit, leave), writes what is queued, closes the file. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /**
+   * Stops at once, as a crash would: in-flight handlers are abandoned (their
+   * signals aborted) and never committed, queued sends fail. Commits of
+   * handlers that already resolved are still written: they are at most one
+   * event-loop turn old, and a record that succeeded counts as committed.
+   * Unlike a real crash this process lives on, so the pid check cannot free
+   * the partitions; the members' rows are removed instead, exactly as a peer
+   * removes a dead process's rows. For tests and the contract harness.
+   */
+  abandon(): void {
+    if (this.state === 'closed') return;
+    const crashed = new Error('transport abandoned');
+    for (const send of this.pendingSends) send.reject(crashed);
+    this.pendingSends = [];
+    this.flushWrites();
+    this.state = 'closed';
+    this.stopTimers();
+    this.pendingCommits.clear();
+    for (const member of this.members) member.abandon();
+    try {
+      this.log.transaction(() => {
+        for (const member of this.members) {
+          this.log.removeMember(member.group, member.memberId);
+          this.log.bumpGeneration(member.group);
+        }
+      });
+    } catch (error) {
+      this.report(error, 'abandon');
+    }
+    const groups = new Set([...this.members].map((m) => m.group));
+    this.members.clear();
+    this.wakeAll();
+    this.leavePeers();
+    void this.checkpointer?.release();
+    this.log.close();
+    for (const group of groups) this.groupChanged(group);
+  }
+
+  /**
+   * Deletes records past the retention limits; returns how many went. Runs on
+   * a timer; public so tools and tests can run it on demand.
+   */
+  enforceRetention(now = Date.now()): Promise<number> {
+    this.retentionRun ??= this.retain(now).finally(() => (this.retentionRun = undefined));
+    return this.retentionRun;
+  }
+
+  // ------------------------------------------------------------ MemberHost
+
+  queueCommit(worker: PartitionWorker, next: number): void {
+    if (this.state === 'closed') return;
+    this.pendingCommits.set(worker, next);
+    this.queueFlush();
+  }
+
+  flushWrites(): void {
+    this.flushQueued = false;
+    if (this.state === 'closed') return;
+    if (this.pendingSends.length === 0 && this.pendingCommits.size === 0) return;
+    const sends = this.pendingSends;
+    const commits = this.pendingCommits;
+    this.pendingSends = [];
+    this.pendingCommits = new Map();
+    const now = Date.now();
+    const touched = new Set<string>();
+    const fenced: PartitionWorker[] = [];
+    let receipts: PublishReceipt[][];
+    try {
+      receipts = this.log.transaction(() => {
+        const heads = new Map<string, { topicId: number; part: number; next: number }>();
+        const topics = new Map<string, TopicRow>();
+        const out = sends.map(({ topic: name, messages }) => {
+          let topic = topics.get(name);
+          if (!topic) {
+            // Read inside the write lock: another process may have grown the topic.
+            topic = this.log.topic(name) ?? this.createTopic(name, now);
+            topics.set(name, topic);
+          }
+          return messages.map((message): PublishReceipt => {
+            const part = partitionOf(message.key, topic.partitions);
+            const key = partitionKey(topic.id, part);
+            let head = heads.get(key);
+            if (!head) {
+              head = { topicId: topic.id, part, next: this.log.nextOffset(topic.id, part) };
+              heads.set(key, head);
+            }
+            const offset = head.next++;
+            this.log.append(
+              topic.id,
+              part,
+              offset,
+              message.key,
+              message.value,
+              JSON.stringify(message.headers ?? {}),
+              now,
+            );
+            return { topic: name, partition: part, offset: String(offset) };
+          });
+        });
+        for (const [key, head] of heads) {
+          this.log.setNextOffset(head.topicId, head.part, head.next);
+          touched.add(key);
+        }
+        for (const [worker, next] of commits) {
+          if (worker.lost) continue;
+          const { member, topic, part } = worker;
+          if (!this.log.commit(member.group, topic.id, part, next, member.memberId, now)) {
+            fenced.push(worker);
+          }
+        }
+        return out;
+      });
+    } catch (error) {
+      for (const send of sends) send.reject(error);
+      // Commits are only an optimisation of redelivery; keep the newest and retry shortly.
+      for (const [worker, next] of commits) {
+        if (!this.pendingCommits.has(worker)) this.pendingCommits.set(worker, next);
+      }
+      this.report(error, 'writing sends and commits');
+      if (this.pendingCommits.size > 0) {
+        setTimeout(() => this.queueFlush(), this.settings.retryBackoffMs).unref();
+      }
+      return;
+    }
+    sends.forEach((send, i) => send.resolve(receipts[i]));
+    for (const worker of fenced) worker.member.fenced(worker);
+    if (touched.size > 0) {
+      for (const peer of this.peers()) peer.wake(touched);
+    }
+  }
+
+  waitForRecords(topicId: number, part: number): { promise: Promise<void>; cancel(): void } {
+    const key = partitionKey(topicId, part);
+    let set = this.waiters.get(key);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(key, set);
+    }
+    const waiters = set;
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => (done = resolve));
+    const wake = () => {
+      waiters.delete(wake);
+      done();
+    };
+    waiters.add(wake);
+    return { promise, cancel: wake };
+  }
+
+  groupChanged(group: string): void {
+    for (const peer of this.peers()) {
+      for (const member of peer.members) if (member.group === group) member.checkGeneration();
+    }
+  }
+
+  detach(member: GroupMember): void {
+    this.members.delete(member);
+    if (this.members.size === 0) this.stopPolling();
+  }
+
+  report(error: unknown, context: string): void {
+    try {
+      this.options.onError?.(error, context);
+    } catch {
+      // A failing error sink must not take the bus down with it.
+    }
+  }
+
+  // --------------------------------------------------------------- private
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // setImmediate, not a microtask: every send issued in this turn joins the batch.
+    setImmediate(() => this.flushWrites());
+  }
+
+  private resolveTopic(name: string): TopicRow {
+    const cached = this.topicCache.get(name);
+    if (cached) return cached;
+    const topic = this.log.topic(topicName(name)) ?? this.createTopic(name, Date.now());
+    this.topicCache.set(name, topic);
+    return topic;
+  }
+
+  private createTopic(name: string, now: number): TopicRow {
+    if (!this.settings.autoCreateTopics) {
+      throw new Error(`unknown topic ${name} (autoCreateTopics is off; call ensureTopics first)`);
+    }
+    return this.log.ensureTopic(topicName(name), this.settings.defaultPartitions, now);
+  }
+
+  private wake(keys: Iterable<string>): void {
+    for (const key of keys) {
+      const set = this.waiters.get(key);
+      if (!set) continue;
+      for (const wake of [...set]) wake();
+    }
+  }
+
+  private wakeAll(): void {
+    for (const set of this.waiters.values()) for (const wake of [...set]) wake();
+  }
+
+  private peers(): Iterable<SqliteTransport> {
+    return (this.file && LOCAL_PEERS.get(this.file)) || [this];
+  }
+
+  private leavePeers(): void {
+    if (!this.file) return;
+    const peers = LOCAL_PEERS.get(this.file);
+    peers?.delete(this);
+    if (peers?.size === 0) LOCAL_PEERS.delete(this.file);
+  }
+
+  /** Notices other processes' writes: new records wake idle partitions, group changes rebalance. */
+  private startPolling(): void {
+    if (this.pollTimer) return;
+    this.pollTimer = setInterval(() => this.poll(), this.settings.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  private stopPolling(): void {
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  private poll(): void {
+    if (this.state === 'closed') return;
+    let version: number;
+    try {
+      version = this.log.dataVersion();
+    } catch (error) {
+      this.report(error, 'polling the file');
+      return;
+    }
+    if (version === this.lastDataVersion) return;
+    this.lastDataVersion = version;
+    this.wakeAll();
+    for (const member of this.members) member.checkGeneration();
+  }
+
+  private stopTimers(): void {
+    this.stopPolling();
+    clearInterval(this.retentionTimer);
+    this.retentionTimer = undefined;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    await Promise.all([...this.members].map((member) => member.stop()));
+    await this.retentionRun?.catch(() => undefined);
+    if ((this.state as string) === 'closed') return; // abandoned meanwhile
+    this.flushWrites();
+    this.state = 'closed';
+    this.stopTimers();
+    this.leavePeers();
+    // The checkpointer's connection goes first, so this one is the last and folds the WAL back in.
+    await this.checkpointer?.release().catch((error) => this.report(error, 'checkpoint'));
+    this.log.close();
+  }
+
+  private async retain(now: number): Promise<number> {
+    const { maxAgeMs, maxMessagesPerPartition } = this.settings;
+    if (maxAgeMs === null && maxMessagesPerPartition === null) return 0;
+    let deleted = 0;
+    for (const head of this.log.heads()) {
+      let cutoff = 0;
+      if (maxMessagesPerPartition !== null) {
+        cutoff = Math.max(cutoff, head.nextOffset - maxMessagesPerPartition);
+      }
+      if (maxAgeMs !== null) {
+        const first = this.log.firstOffsetSince(head.topicId, head.part, now - maxAgeMs);
+        cutoff = Math.max(cutoff, first ?? head.nextOffset);
+      }
+      if (cutoff <= 0) continue;
+      for (;;) {
+        if (this.state === 'closed') return deleted;
+        const gone = this.log.transaction(() =>
+          this.log.deleteBefore(head.topicId, head.part, cutoff, RETENTION_CHUNK),
+        );
+        deleted += gone;
+        if (gone < RETENTION_CHUNK) break;
+        // Let handlers and sends run between chunks.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return deleted;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new Error('the sqlite bus transport is closed');
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`sqlite bus: ${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function topicName(name: string): string {
+  if (typeof name !== 'string' || name.length === 0) throw new Error('a topic needs a name');
+  return name;
+}
