@@ -1,3 +1,4 @@
+import { CloudEvent, Kafka, type KafkaMessage } from 'cloudevents';
 import {
   EventValidationError,
   createEnvelope,
@@ -84,5 +85,117 @@ describe('the envelope', () => {
   it('refuses to encode an event onto a topic it does not travel on', () => {
     const sent = createEnvelope('leash.tasks.requested.v1', { agent: 'a', input: 'x' }, attrs);
     expect(() => encodeEnvelope('actions.proposed', sent as never)).toThrow(/does not travel on/);
+  });
+
+  describe('matches the cloudevents Kafka binding', () => {
+    const sent = createEnvelope(
+      'leash.tasks.requested.v1',
+      { agent: 'support', input: 'hé, where is my order?' },
+      attrs,
+    );
+    const reference = () =>
+      Kafka.binary(
+        new CloudEvent({
+          specversion: '1.0',
+          id: sent.id,
+          type: sent.type,
+          source: sent.source,
+          time: sent.time,
+          datacontenttype: 'application/json',
+          tenantid: 'acme',
+          taskid: 'task-1',
+          data: sent.data,
+        }),
+      ) as KafkaMessage<unknown>;
+
+    it('encodes the same headers and value as Kafka.binary', () => {
+      const ours = encodeEnvelope('tasks.requested', sent);
+      const theirs = reference();
+      // The binding writes unset optional attributes as undefined; on the wire they are absent.
+      const theirHeaders = Object.fromEntries(
+        Object.entries(theirs.headers)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [k, String(v)]),
+      );
+      expect(ours.headers).toEqual(theirHeaders);
+      expect(JSON.parse(ours.value.toString())).toEqual(theirs.value);
+    });
+
+    it('is read back by Kafka.toEvent as the same event', () => {
+      const wire = encodeEnvelope('tasks.requested', sent);
+      const event = Kafka.toEvent({
+        key: wire.key,
+        value: wire.value.toString(),
+        headers: wire.headers,
+      } as KafkaMessage<string>) as CloudEvent<unknown>;
+      expect(event.validate()).toBe(true);
+      expect(event).toMatchObject({
+        id: sent.id,
+        type: sent.type,
+        source: 'spec',
+        time: sent.time,
+        tenantid: 'acme',
+        taskid: 'task-1',
+        data: sent.data,
+      });
+    });
+
+    it("reads the binding's binary and structured messages", () => {
+      const binary = reference();
+      const fromBinary = decodeEnvelope('tasks.requested', {
+        key: 'task-1',
+        value: Buffer.from(JSON.stringify(binary.value)),
+        headers: Object.fromEntries(Object.entries(binary.headers).map(([k, v]) => [k, String(v)])),
+      });
+      expect(fromBinary).toEqual(sent);
+
+      const structured = Kafka.structured(
+        new CloudEvent({
+          specversion: '1.0',
+          id: sent.id,
+          type: sent.type,
+          source: sent.source,
+          time: sent.time,
+          datacontenttype: 'application/json',
+          tenantid: 'acme',
+          taskid: 'task-1',
+          data: sent.data,
+        }),
+      ) as KafkaMessage<string>;
+      const fromStructured = decodeEnvelope('tasks.requested', {
+        key: 'task-1',
+        value: Buffer.from(structured.value),
+        headers: Object.fromEntries(
+          Object.entries(structured.headers).map(([k, v]) => [k, String(v)]),
+        ),
+      });
+      expect(fromStructured).toEqual(sent);
+    });
+
+    it('refuses attributes the spec does not allow when an envelope is made', () => {
+      expect(() =>
+        createEnvelope(
+          'leash.tasks.requested.v1',
+          { agent: 'a', input: 'x' },
+          { ...attrs, time: 'yesterday' },
+        ),
+      ).toThrow(/invalid CloudEvent attributes/);
+    });
+
+    it('refuses a message of another spec version or with a bad time', () => {
+      const wire = encodeEnvelope('tasks.requested', sent);
+      expect(() =>
+        decodeEnvelope('tasks.requested', {
+          ...wire,
+          headers: { ...wire.headers, ce_specversion: '0.3' },
+        }),
+      ).toThrow(/CloudEvents 1.0/);
+      expect(() =>
+        decodeEnvelope('tasks.requested', {
+          ...wire,
+          headers: { ...wire.headers, ce_time: 'soon' },
+        }),
+      ).toThrow(/ce_time/);
+    });
   });
 });
