@@ -2,7 +2,9 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-const everyLayer = ['type:contracts', 'type:config'];
+// Contracts and config are below everything; the test kit (waitFor) depends on nothing of
+// ours, so any project's specs may use it.
+const everyLayer = ['type:contracts', 'type:config', 'type:testing'];
 
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/tmp/**', '**/coverage/**', '.nx/**'] },
@@ -21,14 +23,15 @@ export default [
             // The wire contract stands alone: it imports nothing of ours.
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
             // Ports know the contracts and other ports (the outbox relay publishes through the
             // bus port); they never know an adapter.
             { sourceTag: 'type:port', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
             // Adapters implement a port; never another adapter. Their specs run the port's
-            // contract suite from libs/testing.
+            // contract suite.
             {
               sourceTag: 'type:adapter',
-              onlyDependOnLibsWithTags: ['type:port', 'type:testing', ...everyLayer],
+              onlyDependOnLibsWithTags: ['type:port', 'type:contract-suites', ...everyLayer],
             },
             // The composition root picks adapters from config.
             {
@@ -36,7 +39,10 @@ export default [
               onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
             },
             // Contract suites take the adapter under test from the adapter's own spec.
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            {
+              sourceTag: 'type:contract-suites',
+              onlyDependOnLibsWithTags: ['type:port', ...everyLayer],
+            },
             // A service never imports another service.
             {
               sourceTag: 'type:service',
@@ -44,7 +50,8 @@ export default [
                 'type:domain',
                 'type:engines',
                 'type:port',
-                'type:testing',
+                // A service's specs may act as an upstream system or a reviewer.
+                'type:client',
                 ...everyLayer,
               ],
             },
@@ -59,7 +66,6 @@ export default [
                 'type:domain',
                 'type:engines',
                 'type:port',
-                'type:testing',
                 ...everyLayer,
               ],
             },

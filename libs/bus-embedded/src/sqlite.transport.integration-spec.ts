@@ -1,5 +1,5 @@
 import type { BusTransport } from '@leash/bus';
-import { describeBusContract, type BusContractHarness } from '@leash/testing';
+import { describeBusContract, type BusContractHarness } from '@leash/contract-suites';
 import { cleanupTemp, tempBusFile } from '../test/bus-files';
 import { SqliteTransport } from './sqlite.transport';
 

@@ -4,8 +4,6 @@ import {
   EventValidationError,
   type WireMessage,
 } from '@leash/contracts';
-// Tests of the port may use the shared test kit (its contract suite); production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import type {
   BusTransport,

@@ -1,34 +1,7 @@
 import type { WireMessage } from '@leash/contracts';
-// Tests of the port may use the shared test kit (its contract suite); production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { describeBusContract, waitFor } from '@leash/testing';
+import { waitFor } from '@leash/testing';
 import { InMemoryEngine, InMemoryTransport } from './in-memory.transport';
 import { partitionOf } from './partitioner';
-
-describeBusContract('in-memory', () => {
-  let engine: InMemoryEngine | undefined;
-  const opened: InMemoryTransport[] = [];
-  const attach = (transport: InMemoryTransport): InMemoryTransport => {
-    opened.push(transport);
-    return transport;
-  };
-  return {
-    async open() {
-      engine = new InMemoryEngine();
-      return attach(InMemoryTransport.shared(engine));
-    },
-    async openPeer() {
-      if (!engine) throw new Error('open() first');
-      return attach(InMemoryTransport.shared(engine));
-    },
-    async crash(transport) {
-      (transport as InMemoryTransport).crash();
-    },
-    async cleanup() {
-      await Promise.all(opened.splice(0).map((transport) => transport.close()));
-    },
-  };
-});
 
 describe('InMemoryTransport', () => {
   const message = (key: string, n = 0): WireMessage => ({

@@ -1,7 +1,5 @@
 import { createBus, InMemoryTransport, type Bus } from '@leash/bus';
 import { createEnvelope, type Envelope } from '@leash/contracts';
-// Tests may use the shared test kit; production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import { runApprovalConsumer, type ApprovalConsumer } from './approval-consumer';
 import type { ApprovalRequest } from './verdict';

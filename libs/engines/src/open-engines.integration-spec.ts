@@ -5,8 +5,6 @@ import { Controller, Module } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
-// Tests may use the shared test kit; production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import { openEngines } from './open-engines';
 import { startService } from './start-service';

@@ -1,7 +1,5 @@
 import { createBus, InMemoryTransport, type Bus, type Subscription } from '@leash/bus';
 import { createEnvelope, type AnyEnvelope, type ControlAckV1, type KillV1 } from '@leash/contracts';
-// Tests may use the shared test kit; production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import { ControlChannel, controlGroup } from './control-channel';
 import { ControlCommander } from './control-commander';

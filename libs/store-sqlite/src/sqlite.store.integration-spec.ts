@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { createEnvelope } from '@leash/contracts';
 import { DocumentValidationError, OutboxRelay, defineAggregate } from '@leash/store';
-import { describeStoreContract, waitFor, type OpenedStore } from '@leash/testing';
+import { describeStoreContract, type OpenedStore } from '@leash/contract-suites';
+import { waitFor } from '@leash/testing';
 import { openSqliteStore, type SqliteStore } from './sqlite.store';
 
 const root = mkdtempSync(join(tmpdir(), 'leash-store-sqlite-'));

@@ -3,8 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { Observable } from 'rxjs';
 import { createEnvelope, type AnyEnvelope, type TopicName } from '@leash/contracts';
-// Tests may use the shared test kit; production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import { createBus } from '../bus';
 import type { Bus, DeadLetter } from '../bus.port';

@@ -2,8 +2,6 @@ import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
 import type { AnyEnvelope } from '@leash/contracts';
 import { createEnvelope } from '@leash/contracts';
-// Tests may use the shared test kit; production code never does.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { waitFor } from '@leash/testing';
 import { createBus } from '../bus';
 import type { Bus } from '../bus.port';

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import type { Subscription } from '@leash/bus';
-// The reviewers of the escalation spec are the SDK's approval consumers, as in production.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { runApprovalConsumer } from '@leash/client';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import type { AnyEnvelope, Envelope, EventType } from '@leash/contracts';

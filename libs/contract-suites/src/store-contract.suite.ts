@@ -19,7 +19,7 @@ import {
   type Store,
   type Transaction,
 } from '@leash/store';
-import { waitFor } from './wait-for';
+import { waitFor } from '@leash/testing';
 
 /** A store the suite can use, with the handle to open the same data again. */
 export interface OpenedStore {

@@ -14,7 +14,7 @@ import {
   type Subscription,
 } from '@leash/bus';
 import { createEnvelope, encodeEnvelope, type Envelope } from '@leash/contracts';
-import { waitFor } from './wait-for';
+import { waitFor } from '@leash/testing';
 
 /**
  * What an adapter provides to run the bus contract. Each test calls the

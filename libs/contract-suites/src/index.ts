@@ -1,0 +1,2 @@
+export * from './bus-contract.suite';
+export * from './store-contract.suite';
