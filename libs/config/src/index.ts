@@ -4,3 +4,4 @@ export * from './base.env';
 export * from './log-level';
 export * from './config.module';
 export * from './signing.env';
+export * from './model-prices.env';

@@ -1,2 +1,3 @@
 export { bootstrapPlanner } from './planner.app';
 export { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
+export * from './agent-loop';

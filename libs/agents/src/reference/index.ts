@@ -19,3 +19,4 @@ export const REFERENCE_AGENTS: Readonly<Record<string, ReferenceAgent>> = Object
 export const REFERENCE_TOOLS = toolSourceOf(
   Object.values(REFERENCE_AGENTS).flatMap((agent) => agent.tools),
 );
+export * from './scenario';

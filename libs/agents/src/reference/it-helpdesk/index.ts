@@ -14,3 +14,4 @@ export const IT_HELPDESK_AGENT: ReferenceAgent = {
     description: 'IT helpdesk: knowledge base, tickets, password resets, software installs.',
   },
 };
+export * from './prompts';

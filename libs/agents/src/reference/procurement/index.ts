@@ -14,3 +14,4 @@ export const PROCUREMENT_AGENT: ReferenceAgent = {
     description: 'Procurement: inventory, purchase orders within limits, supplier payments.',
   },
 };
+export * from './prompts';

@@ -14,3 +14,4 @@ export const SUPPORT_AGENT: ReferenceAgent = {
     description: 'Support: customers, email to allowed domains, refunds, escalation.',
   },
 };
+export * from './prompts';

@@ -1,0 +1,2 @@
+export * from './system-prompt';
+export * from './scenarios';

@@ -1,0 +1,175 @@
+import type { TaskStatus } from '@leash/contracts';
+
+/*
+ * Versioned system prompts and scripted scenarios of the reference agents.
+ * A scenario is a task (its input) plus a script: a deterministic stand-in
+ * for the model, a function from the conversation so far to the next turn.
+ * The planner's `scripted` model adapter runs the scripts; the demo, the
+ * golden set and the end-to-end tests submit the tasks and check `expect`.
+ */
+
+/** One version of an agent's system prompt. Versions are kept; the profile pins one. */
+export interface SystemPrompt {
+  /** The profile's `prompt.id`. */
+  readonly id: string;
+  readonly version: string;
+  readonly text: string;
+}
+
+/** What the scripted model sees of one tool call of an earlier turn and its outcome. */
+export interface ScriptedObservation {
+  /** The model turn (1-based) that made the call. */
+  readonly turn: number;
+  readonly tool: string;
+  readonly actionId?: string;
+  readonly arguments?: Readonly<Record<string, unknown>>;
+  /** `malformed`: the arguments were not a JSON object, so nothing was proposed. */
+  readonly status: 'succeeded' | 'failed' | 'rejected' | 'malformed';
+  /** The tool output parsed as JSON when it parses; else the text. */
+  readonly output?: unknown;
+  /** The raw tool output (untrusted), or the error of a failed run. */
+  readonly text?: string;
+  readonly gate?: string;
+  readonly code?: string;
+  readonly reason?: string;
+  readonly feedback?: string;
+}
+
+/** The conversation a script answers, rebuilt from the messages the planner sends. */
+export interface ScriptedConversation {
+  readonly agent: string;
+  /** The task input, as the upstream system sent it. */
+  readonly input: string;
+  /** Model turns before this one: 0 on the first call. */
+  readonly turn: number;
+  /** Every tool call so far, oldest first. */
+  readonly observations: readonly ScriptedObservation[];
+  /** The calls of the previous turn. */
+  readonly lastTurn: readonly ScriptedObservation[];
+  /** Notices from the planner, e.g. a re-plan after a loop was detected. */
+  readonly notices: readonly string[];
+}
+
+/** One tool call; a string is sent as the raw arguments (to script malformed JSON). */
+export interface ScriptedCall {
+  readonly tool: string;
+  readonly arguments: Readonly<Record<string, unknown>> | string;
+}
+
+export type ScriptedTurn =
+  { readonly say?: string; readonly calls: readonly ScriptedCall[] } | { readonly final: string };
+
+export type ScenarioScript = (conversation: ScriptedConversation) => ScriptedTurn;
+
+/** What a run of the scenario must end with, through every gate. */
+export interface ScenarioExpectation {
+  readonly status: TaskStatus;
+  /** Each of these tools runs (completes) at least once. */
+  readonly requiredTools: readonly string[];
+  /** None of these tools ever runs. */
+  readonly forbiddenTools: readonly string[];
+  /** How a reviewer answers an approval of each tool; a tool absent here is never sent to a human in this scenario. */
+  readonly reviews?: Readonly<Record<string, 'approve' | 'reject'>>;
+}
+
+/** Backend state a scenario needs beyond the simulated backends' seed. */
+export interface ScenarioFixtures {
+  /** Extra inventory items (procurement), shaped as the simulated backend stores them. */
+  readonly inventory?: readonly {
+    readonly sku: string;
+    readonly name: string;
+    readonly location: string;
+    readonly onHand: number;
+    readonly reorderPoint: number;
+    readonly onOrder: number;
+    readonly supplierId: string;
+    readonly unitPriceUsd: number;
+  }[];
+}
+
+export interface ReferenceScenario {
+  /** Stable id, `<agent>.<name>`; also the `scenario` tag in task metadata. */
+  readonly id: string;
+  readonly agent: string;
+  readonly title: string;
+  readonly input: string;
+  /** `demo` (npm start shows it), `golden` (npm run eval), `bench`, `injection`, ... */
+  readonly tags: readonly string[];
+  readonly expect: ScenarioExpectation;
+  readonly fixtures?: ScenarioFixtures;
+  readonly script: ScenarioScript;
+}
+
+/** The task metadata key that names the scenario a scripted model plays. */
+export const SCENARIO_METADATA_KEY = 'scenario';
+
+// ------------------------------------------------------------ script helpers
+
+export function call(tool: string, args: Readonly<Record<string, unknown>> | string): ScriptedCall {
+  return { tool, arguments: args };
+}
+
+export function act(say: string, ...calls: ScriptedCall[]): ScriptedTurn {
+  return { say, calls };
+}
+
+export function final(text: string): ScriptedTurn {
+  return { final: text };
+}
+
+/** A script that plays `turns` in order, one per model call, then gives `done` as its answer. */
+export function sequence(
+  turns: readonly ((conversation: ScriptedConversation) => ScriptedTurn)[],
+  done = 'Done.',
+): ScenarioScript {
+  return (conversation) => {
+    const next = turns[conversation.turn];
+    return next ? next(conversation) : final(done);
+  };
+}
+
+/** True when every call of the previous turn ran and succeeded. */
+export function allSucceeded(conversation: ScriptedConversation): boolean {
+  return (
+    conversation.lastTurn.length > 0 &&
+    conversation.lastTurn.every((observation) => observation.status === 'succeeded')
+  );
+}
+
+/** The first call of the previous turn to `tool`. */
+export function lastCall(
+  conversation: ScriptedConversation,
+  tool: string,
+): ScriptedObservation | undefined {
+  return conversation.lastTurn.find((observation) => observation.tool === tool);
+}
+
+/** Says what stopped a call, for a scripted final answer. */
+export function whyNot(observation: ScriptedObservation | undefined): string {
+  if (!observation) return 'it was not attempted';
+  if (observation.status === 'rejected') {
+    return `${observation.gate ?? 'a gate'} refused it (${observation.code ?? 'rejected'}): ${observation.reason ?? ''}${observation.feedback ? ` Reviewer: ${observation.feedback}` : ''}`;
+  }
+  if (observation.status === 'failed') return `it failed: ${observation.text ?? 'no detail'}`;
+  if (observation.status === 'malformed') return 'its arguments were malformed';
+  return 'it succeeded';
+}
+
+/**
+ * Complete JSON objects without nested objects found anywhere in a text:
+ * reads records out of tool output that was cut to size (no longer valid JSON).
+ */
+export function jsonObjectsIn(text: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (const match of text.matchAll(/\{[^{}]*\}/g)) {
+    try {
+      const value = JSON.parse(match[0]) as unknown;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        found.push(value as Record<string, unknown>);
+      }
+    } catch {
+      // A fragment that is not an object on its own: skip it.
+    }
+  }
+  return found;
+}
