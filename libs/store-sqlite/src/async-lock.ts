@@ -12,6 +12,11 @@ export class AsyncLock {
     return this.held;
   }
 
+  /** Someone is queued for the lock: the holder may leave work open for them to join. */
+  get hasWaiters(): boolean {
+    return this.head < this.queue.length;
+  }
+
   /** Resolves with a release function once the lock is ours. Releasing twice is harmless. */
   acquire(): Promise<() => void> {
     if (!this.held) {

@@ -176,6 +176,55 @@ describe('sqlite store', () => {
     );
   });
 
+  it('commits queued transactions together, each still on its own terms', async () => {
+    const store = await connect();
+    await store.repository(counters).insert({ counterId: 'base', value: 0 });
+    const order: string[] = [];
+    const write = (id: string, fail = false) =>
+      store
+        .transaction(async (tx) => {
+          await tx.repository(counters).insert({ counterId: id, value: 1 });
+          if (fail) throw new Error(`${id} fails`);
+          return id;
+        })
+        .then(
+          (value) => order.push(`${value} committed`),
+          (error: Error) => order.push(error.message),
+        );
+    // Queued in one turn: they share a commit group, and the failure rolls back only its own work.
+    await Promise.all([write('a'), write('b', true), write('c'), write('d')]);
+    // Whether the failure resolves first depends on where the group closed (it closes early under load).
+    expect(order.sort()).toEqual(['a committed', 'b fails', 'c committed', 'd committed']);
+    const ids = (await store.repository(counters).find()).map((c) => c.id);
+    expect(ids).toEqual(['a', 'base', 'c', 'd']);
+    // A second connection (another process) sees exactly what the group committed.
+    const other = await connect();
+    expect(await other.repository(counters).count()).toBe(4);
+  });
+
+  it('resolves a transaction only once its group has committed', async () => {
+    const store = await connect();
+    const other = await connect();
+    await store.repository(counters).insert({ counterId: 'base', value: 0 });
+    expect(await other.repository(counters).count()).toBe(1);
+    let firstDone = false;
+    let seenByOtherWhenDone = -1;
+    const first = store
+      .transaction((tx) => tx.repository(counters).insert({ counterId: 'x', value: 1 }))
+      .then(async () => {
+        firstDone = true;
+        seenByOtherWhenDone = await other.repository(counters).count();
+      });
+    const second = store.transaction(async (tx) => {
+      // Runs while the first waits for the group: nothing of it is visible elsewhere yet.
+      expect(firstDone).toBe(false);
+      expect(await other.repository(counters).count()).toBe(1);
+      await tx.repository(counters).insert({ counterId: 'y', value: 1 });
+    });
+    await Promise.all([first, second]);
+    expect(seenByOtherWhenDone).toBe(3);
+  });
+
   it('forgets a table created inside a transaction that rolled back', async () => {
     const store = await connect();
     await expect(

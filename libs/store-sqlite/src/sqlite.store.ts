@@ -27,6 +27,7 @@ import {
   type Transaction,
 } from '@leash/store';
 import { AsyncLock } from './async-lock';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 import {
   addColumnSql,
   columnOf,
@@ -48,6 +49,22 @@ export interface SqliteStoreOptions {
    * loss may lose the last few. `full` syncs every commit to disk: slower.
    */
   readonly synchronous?: 'normal' | 'full';
+  /**
+   * How often a worker thread checkpoints the WAL of a file store, so the sync
+   * that comes with a checkpoint never stalls the event loop. Default 250 ms;
+   * 0 leaves it to SQLite's automatic checkpoint on this thread.
+   */
+  readonly checkpointIntervalMs?: number;
+  /**
+   * Group commit: transactions queued behind one another share one SQLite
+   * commit (each in its own savepoint, so each still commits or rolls back on
+   * its own terms), and none resolves before that commit. A group closes at
+   * `maxMembers` units of work or `maxDelayMs` after it opened, whichever
+   * comes first. Defaults 64 and 2 ms; `maxMembers: 1` commits each alone.
+   */
+  readonly commitGroup?: { readonly maxMembers?: number; readonly maxDelayMs?: number };
+  /** Background failures (the WAL checkpointer); the store keeps working. */
+  readonly onError?: (error: Error) => void;
 }
 
 type Statement = Database.Statement;
@@ -65,6 +82,33 @@ class TxState {
   /** Tables created or altered in this transaction; forgotten if it rolls back. */
   readonly touchedTables: string[] = [];
 }
+
+/**
+ * Units of work committed by one SQLite transaction, each in its own
+ * savepoint. A member's result is held back until `committed` settles, so
+ * nobody sees a write, or a read of one, that could still be rolled back.
+ */
+class CommitGroup {
+  members = 0;
+  enqueued = 0;
+  readonly touchedTables: string[] = [];
+  readonly openedAt = performance.now();
+  readonly committed: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.committed = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A group whose only member committed it has nobody awaiting this promise.
+    this.committed.catch(() => undefined);
+  }
+}
+
+/** Pages of WAL after which SQLite checkpoints on this thread anyway: only a safety net with the worker. */
+const SAFETY_NET_CHECKPOINT_PAGES = 10_000;
 
 const QUERY_CACHE_LIMIT = 256;
 
@@ -121,6 +165,33 @@ class AggregateTable {
   }
 }
 
+const PENDING_SQL = `SELECT seq, topic, key, envelope, headers, enqueued_at, attempts, last_error
+  FROM _leash_outbox ORDER BY seq LIMIT ?`;
+
+interface OutboxRow {
+  readonly seq: number;
+  readonly topic: string;
+  readonly key: string;
+  readonly envelope: string;
+  readonly headers: string;
+  readonly enqueued_at: number;
+  readonly attempts: number;
+  readonly last_error: string | null;
+}
+
+function outboxEntries(rows: readonly OutboxRow[]): OutboxEntry[] {
+  return rows.map((row) => ({
+    id: String(row.seq),
+    topic: row.topic as TopicName,
+    key: row.key,
+    envelope: JSON.parse(row.envelope) as AnyEnvelope,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    enqueuedAt: new Date(row.enqueued_at).toISOString(),
+    attempts: row.attempts,
+    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+  }));
+}
+
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
@@ -161,6 +232,11 @@ export class SqliteStore implements Store {
   private readonly tables = new Map<string, AggregateTable>();
   private readonly listeners = new Set<() => void>();
   private readonly busyTimeoutMs: number;
+  private readonly maxGroupMembers: number;
+  private readonly maxGroupDelayMs: number;
+  /** The SQLite transaction open across lock holders, when one is. */
+  private group: CommitGroup | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   /** Lease expiry per owner this process holds, to skip renewals that are not due. */
   private readonly leases = new Map<string, number>();
   private closing?: Promise<void>;
@@ -170,6 +246,9 @@ export class SqliteStore implements Store {
     begin: Statement;
     commit: Statement;
     rollback: Statement;
+    savepoint: Statement;
+    releaseSavepoint: Statement;
+    rollbackToSavepoint: Statement;
     busyNow: Statement;
     busyWait: Statement;
     ping: Statement;
@@ -184,20 +263,37 @@ export class SqliteStore implements Store {
 
   private constructor(options: SqliteStoreOptions) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.maxGroupMembers = Math.max(1, Math.floor(options.commitGroup?.maxMembers ?? 64));
+    this.maxGroupDelayMs = Math.max(0, options.commitGroup?.maxDelayMs ?? 2);
     this.db = new Database(options.filename, { timeout: this.busyTimeoutMs });
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      const onDisk = options.filename !== ':memory:' && options.filename !== '';
+      const checkpointIntervalMs = options.checkpointIntervalMs ?? 250;
+      if (onDisk && checkpointIntervalMs > 0) {
+        this.db.pragma(`wal_autocheckpoint = ${SAFETY_NET_CHECKPOINT_PAGES}`);
+        this.checkpointer = startWalCheckpointer(
+          options.filename,
+          checkpointIntervalMs,
+          this.busyTimeoutMs,
+          options.onError ?? (() => undefined),
+        );
+      }
       const db = this.db;
       this.s = {
         begin: db.prepare('BEGIN IMMEDIATE'),
         commit: db.prepare('COMMIT'),
         rollback: db.prepare('ROLLBACK'),
+        savepoint: db.prepare('SAVEPOINT member'),
+        releaseSavepoint: db.prepare('RELEASE member'),
+        rollbackToSavepoint: db.prepare('ROLLBACK TO member'),
         busyNow: db.prepare('PRAGMA busy_timeout = 0'),
         busyWait: db.prepare(`PRAGMA busy_timeout = ${Math.floor(this.busyTimeoutMs)}`),
         ping: db.prepare('SELECT 1').pluck(),
       } as typeof this.s;
     } catch (error) {
+      void this.checkpointer?.stop();
       this.db.close();
       throw error;
     }
@@ -220,6 +316,7 @@ export class SqliteStore implements Store {
       await store.write(() => store.createInternalTables());
     } catch (error) {
       store.closed = true;
+      await store.checkpointer?.stop();
       store.db.close();
       throw error;
     }
@@ -261,10 +358,7 @@ export class SqliteStore implements Store {
         `INSERT INTO _leash_outbox (topic, key, event_id, envelope, headers, enqueued_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      pending: db.prepare(
-        `SELECT seq, topic, key, envelope, headers, enqueued_at, attempts, last_error
-         FROM _leash_outbox ORDER BY seq LIMIT ?`,
-      ),
+      pending: db.prepare(PENDING_SQL),
       sent: db.prepare('DELETE FROM _leash_outbox WHERE seq = ?'),
       failed: db.prepare(
         'UPDATE _leash_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?',
@@ -284,33 +378,15 @@ export class SqliteStore implements Store {
     return this.makeRepository(aggregate, undefined);
   }
 
-  async transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
-    this.checkEntry();
-    const release = await this.lock.acquire();
-    try {
-      this.checkOpen();
-      await this.begin();
-      const state = new TxState();
+  transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    return this.write((state) => {
       const tx: Transaction = {
         repository: (aggregate) => this.makeRepository(aggregate, state),
         inbox: this.makeInbox(state),
         outbox: this.makeOutboxWriter(state),
       };
-      let result: R;
-      try {
-        result = await this.context.run(state, () => work(tx));
-        state.active = false;
-        this.s.commit.run();
-      } catch (error) {
-        state.active = false;
-        this.rollback(state);
-        throw error;
-      }
-      if (state.enqueued > 0) this.notifyEnqueued();
-      return result;
-    } finally {
-      release();
-    }
+      return this.context.run(state, () => work(tx));
+    });
   }
 
   async ping(): Promise<void> {
@@ -320,10 +396,13 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     // Queued work runs first: the lock is FIFO and close joins the end of the queue.
-    this.closing ??= this.lock.acquire().then((release) => {
+    this.closing ??= this.lock.acquire().then(async (release) => {
       try {
+        this.commitGroup();
         this.closed = true;
         this.listeners.clear();
+        // The checkpointer's connection goes first, so this last one folds the WAL back in.
+        await this.checkpointer?.stop();
         this.db.close();
       } finally {
         release();
@@ -374,45 +453,131 @@ export class SqliteStore implements Store {
     }
   }
 
-  private rollback(state: TxState): void {
-    if (this.db.inTransaction) this.s.rollback.run();
-    // DDL rolled back with the transaction: make the next use check the table again.
-    for (const name of state.touchedTables) this.tables.delete(name);
+  /** DDL rolled back with a transaction: make the next use check those tables again. */
+  private forgetTables(names: readonly string[]): void {
+    for (const name of names) this.tables.delete(name);
   }
 
-  /** One read under the lock, outside any transaction. */
+  /**
+   * One read under the lock, outside any transaction. With a group open it
+   * reads the group's writes, so its answer waits for their commit; with
+   * none it is a plain autocommit read that takes no write lock.
+   */
   private async read<T>(fn: () => T): Promise<T> {
     this.checkEntry();
     const release = await this.lock.acquire();
+    let group: CommitGroup | undefined;
+    let result: T;
     try {
       this.checkOpen();
-      return fn();
+      result = fn();
+      group = this.group;
+      if (group) group.members += 1;
     } finally {
+      this.settleGroup();
       release();
     }
+    if (group) await group.committed;
+    return result;
   }
 
-  /** One write as its own short transaction. */
-  private async write<T>(fn: (state: TxState) => T): Promise<T> {
+  /**
+   * A unit of writing work: a transaction, or one write on its own. It runs
+   * in a savepoint of the open commit group (opening one when none is) and
+   * resolves once the group has committed; when it throws, its savepoint
+   * alone is rolled back and the error is rethrown at once.
+   */
+  private async write<T>(fn: (state: TxState) => T | Promise<T>): Promise<T> {
     this.checkEntry();
     const release = await this.lock.acquire();
+    let group: CommitGroup;
+    let result: T;
     try {
       this.checkOpen();
-      await this.begin();
+      if (!this.group) {
+        await this.begin();
+        this.group = new CommitGroup();
+      }
+      group = this.group;
       const state = new TxState();
+      this.s.savepoint.run();
       try {
-        const result = fn(state);
+        result = await fn(state);
         state.active = false;
-        this.s.commit.run();
-        return result;
+        this.s.releaseSavepoint.run();
       } catch (error) {
         state.active = false;
-        this.rollback(state);
+        this.undo(state, error);
         throw error;
       }
+      group.members += 1;
+      group.enqueued += state.enqueued;
+      group.touchedTables.push(...state.touchedTables);
     } finally {
+      this.settleGroup();
       release();
     }
+    await group.committed;
+    return result;
+  }
+
+  /** Rolls back one member's savepoint; if SQLite already rolled back the whole transaction, fails the group. */
+  private undo(state: TxState, cause: unknown): void {
+    this.forgetTables(state.touchedTables);
+    if (this.db.inTransaction) {
+      try {
+        this.s.rollbackToSavepoint.run();
+        this.s.releaseSavepoint.run();
+        return;
+      } catch {
+        // Fall through: the transaction is unusable, end it.
+      }
+    }
+    this.abortGroup(cause);
+  }
+
+  /**
+   * Called by every lock holder before it lets go: the group stays open when
+   * someone is queued to join it and it is neither full nor old, and
+   * commits otherwise, so a commit never waits for work that is not queued.
+   */
+  private settleGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    const joinable =
+      this.lock.hasWaiters &&
+      !this.closing &&
+      group.members < this.maxGroupMembers &&
+      performance.now() - group.openedAt < this.maxGroupDelayMs;
+    if (!joinable) this.commitGroup();
+  }
+
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    try {
+      this.s.commit.run();
+    } catch (error) {
+      this.abortGroup(error);
+      return;
+    }
+    this.group = undefined;
+    group.resolve();
+    if (group.enqueued > 0) this.notifyEnqueued();
+  }
+
+  /** Rolls the open group back: every member that was waiting for its commit fails with `cause`. */
+  private abortGroup(cause: unknown): void {
+    const group = this.group;
+    this.group = undefined;
+    try {
+      if (this.db.inTransaction) this.s.rollback.run();
+    } catch {
+      // Nothing more to undo: SQLite ended the transaction itself.
+    }
+    if (!group) return;
+    this.forgetTables(group.touchedTables);
+    group.reject(cause);
   }
 
   private notifyEnqueued(): void {
@@ -515,7 +680,7 @@ export class SqliteStore implements Store {
     };
 
     // Inside a transaction: run at once (the lock is ours), creating the table if needed.
-    // Outside: a read takes the lock; a write, or the first use of a table, also begins IMMEDIATE.
+    // Outside: a read takes the lock; a write, or the first use of a table, joins a commit group.
     const run = <R>(isWrite: boolean, fn: (table: AggregateTable) => R): Promise<R> => {
       if (state) {
         if (!state.active) {
@@ -610,29 +775,7 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(limit) || limit < 1) {
       return Promise.reject(new StoreError('outbox: limit must be a positive integer'));
     }
-    return this.read(() =>
-      (
-        this.s.pending.all(limit) as {
-          seq: number;
-          topic: string;
-          key: string;
-          envelope: string;
-          headers: string;
-          enqueued_at: number;
-          attempts: number;
-          last_error: string | null;
-        }[]
-      ).map((row) => ({
-        id: String(row.seq),
-        topic: row.topic as TopicName,
-        key: row.key,
-        envelope: JSON.parse(row.envelope) as AnyEnvelope,
-        headers: JSON.parse(row.headers) as Record<string, string>,
-        enqueuedAt: new Date(row.enqueued_at).toISOString(),
-        attempts: row.attempts,
-        ...(row.last_error !== null ? { lastError: row.last_error } : {}),
-      })),
-    );
+    return this.read(() => outboxEntries(this.s.pending.all(limit) as OutboxRow[]));
   }
 
   private markSent(ids: readonly string[]): Promise<void> {

@@ -116,6 +116,9 @@ export interface Store {
    * transactions behave as if run one after another. `work` may be run more
    * than once (MongoDB retries transient conflicts), so it must have no
    * effects outside `tx`: publish events with `tx.outbox`, never directly.
+   * It resolves only once its writes are durable; an adapter may commit it
+   * together with transactions queued behind it (group commit), so `work`
+   * must never wait for another transaction of the same store to finish.
    * Nested transactions are refused.
    */
   transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R>;

@@ -1,4 +1,5 @@
 import type { ProfileSource } from '@leash/agents';
+import type { KillSwitch } from '@leash/kill-switch';
 import { Signer, type SigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
@@ -56,6 +57,7 @@ export interface ApprovalGateOptions {
   readonly clock?: Clock;
   readonly approvalValidityMs?: number;
   readonly source?: string;
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
@@ -70,6 +72,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
     clock,
     approvalValidityMs: options.approvalValidityMs ?? DEFAULT_APPROVAL_VALIDITY_MS,
     source: options.source ?? APPROVALS_SOURCE,
+    ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}),
   };
   return {
     ...queries,

@@ -12,6 +12,7 @@ import {
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
 import { CONFIG } from '@leash/config';
 import { STORE } from '@leash/engines';
+import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
 import { ExpireApprovalsUseCase } from '../expire-approvals/expire-approvals.usecase';
@@ -97,14 +98,20 @@ export class ApprovalGateModule {
       providers: [
         {
           provide: APPROVAL_GATE,
-          inject: [STORE, CONFIG],
-          useFactory: (store: Store, config: ApprovalsGateConfig): ApprovalGate =>
+          // The service's ControlModule provides the kill switch (global); the module alone has none.
+          inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
+          useFactory: (
+            store: Store,
+            config: ApprovalsGateConfig,
+            killSwitch: KillSwitch | undefined,
+          ): ApprovalGate =>
             createApprovalGate({
               store,
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
               signingKeys: config.LEASH_SIGNING_KEYS,
               approvalValidityMs: config.LEASH_APPROVAL_VALIDITY_MS,
               ...(options.clock ? { clock: options.clock } : {}),
+              ...(killSwitch ? { killSwitch } : {}),
             }),
         },
         {

@@ -1,5 +1,6 @@
 import type { ProfileSource } from '@leash/agents';
-import type { ActionFundedV1 } from '@leash/contracts';
+import type { ActionFundedV1, KillV1 } from '@leash/contracts';
+import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
 import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
@@ -25,6 +26,8 @@ export interface ApprovalGateDeps {
   readonly approvalValidityMs: number;
   /** The CloudEvents source of what the gate publishes. */
   readonly source: string;
+  /** The service's kill switch: nothing in a killed scope goes to reviewers or gets authorized. */
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 export const APPROVALS_SOURCE = 'approvals';
@@ -55,6 +58,11 @@ export async function inTransaction<R>(
       if (!conflict || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
+}
+
+/** Why the gate refuses work a kill covers. */
+export function killedReason(kill: KillV1, refused: string): string {
+  return `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}), so ${refused} until it is resumed`;
 }
 
 /** Stored and compared as UTC ISO strings, so string order is time order. */

@@ -101,6 +101,7 @@ export const VerdictRefusal = z.enum([
   'not_in_group',
   'tool_not_allowed',
   'duplicate_reviewer',
+  'killed',
 ]);
 export type VerdictRefusal = z.infer<typeof VerdictRefusal>;
 

@@ -13,6 +13,7 @@ import {
   actionLine,
   appendHistory,
   inTransaction,
+  killedReason,
   utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
@@ -42,7 +43,7 @@ export class RecordVerdictUseCase {
   constructor(
     private readonly deps: Pick<
       ApprovalGateDeps,
-      'store' | 'signer' | 'directory' | 'clock' | 'source' | 'approvalValidityMs'
+      'store' | 'signer' | 'directory' | 'clock' | 'source' | 'approvalValidityMs' | 'killSwitch'
     >,
   ) {}
 
@@ -121,6 +122,22 @@ export class RecordVerdictUseCase {
         refusal: 'duplicate_reviewer',
         reason: `${verdict.reviewer} already approved; ${request.reviewersRequired} distinct reviewers are required`,
       };
+    }
+    // An approval would authorize the action and an edit would propose new work; a reject
+    // only closes the request, which a kill does not forbid. The request stays pending
+    // otherwise: after a resume it can still be decided, or it expires.
+    if (verdict.verdict !== 'reject') {
+      const kill = this.deps.killSwitch?.covering({
+        tenantId: request.tenantId,
+        agent: request.funded.agent.name,
+        taskId: request.taskId,
+      });
+      if (kill) {
+        return {
+          refusal: 'killed',
+          reason: killedReason(kill, `no ${verdict.verdict} of it is taken`),
+        };
+      }
     }
     return undefined;
   }

@@ -15,6 +15,7 @@ import {
   actionLine,
   appendHistory,
   inTransaction,
+  killedReason,
   utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
@@ -42,7 +43,7 @@ export class RequestApprovalUseCase {
   constructor(
     private readonly deps: Pick<
       ApprovalGateDeps,
-      'store' | 'profiles' | 'signer' | 'clock' | 'source'
+      'store' | 'profiles' | 'signer' | 'clock' | 'source' | 'killSwitch'
     >,
   ) {}
 
@@ -87,8 +88,16 @@ export class RequestApprovalUseCase {
       const requests = tx.repository(approvalRequests);
       if (await requests.get(approvalId)) return 'duplicate';
 
-      if (!chain) {
-        const rejection = refusal ?? { code: 'gate_unavailable', reason: 'no approval chain' };
+      // Checked in the transaction, so a kill applied during the checks above still counts.
+      const kill = this.deps.killSwitch?.covering({
+        tenantId,
+        agent: funded.agent.name,
+        taskId,
+      });
+      if (kill || !chain) {
+        const rejection: Rejection = kill
+          ? { code: 'killed', reason: killedReason(kill, 'no reviewer is asked about it') }
+          : (refusal ?? { code: 'gate_unavailable', reason: 'no approval chain' });
         await appendHistory(
           tx,
           tenantId,

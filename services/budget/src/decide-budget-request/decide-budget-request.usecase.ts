@@ -29,6 +29,7 @@ import {
   BUDGET_SOURCE,
   CONSUMERS,
   inTransaction,
+  killedReason,
   systemClock,
   tenantTimeZone,
   utcIso,
@@ -62,13 +63,14 @@ type Ask =
   | {
       readonly ok: false;
       readonly code: RefusalCode;
-      readonly cap: string;
+      readonly cap?: string;
       readonly reason: string;
     };
 
 interface Decision {
   readonly granted: boolean;
   readonly code?: RefusalCode;
+  /** The cap that refused; a kill refuses without one. */
   readonly cap?: string;
   readonly reason: string;
 }
@@ -94,13 +96,15 @@ export class DecideBudgetRequestUseCase {
     const tenantId = event.tenantId!; // the partition key of budget.requests: validated at the edge
     const request = event.data;
     // Look-ups that may use the store happen before the transaction, which must not wait on them.
-    const profile = await this.profileFor(tenantId, request, attempt);
-    const timeZone = await tenantTimeZone(this.deps.store, tenantId);
+    const { agent, profile } = await this.profileFor(tenantId, request, attempt);
     const now = this.clock.now();
-    const day = dayKey(now, timeZone);
 
     await inTransaction(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.budgetRequests, event.id))) return;
+      // Read in the transaction: one trip through the store's lock less per request, and
+      // the zone the day is booked in cannot change under the booking.
+      const timeZone = await tenantTimeZone(tx, tenantId);
+      const day = dayKey(now, timeZone);
       const reservations = tx.repository(BudgetReservation);
       const existing = await reservations.get(request.requestId);
       if (existing) {
@@ -112,18 +116,30 @@ export class DecideBudgetRequestUseCase {
         task: taskCounterId(request.taskId),
         tenant_day: dayCounterId(tenantId, day),
       };
-      await book.task(tenantId, request.taskId);
-      await book.day(tenantId, day, timeZone);
-
-      const ask = profile ? this.ask(request, profile, now) : unknownAgent(request);
+      // Checked in the transaction, so a kill applied during the look-ups still counts.
+      const kill = this.deps.killSwitch?.covering({ tenantId, agent, taskId: request.taskId });
+      const ask: Ask = kill
+        ? { ok: false, code: 'killed', reason: killedReason(kill, what(request)) }
+        : profile
+          ? this.ask(request, profile, now)
+          : unknownAgent(request);
+      // A killed request books nothing, not even a task's first counter or its wall clock.
+      if (!kill) {
+        await book.task(tenantId, request.taskId);
+        await book.day(tenantId, day, timeZone);
+      }
       let decision: Decision;
       let lines: CapLine[] = [];
       if (!ask.ok) {
-        decision = { granted: false, code: ask.code, cap: ask.cap, reason: ask.reason };
+        decision = {
+          granted: false,
+          code: ask.code,
+          ...(ask.cap !== undefined ? { cap: ask.cap } : {}),
+          reason: ask.reason,
+        };
       } else {
         const checks = book.check(ask.lines, ids);
         const verdict = decideCaps(checks);
-        const what = request.kind === 'action' ? 'action' : 'model call';
         if (verdict.granted) {
           lines = ask.lines;
           book.change(ids, lines, reserve, profile!.caps.alarms, checks);
@@ -135,7 +151,7 @@ export class DecideBudgetRequestUseCase {
             granted: false,
             code: 'cap_exceeded',
             cap: verdict.stoppedBy.cap,
-            reason: capRefusalReason(verdict.stoppedBy, { day, timeZone }, what),
+            reason: capRefusalReason(verdict.stoppedBy, { day, timeZone }, what(request)),
           };
         }
       }
@@ -164,7 +180,13 @@ export class DecideBudgetRequestUseCase {
         amountUsdMicros: amountMicros,
         ...(decision.granted
           ? {}
-          : { refusal: { code: decision.code!, cap: decision.cap!, reason: decision.reason } }),
+          : {
+              refusal: {
+                code: decision.code!,
+                ...(decision.cap !== undefined ? { cap: decision.cap } : {}),
+                reason: decision.reason,
+              },
+            }),
         answer: {
           topic: answer.topic,
           envelope: answer.envelope as unknown as Record<string, unknown>,
@@ -177,11 +199,12 @@ export class DecideBudgetRequestUseCase {
     });
   }
 
+  /** The agent the request spends for (empty when budget cannot tell) and its profile. */
   private async profileFor(
     tenantId: string,
     request: ModelRequest | ActionRequest,
     attempt: number,
-  ): Promise<AgentProfile | undefined> {
+  ): Promise<{ agent: string; profile?: AgentProfile }> {
     let agent: Pick<AgentRef, 'name'> & { version?: number };
     if (request.kind === 'action') {
       agent = request.decided.agent;
@@ -192,11 +215,12 @@ export class DecideBudgetRequestUseCase {
         if (attempt < UNKNOWN_TASK_ATTEMPTS) {
           throw new TransientError(`budget has not seen task ${request.taskId} yet`);
         }
-        return undefined;
+        return { agent: '' };
       }
       agent = { name: task.doc.agent, version: task.doc.agentVersion };
     }
-    return this.deps.profiles.profile(agent.name, agent.version);
+    const profile = await this.deps.profiles.profile(agent.name, agent.version);
+    return { agent: agent.name, ...(profile ? { profile } : {}) };
   }
 
   /** What the request would reserve, in the caps of its profile. */
@@ -287,7 +311,9 @@ export class DecideBudgetRequestUseCase {
                   reservedUsdMicros: usdMicros,
                   reservedTokens: tokens,
                 }
-              : { cap: decision.cap }),
+              : decision.cap !== undefined
+                ? { cap: decision.cap }
+                : {}),
             reason: decision.reason,
           },
           attributes,
@@ -307,7 +333,7 @@ export class DecideBudgetRequestUseCase {
             gate: 'budget',
             code: decision.code!,
             reason: decision.reason,
-            cap: decision.cap,
+            ...(decision.cap !== undefined ? { cap: decision.cap } : {}),
             versions: decided.versions,
           },
           attributes,
@@ -356,6 +382,10 @@ function unknownAgent(request: ModelRequest | ActionRequest): Ask {
     cap: 'task.profile',
     reason: `Budget has no profile ${name} v${version}, so it has no caps to hold the action to: refused.`,
   };
+}
+
+function what(request: ModelRequest | ActionRequest): 'action' | 'model call' {
+  return request.kind === 'action' ? 'action' : 'model call';
 }
 
 function timed(checks: readonly CapCheck[]): CapCheck[] {

@@ -1,6 +1,6 @@
 import { createEnvelope } from '@leash/contracts';
 import { EventValidationError } from '@leash/contracts';
-import { CONSUMERS, inTransaction, utcIso, type LedgerDeps } from '../ledger/ledger';
+import { CONSUMERS, inTransaction, killedReason, utcIso, type LedgerDeps } from '../ledger/ledger';
 import type { FundDecidedActionCommand } from './fund-decided-action.command';
 
 /** The request id of an action's reservation: one per action, so a second decision gets the first's answer. */
@@ -17,7 +17,9 @@ export class FundDecidedActionUseCase {
   private readonly source: string;
   private readonly graceMs: number;
 
-  constructor(private readonly deps: Pick<LedgerDeps, 'store' | 'source' | 'settleGraceMs'>) {
+  constructor(
+    private readonly deps: Pick<LedgerDeps, 'store' | 'source' | 'settleGraceMs' | 'killSwitch'>,
+  ) {
     this.source = deps.source ?? 'budget';
     this.graceMs = deps.settleGraceMs ?? 300_000;
   }
@@ -39,6 +41,28 @@ export class FundDecidedActionUseCase {
     );
     await inTransaction(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.actionsDecided, event.id))) return;
+      const kill = this.deps.killSwitch?.covering({ tenantId, agent: decided.agent.name, taskId });
+      if (kill) {
+        // Not funded, and the planner hears why. The id is the decision's, not the request's:
+        // a decision of the same action after the resume still gets its own answer.
+        await tx.outbox.enqueue(
+          'actions.rejected',
+          createEnvelope(
+            'leash.actions.rejected.v1',
+            {
+              actionId: decided.actionId,
+              agent: decided.agent,
+              tool: decided.tool,
+              gate: 'budget',
+              code: 'killed',
+              reason: killedReason(kill, 'action'),
+              versions: decided.versions,
+            },
+            { id: `killed:${event.id}`, source: this.source, tenantId, taskId },
+          ),
+        );
+        return;
+      }
       await tx.outbox.enqueue('budget.requests', request);
     });
   }

@@ -45,7 +45,7 @@ export const BudgetCounter = defineAggregate({
 });
 export type BudgetCounterDoc = DocOf<typeof BudgetCounter>;
 
-export const RefusalCode = z.enum(['cap_exceeded', 'unpriced', 'expired']);
+export const RefusalCode = z.enum(['cap_exceeded', 'unpriced', 'expired', 'killed']);
 export type RefusalCode = z.infer<typeof RefusalCode>;
 
 /**
@@ -76,7 +76,10 @@ export const BudgetReservation = defineAggregate({
     reservedTokens: Count,
     /** Money the action moves; 0 for a model call. */
     amountUsdMicros: Count,
-    refusal: z.object({ code: RefusalCode, cap: z.string().min(1), reason: z.string() }).optional(),
+    /** `cap` names the cap that refused; a kill stops a request without one. */
+    refusal: z
+      .object({ code: RefusalCode, cap: z.string().min(1).optional(), reason: z.string() })
+      .optional(),
     /** The event that answered the request, re-sent as is (same id) on a redelivery. */
     answer: z.object({ topic: z.string().min(1), envelope: z.record(z.string(), z.unknown()) }),
     settledAt: z.string().optional(),

@@ -1,5 +1,6 @@
 import { Signer } from '@leash/signing';
 import type { ProfileSource } from '@leash/agents';
+import type { KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
 import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
@@ -41,6 +42,7 @@ export interface LedgerDepsFromConfig {
   readonly profiles: ProfileSource;
   readonly clock?: Clock;
   readonly source?: string;
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 /** The ledger's dependencies from the parsed config and the engines. */
@@ -54,6 +56,7 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
     clock,
     settleGraceMs: options.config.LEASH_BUDGET_SETTLE_GRACE_MS,
     ...(options.source !== undefined ? { source: options.source } : {}),
+    ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import {
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
 import { CONFIG } from '@leash/config';
 import { STORE } from '@leash/engines';
+import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
 import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
@@ -77,13 +78,19 @@ export class LedgerModule {
       providers: [
         {
           provide: LEDGER_DEPS,
-          inject: [STORE, CONFIG],
-          useFactory: (store: Store, config: BudgetLedgerConfig): LedgerDeps =>
+          // The service's ControlModule provides the kill switch (global); the module alone has none.
+          inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
+          useFactory: (
+            store: Store,
+            config: BudgetLedgerConfig,
+            killSwitch: KillSwitch | undefined,
+          ): LedgerDeps =>
             ledgerDeps({
               config,
               store,
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
               ...(options.clock ? { clock: options.clock } : {}),
+              ...(killSwitch ? { killSwitch } : {}),
             }),
         },
         ...USE_CASES.map((useCase) => ({

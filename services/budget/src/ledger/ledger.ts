@@ -1,4 +1,6 @@
 import type { ProfileSource } from '@leash/agents';
+import type { KillV1 } from '@leash/contracts';
+import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
 import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
@@ -23,6 +25,8 @@ export interface LedgerDeps {
   readonly source?: string;
   /** How long after a grant expires its reservation waits for usage before it is charged. */
   readonly settleGraceMs?: number;
+  /** The service's kill switch: nothing is reserved or funded in a killed scope. */
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 export const BUDGET_SOURCE = 'budget';
@@ -57,10 +61,18 @@ export async function inTransaction<R>(
   }
 }
 
-/** The tenant's IANA time zone; UTC until one is set. */
-export async function tenantTimeZone(store: Store, tenantId: string): Promise<string> {
+/** The tenant's IANA time zone; UTC until one is set. Reads through `tx` when given. */
+export async function tenantTimeZone(
+  store: Store | Transaction,
+  tenantId: string,
+): Promise<string> {
   const settings = await store.repository(TenantSettings).get(tenantId);
   return settings?.doc.timeZone ?? DEFAULT_TIME_ZONE;
+}
+
+/** Why budget refuses work a kill covers, written for the planner. */
+export function killedReason(kill: KillV1, what: string): string {
+  return `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}), so budget reserves nothing for this ${what} until it is resumed.`;
 }
 
 /** Deadlines are stored in UTC so that string order is time order. */

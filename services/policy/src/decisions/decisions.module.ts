@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/c
 import { AgentCatalog } from '@leash/agents';
 import { CONFIG } from '@leash/config';
 import { STORE } from '@leash/engines';
+import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ActionsProposedConsumer } from './actions-proposed.consumer';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
@@ -40,13 +41,19 @@ export class ReferenceAgentsSeeder implements OnModuleInit {
   providers: [
     {
       provide: POLICY_GATE,
-      useFactory: (store: Store, config: PolicyDecisionsConfig): PolicyGate =>
+      useFactory: (
+        store: Store,
+        config: PolicyDecisionsConfig,
+        killSwitch: KillSwitch | undefined,
+      ): PolicyGate =>
         createPolicyGate({
           store,
           signingKeys: config.LEASH_SIGNING_KEYS,
           decisionTtlMs: config.LEASH_DECISION_TTL_MS,
+          ...(killSwitch ? { killSwitch } : {}),
         }),
-      inject: [STORE, CONFIG],
+      // The service's ControlModule provides it (global); the module alone, as specs run it, has none.
+      inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
     },
     {
       provide: DecideActionUseCase,

@@ -5,6 +5,7 @@ import {
   type SeedReport,
   type ToolSource,
 } from '@leash/agents';
+import type { KillSwitch } from '@leash/kill-switch';
 import { Signer, type SigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
@@ -21,6 +22,8 @@ export interface PolicyGateOptions {
   readonly clock?: () => number;
   /** Share one across gates in a process to share compiled policies. */
   readonly evaluator?: PolicyEvaluator;
+  /** The service's kill switch; without one nothing is ever refused as killed. */
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 /** Everything the policy gate is made of, wired without Nest: for tests, benchmarks and the module. */
@@ -54,6 +57,7 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
     signer,
     decisionTtlMs: options.decisionTtlMs ?? DEFAULT_DECISION_TTL_MS,
     clock,
+    ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}),
   });
   return {
     catalog,

@@ -1,5 +1,6 @@
 import { SUPPORT_PROFILE, IT_HELPDESK_PROFILE } from '@leash/agents';
-import type { Envelope } from '@leash/contracts';
+import type { Envelope, KillScope, KillV1 } from '@leash/contracts';
+import { KillSwitch, type KillTarget } from '@leash/kill-switch';
 import { Signer, decisionFields } from '@leash/signing';
 import {
   openPolicyHarness,
@@ -383,6 +384,90 @@ describe('DecideActionUseCase', () => {
       expect(pending.map((p) => [p.topic, p.envelope.id])).toEqual([
         ['actions.rejected', event.id],
       ]);
+    });
+  });
+});
+
+describe('DecideActionUseCase under the kill switch', () => {
+  let h: PolicyHarness;
+  let killSwitch: KillSwitch;
+
+  beforeEach(async () => {
+    // The gate asks whatever the harness was given; the switch persists to the harness's store.
+    const gate = { covering: (target: KillTarget) => killSwitch.covering(target) };
+    h = await openPolicyHarness({ killSwitch: gate });
+    killSwitch = new KillSwitch({ store: h.engines.store, service: 'policy', instance: 'spec' });
+  });
+
+  afterEach(() => h.close());
+
+  const kill = (scope: KillScope, commandId = 'kill-1'): KillV1 => ({
+    commandId,
+    scope,
+    reason: 'the agent is emailing customers in a loop',
+    rollback: false,
+    issuedBy: 'oncall@acme.example',
+    issuedAt: new Date(T0).toISOString(),
+  });
+
+  const decide = (event: Envelope<'leash.actions.proposed.v1'>) =>
+    h.gate.decideAction.execute(decideActionCommand(event, {}));
+
+  it('rejects a proposal in the killed scope before evaluating it, naming the kill', async () => {
+    await killSwitch.apply(kill({ kind: 'tenant', tenantId: 'acme' }));
+    const outcome = await decide(proposal({ tenantId: 'acme', arguments: { customer: 'C-1' } }));
+    expect(outcome).toMatchObject({
+      kind: 'rejected',
+      event: { type: 'leash.actions.rejected.v1', data: { gate: 'policy', code: 'killed' } },
+    });
+    const reason = (outcome as { event: { data: { reason: string } } }).event.data.reason;
+    expect(reason).toContain('tenant acme');
+    expect(reason).toContain('the agent is emailing customers in a loop');
+    const pending = await h.engines.store.outbox.pending(10);
+    expect(pending.map((p) => [p.topic, p.envelope.data])).toEqual([
+      ['actions.rejected', expect.objectContaining({ code: 'killed' })],
+    ]);
+  });
+
+  it('counts a killed proposal towards no loop: after the resume it is decided', async () => {
+    await killSwitch.apply(kill({ kind: 'task', taskId: 'task-looping' }));
+    for (let i = 0; i < 5; i++) {
+      const outcome = await decide(
+        proposal({ taskId: 'task-looping', arguments: { customer: 'C-9' } }),
+      );
+      expect(outcome).toMatchObject({ kind: 'rejected', event: { data: { code: 'killed' } } });
+    }
+    await killSwitch.resume({
+      commandId: 'resume-1',
+      scope: { kind: 'task', taskId: 'task-looping' },
+      reason: 'fixed',
+      issuedBy: 'oncall@acme.example',
+      issuedAt: new Date(T0 + 1_000).toISOString(),
+    });
+    const outcome = await decide(
+      proposal({ taskId: 'task-looping', arguments: { customer: 'C-9' } }),
+    );
+    expect(outcome).toMatchObject({
+      kind: 'decided',
+      event: { data: { decision: { route: 'allow' } } },
+    });
+  });
+
+  it('decides proposals outside the scope: other tenants, agents and tasks', async () => {
+    await killSwitch.apply(kill({ kind: 'agent', agent: 'it-helpdesk' }));
+    await killSwitch.apply(kill({ kind: 'tenant', tenantId: 'globex' }, 'kill-2'));
+    const outcome = await decide(proposal({ tenantId: 'acme', arguments: { customer: 'C-2' } }));
+    expect(outcome).toMatchObject({ kind: 'decided' });
+    expect(
+      await decide(proposal({ tenantId: 'globex', arguments: { customer: 'C-2' } })),
+    ).toMatchObject({ kind: 'rejected', event: { data: { code: 'killed' } } });
+  });
+
+  it('refuses everything under a kill of all', async () => {
+    await killSwitch.apply(kill({ kind: 'all' }));
+    expect(await decide(proposal({ tool: 'wire_money', arguments: {} }))).toMatchObject({
+      kind: 'rejected',
+      event: { data: { code: 'killed' } },
     });
   });
 });

@@ -17,6 +17,7 @@ import {
   type Route,
   type Versions,
 } from '@leash/contracts';
+import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import { Signer, canonicalHash, decisionFields } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import { z } from 'zod';
@@ -50,6 +51,8 @@ export interface DecideActionDependencies {
   readonly clock?: () => number;
   /** The CloudEvents source and the inbox consumer name. Default `policy`. */
   readonly source?: string;
+  /** The service's kill switch: a proposal in a killed scope is rejected before anything is evaluated. */
+  readonly killSwitch?: Pick<KillSwitch, 'covering'>;
 }
 
 export type DecisionOutcome =
@@ -82,6 +85,10 @@ const MINUTE_MS = 60_000;
 export class DecideActionUseCase {
   private readonly clock: () => number;
   private readonly source: string;
+  private readonly toolsets = new Map<
+    string,
+    { readonly definitions: readonly ToolDefinition[]; readonly version: string }
+  >();
 
   constructor(private readonly deps: DecideActionDependencies) {
     this.clock = deps.clock ?? Date.now;
@@ -113,6 +120,29 @@ export class DecideActionUseCase {
       else await tx.outbox.enqueue('actions.rejected', outcome.event, enqueue);
       return outcome;
     });
+  }
+
+  /**
+   * The version of the profile's toolset. Hashing it renders every tool's
+   * JSON Schema, the dearest step of a decision, so it is kept per profile
+   * version and recomputed only when the tool source hands out other definitions.
+   */
+  private toolsetOf(profile: AgentProfile): string {
+    const definitions = profile.tools.map((name) => this.deps.tools.tool(name)).filter(isDefined);
+    const key = `${profile.name}@${profile.version}`;
+    const cached = this.toolsets.get(key);
+    if (
+      cached &&
+      cached.definitions.length === definitions.length &&
+      cached.definitions.every((definition, i) => definition === definitions[i])
+    ) {
+      return cached.version;
+    }
+    const version = toolsetVersion(definitions);
+    // Bounded like any cache keyed by input: profiles x versions is small, a bad producer is not.
+    if (this.toolsets.size >= 1_000) this.toolsets.clear();
+    this.toolsets.set(key, { definitions, version });
+    return version;
   }
 
   private async lookup(event: Envelope<'leash.actions.proposed.v1'>): Promise<Lookups> {
@@ -147,6 +177,19 @@ export class DecideActionUseCase {
         reason: 'the proposal names no tenant; nothing can be decided for it',
       });
     }
+    // Checked in the transaction, so a kill applied while the lookups ran still counts; a
+    // killed proposal counts towards no loop or rate limit.
+    const kill = this.deps.killSwitch?.covering({
+      tenantId,
+      agent: proposal.agent.name,
+      taskId: event.taskId!,
+    });
+    if (kill) {
+      return reject({
+        code: 'killed',
+        reason: `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}). Nothing is decided in this scope until it is resumed.`,
+      });
+    }
     if (!profile) {
       return reject({
         code: 'policy_denied',
@@ -167,12 +210,7 @@ export class DecideActionUseCase {
         reason: `"${proposal.tool}" is in the profile but no definition of it is deployed; use another tool or escalate`,
       });
     }
-    const versions: Versions = {
-      ...baseVersions,
-      tools: toolsetVersion(
-        profile.tools.map((name) => this.deps.tools.tool(name)).filter(isDefined),
-      ),
-    };
+    const versions: Versions = { ...baseVersions, tools: this.toolsetOf(profile) };
     const parsed = tool.parameters.safeParse(proposal.arguments);
     if (!parsed.success) {
       return reject(

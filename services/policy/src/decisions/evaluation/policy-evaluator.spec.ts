@@ -36,6 +36,31 @@ const refund = (amountUsd: number) =>
   request('issue_refund', { orderId: 'O-1', amountUsd, reason: 'late', note: '' });
 
 describe('PolicyEvaluator', () => {
+  it('asks Cedar only about the policies whose action scope admits the tool, with the same answers', () => {
+    const set = policy(`
+      @id("lookups") permit (principal, action == Action::"lookup_customer", resource);
+      @id("mail") permit (principal, action in [Action::"draft_email", Action::"send_email"], resource);
+      @id("late-steps") forbid (principal, action, resource) when { context.step > 10 };
+      @id("no-refunds") forbid (principal, action == Action::"issue_refund", resource);`);
+    const mail = request('send_email', { to: ['a@example.com'], subject: 's', body: 'b' });
+    expect(evaluator.evaluate(set, mail)).toMatchObject({
+      permitted: true,
+      determiningPolicies: ['mail'],
+    });
+    expect(evaluator.evaluate(set, { ...mail, step: 11 })).toMatchObject({
+      permitted: false,
+      determiningPolicies: ['late-steps'],
+    });
+    expect(evaluator.evaluate(set, refund(5))).toMatchObject({
+      permitted: false,
+      determiningPolicies: ['no-refunds'],
+    });
+    expect(evaluator.evaluate(set, request('escalate_to_human', { reason: 'x' }))).toMatchObject({
+      permitted: false,
+      determiningPolicies: [],
+    });
+  });
+
   it('denies by default', () => {
     const result = evaluator.evaluate(
       policy('@id("reads") permit (principal, action == Action::"lookup_customer", resource);'),

@@ -1,0 +1,223 @@
+/*
+ * npm run bench:gates: the policy and budget gates.
+ *
+ * 1. Policy evaluation alone: Cedar over the support agent's policy set, the
+ *    context built from a proposal, p50/p99 per decision.
+ * 2. proposed -> funded through the embedded engines (SQLite bus and store,
+ *    the outbox relay, the real use cases of both gates): sustained
+ *    throughput with a burst of proposals, and p50/p99 latency at a fixed
+ *    200 actions/s.
+ *
+ * Last line: `gates: policy p50 <x> us, proposed->funded p50 <y> ms p99 <z> ms, <n> actions/s`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { AgentCatalog, REFERENCE_AGENTS, REFERENCE_TOOLS } from '@leash/agents';
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { createEnvelope } from '@leash/contracts';
+import { openEngines } from '@leash/engines';
+import {
+  BUDGET_ENV,
+  createLedgerUseCases,
+  ledgerDeps,
+  subscribeLedger,
+} from '@leash/service-budget';
+import { PolicyEvaluator, createPolicyGate, decideActionCommand } from '@leash/service-policy';
+
+const SIGNING_KEYS = `bench:${'k'.repeat(48)}`;
+const TENANTS = 200;
+const BURST = Number(process.env.BENCH_GATES_BURST ?? 10_000);
+const RATE = 200;
+const RATE_SECONDS = Number(process.env.BENCH_GATES_SECONDS ?? 10);
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function policyAlone(): number {
+  const evaluator = new PolicyEvaluator();
+  const support = REFERENCE_AGENTS.support;
+  const compiled = evaluator.compile({
+    policyId: support.policy.policyId,
+    version: 1,
+    cedar: support.policy.cedar,
+    description: '',
+    author: 'bench',
+    createdAt: new Date().toISOString(),
+  });
+  const sendEmail = REFERENCE_TOOLS.tool('send_email')!;
+  const request = (i: number) => ({
+    agent: { name: 'support', version: 1, tenantId: `t-${i % TENANTS}` },
+    tool: sendEmail,
+    arguments: {
+      to: [`customer${i}@example.com`],
+      subject: 'Your order',
+      body: `Hello, your order ${i} has shipped.`,
+    },
+    tainted: [] as string[],
+    step: 3,
+    priorCalls: { total: 2, tool: 0, sameArguments: 0 },
+  });
+  for (let i = 0; i < 2_000; i++) evaluator.evaluate(compiled, request(i));
+  const samples: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const r = request(i);
+    const start = process.hrtime.bigint();
+    evaluator.evaluate(compiled, r);
+    samples.push(Number(process.hrtime.bigint() - start) / 1_000);
+  }
+  samples.sort((a, b) => a - b);
+  const p50 = percentile(samples, 50);
+  console.log(
+    `policy evaluation alone: ${samples.length} decisions, p50 ${p50.toFixed(1)} us, p99 ${percentile(samples, 99).toFixed(1)} us`,
+  );
+  return p50;
+}
+
+async function throughGates(): Promise<{ p50: number; p99: number; perSecond: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'leash-bench-gates-'));
+  const env = {
+    LEASH_BUS_FILE: join(dir, 'bus.db'),
+    LEASH_STORE_FILE: join(dir, 'store.db'),
+    LEASH_SIGNING_KEYS: SIGNING_KEYS,
+  };
+  const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'bench' });
+  const { bus, store } = engines;
+  try {
+    const gate = createPolicyGate({
+      store,
+      signingKeys: [{ id: 'bench', secret: 'k'.repeat(48) }],
+    });
+    await gate.seedReferenceAgents();
+    const ledger = createLedgerUseCases(
+      ledgerDeps({
+        config: loadConfig(BUDGET_ENV, { env }),
+        store,
+        profiles: new AgentCatalog(store),
+      }),
+    );
+    await bus.subscribe('policy', ['actions.proposed'], (d) =>
+      gate.decideAction
+        .execute(decideActionCommand(d.event as never, d.headers))
+        .then(() => undefined),
+    );
+    await subscribeLedger(bus, ledger);
+
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let funded = 0;
+    let rejected = 0;
+    const rejections = new Map<string, number>();
+    await bus.subscribe(
+      'bench-watch',
+      ['actions.funded', 'actions.rejected'],
+      async (d) => {
+        const actionId = (d.event.data as { actionId: string }).actionId;
+        const start = sentAt.get(actionId);
+        if (start === undefined) return;
+        sentAt.delete(actionId);
+        if (d.event.type === 'leash.actions.funded.v1') {
+          funded += 1;
+          latencies.push(performance.now() - start);
+        } else {
+          rejected += 1;
+          const code = (d.event.data as { code: string }).code;
+          rejections.set(code, (rejections.get(code) ?? 0) + 1);
+        }
+      },
+      { fromBeginning: false },
+    );
+
+    let n = 0;
+    const propose = async () => {
+      n += 1;
+      const actionId = randomUUID();
+      const envelope = createEnvelope(
+        'leash.actions.proposed.v1',
+        {
+          actionId,
+          agent: { name: 'support', version: 1 },
+          tool: 'lookup_customer',
+          arguments: { customer: `C-${n}` },
+          step: 1,
+          reason: 'look the customer up before answering',
+          versions: {},
+        },
+        { source: 'bench', tenantId: `tenant-${n % TENANTS}`, taskId: `task-${n}` },
+      );
+      sentAt.set(actionId, performance.now());
+      await bus.publish('actions.proposed', envelope);
+    };
+    const settle = async (timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (sentAt.size > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      if (sentAt.size > 0) throw new Error(`${sentAt.size} actions got no answer`);
+    };
+
+    // Warm-up, then throughput: a burst, timed until the last is funded.
+    for (let i = 0; i < 200; i++) await propose();
+    await settle(30_000);
+    latencies.length = 0;
+    funded = 0;
+    const burstStart = performance.now();
+    for (let i = 0; i < BURST; i++) void propose();
+    await settle(300_000);
+    const perSecond = (funded / (performance.now() - burstStart)) * 1000;
+    console.log(
+      `proposed->funded throughput: ${funded} funded of ${BURST} in a burst, ${perSecond.toFixed(0)} actions/s` +
+        (rejected > 0
+          ? `; rejected ${rejected} ${JSON.stringify(Object.fromEntries(rejections))}`
+          : ''),
+    );
+
+    // Latency at a fixed rate.
+    latencies.length = 0;
+    const interval = 1000 / RATE;
+    const total = RATE * RATE_SECONDS;
+    const rateStart = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = rateStart + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      void propose();
+    }
+    await settle(60_000);
+    latencies.sort((a, b) => a - b);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    console.log(
+      `proposed->funded at ${RATE} actions/s for ${RATE_SECONDS} s: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
+    );
+    return { p50, p99, perSecond };
+  } finally {
+    await engines.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The machine is shared: figures mean little without the load they were taken under. */
+function load(): string {
+  return loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+}
+
+async function main(): Promise<void> {
+  console.log(`load average at start: ${load()}`);
+  const policyP50 = policyAlone();
+  const gates = await throughGates();
+  console.log(`load average at end: ${load()}`);
+  console.log(
+    `gates: policy p50 ${policyP50.toFixed(0)} us, proposed->funded p50 ${gates.p50.toFixed(2)} ms p99 ${gates.p99.toFixed(2)} ms, ${gates.perSecond.toFixed(0)} actions/s`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
