@@ -302,8 +302,9 @@ describe('RunActionUseCase', () => {
     await run(event);
     expect(await h.engines.store.repository(Refund).count()).toBe(1);
     const [usage] = await h.pendingOf('leash.usage.recorded.v1');
+    // Money moved is not the run's cost: the budget keeps the amount booked from the reservation.
     expect(usage?.data).toMatchObject({
-      usdMicros: 85_000_000,
+      usdMicros: 0,
       reservationId: event.data.grant.reservationId,
     });
   });

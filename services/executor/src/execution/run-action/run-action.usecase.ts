@@ -184,7 +184,6 @@ export class RunActionUseCase {
 
     const completedAt = this.isoNow();
     const result = this.completedData(event, outcome, completedAt);
-    const moneyMoved = tool.definition.amountField !== undefined && outcome.status === 'succeeded';
     const committed = await this.deps.store.transaction(async (tx) => {
       const runs = tx.repository(ActionRun);
       const current = await runs.get(data.actionId);
@@ -220,8 +219,10 @@ export class RunActionUseCase {
             kind: 'tool',
             reservationId: data.grant.reservationId,
             actionId: data.actionId,
-            // Money moved is what was reserved for it; a failed call moved none.
-            usdMicros: moneyMoved ? data.grant.reservedUsdMicros : 0,
+            // The run's own cost: the simulated backends charge nothing. Money the
+            // tool moved is not spend: the budget keeps it booked against the
+            // class's amount caps from the reservation.
+            usdMicros: 0,
             durationMs: outcome.durationMs,
           },
           {
