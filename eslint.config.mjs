@@ -3,8 +3,9 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 // Contracts and config are below everything; the test kit (waitFor) depends on nothing of
-// ours, so any project's specs may use it.
-const everyLayer = ['type:contracts', 'type:config', 'type:testing'];
+// ours, so any project's specs may use it; telemetry (spans, metrics, logs) is used at
+// every layer and depends only on contracts and config.
+const everyLayer = ['type:contracts', 'type:config', 'type:testing', 'type:telemetry'];
 
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/tmp/**', '**/coverage/**', '.nx/**'] },
@@ -24,6 +25,10 @@ export default [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
+            {
+              sourceTag: 'type:telemetry',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:config', 'type:testing'],
+            },
             // Ports know the contracts and other ports (the outbox relay publishes through the
             // bus port); they never know an adapter.
             { sourceTag: 'type:port', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },

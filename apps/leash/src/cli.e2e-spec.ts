@@ -71,7 +71,12 @@ describe('the leash CLI against a running npm start', () => {
           ['-r', '@swc-node/register', 'apps/leash/src/start.ts'],
           {
             cwd: ROOT,
-            env: { ...env, LEASH_INSTANCE_ID: 'e2e-launcher', LOG_LEVEL: 'info' },
+            env: {
+              ...env,
+              LEASH_INSTANCE_ID: 'e2e-launcher',
+              LOG_LEVEL: 'info',
+              LEASH_DEMO: 'false',
+            },
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         );

@@ -14,7 +14,10 @@ import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
 import { runControlCommand } from './cli/control.command';
+import { parseAuditCommand, runAuditCommand, type AuditCommand } from './cli/audit.command';
 import { helpText } from './cli/help';
+import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
+import { parseTaskCommand, runTaskCommand, type TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
 
 /*
@@ -28,9 +31,16 @@ export async function runCli(
   env: Environment = process.env,
   terminal: Terminal = processTerminal,
 ): Promise<number> {
-  let command: CliCommand;
+  let command: CliCommand | TaskCommand | AuditCommand | RunsCommand;
   try {
-    command = parseCommand(argv, { issuedBy: defaultIssuer(env) });
+    command =
+      argv[0] === 'task'
+        ? parseTaskCommand(argv.slice(1))
+        : argv[0] === 'audit'
+          ? parseAuditCommand(argv.slice(1))
+          : argv[0] === 'runs'
+            ? parseRunsCommand(argv.slice(1))
+            : parseCommand(argv, { issuedBy: defaultIssuer(env) });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     terminal.err(`leash: ${error.message}`);
@@ -62,8 +72,19 @@ export async function runCli(
   }
 }
 
-function run(command: Exclude<CliCommand, { kind: 'help' }>, engines: Engines, terminal: Terminal) {
+function run(
+  command: Exclude<CliCommand | TaskCommand | AuditCommand | RunsCommand, { kind: 'help' }>,
+  engines: Engines,
+  terminal: Terminal,
+) {
   switch (command.kind) {
+    case 'audit':
+      return runAuditCommand(command, engines.store, terminal);
+    case 'runs-search':
+      return runRunsCommand(command, engines.store, terminal);
+    case 'task-submit':
+    case 'task-watch':
+      return runTaskCommand(command, engines, terminal);
     case 'kill':
     case 'resume':
       return runControlCommand(engines.bus, command, terminal);

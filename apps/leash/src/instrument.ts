@@ -1,11 +1,8 @@
 /*
- * OpenTelemetry start-up, imported first by main.ts so it runs before the
- * modules it instruments load. For now it registers the W3C trace-context
- * propagator, so the bus carries `traceparent`/`tracestate` across hops. The
- * full SDK (tracer provider, OTLP exporter for OTEL_EXPORTER_OTLP_ENDPOINT,
- * GenAI spans) comes in a later issue.
+ * OpenTelemetry start-up for the all-in-one process and the CLI, imported
+ * first. One SDK serves the process: its resource is service.name `leash`,
+ * and each span names the service it works for in `leash.service`.
  */
-import { propagation } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { startTelemetry } from '@leash/telemetry';
 
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+export const telemetry = startTelemetry({ serviceName: 'leash' });

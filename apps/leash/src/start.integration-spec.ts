@@ -41,6 +41,7 @@ describe('the all-in-one launcher', () => {
             LEASH_STORE_FILE: join(dir, 'data', 'store.db'),
             LEASH_INSTANCE_ID: 'it-launcher',
             LOG_LEVEL: 'info',
+            LEASH_DEMO: 'false',
             NO_COLOR: '1',
           },
           stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,17 +1,21 @@
-import './instrument';
-import { ConsoleLogger } from '@nestjs/common';
+import { telemetry } from './instrument';
 import {
   BASE_ENV,
+  ConfigError,
   loadConfig,
   mergeEnv,
-  nestLogLevels,
   type BaseConfig,
   type Environment,
 } from '@leash/config';
+import { AuditRecorder } from '@leash/audit';
 import {
+  OBSERVABILITY_ENV,
   exitOnStartupError,
+  httpPortOf,
   openEngines,
+  startObservabilityServer,
   stopOnSignal,
+  type ObservabilityServer,
   type BootstrapOptions,
   type Engines,
   type RunningService,
@@ -21,6 +25,9 @@ import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
 import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
 import { PLANNER_ENV, bootstrapPlanner } from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
+import { leashLogger, leashMetrics } from '@leash/telemetry';
+import { DEMO_REVIEWERS } from './demo/demo-reviewers';
+import { runDemo } from './demo/demo';
 import { withDevSigningKey } from './dev-signing-key';
 
 /*
@@ -53,6 +60,10 @@ export interface Leash {
   readonly config: BaseConfig;
   readonly engines: Engines;
   readonly services: readonly RunningService<unknown>[];
+  /** The audit log's writer: consumer group `audit` on every topic. */
+  readonly audit: AuditRecorder;
+  /** One metrics and health endpoint for the five services. */
+  readonly http: ObservabilityServer;
   /** Drains every service's consumers, then closes the engines. */
   stop(): Promise<void>;
 }
@@ -61,37 +72,95 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
   const { env } = withDevSigningKey(given);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
+  const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });
+  // One process, one log stream: name it before a service's logger does.
+  leashLogger({ service: 'leash', level: config.LOG_LEVEL });
   const engines = await openEngines(config, { source: 'leash' });
   const services: RunningService<unknown>[] = [];
+  const audit = new AuditRecorder({ bus: engines.bus, store: engines.store });
+  const stopLag = leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? []);
+  let http: ObservabilityServer | undefined;
   const stop = async (): Promise<void> => {
     try {
+      stopLag();
+      await http?.close().catch(() => undefined);
       // Consumers first, all at once: each drains its in-flight handlers while the engines are still open.
-      await Promise.all(services.map((service) => service.close()));
+      await Promise.all([...services.map((service) => service.close()), audit.stop()]);
     } finally {
       await engines.close();
     }
   };
   try {
     for (const bootstrap of SERVICES) services.push(await bootstrap({ engines, env }));
+    await audit.start();
+    http = await startObservabilityServer({
+      port: httpPortOf(observability),
+      targets: services.map((service) => ({
+        name: service.name,
+        bus: engines.bus,
+        store: engines.store,
+      })),
+    });
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, engines, services, stop };
+  return { config, engines, services, audit, http, stop };
+}
+
+/**
+ * What `npm start` adds to the environment when unset: Nest's logs at warn
+ * (the terminal is for the demo, not for start-up chatter), and the demo
+ * reviewer directory, so the approvals the demo prints can be answered.
+ */
+export function launcherEnv(env: Environment): Environment {
+  return {
+    ...env,
+    LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
+    ...(env.LEASH_REVIEWERS === undefined && env.LEASH_REVIEWERS_FILE === undefined
+      ? { LEASH_REVIEWERS: JSON.stringify(DEMO_REVIEWERS) }
+      : {}),
+  };
+}
+
+/** LEASH_DEMO: the demo runs unless it is 'false'. */
+function demoEnabled(env: Environment): boolean {
+  const value = env.LEASH_DEMO?.trim();
+  if (value === undefined || value === '' || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError('leash', [
+    { variable: 'LEASH_DEMO', message: `LEASH_DEMO must be true or false, got "${value}"` },
+  ]);
 }
 
 async function main(): Promise<void> {
-  const leash = await startLeash();
-  const logger = new ConsoleLogger({
-    prefix: 'leash',
-    logLevels: nestLogLevels(leash.config.LOG_LEVEL),
-  });
-  logger.log(
+  const env = launcherEnv(process.env);
+  const demo = demoEnabled(env);
+  const leash = await startLeash(env);
+  // Plain lines for a person at the terminal, whatever LOG_LEVEL says.
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(
     `Leash is up: ${leash.services.map((s) => s.name).join(', ')}; ` +
-      `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}`,
-    'Launcher',
+      `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
+      `metrics and health on http://127.0.0.1:${leash.http.port}`,
   );
-  stopOnSignal(leash.stop, { logger });
+  const running = demo
+    ? await runDemo(leash.engines, {
+        out: say,
+        color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      })
+    : undefined;
+  stopOnSignal(
+    async () => {
+      try {
+        await running?.close();
+        await leash.stop();
+      } finally {
+        await telemetry.shutdown();
+      }
+    },
+    { logger: { log: say, warn: say, error: (line: string) => process.stderr.write(`${line}\n`) } },
+  );
 }
 
 if (require.main === module) main().catch(exitOnStartupError);

@@ -88,6 +88,13 @@ export interface LeaseRow {
   readonly expiresAt: number;
 }
 
+export interface LagRow {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
 export interface PartitionHead {
   readonly topicId: number;
   readonly part: number;
@@ -224,6 +231,15 @@ export class SqliteLog {
       deleteLease: db.prepare<[string, number, number, string]>(
         'DELETE FROM bus_leases WHERE group_name = ? AND topic_id = ? AND part = ? AND member_id = ?',
       ),
+      // Dead-letter topics count too: a group consuming dead letters can fall behind.
+      lag: db.prepare<[], LagRow>(
+        `SELECT o.group_name AS "group", t.name AS topic, o.part AS partition,
+                max(p.next_offset - o.next_offset, 0) AS lag
+         FROM bus_offsets o
+         JOIN bus_partitions p ON p.topic_id = o.topic_id AND p.part = o.part
+         JOIN bus_topics t ON t.id = o.topic_id
+         ORDER BY o.group_name, t.name, o.part`,
+      ),
       deleteMemberLeases: db.prepare<[string, string]>(
         'DELETE FROM bus_leases WHERE group_name = ? AND member_id = ?',
       ),
@@ -284,6 +300,11 @@ export class SqliteLog {
 
   setNextOffset(topicId: number, part: number, next: number): void {
     this.q.setNextOffset.run(next, topicId, part);
+  }
+
+  /** Each group's uncommitted records per topic and partition, from the committed offsets. */
+  lag(): LagRow[] {
+    return this.q.lag.all();
   }
 
   heads(): PartitionHead[] {

@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import {
   partitionOf,
   type BusTransport,
+  type ConsumerLag,
   type ConsumeSpec,
   type PublishReceipt,
   type RecordHandler,
@@ -198,6 +199,11 @@ export class SqliteTransport implements BusTransport, MemberHost {
   async ping(): Promise<void> {
     this.assertOpen();
     this.log.ping();
+  }
+
+  async lag(): Promise<readonly ConsumerLag[]> {
+    this.assertOpen();
+    return this.log.lag();
   }
 
   /** Stops every consumer gracefully (drain, commit, leave), writes what is queued, closes the file. */

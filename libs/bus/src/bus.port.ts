@@ -69,7 +69,21 @@ export interface BusTransport {
   consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer>;
   /** Reports whether the engine is reachable; used by readiness checks. */
   ping(): Promise<void>;
+  /**
+   * Records each consumer group has not committed yet, per topic and partition
+   * (the log's next offset minus the group's). Optional: for the consumer lag
+   * metric; an adapter that cannot tell omits it.
+   */
+  lag?(): Promise<readonly ConsumerLag[]>;
   close(): Promise<void>;
+}
+
+export interface ConsumerLag {
+  readonly group: string;
+  /** The physical topic name. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
 }
 
 // ---------------------------------------------------------------------- bus
@@ -153,6 +167,8 @@ export interface Bus {
   /** Sends raw bytes to a topic, bypassing validation: for tests and tools that replay or forge. */
   publishRaw(topic: TopicName, message: WireMessage): Promise<PublishReceipt>;
   ping(): Promise<void>;
+  /** Consumer lag per group, topic and partition; empty when the transport cannot tell. */
+  lag?(): Promise<readonly ConsumerLag[]>;
   /** Closes every subscription gracefully, then the transport. */
   close(): Promise<void>;
 }

@@ -1,4 +1,12 @@
-import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import {
   TOPIC_NAMES,
   decodeEnvelope,
@@ -10,9 +18,19 @@ import {
   type TopicName,
   type WireMessage,
 } from '@leash/contracts';
+import {
+  hasSpanContext,
+  leashMetrics,
+  markFailed,
+  publishedAt,
+  startProcessSpan,
+  startPublishSpan,
+  taskTraceContext,
+} from '@leash/telemetry';
 import type {
   Bus,
   BusTransport,
+  ConsumerLag,
   ConsumeControls,
   DeadLetter,
   Delivery,
@@ -50,6 +68,24 @@ export const DEFAULT_PARTITIONS = 8;
 /** Builds the service-facing bus over any transport; every adapter gets the same semantics from here. */
 export function createBus(options: BusOptions): Bus {
   return new TransportBus(options);
+}
+
+/**
+ * The parent of a publish span: the active span; else the trace context the
+ * caller captured when the event was caused (the outbox relay publishes long
+ * after, outside any span); else, for a task's event, the task's own trace.
+ */
+function publishParent(
+  envelope: { readonly taskId?: string },
+  headers: Readonly<Record<string, string>> | undefined,
+): Context {
+  const active = context.active();
+  if (hasSpanContext(active)) return active;
+  if (headers?.traceparent !== undefined) {
+    const carried = propagation.extract(active, headers);
+    if (hasSpanContext(carried)) return carried;
+  }
+  return envelope.taskId !== undefined ? taskTraceContext(envelope.taskId, active) : active;
 }
 
 /** What a handler receives. A class, not a literal: one shape for every delivery keeps the hot path monomorphic. */
@@ -94,6 +130,7 @@ class TransportBus implements Bus {
   private readonly ready = new Set<TopicName>();
   private readonly ensuring = new Map<TopicName, Promise<void>>();
   private readonly subscriptions = new Set<BusSubscription>();
+  private readonly metrics = leashMetrics();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: BusOptions) {
@@ -131,8 +168,37 @@ class TransportBus implements Bus {
     const extra = options?.headers;
     // CloudEvents attributes win over caller headers: the envelope is the truth.
     const headers = extra ? { ...extra, ...message.headers } : message.headers;
-    propagation.inject(context.active(), headers);
-    return this.send(topic, extra ? { key: message.key, value: message.value, headers } : message);
+    // The publish span's parent: the active span, else the context the caller captured when
+    // the event was caused (the outbox relay publishes long after, outside any span).
+    const parent = publishParent(envelope, extra);
+    const name = this.topicName(topic);
+    const span = startPublishSpan({
+      system: this.system,
+      destination: name,
+      key: message.key,
+      bodySize: message.value.length,
+      event: envelope,
+      parent,
+    });
+    propagation.inject(trace.setSpan(parent, span), headers);
+    try {
+      const receipt = await this.send(
+        topic,
+        extra ? { key: message.key, value: message.value, headers } : message,
+      );
+      publishedAt(span, receipt.partition, receipt.offset);
+      this.metrics.published.inc({ topic: name });
+      if (envelope.type === 'leash.control.ack.v1') {
+        const ack = envelope.data as { service?: string; command?: string };
+        this.metrics.killAcks.inc({ service: ack.service ?? '', command: ack.command ?? '' });
+      }
+      return receipt;
+    } catch (error) {
+      markFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   async publishRaw(topic: TopicName, message: WireMessage): Promise<PublishReceipt> {
@@ -233,29 +299,82 @@ class TransportBus implements Bus {
   private eventHandler(group: string, handler: EventHandler, retry: RetryPolicy): RecordHandler {
     return async (record, controls) => {
       const topic = this.logical.get(record.topic);
+      let parent = propagation.extract(ROOT_CONTEXT, record.headers);
       let event: AnyEnvelope;
       try {
         if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
         event = decodeEnvelope(topic, record);
       } catch (error) {
         // Invalid or unknown events never reach the handler, and never block the partition.
+        const span = this.processSpan(record, group, undefined, parent);
+        markFailed(span, error);
+        span.end();
         return this.deadLetter(record, group, error, 0);
       }
-      const trace = propagation.extract(ROOT_CONTEXT, record.headers);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const delivery = new EventDelivery(topic, record, event, attempt, controls);
-          await context.with(trace, handler, undefined, delivery);
-          return;
-        } catch (error) {
-          if (!isTransient(error) || attempt >= retry.maxAttempts) {
-            return this.deadLetter(record, group, error, attempt);
-          }
-          const delay = backoffDelayMs(retry, attempt, this.random);
-          if (!(await waitBeforeRetry(delay, controls))) throw error;
+      if (event.taskId !== undefined && !hasSpanContext(parent)) {
+        parent = taskTraceContext(event.taskId);
+      }
+      const span = this.processSpan(record, group, event, parent);
+      // A no-op span of no trace must not shadow the (absent) producer's context in the handler.
+      const processContext = isSpanContextValid(span.spanContext())
+        ? trace.setSpan(parent, span)
+        : parent;
+      const started = performance.now();
+      let outcome = 'ok';
+      try {
+        if (event.type === 'leash.control.kill.v1' && group.includes('.control.')) {
+          this.metrics.kills.inc({ service: group.slice(0, group.indexOf('.')) });
         }
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const delivery = new EventDelivery(topic, record, event, attempt, controls);
+            await context.with(processContext, handler, undefined, delivery);
+            if (attempt > 1) span.setAttribute('leash.delivery.attempt', attempt);
+            return;
+          } catch (error) {
+            if (!isTransient(error) || attempt >= retry.maxAttempts) {
+              outcome = 'dead_letter';
+              markFailed(span, error);
+              span.setAttribute('leash.delivery.attempt', attempt);
+              return await this.deadLetter(record, group, error, attempt);
+            }
+            span.addEvent('retry', { 'leash.delivery.attempt': attempt });
+            const delay = backoffDelayMs(retry, attempt, this.random);
+            if (!(await waitBeforeRetry(delay, controls))) {
+              outcome = 'retry';
+              throw error;
+            }
+          }
+        }
+      } catch (error) {
+        if (outcome === 'ok') outcome = 'retry';
+        markFailed(span, error);
+        throw error;
+      } finally {
+        span.end();
+        const labels = { topic: record.topic, group };
+        this.metrics.processDuration.observe(labels, (performance.now() - started) / 1000);
+        this.metrics.processed.inc({ ...labels, outcome });
       }
     };
+  }
+
+  private processSpan(
+    record: TransportRecord,
+    group: string,
+    event: AnyEnvelope | undefined,
+    parent: Context,
+  ): Span {
+    return startProcessSpan({
+      system: this.system,
+      destination: record.topic,
+      group,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key,
+      event,
+      parent,
+    });
   }
 
   private async deadLetter(
@@ -266,10 +385,15 @@ class TransportBus implements Bus {
   ): Promise<void> {
     const topic = this.deadLetters.get(record.topic) ?? deadLetterTopic(record.topic);
     await this.transport.send(topic, [toDeadLetterMessage(record, { group, error, attempts })]);
+    this.metrics.deadLetters.inc({ topic: record.topic, group });
   }
 
   ping(): Promise<void> {
     return this.transport.ping();
+  }
+
+  async lag(): Promise<readonly ConsumerLag[]> {
+    return this.transport.lag ? this.transport.lag() : [];
   }
 
   close(): Promise<void> {

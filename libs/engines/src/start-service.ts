@@ -1,5 +1,4 @@
 import {
-  ConsoleLogger,
   Module,
   type DynamicModule,
   type INestMicroservice,
@@ -11,15 +10,18 @@ import { BusServer } from '@leash/bus';
 import {
   LeashConfigModule,
   loadConfig,
-  nestLogLevels,
   type BaseConfig,
   type ConfigOf,
   type EnvSpec,
   type Environment,
 } from '@leash/config';
 import type { ServiceName } from '@leash/contracts';
+import { leashMetrics, nestLogger } from '@leash/telemetry';
 import { EnginesModule } from './engines.module';
+import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
+import { startObservabilityServer, type ObservabilityServer } from './observability-server';
 import { openEngines, type Engines } from './open-engines';
+import { traceStore } from './traced-store';
 
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
@@ -34,8 +36,13 @@ export interface BootstrapOptions {
   readonly engines?: Engines;
   /** Default: process.env. */
   readonly env?: Environment;
-  /** Default: a console logger prefixed with the service name, at LOG_LEVEL. */
+  /** Default: JSON lines through nestjs-pino, at LOG_LEVEL, with trace and span ids. */
   readonly logger?: LoggerService | false;
+  /**
+   * Serve /metrics and /health on LEASH_HTTP_PORT. Default: when the service
+   * opens its own engines; the launcher serves one endpoint for all five.
+   */
+  readonly http?: boolean;
 }
 
 export interface RunningService<C = BaseConfig> {
@@ -43,6 +50,8 @@ export interface RunningService<C = BaseConfig> {
   readonly config: C;
   readonly app: INestMicroservice;
   readonly engines: Engines;
+  /** The metrics and health endpoint, when this service serves one. */
+  readonly http?: ObservabilityServer;
   /** Drains the service's consumers, closes the app, then the engines if it opened them. */
   close(): Promise<void>;
 }
@@ -62,21 +71,28 @@ export async function startService<E extends EnvSpec>(
   const { name } = definition;
   const config = loadConfig(definition.env, { env: options.env, subject: name }) as ConfigOf<E> &
     BaseConfig;
+  const observability = loadConfig(OBSERVABILITY_ENV, { env: options.env, subject: name });
   const engines = options.engines ?? (await openEngines(config, { source: name }));
   const ownsEngines = options.engines === undefined;
   const root: DynamicModule = {
     module: ServiceRootModule,
     imports: [
       LeashConfigModule.forRoot(config),
-      EnginesModule.forRoot({ engines, source: name }),
+      // The services' transactions stamp trace context on what they enqueue (see traceStore).
+      EnginesModule.forRoot({
+        engines: { ...engines, store: traceStore(engines.store) },
+        source: name,
+      }),
       definition.module,
     ],
   };
-  const logger =
-    options.logger ??
-    new ConsoleLogger({ prefix: `leash:${name}`, logLevels: nestLogLevels(config.LOG_LEVEL) });
+  const logger = options.logger ?? nestLogger({ service: name, level: config.LOG_LEVEL });
 
   let app: INestMicroservice | undefined;
+  let http: ObservabilityServer | undefined;
+  const stopLag = ownsEngines
+    ? leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? [])
+    : undefined;
   try {
     app = await NestFactory.createMicroservice(root, {
       strategy: new BusServer({ bus: engines.bus, group: name }),
@@ -85,14 +101,23 @@ export async function startService<E extends EnvSpec>(
       abortOnError: false,
     });
     const listening = (await app.listen()) as { topics?: readonly string[] } | undefined;
+    if (options.http ?? ownsEngines) {
+      http = await startObservabilityServer({
+        port: httpPortOf(observability),
+        targets: [{ name, bus: engines.bus, store: engines.store }],
+      });
+    }
     if (logger) {
       logger.log(
         `listening as group ${name} on ${listening?.topics?.join(', ') || 'no topics'}; ` +
-          `bus ${engines.location.bus}, store ${engines.location.store}`,
+          `bus ${engines.location.bus}, store ${engines.location.store}` +
+          (http ? `; metrics and health on port ${http.port}` : ''),
         'Bootstrap',
       );
     }
   } catch (error) {
+    stopLag?.();
+    await http?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     if (ownsEngines) await engines.close();
     throw error;
@@ -105,9 +130,12 @@ export async function startService<E extends EnvSpec>(
     config,
     app: started,
     engines,
+    http,
     close() {
       closing ??= (async () => {
         try {
+          stopLag?.();
+          await http?.close().catch(() => undefined);
           await started.close();
         } finally {
           if (ownsEngines) await engines.close();

@@ -1,11 +1,9 @@
 /*
- * OpenTelemetry start-up, imported first by main.ts so it runs before the
- * modules it instruments load. For now it registers the W3C trace-context
- * propagator, so the bus carries `traceparent`/`tracestate` across hops. The
- * full SDK (tracer provider, OTLP exporter for OTEL_EXPORTER_OTLP_ENDPOINT,
- * GenAI spans) comes in a later issue.
+ * OpenTelemetry start-up, imported first by main.ts so the SDK's context
+ * manager and tracer provider are in place before any module that makes spans
+ * loads. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP); with it unset
+ * nothing is exported and nothing complains.
  */
-import { propagation } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { startTelemetry } from '@leash/telemetry';
 
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+export const telemetry = startTelemetry({ serviceName: 'approvals' });

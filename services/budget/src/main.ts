@@ -1,5 +1,9 @@
-import './instrument';
+import { telemetry } from './instrument';
 import { exitOnStartupError, stopOnSignal } from '@leash/engines';
 import { bootstrapBudget } from './budget.app';
 
-bootstrapBudget().then((service) => stopOnSignal(() => service.close()), exitOnStartupError);
+// Spans still buffered are sent after the consumers drain, before the process exits.
+bootstrapBudget().then(
+  (service) => stopOnSignal(() => service.close().finally(() => telemetry.shutdown())),
+  exitOnStartupError,
+);

@@ -13,7 +13,7 @@ export class UsageError extends Error {
   }
 }
 
-export type HelpTopic = 'kill' | 'resume' | 'approvals';
+export type HelpTopic = 'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs';
 
 export type CliCommand =
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
@@ -300,5 +300,12 @@ function jsonObject(flag: string, value: string): Record<string, unknown> {
 }
 
 function isTopic(value: string | undefined): value is HelpTopic {
-  return value === 'kill' || value === 'resume' || value === 'approvals';
+  return (
+    value === 'kill' ||
+    value === 'resume' ||
+    value === 'approvals' ||
+    value === 'task' ||
+    value === 'audit' ||
+    value === 'runs'
+  );
 }

@@ -1,4 +1,7 @@
 import type { HelpTopic } from './arguments';
+import { AUDIT_HELP } from './audit.command';
+import { RUNS_HELP } from './runs.command';
+import { TASK_HELP } from './task.command';
 
 const OVERVIEW = `leash: operate a running Leash (npm start, or the services alone) from any terminal.
 
@@ -9,7 +12,11 @@ Usage:
   leash approvals approve ID --reviewer R [--comment "..."]
   leash approvals reject  ID --reviewer R --feedback "..."
   leash approvals edit    ID --reviewer R --args '{"field": "value"}' [--comment "..."]
-  leash help [kill | resume | approvals]
+  leash task submit --agent A --input "..." [--tenant T] [--scenario ID] [--watch]
+  leash task watch ID [--timeout MS]
+  leash audit TASK_ID [--json]
+  leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
+  leash help [kill | resume | approvals | task | audit | runs]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)
@@ -69,6 +76,12 @@ export function helpText(topic?: HelpTopic): string {
       return RESUME;
     case 'approvals':
       return APPROVALS;
+    case 'task':
+      return TASK_HELP;
+    case 'audit':
+      return AUDIT_HELP;
+    case 'runs':
+      return RUNS_HELP;
     default:
       return OVERVIEW;
   }

@@ -1,5 +1,6 @@
 import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
 import type { ApprovalGate } from './approval-gate.factory';
+import { tracedRecordVerdict, tracedRequestApproval } from './approval-spans';
 
 /**
  * Routes the gate's topics to its use cases, as the Nest consumers do, for
@@ -10,10 +11,14 @@ export function approvalGateHandler(gate: ApprovalGate): (delivery: Delivery) =>
     const event = delivery.event;
     switch (event.type) {
       case 'leash.actions.funded.v1':
-        await gate.requestApproval.execute({ event });
+        await tracedRequestApproval(gate.deps.store, event, () =>
+          gate.requestApproval.execute({ event }),
+        );
         return;
       case 'leash.approvals.decided.v1':
-        await gate.recordVerdict.execute({ event });
+        await tracedRecordVerdict(gate.deps.store, event, () =>
+          gate.recordVerdict.execute({ event }),
+        );
         return;
       default:
         return;

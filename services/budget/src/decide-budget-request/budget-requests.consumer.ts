@@ -1,18 +1,29 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { BusContext } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
+import { STORE } from '@leash/engines';
+import type { Store } from '@leash/store';
+import { gateSpan } from '@leash/telemetry';
+import { refreshTenantGauges } from '../ledger/budget-gauges';
 import { DecideBudgetRequestUseCase } from './decide-budget-request.usecase';
 
 @Controller()
 export class BudgetRequestsConsumer {
-  constructor(private readonly decideBudgetRequest: DecideBudgetRequestUseCase) {}
+  constructor(
+    private readonly decideBudgetRequest: DecideBudgetRequestUseCase,
+    @Inject(STORE) private readonly store: Store,
+  ) {}
 
   // Nest types extra handler arguments as unknown; the bus transport passes a BusContext.
   @EventPattern('budget.requests')
   async onRequest(@Payload() event: AnyEnvelope, @Ctx() context: unknown): Promise<void> {
     if (event.type !== 'leash.budget.requested.v1') return;
     const attempt = context instanceof BusContext ? context.getAttempt() : 1;
-    await this.decideBudgetRequest.execute({ event, attempt });
+    await gateSpan('budget', 'reserve', event, () =>
+      this.decideBudgetRequest.execute({ event, attempt }),
+    );
+    // The reservation id is the request id.
+    await refreshTenantGauges(this.store, event.data.requestId);
   }
 }

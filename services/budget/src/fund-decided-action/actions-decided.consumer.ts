@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { AnyEnvelope } from '@leash/contracts';
+import { gateSpan } from '@leash/telemetry';
 import { FundDecidedActionUseCase } from './fund-decided-action.usecase';
 
 @Controller()
@@ -10,6 +11,6 @@ export class ActionsDecidedConsumer {
   @EventPattern('actions.decided')
   async onDecided(@Payload() event: AnyEnvelope): Promise<void> {
     if (event.type !== 'leash.actions.decided.v1') return;
-    await this.fundDecidedAction.execute({ event });
+    await gateSpan('budget', 'fund', event, () => this.fundDecidedAction.execute({ event }));
   }
 }

@@ -1,4 +1,5 @@
 import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
+import { gateSpan } from '@leash/telemetry';
 import type { LedgerUseCases } from './ledger.factory';
 
 /**
@@ -9,15 +10,22 @@ import type { LedgerUseCases } from './ledger.factory';
 export function ledgerHandler(useCases: LedgerUseCases): (delivery: Delivery) => Promise<void> {
   return async (delivery) => {
     const event = delivery.event;
+    // The same gate spans as the Nest consumers, so traces read alike however the ledger runs.
     switch (event.type) {
       case 'leash.actions.decided.v1':
-        return useCases.fundDecidedAction.execute({ event });
+        return gateSpan('budget', 'fund', event, () =>
+          useCases.fundDecidedAction.execute({ event }),
+        );
       case 'leash.budget.requested.v1':
-        return useCases.decideBudgetRequest.execute({ event, attempt: delivery.attempt });
+        return gateSpan('budget', 'reserve', event, () =>
+          useCases.decideBudgetRequest.execute({ event, attempt: delivery.attempt }),
+        );
       case 'leash.usage.recorded.v1':
-        return useCases.settleUsage.execute({ event });
+        return gateSpan('budget', 'settle', event, () => useCases.settleUsage.execute({ event }));
       case 'leash.tasks.requested.v1':
-        return useCases.registerTask.execute({ event });
+        return gateSpan('budget', 'register_task', event, () =>
+          useCases.registerTask.execute({ event }),
+        );
       default:
         return;
     }

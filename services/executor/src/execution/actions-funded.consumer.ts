@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { BusContext } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
+import { gateSpan } from '@leash/telemetry';
 import { executableEvent } from './execution.subscriptions';
 import { RunActionUseCase } from './run-action/run-action.usecase';
 
@@ -14,6 +15,8 @@ export class ActionsFundedConsumer {
   async onFunded(@Payload() event: AnyEnvelope, @Ctx() context: BusContext): Promise<void> {
     const action = executableEvent(event);
     if (!action) return;
-    await this.runAction.execute({ event: action, signal: context.getSignal() });
+    await gateSpan('executor', 'run', action, () =>
+      this.runAction.execute({ event: action, signal: context.getSignal() }),
+    );
   }
 }

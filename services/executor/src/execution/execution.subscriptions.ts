@@ -1,5 +1,6 @@
 import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
+import { gateSpan } from '@leash/telemetry';
 import type { RunActionUseCase } from './run-action/run-action.usecase';
 import type { ExecutableEvent } from './verify-action';
 
@@ -23,7 +24,11 @@ export function executionHandler(
 ): (delivery: Delivery) => Promise<void> {
   return async (delivery) => {
     const event = executableEvent(delivery.event);
-    if (event) await runAction.execute({ event, signal: delivery.signal });
+    if (event) {
+      await gateSpan('executor', 'run', event, () =>
+        runAction.execute({ event, signal: delivery.signal }),
+      );
+    }
   };
 }
 

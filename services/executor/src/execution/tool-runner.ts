@@ -1,4 +1,6 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { backoffDelayMs, isTransient, type RetryPolicy } from '@leash/bus';
+import { executeToolSpan } from '@leash/telemetry';
 import {
   isToolSemanticError,
   type RegisteredTool,
@@ -55,7 +57,35 @@ export interface RunToolOptions {
  * signal. Transient errors are retried with exponential backoff and full
  * jitter; semantic errors, timeouts, aborts and anything unexpected are not.
  */
-export async function runTool(
+export function runTool(
+  tool: RegisteredTool,
+  args: Record<string, unknown>,
+  context: Omit<ToolContext, 'signal'>,
+  options: RunToolOptions,
+): Promise<ToolOutcome> {
+  // One `execute_tool` span per run (GenAI conventions); attempts are its events.
+  return executeToolSpan(
+    {
+      tool: tool.definition.name,
+      callId: context.actionId,
+      description: tool.definition.description,
+      task: { taskId: context.taskId, tenantId: context.tenantId },
+      service: 'executor',
+    },
+    async (span) => {
+      const outcome = await runAttempts(tool, args, context, options);
+      span.setAttribute('leash.tool.status', outcome.status);
+      span.setAttribute('leash.tool.attempts', outcome.attempts);
+      if (outcome.status === 'failed') {
+        span.setAttribute('error.type', outcome.error.kind);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
+      }
+      return outcome;
+    },
+  );
+}
+
+async function runAttempts(
   tool: RegisteredTool,
   args: Record<string, unknown>,
   context: Omit<ToolContext, 'signal'>,

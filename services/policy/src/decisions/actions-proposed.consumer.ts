@@ -2,6 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { BusContext } from '@leash/bus';
 import type { AnyEnvelope, EventTypeOn } from '@leash/contracts';
+import { gateSpan } from '@leash/telemetry';
 import { decideActionCommand } from './decide-action/decide-action.command';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
 
@@ -16,9 +17,12 @@ export class ActionsProposedConsumer {
 
   @EventPattern('actions.proposed')
   async onProposed(@Payload() event: ProposedEvent, @Ctx() context: BusContext): Promise<void> {
-    const outcome = await this.decideAction.execute(
-      decideActionCommand(event, context.getHeaders()),
-    );
-    if (outcome.kind === 'duplicate') this.logger.debug(outcome.reason);
+    // The decision's attributes (route, policy version, signer) come from what the use case enqueues.
+    await gateSpan('policy', 'decide', event, async () => {
+      const outcome = await this.decideAction.execute(
+        decideActionCommand(event, context.getHeaders()),
+      );
+      if (outcome.kind === 'duplicate') this.logger.debug(outcome.reason);
+    });
   }
 }

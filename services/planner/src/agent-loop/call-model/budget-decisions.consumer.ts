@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { BusContext } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
+import { invokeAgentForEvent } from '@leash/telemetry';
 import { CallModelUseCase } from './call-model.usecase';
 
 @Controller()
@@ -11,10 +12,12 @@ export class BudgetDecisionsConsumer {
   @EventPattern('budget.decisions')
   async onDecision(@Payload() event: AnyEnvelope, @Ctx() context: BusContext): Promise<void> {
     if (event.type !== 'leash.budget.decided.v1') return;
-    await this.callModel.execute({
-      event,
-      attempt: context.getAttempt(),
-      signal: context.getSignal(),
-    });
+    await invokeAgentForEvent(event, () =>
+      this.callModel.execute({
+        event,
+        attempt: context.getAttempt(),
+        signal: context.getSignal(),
+      }),
+    );
   }
 }

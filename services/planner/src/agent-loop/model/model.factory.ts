@@ -4,6 +4,7 @@ import type { ModelPort } from './model.port';
 import { OpenAiModel } from './openai.model';
 import { RecordingModel, ReplayModel } from './replay.model';
 import { ScriptedModel, type ScriptSource } from './scripted.model';
+import { TracedModel } from './traced.model';
 
 export interface ConfiguredModel {
   readonly engine: ModelEngine;
@@ -55,5 +56,6 @@ export function modelFromConfig(config: AgentLoopConfig, scripts: ScriptSource):
     model = new RecordingModel(model, config.LEASH_RECORD_FILE);
     description += `, recorded to ${config.LEASH_RECORD_FILE}`;
   }
-  return { engine, model, modelName, description };
+  // Outermost, so a replayed or recorded call is traced the same as a live one.
+  return { engine, model: new TracedModel(model, engine), modelName, description };
 }

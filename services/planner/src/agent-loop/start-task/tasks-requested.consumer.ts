@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { BusContext } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
+import { invokeAgentForEvent } from '@leash/telemetry';
 import { StartTaskUseCase } from './start-task.usecase';
 
 @Controller()
@@ -11,6 +12,8 @@ export class TasksRequestedConsumer {
   @EventPattern('tasks.requested')
   async onRequested(@Payload() event: AnyEnvelope, @Ctx() context: BusContext): Promise<void> {
     if (event.type !== 'leash.tasks.requested.v1') return;
-    await this.startTask.execute({ event, attempt: context.getAttempt() });
+    await invokeAgentForEvent(event, () =>
+      this.startTask.execute({ event, attempt: context.getAttempt() }),
+    );
   }
 }

@@ -243,7 +243,8 @@ export const PROCUREMENT_SCENARIOS: readonly ReferenceScenario[] = [
       requiredTools: ['read_inventory', 'place_purchase_order'],
       forbiddenTools: ['transfer_funds'],
     },
-    script: restock({}),
+    // The feed is WH-9's: reading only it keeps the other warehouses' stock (and the golden tasks on them) out of it.
+    script: restock({ location: 'WH-9' }),
   },
   {
     id: 'procurement.place-then-cancel',
@@ -333,13 +334,28 @@ export const PROCUREMENT_SCENARIOS: readonly ReferenceScenario[] = [
     id: 'procurement.restock-sku',
     agent: AGENT,
     title: 'Restock one low SKU',
-    input: 'Toner is running out: restock TONER-X1.',
+    input: 'Ink is running out: restock INK-C3.',
     tags: ['golden'],
+    // Its own SKU: TONER-X1 is in WH-1, which restock-wh1 orders for; whichever ran first left the other nothing to do.
+    fixtures: {
+      inventory: [
+        {
+          sku: 'INK-C3',
+          name: 'Ink cartridge C3',
+          location: 'WH-3',
+          onHand: 2,
+          reorderPoint: 12,
+          onOrder: 0,
+          supplierId: 'SUP-OFFICE',
+          unitPriceUsd: 35,
+        },
+      ],
+    },
     expect: {
       status: 'succeeded',
       requiredTools: ['read_inventory', 'place_purchase_order'],
       forbiddenTools: ['transfer_funds'],
     },
-    script: restock({ sku: 'TONER-X1' }),
+    script: restock({ sku: 'INK-C3' }),
   },
 ];

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitFor } from '@leash/testing';
+
+/*
+ * `npm start` as a person runs it: no setup beyond temp engine files. The
+ * demo submits its tasks, prints their progress and a summary with the
+ * commands that answer what waits for a person; running the printed
+ * command from another process lets the waiting refund go on.
+ */
+
+const ROOT = resolve(__dirname, '../../../..');
+
+function leash(args: string[], env: NodeJS.ProcessEnv) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(join(ROOT, 'bin', 'leash'), args, { cwd: tmpdir(), env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('npm start with the demo', () => {
+  let dir: string;
+  let launcher: ChildProcess | undefined;
+  let output = '';
+
+  afterAll(() => {
+    if (launcher && launcher.exitCode === null && launcher.signalCode === null)
+      launcher.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the demo tasks live, then how to answer what waits; the printed command works', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'leash-demo-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      LEASH_BUS_FILE: join(dir, 'bus.db'),
+      LEASH_STORE_FILE: join(dir, 'store.db'),
+      NO_COLOR: '1',
+    };
+    delete env.LOG_LEVEL;
+    delete env.LEASH_REVIEWERS;
+    delete env.LEASH_DEMO;
+    const exited = new Promise<number | null>((done) => {
+      launcher = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      launcher.on('exit', done);
+    });
+    await waitFor(() => output.includes('Leash keeps running') || launcher?.exitCode !== null, {
+      timeoutMs: 90_000,
+      description: 'the demo summary',
+    });
+    expect(output).toContain('Leash is up');
+    // Human lines, not JSON logs.
+    expect(output).not.toMatch(/^\{"level"/m);
+    expect(output).toMatch(
+      /support\.email-outside-allowlist\s+REFUSED\s+send_email by policy \(policy_denied\)/,
+    );
+    expect(output).toMatch(/it-helpdesk\.injected-executive-reset\s+WAITING\s+reset_password/);
+
+    // install-slack waits for one person of end-user; the summary prints the command.
+    const waiting =
+      /it-helpdesk\.install-slack\s+waiting\s+for 1 of end-user: (bin\/leash approvals approve (\S+) --reviewer (\S+))/.exec(
+        output,
+      );
+    expect(waiting).not.toBeNull();
+    const [, command, approvalId, reviewer] = waiting!;
+    expect(reviewer).toBe('ana.end-user');
+    const approved = await leash(command.split(' ').slice(1), env);
+    expect(approved.stderr).toBe('');
+    expect(approved.code).toBe(0);
+    await waitFor(
+      () => /it-helpdesk\.install-slack\s+ran\s+install_software succeeded/.test(output),
+      { description: `the install to run once ${approvalId} is approved` },
+    );
+
+    // A clean stop on SIGTERM is start.integration-spec.ts's to check.
+    launcher?.kill('SIGTERM');
+    await exited;
+  });
+});

@@ -1,0 +1,40 @@
+import { formatGoldenReport, runGoldenSet, type GoldenReport } from '../eval/golden-set';
+
+/*
+ * The golden set (`npm run eval`) as a test: every golden task passes every
+ * check, except the ones listed here, each with the bug that fails it. A
+ * listed task that starts passing fails this spec too, so the list cannot
+ * go stale once the bug is fixed.
+ */
+
+/** Tasks expected to fail, with why; none today. */
+const KNOWN_FAILURES: Readonly<Record<string, string>> = {};
+
+describe('the golden set', () => {
+  let report: GoldenReport;
+
+  beforeAll(async () => {
+    report = await runGoldenSet();
+  });
+
+  it('has at least 30 tasks across the three agents', () => {
+    expect(report.results.length).toBeGreaterThanOrEqual(30);
+    const agents = new Set(report.results.map((r) => r.scenario.agent));
+    expect([...agents].sort()).toEqual(['it-helpdesk', 'procurement', 'support']);
+  });
+
+  it('passes every task but the known failures, and those fail for their stated reason', () => {
+    const unexpected = report.results.filter((r) => r.passed === r.scenario.id in KNOWN_FAILURES);
+    if (unexpected.length > 0) {
+      // The whole table says more than a diff of ids.
+      process.stdout.write(`${formatGoldenReport(report).join('\n')}\n`);
+    }
+    expect(unexpected.map((r) => `${r.scenario.id}: ${r.passed ? 'passes' : 'fails'}`)).toEqual([]);
+    for (const result of report.results.filter((r) => !r.passed)) {
+      // Each known failure is the spend bug: a model call refused on task.usd after money moved.
+      expect(result.failures.map((f) => f.detail).join('\n')).toMatch(
+        /cap task\.usd|tenant\.day\.class\.purchase_order\.amount/,
+      );
+    }
+  });
+});

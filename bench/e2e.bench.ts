@@ -1,0 +1,304 @@
+/*
+ * The whole system, end to end: N tasks of five tool calls each
+ * (`it-helpdesk.five-lookups`: five knowledge-base searches, one per model
+ * turn) through the planner, policy, budget, approvals and executor, all
+ * gates on, with the scripted model, in one process on the embedded
+ * engines (temp files), started by the same launcher as `npm start`.
+ *
+ * Measures:
+ * - tasks/s: tasks finished per second of wall clock, from the first
+ *   submission to the last tasks.finished.
+ * - step overhead: the control plane's share of a step. For the k-th tool
+ *   call of a task (k = 2..5):
+ *     overhead_k = (tool_k started - tool_{k-1} returned) - model time of turn k
+ *   where the tool times are taken inside the tool implementation (the
+ *   executor's registry, wrapped) and the model time inside the model adapter
+ *   (the planner's ModelPort, wrapped), all with performance.now(). What is
+ *   left is everything between: actions.completed through the outbox and
+ *   the bus to the planner, the observation recorded, the model reservation
+ *   asked of and granted by the budget, the proposal through policy, the
+ *   action funded by the budget and seen by approvals, the executor's
+ *   verification, and every store transaction on the way.
+ * - peak RSS of the process (getrusage maxRSS, which includes start-up).
+ *
+ * Tasks are offered with at most `concurrency` in flight (default 32), each
+ * in one of 100 tenants (daily caps and rate limits are per tenant).
+ *
+ *   npm run bench:e2e [-- --tasks 1000 --concurrency 32 --tracing]
+ *
+ * The last line is `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Subscription } from '@leash/bus';
+import { EXECUTION, type Execution } from '@leash/service-executor';
+import {
+  AGENT_LOOP,
+  REFERENCE_SCENARIOS,
+  scenarioTask,
+  type AgentLoop,
+  type ModelPort,
+} from '@leash/service-planner';
+import { startTelemetry } from '@leash/telemetry';
+
+const SCENARIO = 'it-helpdesk.five-lookups';
+const TOOL = 'search_kb';
+const TENANTS = 100;
+
+export interface E2eBenchOptions {
+  readonly tasks?: number;
+  /**
+   * Record and export spans (to a sink that drops them) instead of sampling
+   * nothing. Chosen once per process, before the launcher loads: run the two
+   * settings in two processes.
+   */
+  readonly tracing?: boolean;
+  /** Tasks in flight at once. */
+  readonly concurrency?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface E2eBenchResult {
+  readonly tasks: number;
+  readonly seconds: number;
+  readonly tasksPerSecond: number;
+  readonly steps: number;
+  readonly overheadP50Ms: number;
+  readonly overheadP90Ms: number;
+  readonly overheadP99Ms: number;
+  readonly overheadMaxMs: number;
+  readonly modelP50Ms: number;
+  readonly toolP50Ms: number;
+  readonly peakRssMb: number;
+  readonly spansExported: number;
+  /** `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB` */
+  readonly line: string;
+}
+
+interface Timing {
+  /** performance.now() of each model call's start and end, in order. */
+  readonly model: [number, number][];
+  /** Of each tool call's start and end, in order. */
+  readonly tool: [number, number][];
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function peakRssMb(): number {
+  // maxRSS is in kilobytes on Linux and macOS.
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBenchResult> {
+  const tasks = options.tasks ?? 1000;
+  const concurrency = Math.max(1, options.concurrency ?? 32);
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let spansExported = 0;
+  const sink: SpanExporter = {
+    export(spans, done) {
+      spansExported += spans.length;
+      done({ code: 0 });
+    },
+    shutdown: async () => undefined,
+  };
+  // Before the launcher loads: its instrument module starts the SDK on import, once per process.
+  const telemetry = startTelemetry({
+    serviceName: 'leash',
+    ...(options.tracing ? { exporter: sink } : {}),
+  });
+  if (Boolean(options.tracing) !== (telemetry.endpoint !== undefined)) {
+    throw new Error(
+      `runE2eBench({ tracing: ${Boolean(options.tracing)} }): tracing was already set up ` +
+        `${telemetry.endpoint ? 'on' : 'off'} in this process; run each setting in its own process`,
+    );
+  }
+  const { startLeash } = await import('../apps/leash/src/start');
+
+  const scenario = REFERENCE_SCENARIOS.find((s) => s.id === SCENARIO);
+  if (!scenario) throw new Error(`no scenario ${SCENARIO}`);
+  const dir = mkdtempSync(join(tmpdir(), 'leash-e2e-bench-'));
+  const leash = await startLeash({
+    ...process.env,
+    LOG_LEVEL: 'error',
+    LEASH_DEMO: 'false',
+    LEASH_BUS_FILE: join(dir, 'bus.db'),
+    LEASH_STORE_FILE: join(dir, 'store.db'),
+  });
+  const timings = new Map<string, Timing>();
+  const timing = (taskId: string) => {
+    let found = timings.get(taskId);
+    if (!found) timings.set(taskId, (found = { model: [], tool: [] }));
+    return found;
+  };
+  let subscription: Subscription | undefined;
+  try {
+    // Instrument the running services: the model adapter and the tool, nothing else.
+    const service = (name: string) => {
+      const found = leash.services.find((s) => s.name === name);
+      if (!found) throw new Error(`the launcher runs no ${name}`);
+      return found;
+    };
+    const loop = service('planner').app.get<AgentLoop>(AGENT_LOOP);
+    const inner = loop.deps.model;
+    const timed: ModelPort = {
+      ...inner,
+      complete: async (request) => {
+        const start = performance.now();
+        try {
+          return await inner.complete(request);
+        } finally {
+          if (request.task) timing(request.task.taskId).model.push([start, performance.now()]);
+        }
+      },
+    };
+    (loop.deps as { model: ModelPort }).model = timed;
+    service('executor')
+      .app.get<Execution>(EXECUTION)
+      .registry.wrap(TOOL, (run) => async (args, ctx) => {
+        const start = performance.now();
+        try {
+          return await run(args, ctx);
+        } finally {
+          timing(ctx.taskId).tool.push([start, performance.now()]);
+        }
+      });
+
+    const bus = leash.engines.bus;
+    const done = new Set<string>();
+    const failed: string[] = [];
+    let wake: (() => void) | undefined;
+    subscription = await bus.subscribe('e2e-bench', ['tasks.finished'], async ({ event }) => {
+      if (event.type !== 'leash.tasks.finished.v1' || !event.taskId?.startsWith('bench-')) return;
+      if (done.has(event.taskId)) return;
+      done.add(event.taskId);
+      if (event.data.status !== 'succeeded') failed.push(`${event.taskId}: ${event.data.reason}`);
+      wake?.();
+    });
+
+    log(
+      `e2e bench: ${tasks} tasks of 5 tool calls, ${concurrency} in flight, tracing ${options.tracing ? 'on' : 'off'}`,
+    );
+    const started = performance.now();
+    let submitted = 0;
+    let reported = started;
+    while (done.size < tasks) {
+      while (submitted < tasks && submitted - done.size < concurrency) {
+        const taskId = `bench-${submitted}`;
+        await bus.publish(
+          'tasks.requested',
+          scenarioTask(scenario, {
+            tenantId: `bench-tenant-${submitted % TENANTS}`,
+            taskId,
+            source: 'bench',
+          }),
+        );
+        submitted += 1;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        // A watchdog, not a pace: tasks.finished wakes the loop.
+        setTimeout(resolve, 1_000).unref();
+      });
+      if (performance.now() - reported >= 10_000) {
+        reported = performance.now();
+        log(
+          `  ${done.size} of ${tasks} tasks finished after ${((reported - started) / 1000).toFixed(0)} s`,
+        );
+      }
+      if (performance.now() - started > 600_000)
+        throw new Error(`only ${done.size} of ${tasks} tasks finished in 10 minutes`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (failed.length > 0) {
+      throw new Error(
+        `${failed.length} task(s) did not succeed, e.g. ${failed.slice(0, 3).join('; ')}`,
+      );
+    }
+
+    const overheads: number[] = [];
+    const models: number[] = [];
+    const tools: number[] = [];
+    for (const { model, tool } of timings.values()) {
+      for (const [s, e] of model) models.push(e - s);
+      for (const [s, e] of tool) tools.push(e - s);
+      // Model turn k (0-based) proposed tool call k; the steps between calls 1..4 and 2..5.
+      for (let k = 1; k < tool.length && k < model.length; k++) {
+        const [modelStart, modelEnd] = model[k];
+        const gap = tool[k][0] - tool[k - 1][1];
+        if (modelStart < tool[k - 1][1]) continue; // not this turn's model call: do not guess
+        overheads.push(gap - (modelEnd - modelStart));
+      }
+    }
+    const sorted = overheads.sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    const p99 = percentile(sorted, 99);
+    const rss = peakRssMb();
+    const result: E2eBenchResult = {
+      tasks,
+      seconds,
+      tasksPerSecond: tasks / seconds,
+      steps: sorted.length,
+      overheadP50Ms: p50,
+      overheadP90Ms: percentile(sorted, 90),
+      overheadP99Ms: p99,
+      overheadMaxMs: sorted[sorted.length - 1] ?? NaN,
+      modelP50Ms: percentile(
+        models.sort((a, b) => a - b),
+        50,
+      ),
+      toolP50Ms: percentile(
+        tools.sort((a, b) => a - b),
+        50,
+      ),
+      peakRssMb: rss,
+      spansExported,
+      line:
+        `e2e: ${(tasks / seconds).toFixed(1)} tasks/s, step overhead p50 ${p50.toFixed(2)} ms ` +
+        `p99 ${p99.toFixed(2)} ms, rss ${rss.toFixed(0)} MB`,
+    };
+    return result;
+  } finally {
+    await subscription?.close();
+    await leash.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function arg(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const result = await runE2eBench({
+    tasks: Number(arg('tasks') ?? 1000),
+    concurrency: Number(arg('concurrency') ?? 32),
+    tracing: process.argv.includes('--tracing'),
+  });
+  const targets = [
+    result.overheadP50Ms <= 2 ? 'p50 <= 2 ms: met' : 'p50 <= 2 ms: MISSED',
+    result.overheadP99Ms <= 10 ? 'p99 <= 10 ms: met' : 'p99 <= 10 ms: MISSED',
+    result.peakRssMb <= 500 ? 'rss <= 500 MB: met' : 'rss <= 500 MB: MISSED',
+  ];
+  process.stdout.write(
+    `${result.tasks} tasks in ${result.seconds.toFixed(1)} s; ${result.steps} steps measured; ` +
+      `overhead p90 ${result.overheadP90Ms.toFixed(2)} ms, max ${result.overheadMaxMs.toFixed(2)} ms; ` +
+      `model p50 ${result.modelP50Ms.toFixed(3)} ms, tool p50 ${result.toolP50Ms.toFixed(3)} ms` +
+      `${result.spansExported ? `; ${result.spansExported} spans exported` : ''}\n` +
+      `targets: ${targets.join(', ')}\n${result.line}\n`,
+  );
+  // The embedded engines' timers do not all unref; the run is over.
+  process.exit(0);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench:e2e: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,115 @@
+import { SpanKind, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+} from '@opentelemetry/semantic-conventions/incubating';
+import { LEASH, eventAttributes, type EventLike } from './attributes';
+import { leashTracer } from './tracing';
+
+/*
+ * Messaging semantic conventions for the bus: a `publish <topic>` producer
+ * span whose context travels in the message headers, and a `process <topic>`
+ * consumer span, child of that context, around the handler. The offset uses
+ * the Kafka attribute for every adapter: the embedded log has Kafka's
+ * topic/partition/offset model.
+ */
+
+export {
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_OFFSET,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+};
+
+export interface PublishSpanInfo {
+  readonly system: string;
+  /** The physical topic name (prefix applied). */
+  readonly destination: string;
+  readonly key: string;
+  readonly bodySize: number;
+  readonly event: EventLike;
+  readonly parent: Context;
+}
+
+export function startPublishSpan(info: PublishSpanInfo): Span {
+  const span = leashTracer().startSpan(
+    `publish ${info.destination}`,
+    { kind: SpanKind.PRODUCER },
+    info.parent,
+  );
+  if (span.isRecording()) {
+    const attributes: Attributes = eventAttributes(info.event);
+    attributes[ATTR_MESSAGING_SYSTEM] = info.system;
+    attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
+    attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'send';
+    attributes[ATTR_MESSAGING_OPERATION_NAME] = 'publish';
+    attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
+    attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = info.bodySize;
+    if (info.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
+    // The CloudEvents source is the service that produced the event, whoever relays it.
+    if (info.event.source) attributes[LEASH.service] = info.event.source;
+    span.setAttributes(attributes);
+  }
+  return span;
+}
+
+/** Adds where the message landed, once the transport acknowledged it. */
+export function publishedAt(span: Span, partition: number, offset: string): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(partition));
+  span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, Number(offset));
+}
+
+export interface ProcessSpanInfo {
+  readonly system: string;
+  readonly destination: string;
+  readonly group: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string;
+  /** Undefined when the record failed validation: the span still shows the failure. */
+  readonly event?: EventLike;
+  readonly parent: Context;
+}
+
+/** The service a consumer group works for: `policy`, `policy.control.<instance>` -> policy. */
+export function serviceOfGroup(group: string): string {
+  const dot = group.indexOf('.');
+  return dot === -1 ? group : group.slice(0, dot);
+}
+
+export function startProcessSpan(info: ProcessSpanInfo): Span {
+  const span = leashTracer().startSpan(
+    `process ${info.destination}`,
+    { kind: SpanKind.CONSUMER },
+    info.parent,
+  );
+  if (span.isRecording()) {
+    const attributes: Attributes = info.event ? eventAttributes(info.event) : {};
+    attributes[ATTR_MESSAGING_SYSTEM] = info.system;
+    attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
+    attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'process';
+    attributes[ATTR_MESSAGING_OPERATION_NAME] = 'process';
+    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = info.group;
+    attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(info.partition);
+    attributes[ATTR_MESSAGING_KAFKA_OFFSET] = Number(info.offset);
+    attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
+    if (info.event?.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
+    attributes[LEASH.service] = serviceOfGroup(info.group);
+    span.setAttributes(attributes);
+  }
+  return span;
+}

@@ -1,0 +1,199 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/*
+ * Leash's Prometheus series. One registry per process: the all-in-one
+ * launcher's five services share it and tell themselves apart by labels
+ * (gate, group, service). Series names never change once shipped.
+ *
+ * Values read from the store (approvals waiting, consumer lag) are computed
+ * at scrape time by sources registered while a service runs.
+ */
+
+export interface LagEntry {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+export interface ApprovalsWaiting {
+  readonly count: number;
+  /** Seconds the oldest pending request has waited; 0 when none waits. */
+  readonly oldestAgeSeconds: number;
+}
+
+type Source<T> = () => Promise<T>;
+
+export interface LeashMetrics {
+  readonly registry: Registry;
+  readonly actions: Counter<'gate' | 'route' | 'decision'>;
+  readonly gateDuration: Histogram<'gate' | 'operation'>;
+  readonly approvalsWaiting: Gauge;
+  readonly approvalsOldestWait: Gauge;
+  readonly tenantSpend: Gauge<'tenant'>;
+  readonly capUsed: Gauge<'tenant' | 'cap'>;
+  readonly kills: Counter<'service'>;
+  readonly killAcks: Counter<'service' | 'command'>;
+  readonly deadLetters: Counter<'topic' | 'group'>;
+  readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly published: Counter<'topic'>;
+  readonly processed: Counter<'topic' | 'group' | 'outcome'>;
+  readonly processDuration: Histogram<'topic' | 'group'>;
+  /** Registers a lag source (a bus); returns the unregister. */
+  addLagSource(source: Source<readonly LagEntry[]>): () => void;
+  /** Registers an approvals source (the approvals service's store); returns the unregister. */
+  addApprovalsSource(source: Source<ApprovalsWaiting>): () => void;
+}
+
+// Gate decisions take milliseconds; an approval wait is not a gate latency.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+let current: LeashMetrics | undefined;
+
+/** The process's metrics, created on first use. */
+export function leashMetrics(): LeashMetrics {
+  current ??= createMetrics(new Registry());
+  return current;
+}
+
+/** Swaps in a fresh registry: for tests that count from zero. */
+export function resetLeashMetrics(): LeashMetrics {
+  current = createMetrics(new Registry());
+  return current;
+}
+
+function createMetrics(registry: Registry): LeashMetrics {
+  const lagSources = new Set<Source<readonly LagEntry[]>>();
+  const approvalSources = new Set<Source<ApprovalsWaiting>>();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: 'leash_process_' });
+
+  const consumerLag = new Gauge({
+    name: 'leash_consumer_lag',
+    help: 'Records not yet committed by a consumer group, per topic and partition.',
+    labelNames: ['group', 'topic', 'partition'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const source of lagSources) {
+        for (const entry of await source().catch(() => [])) {
+          this.set(
+            { group: entry.group, topic: entry.topic, partition: String(entry.partition) },
+            entry.lag,
+          );
+        }
+      }
+    },
+  });
+
+  // One read serves both approval gauges in a scrape.
+  let approvalsRead: Promise<ApprovalsWaiting | undefined> | undefined;
+  const readApprovals = (): Promise<ApprovalsWaiting | undefined> => {
+    approvalsRead ??= (async () => {
+      if (approvalSources.size === 0) return undefined;
+      let count = 0;
+      let oldestAgeSeconds = 0;
+      for (const source of approvalSources) {
+        const waiting = await source().catch(() => undefined);
+        if (!waiting) continue;
+        count += waiting.count;
+        oldestAgeSeconds = Math.max(oldestAgeSeconds, waiting.oldestAgeSeconds);
+      }
+      return { count, oldestAgeSeconds };
+    })().finally(() => setImmediate(() => (approvalsRead = undefined)));
+    return approvalsRead;
+  };
+
+  return {
+    registry,
+    actions: new Counter({
+      name: 'leash_actions_total',
+      help: 'Gate outcomes of actions, by gate, route and decision.',
+      labelNames: ['gate', 'route', 'decision'] as const,
+      registers,
+    }),
+    gateDuration: new Histogram({
+      name: 'leash_gate_duration_seconds',
+      help: 'Time a gate took to handle one event, by gate and operation.',
+      labelNames: ['gate', 'operation'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    approvalsWaiting: new Gauge({
+      name: 'leash_approvals_waiting',
+      help: 'Approval requests waiting for reviewers.',
+      registers,
+      async collect() {
+        const waiting = await readApprovals();
+        if (waiting) this.set(waiting.count);
+      },
+    }),
+    approvalsOldestWait: new Gauge({
+      name: 'leash_approvals_oldest_wait_seconds',
+      help: 'Age of the oldest approval request still waiting.',
+      registers,
+      async collect() {
+        const waiting = await readApprovals();
+        if (waiting) this.set(waiting.oldestAgeSeconds);
+      },
+    }),
+    tenantSpend: new Gauge({
+      name: 'leash_tenant_spend_usd',
+      help: "A tenant's settled spend today, in US dollars.",
+      labelNames: ['tenant'] as const,
+      registers,
+    }),
+    capUsed: new Gauge({
+      name: 'leash_budget_cap_used_ratio',
+      help: "A tenant's used fraction of each daily cap (reserved plus settled over the limit).",
+      labelNames: ['tenant', 'cap'] as const,
+      registers,
+    }),
+    kills: new Counter({
+      name: 'leash_kills_total',
+      help: 'Kill commands applied, by service.',
+      labelNames: ['service'] as const,
+      registers,
+    }),
+    killAcks: new Counter({
+      name: 'leash_kill_acks_total',
+      help: 'Acknowledgements of kill and resume commands sent, by service and command.',
+      labelNames: ['service', 'command'] as const,
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'leash_dead_letters_total',
+      help: 'Records sent to a dead-letter topic, by original topic and consumer group.',
+      labelNames: ['topic', 'group'] as const,
+      registers,
+    }),
+    consumerLag,
+    published: new Counter({
+      name: 'leash_messages_published_total',
+      help: 'Events published, by topic.',
+      labelNames: ['topic'] as const,
+      registers,
+    }),
+    processed: new Counter({
+      name: 'leash_messages_processed_total',
+      help: 'Events handled, by topic, consumer group and outcome (ok, dead_letter, retry).',
+      labelNames: ['topic', 'group', 'outcome'] as const,
+      registers,
+    }),
+    processDuration: new Histogram({
+      name: 'leash_message_process_duration_seconds',
+      help: 'Time a consumer group took to handle one event, retries included.',
+      labelNames: ['topic', 'group'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    addLagSource(source) {
+      lagSources.add(source);
+      return () => lagSources.delete(source);
+    },
+    addApprovalsSource(source) {
+      approvalSources.add(source);
+      return () => approvalSources.delete(source);
+    },
+  };
+}
