@@ -151,6 +151,23 @@ describe('sqlite store', () => {
     expect(error).toMatchObject({ aggregate: 'counter', id: 'c' });
   });
 
+  it('deletes inbox claims older than the retention, so the inbox stops growing', async () => {
+    const store = await connect();
+    const claim = (eventId: string) => store.transaction((tx) => tx.inbox.claim('c', eventId));
+    expect(await claim('e1')).toBe(true);
+    expect(await claim('e1')).toBe(false);
+    expect(await store.pruneInbox()).toBe(0); // within the retention: still a duplicate
+    expect(await claim('e1')).toBe(false);
+    expect(await store.pruneInbox(Date.now() + 8 * 24 * 60 * 60 * 1000)).toBe(1);
+    expect(await claim('e1')).toBe(true);
+    const keepAll = await openSqliteStore({ filename, inboxRetentionMs: null });
+    open.push(keepAll);
+    expect(await keepAll.pruneInbox(Date.now() + 365 * 24 * 60 * 60 * 1000)).toBe(0);
+    await expect(openSqliteStore({ filename, inboxRetentionMs: 0 })).rejects.toThrow(
+      /inboxRetentionMs/,
+    );
+  });
+
   it('adds an index to an existing table, covering documents written before it', async () => {
     const before = await connect();
     await before.repository(counters).insert({ counterId: 'a', value: 2 });

@@ -39,7 +39,11 @@ export type RepositoryOf<A extends AnyAggregate> = Repository<
 
 /** Remembers which events a consumer has processed, in the same transaction as its effects. */
 export interface Inbox {
-  /** True the first time; false when this consumer already claimed this event (skip it). */
+  /**
+   * True the first time; false when this consumer already claimed this event (skip it).
+   * Adapters may forget claims once no redelivery can come any more (the SQLite one after
+   * 7 days, the embedded bus's and Kafka's default retention).
+   */
   claim(consumer: string, eventId: string): Promise<boolean>;
 }
 
