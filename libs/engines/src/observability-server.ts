@@ -18,7 +18,7 @@ import {
 } from '@nestjs/terminus';
 import type { Bus } from '@leash/bus';
 import type { Store } from '@leash/store';
-import { leashMetrics } from '@leash/telemetry';
+import { leashMetrics, nestLogger } from '@leash/telemetry';
 
 /*
  * The HTTP side of a service: Prometheus metrics and liveness/readiness
@@ -131,7 +131,9 @@ export async function startObservabilityServer(
   options: ObservabilityServerOptions,
 ): Promise<ObservabilityServer> {
   const app: INestApplication = await NestFactory.create(ObservabilityModule.forRoot(options), {
-    logger: options.logger ?? false,
+    // Not `false`: Nest applies an app's logger to the static Logger of the whole
+    // process, so a silent HTTP app created last would silence every service's logs.
+    logger: options.logger ?? nestLogger({ service: 'leash' }),
     abortOnError: false,
   });
   await app.listen(options.port, options.host ?? '0.0.0.0');
