@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { CONFIG } from '@leash/config';
 import { STORE } from '@leash/engines';
-import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
+import { ControlSubscription, KILL_ROLLBACK, KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { EXECUTOR, type ExecutorConfig } from '../config';
-import { ControlSubscription } from './control.subscription';
 import { RollBackKilledTasksUseCase } from './roll-back-killed-tasks.usecase';
 
 /**
@@ -25,6 +24,7 @@ import { RollBackKilledTasksUseCase } from './roll-back-killed-tasks.usecase';
     },
     ControlSubscription,
     RollBackKilledTasksUseCase,
+    { provide: KILL_ROLLBACK, useExisting: RollBackKilledTasksUseCase },
   ],
   exports: [KILL_SWITCH],
 })

@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { CONFIG } from '@leash/config';
 import { STORE } from '@leash/engines';
-import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
+import { ControlSubscription, KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { POLICY, type PolicyConfig } from '../config';
-import { ControlSubscription } from './control.subscription';
 
 /**
  * The kill switch of this instance: `@Inject(KILL_SWITCH) killSwitch: KillSwitch`
