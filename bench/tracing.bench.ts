@@ -1,0 +1,42 @@
+/*
+ * npm run bench:tracing: the cost of tracing on the whole system. Runs
+ * bench/e2e.bench.ts with tracing off and then on (each in its own process:
+ * the OpenTelemetry SDK starts once per process), twice in alternation, and
+ * compares the best throughput of each.
+ *
+ * Last line: `tracing: <r> of untraced throughput` (target: at least 0.9).
+ * Options: --tasks N (default 200), --concurrency C (default 8).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1]! : fallback;
+}
+
+const tasks = arg('tasks', '200');
+const concurrency = arg('concurrency', '8');
+const script = join(__dirname, 'e2e.bench.ts');
+
+function run(tracing: boolean): number {
+  const args = ['-r', '@swc-node/register', script, '--tasks', tasks, '--concurrency', concurrency];
+  if (tracing) args.push('--tracing');
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: join(__dirname, '..') });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('e2e: '));
+  if (child.status !== 0 || !line) {
+    throw new Error(`e2e bench (tracing ${tracing ? 'on' : 'off'}) failed:\n${child.stderr}`);
+  }
+  console.log(`tracing ${tracing ? 'on ' : 'off'}: ${line}`);
+  return Number(/^e2e: ([\d.]+) tasks\/s/.exec(line)![1]);
+}
+
+const off: number[] = [];
+const on: number[] = [];
+for (let round = 0; round < 2; round++) {
+  off.push(run(false));
+  on.push(run(true));
+}
+const ratio = Math.max(...on) / Math.max(...off);
+console.log(`${tasks} tasks, ${concurrency} in flight; best of 2 each`);
+console.log(`tracing: ${ratio.toFixed(2)} of untraced throughput`);
