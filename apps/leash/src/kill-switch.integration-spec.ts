@@ -18,17 +18,18 @@ const acme: KillTarget = { tenantId: 'acme', agent: 'support', taskId: 'acme-1' 
 const acmeLater: KillTarget = { tenantId: 'acme', agent: 'procurement', taskId: 'acme-2' };
 const globex: KillTarget = { tenantId: 'globex', agent: 'support', taskId: 'globex-1' };
 
-/** A tool run that takes a minute unless its signal aborts it, as a real tool honours its AbortSignal. */
+/**
+ * A tool run that goes on until its signal aborts it, as a real tool honours
+ * its AbortSignal; the test ends the ones a kill does not cover itself.
+ */
 function longToolCall(killSwitch: KillSwitch, target: KillTarget) {
   const controller = new AbortController();
   const untrack = killSwitch.track(target, controller);
-  const outcome = new Promise<{ aborted: unknown } | { completed: true }>((resolve) => {
+  const outcome = new Promise<{ aborted: unknown }>((resolve) => {
     if (controller.signal.aborted) return resolve({ aborted: controller.signal.reason });
-    const work = setTimeout(() => resolve({ completed: true }), 60_000);
-    controller.signal.addEventListener('abort', () => {
-      clearTimeout(work);
-      resolve({ aborted: controller.signal.reason });
-    });
+    controller.signal.addEventListener('abort', () =>
+      resolve({ aborted: controller.signal.reason }),
+    );
   }).finally(untrack);
   return { controller, outcome };
 }
@@ -95,7 +96,7 @@ describe('the kill switch across the five services, on the embedded engines', ()
       expect(ack.aborted).toBe(ack.service === 'executor' ? 1 : 0);
     }
     const outcome = await inScope.outcome;
-    expect('aborted' in outcome && outcome.aborted).toBeInstanceOf(KilledError);
+    expect(outcome.aborted).toBeInstanceOf(KilledError);
     expect(outOfScope.controller.signal.aborted).toBe(false);
 
     // After the ack: no new tool call starts in scope, on any service; outside it, work goes on.
