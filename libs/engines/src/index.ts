@@ -5,3 +5,4 @@ export * from './shutdown';
 export * from './traced-store';
 export * from './observability.env';
 export * from './observability-server';
+export * from './interval-sweeper';
