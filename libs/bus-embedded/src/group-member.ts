@@ -19,6 +19,10 @@ export interface MemberHost {
   queueCommit(worker: PartitionWorker, next: number): void;
   /** Writes every queued send and commit now. */
   flushWrites(): void;
+  /** The partition's next offset as far as this process knows; Infinity when it does not know. */
+  knownHead(topicId: number, part: number): number;
+  /** Records from offset `from` on, at most `limit`: from memory when this process appended them. */
+  fetch(topicId: number, part: number, from: number, limit: number): MessageRow[];
   /** Resolves when records may have arrived on the partition, or when `cancel` is called. */
   waitForRecords(topicId: number, part: number): { promise: Promise<void>; cancel(): void };
   /** Tells members of `group` in this process (any connection to the file) that it changed. */
@@ -92,13 +96,19 @@ export class PartitionWorker {
   }
 
   private async run(): Promise<void> {
-    const { log, settings } = this.member.host;
+    const host = this.member.host;
+    const { settings } = host;
     let batch: MessageRow[] = [];
     let index = 0;
     while (this.state === 'running') {
       if (index >= batch.length) {
+        // At the head: nothing to read until an append (ours, a peer's or another process's) wakes us.
+        if (this.position >= host.knownHead(this.topic.id, this.part)) {
+          await this.idle();
+          continue;
+        }
         try {
-          batch = log.fetch(this.topic.id, this.part, this.position, settings.fetchBatchSize);
+          batch = host.fetch(this.topic.id, this.part, this.position, settings.fetchBatchSize);
         } catch (error) {
           if (this.state !== 'running') break;
           this.member.host.report(error, `fetch ${this.topic.name}[${this.part}]`);

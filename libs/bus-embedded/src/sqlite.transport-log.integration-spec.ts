@@ -215,6 +215,37 @@ describe('SqliteTransport: the log', () => {
     expect(signal!.aborted).toBe(true);
   });
 
+  it('delivers every record in order when two connections of one process append in turn', async () => {
+    // Each transport keeps its own newest records in memory; the other's appends leave gaps
+    // in that memory which only the file can fill.
+    const file = tempBusFile();
+    const a = openBus({ filename: file });
+    const b = openBus({ filename: file });
+    await a.ensureTopics([{ name: 't', partitions: 1 }]);
+    const expected: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const [name, transport] of [
+        ['a', a],
+        ['b', b],
+      ] as const) {
+        const values = [0, 1, 2].map((i) => `${name}${round}.${i}`);
+        expected.push(...values);
+        await transport.send(
+          't',
+          values.map((v) => message('k', v)),
+        );
+      }
+    }
+    // Consumed after the fact, so reads start from a's memory and must notice b's gaps.
+    const seen: string[] = [];
+    const consumer = await a.consume({ group: 'g', topics: ['t'] }, async (r) => {
+      seen.push(r.value.toString());
+    });
+    await waitFor(() => seen.length >= expected.length, { description: 'all 30 records' });
+    expect(seen).toEqual(expected);
+    await consumer.stop();
+  });
+
   it('grows a topic but never shrinks it', async () => {
     const file = tempBusFile();
     const bus = openBus({ filename: file });

@@ -12,7 +12,7 @@ import {
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
 import { GroupMember, partitionKey, type MemberHost, type PartitionWorker } from './group-member';
-import { SqliteLog, type TopicRow } from './sqlite-log';
+import { SqliteLog, type MessageRow, type TopicRow } from './sqlite-log';
 import { startCheckpointer, type CheckpointerHandle } from './wal-checkpointer';
 
 export interface SqliteRetentionOptions {
@@ -64,6 +64,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SAFETY_NET_CHECKPOINT_PAGES = 10_000;
 /** Deleting in chunks keeps each retention transaction (and event-loop stall) short. */
 const RETENTION_CHUNK = 5_000;
+/**
+ * Records this process appended last, per partition, kept in memory so its
+ * own consumers (the common case in one process) read them without a query.
+ */
+const TAIL_RECORDS = 64;
 
 interface PendingSend {
   readonly topic: string;
@@ -91,6 +96,15 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private readonly members = new Set<GroupMember>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly topicCache = new Map<string, TopicRow>();
+  /**
+   * The next offset of each partition as far as this process knows: from its
+   * own appends, local peers' appends, and a re-read of every head whenever
+   * another process has written. A consumer at its partition's head waits
+   * instead of querying for records that are not there.
+   */
+  private readonly heads = new Map<string, number>();
+  /** The newest records appended through this process, per partition, in offset order without gaps. */
+  private readonly tails = new Map<string, MessageRow[]>();
   private pendingSends: PendingSend[] = [];
   private pendingCommits = new Map<PartitionWorker, number>();
   private flushQueued = false;
@@ -131,6 +145,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
       offThread ? SAFETY_NET_CHECKPOINT_PAGES : 0,
     );
     this.lastDataVersion = this.log.dataVersion();
+    this.readHeads();
     if (onDisk) {
       this.file = resolvePath(options.filename);
       const peers = LOCAL_PEERS.get(this.file) ?? new Set();
@@ -276,8 +291,9 @@ export class SqliteTransport implements BusTransport, MemberHost {
     this.pendingSends = [];
     this.pendingCommits = new Map();
     const now = Date.now();
-    const touched = new Set<string>();
     const fenced: PartitionWorker[] = [];
+    const appended: [string, MessageRow][] = [];
+    const advanced = new Map<string, number>();
     let receipts: PublishReceipt[][];
     try {
       receipts = this.log.transaction(() => {
@@ -299,21 +315,15 @@ export class SqliteTransport implements BusTransport, MemberHost {
               heads.set(key, head);
             }
             const offset = head.next++;
-            this.log.append(
-              topic.id,
-              part,
-              offset,
-              message.key,
-              message.value,
-              JSON.stringify(message.headers ?? {}),
-              now,
-            );
+            const headers = JSON.stringify(message.headers ?? {});
+            this.log.append(topic.id, part, offset, message.key, message.value, headers, now);
+            appended.push([key, [offset, message.key, message.value, headers, now]]);
             return { topic: name, partition: part, offset: String(offset) };
           });
         });
         for (const [key, head] of heads) {
           this.log.setNextOffset(head.topicId, head.part, head.next);
-          touched.add(key);
+          advanced.set(key, head.next);
         }
         for (const [worker, next] of commits) {
           if (worker.lost) continue;
@@ -336,11 +346,26 @@ export class SqliteTransport implements BusTransport, MemberHost {
       }
       return;
     }
+    for (const [key, row] of appended) this.remember(key, row);
     sends.forEach((send, i) => send.resolve(receipts[i]));
     for (const worker of fenced) worker.member.fenced(worker);
-    if (touched.size > 0) {
-      for (const peer of this.peers()) peer.wake(touched);
+    if (advanced.size > 0) {
+      for (const peer of this.peers()) peer.advance(advanced);
     }
+  }
+
+  knownHead(topicId: number, part: number): number {
+    return this.heads.get(partitionKey(topicId, part)) ?? Infinity;
+  }
+
+  fetch(topicId: number, part: number, from: number, limit: number): MessageRow[] {
+    const tail = this.tails.get(partitionKey(topicId, part));
+    if (tail && tail.length > 0 && tail[0]![0] <= from) {
+      const start = from - tail[0]![0];
+      if (start < tail.length) return tail.slice(start, start + limit);
+      // Past our own appends: another process may have written since.
+    }
+    return this.log.fetch(topicId, part, from, limit);
   }
 
   waitForRecords(topicId: number, part: number): { promise: Promise<void>; cancel(): void } {
@@ -404,12 +429,45 @@ export class SqliteTransport implements BusTransport, MemberHost {
     return this.log.ensureTopic(topicName(name), this.settings.defaultPartitions, now);
   }
 
-  private wake(keys: Iterable<string>): void {
-    for (const key of keys) {
+  /** Partitions whose head moved (appends through a transport on this file, in this process): wake their consumers. */
+  private advance(heads: ReadonlyMap<string, number>): void {
+    for (const [key, next] of heads) {
+      if (!(next <= (this.heads.get(key) ?? -1))) this.heads.set(key, next);
       const set = this.waiters.get(key);
       if (!set) continue;
       for (const wake of [...set]) wake();
     }
+  }
+
+  /** Every partition's head as the file has it: after another process wrote, or at start. */
+  private readHeads(): void {
+    for (const head of this.log.heads()) {
+      const key = partitionKey(head.topicId, head.part);
+      this.heads.set(key, head.nextOffset);
+      const tail = this.tails.get(key);
+      // Another process appended after our last record: the tail no longer ends at the head.
+      if (tail && tail.length > 0 && tail[tail.length - 1]![0] + 1 !== head.nextOffset) {
+        this.tails.delete(key);
+      }
+    }
+  }
+
+  /** Keeps `row` as the newest of its partition's tail, starting the tail again after a gap. */
+  private remember(key: string, row: MessageRow): void {
+    let tail = this.tails.get(key);
+    if (!tail || (tail.length > 0 && tail[tail.length - 1]![0] + 1 !== row[0])) {
+      tail = [];
+      this.tails.set(key, tail);
+    }
+    tail.push(row);
+    if (tail.length > TAIL_RECORDS) tail.splice(0, tail.length - TAIL_RECORDS);
+  }
+
+  /** Drops remembered records below `offset`, as retention deletes them from the file. */
+  private forgetBefore(key: string, offset: number): void {
+    const tail = this.tails.get(key);
+    if (!tail || tail.length === 0 || tail[0]![0] >= offset) return;
+    tail.splice(0, Math.min(tail.length, offset - tail[0]![0]));
   }
 
   private wakeAll(): void {
@@ -450,6 +508,13 @@ export class SqliteTransport implements BusTransport, MemberHost {
     }
     if (version === this.lastDataVersion) return;
     this.lastDataVersion = version;
+    try {
+      this.readHeads();
+    } catch (error) {
+      // Forget what we knew: consumers query the file until the next poll reads the heads.
+      this.heads.clear();
+      this.report(error, 'reading partition heads');
+    }
     this.wakeAll();
     for (const member of this.members) member.checkGeneration();
   }
@@ -489,6 +554,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
         cutoff = Math.max(cutoff, first ?? head.nextOffset);
       }
       if (cutoff <= 0) continue;
+      this.forgetBefore(partitionKey(head.topicId, head.part), cutoff);
       for (;;) {
         if (this.state === 'closed') return deleted;
         const gone = this.log.transaction(() =>
