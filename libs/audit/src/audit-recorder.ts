@@ -1,6 +1,6 @@
 import type { Bus, DeadLetter, Delivery, Subscription } from '@leash/bus';
 import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts';
-import type { Store } from '@leash/store';
+import { DuplicateError, type Store } from '@leash/store';
 import { auditEntries, runSummaries, runTools, type AuditEntry } from './audit.aggregates';
 import { auditEntryOf } from './describe-event';
 import { emptyRun, foldEvent, toolRowsOf } from './run-summary';
@@ -13,23 +13,58 @@ export interface AuditRecorderOptions {
   /** Default `audit`: one group, so every instance shares the work and each event is recorded once. */
   readonly group?: string;
   readonly now?: () => Date;
+  /**
+   * How long a delivered event waits for others to share its transaction.
+   * The events of one step arrive within milliseconds of each other, and one
+   * transaction writes each task's run summary once for all of them. Default
+   * 5 ms; 0 records each event in its own transaction.
+   */
+  readonly lingerMs?: number;
+  /** A batch is written at once when it reaches this many events. Default 256. */
+  readonly maxBatch?: number;
 }
 
 export type RecordOutcome = 'recorded' | 'duplicate';
+
+export interface AuditItem {
+  readonly topic: TopicName;
+  readonly event: AnyEnvelope;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+interface Waiting {
+  readonly item: AuditItem;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
  * The audit log's writer: a consumer group on every topic (and their
  * dead-letter topics) that records each event once, append-only, keyed by its
  * id, and keeps each task's run summary current in the same transaction.
+ *
+ * Deliveries are gathered for `lingerMs` and recorded together; each is
+ * acknowledged (and so committed on the bus) only once its batch committed.
+ * When a batch fails, its events are recorded one by one, so one bad event
+ * fails alone instead of taking its batch to the dead-letter topic with it.
  */
 export class AuditRecorder {
   private readonly group: string;
   private readonly now: () => Date;
+  private readonly lingerMs: number;
+  private readonly maxBatch: number;
   private subscriptions: Subscription[] = [];
+  private waiting: Waiting[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditRecorderOptions) {
     this.group = options.group ?? AUDIT_GROUP;
     this.now = options.now ?? (() => new Date());
+    this.lingerMs = options.lingerMs ?? 5;
+    this.maxBatch = Math.max(1, options.maxBatch ?? 256);
+    if (!(Number.isFinite(this.lingerMs) && this.lingerMs >= 0)) {
+      throw new RangeError(`AuditRecorder: lingerMs must be a number >= 0, got ${this.lingerMs}`);
+    }
   }
 
   /** Subscribes from the beginning of the log: an audit that starts late still records everything retained. */
@@ -49,36 +84,92 @@ export class AuditRecorder {
   async stop(): Promise<void> {
     const open = this.subscriptions;
     this.subscriptions = [];
-    await Promise.all(open.map((subscription) => subscription.close()));
+    const closed = Promise.all(open.map((subscription) => subscription.close()));
+    // In-flight handlers wait for their batch: write it now rather than after the linger.
+    this.flush();
+    await closed;
   }
 
-  private async onDelivery(delivery: Delivery): Promise<void> {
-    await this.record(delivery.topic, delivery.event, delivery.headers);
+  private onDelivery(delivery: Delivery): Promise<void> {
+    const item = { topic: delivery.topic, event: delivery.event, headers: delivery.headers };
+    if (this.lingerMs === 0) return this.recordAll([item]).then(() => undefined);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      if (this.waiting.length >= this.maxBatch) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+    });
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length === 0) return;
+    void this.recordAll(batch.map((w) => w.item)).then(
+      () => batch.forEach((w) => w.resolve()),
+      () => {
+        for (const waiting of batch) void this.recordAlone(waiting);
+      },
+    );
+  }
+
+  private recordAlone(waiting: Waiting): Promise<void> {
+    return this.recordAll([waiting.item]).then(
+      () => waiting.resolve(),
+      (error: unknown) => waiting.reject(error),
+    );
   }
 
   /** Records one event; a redelivered event is recognised by its id and changes nothing. */
-  record(
+  async record(
     topic: TopicName,
     event: AnyEnvelope,
     headers: Readonly<Record<string, string>> = {},
   ): Promise<RecordOutcome> {
+    const [outcome] = await this.recordAll([{ topic, event, headers }]);
+    return outcome!;
+  }
+
+  /**
+   * Records events in one transaction, in order; each task's run summary is
+   * read and written once, with every new event of the batch folded in.
+   */
+  async recordAll(items: readonly AuditItem[]): Promise<RecordOutcome[]> {
     const now = this.now().toISOString();
-    const entry = auditEntryOf(topic, event, headers, now);
+    const entries = items.map(({ topic, event, headers }) =>
+      auditEntryOf(topic, event, headers ?? {}, now),
+    );
     return this.options.store.transaction(async (tx) => {
-      const entries = tx.repository(auditEntries);
-      if (await entries.get(entry.entryId)) return 'duplicate';
-      await entries.insert(entry);
-      const taskId = event.taskId;
-      if (!taskId) return 'recorded';
+      const entryRepository = tx.repository(auditEntries);
+      const outcomes: RecordOutcome[] = [];
+      const newByTask = new Map<string, AnyEnvelope[]>();
+      for (const [i, entry] of entries.entries()) {
+        try {
+          await entryRepository.insert(entry);
+        } catch (error) {
+          if (!(error instanceof DuplicateError)) throw error;
+          outcomes.push('duplicate');
+          continue;
+        }
+        outcomes.push('recorded');
+        const event = items[i]!.event;
+        if (!event.taskId) continue;
+        const events = newByTask.get(event.taskId);
+        if (events) events.push(event);
+        else newByTask.set(event.taskId, [event]);
+      }
       const runs = tx.repository(runSummaries);
-      const stored = await runs.get(taskId);
-      const before = stored?.doc ?? emptyRun(event, taskId, now);
-      const run = foldEvent(before, event, now);
-      await runs.upsert(run);
-      // Tool rows copy the run's search fields, so they change with it.
       const tools = tx.repository(runTools);
-      for (const row of toolRowsOf(run)) await tools.upsert(row);
-      return 'recorded';
+      for (const [taskId, events] of newByTask) {
+        const stored = await runs.get(taskId);
+        let run = stored?.doc ?? emptyRun(events[0]!, taskId, now);
+        for (const event of events) run = foldEvent(run, event, now);
+        await runs.upsert(run);
+        // Tool rows copy the run's search fields, so they change with it.
+        for (const row of toolRowsOf(run)) await tools.upsert(row);
+      }
+      return outcomes;
     });
   }
 

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditRecorder, auditEntries, runSummaries } from '@leash/audit';
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+import { openEngines, type Engines } from '@leash/engines';
+import type { Store } from '@leash/store';
+import { waitFor } from '@leash/testing';
+
+/*
+ * The audit recorder gathers deliveries into one transaction per batch. What
+ * must not change with it: every event recorded once, the run summary
+ * folding each of them once, and one event that cannot be recorded failing
+ * alone (to the dead-letter topic) while the rest of its batch is recorded.
+ */
+
+const task = (taskId: string, i: number): AnyEnvelope =>
+  createEnvelope(
+    'leash.tasks.requested.v1',
+    { agent: 'it-helpdesk', input: `request ${i}` },
+    { source: 'audit-spec', tenantId: 'acme', taskId },
+  ) as AnyEnvelope;
+
+/** A store whose audit-entry inserts fail for the ids in `poisoned`, as a bad document would. */
+function failingFor(store: Store, poisoned: ReadonlySet<string>): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'transaction') return Reflect.get(target, property, receiver);
+      return (fn: (tx: unknown) => Promise<unknown>) =>
+        target.transaction((tx) =>
+          fn(
+            new Proxy(tx, {
+              get(inner, name, innerReceiver) {
+                if (name !== 'repository') return Reflect.get(inner, name, innerReceiver);
+                return (aggregate: unknown) => {
+                  const repository = inner.repository(aggregate as typeof auditEntries);
+                  if (aggregate !== auditEntries) return repository;
+                  return {
+                    ...repository,
+                    insert: (doc: { entryId: string }) =>
+                      poisoned.has(doc.entryId)
+                        ? Promise.reject(new Error(`cannot record ${doc.entryId}`))
+                        : repository.insert(doc as never),
+                  };
+                };
+              },
+            }),
+          ),
+        );
+    },
+  });
+}
+
+describe('AuditRecorder on the embedded engines', () => {
+  let dir: string;
+  let engines: Engines;
+  let recorder: AuditRecorder | undefined;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'leash-audit-recorder-'));
+    const env = { LEASH_BUS_FILE: join(dir, 'bus.db'), LEASH_STORE_FILE: join(dir, 'store.db') };
+    engines = await openEngines(loadConfig(BASE_ENV, { env }), {
+      source: 'audit-spec',
+      relayOutbox: false,
+    });
+  });
+
+  afterEach(async () => {
+    await recorder?.stop();
+    recorder = undefined;
+    await engines.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const entry = (id: string) => engines.store.repository(auditEntries).get(id);
+  const run = (taskId: string) => engines.store.repository(runSummaries).get(taskId);
+
+  it('records a burst of events once each and folds each into its run once, redeliveries included', async () => {
+    recorder = new AuditRecorder({ bus: engines.bus, store: engines.store, lingerMs: 20 });
+    await recorder.start();
+    const events = Array.from({ length: 12 }, (_, i) => task(`task-${i % 3}`, i));
+    await Promise.all(events.map((event) => engines.bus.publish('tasks.requested', event)));
+    // The same events again, as a redelivery would bring them.
+    await Promise.all(events.map((event) => engines.bus.publish('tasks.requested', event)));
+
+    await waitFor(
+      async () => (await engines.store.repository(auditEntries).count()) === events.length,
+      { description: 'an entry per event' },
+    );
+    for (const event of events) expect((await entry(event.id))?.doc.type).toBe(event.type);
+    // Every delivery, duplicates included, is committed once recorded: then the runs are final.
+    await waitFor(
+      async () => (await engines.bus.lag()).every((l) => l.group !== 'audit' || l.lag === 0),
+      { description: 'the audit group caught up' },
+    );
+    for (const taskId of ['task-0', 'task-1', 'task-2']) {
+      expect((await run(taskId))?.doc.events).toBe(4);
+    }
+  });
+
+  it('dead-letters the one event it cannot record and records the rest of its batch', async () => {
+    // One task each: on different partitions, so they are delivered together and share a batch.
+    const events = Array.from({ length: 6 }, (_, i) => task(`task-batch-${i}`, i));
+    const bad = events[2]!;
+    recorder = new AuditRecorder({
+      bus: engines.bus,
+      store: failingFor(engines.store, new Set([bad.id])),
+      lingerMs: 50,
+    });
+    await recorder.start();
+    await Promise.all(events.map((event) => engines.bus.publish('tasks.requested', event)));
+
+    const good = events.filter((event) => event !== bad);
+    await waitFor(async () => (await Promise.all(good.map((e) => entry(e.id)))).every(Boolean), {
+      description: 'the other events of the batch, recorded',
+    });
+    await waitFor(
+      async () =>
+        (await engines.store.repository(auditEntries).find()).some(
+          (e) => e.doc.kind === 'dead_letter' && e.doc.summary.includes(`cannot record ${bad.id}`),
+        ),
+      { description: 'the dead letter of the bad event, audited' },
+    );
+    expect(await entry(bad.id)).toBeUndefined();
+    expect(await run(bad.taskId!)).toBeUndefined();
+    for (const event of good) expect((await run(event.taskId!))?.doc.events).toBe(1);
+  });
+});
