@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditRecorder, auditEntries, runSummaries } from '@leash/audit';
 import { BASE_ENV, loadConfig } from '@leash/config';
-import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+import { createEnvelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import type { Store } from '@leash/store';
 import { waitFor } from '@leash/testing';
@@ -15,12 +15,12 @@ import { waitFor } from '@leash/testing';
  * alone (to the dead-letter topic) while the rest of its batch is recorded.
  */
 
-const task = (taskId: string, i: number): AnyEnvelope =>
+const task = (taskId: string, i: number) =>
   createEnvelope(
     'leash.tasks.requested.v1',
     { agent: 'it-helpdesk', input: `request ${i}` },
     { source: 'audit-spec', tenantId: 'acme', taskId },
-  ) as AnyEnvelope;
+  );
 
 /** A store whose audit-entry inserts fail for the ids in `poisoned`, as a bad document would. */
 function failingFor(store: Store, poisoned: ReadonlySet<string>): Store {
@@ -91,7 +91,7 @@ describe('AuditRecorder on the embedded engines', () => {
     for (const event of events) expect((await entry(event.id))?.doc.type).toBe(event.type);
     // Every delivery, duplicates included, is committed once recorded: then the runs are final.
     await waitFor(
-      async () => (await engines.bus.lag()).every((l) => l.group !== 'audit' || l.lag === 0),
+      async () => (await engines.bus.lag!()).every((l) => l.group !== 'audit' || l.lag === 0),
       { description: 'the audit group caught up' },
     );
     for (const taskId of ['task-0', 'task-1', 'task-2']) {
