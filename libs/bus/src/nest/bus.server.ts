@@ -96,6 +96,14 @@ export class BusServer
     return topics;
   }
 
+  /**
+   * A topic name is its own route. Nest would first try JSON.parse on it,
+   * which throws (and costs an exception) for every plain-string pattern.
+   */
+  override getRouteFromPattern(pattern: string): string {
+    return isTopicName(pattern) ? pattern : super.getRouteFromPattern(pattern);
+  }
+
   private deliver(delivery: Delivery): Promise<void> {
     const packet: ReadPacket = { pattern: delivery.topic, data: delivery.event };
     return this.handleEvent(delivery.topic, packet, new BusContext(delivery));
