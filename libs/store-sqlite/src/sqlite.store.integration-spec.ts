@@ -7,7 +7,7 @@ import { createEnvelope } from '@leash/contracts';
 import { DocumentValidationError, OutboxRelay, defineAggregate } from '@leash/store';
 import { describeStoreContract, type OpenedStore } from '@leash/contract-suites';
 import { waitFor } from '@leash/testing';
-import { openSqliteStore, type SqliteStore } from './sqlite.store';
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.store';
 
 const root = mkdtempSync(join(tmpdir(), 'leash-store-sqlite-'));
 let files = 0;
@@ -52,7 +52,9 @@ describe('sqlite store', () => {
     removeFiles(filename);
   });
 
-  async function connect(options: { busyTimeoutMs?: number } = {}): Promise<SqliteStore> {
+  async function connect(
+    options: Pick<SqliteStoreOptions, 'busyTimeoutMs' | 'commitGroup'> = {},
+  ): Promise<SqliteStore> {
     const store = await openSqliteStore({ filename, ...options });
     open.push(store);
     return store;
@@ -220,7 +222,8 @@ describe('sqlite store', () => {
   });
 
   it('resolves a transaction only once its group has committed', async () => {
-    const store = await connect();
+    // No age limit on the group: on a loaded machine it could otherwise close before the second joins.
+    const store = await connect({ commitGroup: { maxDelayMs: 60_000 } });
     const other = await connect();
     await store.repository(counters).insert({ counterId: 'base', value: 0 });
     expect(await other.repository(counters).count()).toBe(1);
