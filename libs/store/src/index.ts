@@ -4,3 +4,4 @@ export * from './query';
 export * from './store.port';
 export * from './outbox';
 export * from './outbox-relay';
+export * from './conflict-retry';

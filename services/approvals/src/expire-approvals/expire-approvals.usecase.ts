@@ -1,16 +1,11 @@
+import { transactionRetryingConflicts } from '@leash/store';
 import {
   approvalIdFor,
   approvalRequests,
   type ApprovalRequest,
 } from '../gate/approvals.aggregates';
 import { actionRejectedEvent, approvalRequestedEvent } from '../gate/approval-events';
-import {
-  actionLine,
-  appendHistory,
-  inTransaction,
-  utcIso,
-  type ApprovalGateDeps,
-} from '../gate/approval-gate';
+import { actionLine, appendHistory, utcIso, type ApprovalGateDeps } from '../gate/approval-gate';
 
 export interface ExpiryReport {
   /** Requests that ran out of reviewer groups: denied with approval_expired. */
@@ -54,7 +49,7 @@ export class ExpireApprovalsUseCase {
     approvalId: string,
     now: number,
   ): Promise<{ kind: 'expired' } | { kind: 'escalated'; next: string } | undefined> {
-    return inTransaction(this.deps.store, async (tx) => {
+    return transactionRetryingConflicts(this.deps.store, async (tx) => {
       const requests = tx.repository(approvalRequests);
       const stored = await requests.get(approvalId);
       // A verdict may have closed it since the query; re-read and re-check.

@@ -2,7 +2,7 @@ import type { ProfileSource } from '@leash/agents';
 import type { ActionFundedV1, KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
-import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
+import type { Store, Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
 import { HISTORY_LIMIT, taskHistories, taskHistoryId } from './approvals.aggregates';
 
@@ -38,27 +38,6 @@ export const CONSUMERS = {
   actionsFunded: 'approvals:actions.funded',
   approvalsDecided: 'approvals:approvals.decided',
 } as const;
-
-const MAX_ATTEMPTS = 10;
-
-/**
- * Runs `work` in a store transaction, again when a concurrent writer (the
- * sweeper, another instance) got there first: the work re-reads everything,
- * so the retry decides on fresh state.
- */
-export async function inTransaction<R>(
-  store: Store,
-  work: (tx: Transaction) => Promise<R>,
-): Promise<R> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.transaction(work);
-    } catch (error) {
-      const conflict = error instanceof ConcurrencyError || error instanceof DuplicateError;
-      if (!conflict || attempt >= MAX_ATTEMPTS) throw error;
-    }
-  }
-}
 
 /** Why the gate refuses work a kill covers. */
 export function killedReason(kill: KillV1, refused: string): string {

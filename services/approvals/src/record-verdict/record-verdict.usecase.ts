@@ -1,6 +1,6 @@
 import type { ApprovalDecidedV1, Envelope } from '@leash/contracts';
 import { approvalFields, type ActionIdentity } from '@leash/signing';
-import type { Transaction } from '@leash/store';
+import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import {
   approvalRequests,
   verdictRecords,
@@ -12,7 +12,6 @@ import {
   CONSUMERS,
   actionLine,
   appendHistory,
-  inTransaction,
   killedReason,
   utcIso,
   type ApprovalGateDeps,
@@ -48,27 +47,30 @@ export class RecordVerdictUseCase {
   ) {}
 
   execute({ event }: RecordVerdictCommand): Promise<RecordVerdictOutcome> {
-    return inTransaction(this.deps.store, async (tx): Promise<RecordVerdictOutcome> => {
-      if (!(await tx.inbox.claim(CONSUMERS.approvalsDecided, event.id))) {
-        return { outcome: 'duplicate' };
-      }
-      const now = this.deps.clock.now();
-      const stored = await tx.repository(approvalRequests).get(event.data.approvalId);
-      const request = stored?.doc;
-      const refusal = request
-        ? await this.refusalOf(tx, event, request, now)
-        : {
-            refusal: 'unknown_approval' as const,
-            reason: `no approval request ${event.data.approvalId}`,
-          };
-      if (refusal) {
-        await this.audit(tx, event, now, request, refusal);
-        return { outcome: 'refused', ...refusal };
-      }
-      const effect = await this.apply(tx, event, request!, stored!.version, now);
-      await this.audit(tx, event, now, request, undefined, effect);
-      return { outcome: 'accepted', effect };
-    });
+    return transactionRetryingConflicts(
+      this.deps.store,
+      async (tx): Promise<RecordVerdictOutcome> => {
+        if (!(await tx.inbox.claim(CONSUMERS.approvalsDecided, event.id))) {
+          return { outcome: 'duplicate' };
+        }
+        const now = this.deps.clock.now();
+        const stored = await tx.repository(approvalRequests).get(event.data.approvalId);
+        const request = stored?.doc;
+        const refusal = request
+          ? await this.refusalOf(tx, event, request, now)
+          : {
+              refusal: 'unknown_approval' as const,
+              reason: `no approval request ${event.data.approvalId}`,
+            };
+        if (refusal) {
+          await this.audit(tx, event, now, request, refusal);
+          return { outcome: 'refused', ...refusal };
+        }
+        const effect = await this.apply(tx, event, request!, stored!.version, now);
+        await this.audit(tx, event, now, request, undefined, effect);
+        return { outcome: 'accepted', effect };
+      },
+    );
   }
 
   private async refusalOf(

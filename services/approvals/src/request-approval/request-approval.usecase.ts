@@ -1,5 +1,6 @@
 import { EventValidationError, type ActionFundedV1 } from '@leash/contracts';
 import { actionHash, decisionFields, grantFields, type ActionIdentity } from '@leash/signing';
+import { transactionRetryingConflicts } from '@leash/store';
 import {
   approvalIdFor,
   approvalRequests,
@@ -14,7 +15,6 @@ import {
   CONSUMERS,
   actionLine,
   appendHistory,
-  inTransaction,
   killedReason,
   utcIso,
   type ApprovalGateDeps,
@@ -56,7 +56,7 @@ export class RequestApprovalUseCase {
     const funded = event.data;
     const now = this.deps.clock.now();
     if (funded.decision.route !== 'approve') {
-      return inTransaction(this.deps.store, async (tx) => {
+      return transactionRetryingConflicts(this.deps.store, async (tx) => {
         if (!(await tx.inbox.claim(CONSUMERS.actionsFunded, event.id))) return 'duplicate';
         await appendHistory(
           tx,
@@ -82,7 +82,7 @@ export class RequestApprovalUseCase {
       ? { chain: undefined, refusal: invalid }
       : await this.chainOf(funded);
 
-    return inTransaction(this.deps.store, async (tx) => {
+    return transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.actionsFunded, event.id))) return 'duplicate';
       const approvalId = approvalIdFor(tenantId, funded.actionId, 0);
       const requests = tx.repository(approvalRequests);

@@ -1,13 +1,7 @@
+import { transactionRetryingConflicts } from '@leash/store';
 import { chargeInFull, settle } from '../ledger/budget-rules';
 import { LedgerBook, dayCounterId, taskCounterId } from '../ledger/ledger-book';
-import {
-  BUDGET_SOURCE,
-  inTransaction,
-  systemClock,
-  utcIso,
-  type Clock,
-  type LedgerDeps,
-} from '../ledger/ledger';
+import { BUDGET_SOURCE, systemClock, utcIso, type Clock, type LedgerDeps } from '../ledger/ledger';
 import { BudgetReservation } from '../ledger/ledger.aggregates';
 import type { ChargeExpiredReservationsCommand } from './charge-expired-reservations.command';
 
@@ -39,7 +33,7 @@ export class ChargeExpiredReservationsUseCase {
     });
     let charged = 0;
     for (const candidate of due) {
-      const done = await inTransaction(this.deps.store, async (tx) => {
+      const done = await transactionRetryingConflicts(this.deps.store, async (tx) => {
         const reservations = tx.repository(BudgetReservation);
         const current = await reservations.get(candidate.id);
         if (!current || current.doc.status !== 'reserved') return false;

@@ -10,7 +10,7 @@ import {
   type TopicName,
 } from '@leash/contracts';
 import { grantFields } from '@leash/signing';
-import type { Transaction } from '@leash/store';
+import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import type { z } from 'zod';
 import {
   actionCapLines,
@@ -28,7 +28,6 @@ import { LedgerBook, dayCounterId, taskCounterId, type CounterIds } from '../led
 import {
   BUDGET_SOURCE,
   CONSUMERS,
-  inTransaction,
   killedReason,
   systemClock,
   tenantTimeZone,
@@ -99,7 +98,7 @@ export class DecideBudgetRequestUseCase {
     const { agent, profile } = await this.profileFor(tenantId, request, attempt);
     const now = this.clock.now();
 
-    await inTransaction(this.deps.store, async (tx) => {
+    await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.budgetRequests, event.id))) return;
       // Read in the transaction: one trip through the store's lock less per request, and
       // the zone the day is booked in cannot change under the booking.

@@ -1,6 +1,7 @@
 import { createEnvelope } from '@leash/contracts';
 import { EventValidationError } from '@leash/contracts';
-import { CONSUMERS, inTransaction, killedReason, utcIso, type LedgerDeps } from '../ledger/ledger';
+import { transactionRetryingConflicts } from '@leash/store';
+import { CONSUMERS, killedReason, utcIso, type LedgerDeps } from '../ledger/ledger';
 import type { FundDecidedActionCommand } from './fund-decided-action.command';
 
 /** The request id of an action's reservation: one per action, so a second decision gets the first's answer. */
@@ -39,7 +40,7 @@ export class FundDecidedActionUseCase {
       { kind: 'action', requestId, taskId, actionId: decided.actionId, deadlineAt, decided },
       { id: `request:${requestId}`, source: this.source, tenantId, taskId },
     );
-    await inTransaction(this.deps.store, async (tx) => {
+    await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.actionsDecided, event.id))) return;
       const kill = this.deps.killSwitch?.covering({ tenantId, agent: decided.agent.name, taskId });
       if (kill) {

@@ -2,7 +2,7 @@ import type { ProfileSource } from '@leash/agents';
 import type { KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
-import { ConcurrencyError, DuplicateError, type Store, type Transaction } from '@leash/store';
+import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
 import { DEFAULT_TIME_ZONE, TenantSettings } from './ledger.aggregates';
 
@@ -39,27 +39,6 @@ export const CONSUMERS = {
   usageRecorded: 'budget:usage.recorded',
   tasksRequested: 'budget:tasks.requested',
 } as const;
-
-const MAX_ATTEMPTS = 10;
-
-/**
- * Runs `work` in a store transaction, again when a concurrent writer got
- * there first (a version conflict or a racing insert): the work re-reads
- * everything, so the retry decides on fresh state.
- */
-export async function inTransaction<R>(
-  store: Store,
-  work: (tx: Transaction) => Promise<R>,
-): Promise<R> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.transaction(work);
-    } catch (error) {
-      const conflict = error instanceof ConcurrencyError || error instanceof DuplicateError;
-      if (!conflict || attempt >= MAX_ATTEMPTS) throw error;
-    }
-  }
-}
 
 /** The tenant's IANA time zone; UTC until one is set. Reads through `tx` when given. */
 export async function tenantTimeZone(

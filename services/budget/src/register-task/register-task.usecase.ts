@@ -1,5 +1,6 @@
+import { transactionRetryingConflicts } from '@leash/store';
 import { BudgetTask } from '../ledger/ledger.aggregates';
-import { CONSUMERS, inTransaction, type LedgerDeps } from '../ledger/ledger';
+import { CONSUMERS, type LedgerDeps } from '../ledger/ledger';
 import type { RegisterTaskCommand } from './register-task.command';
 
 /** Records which agent (and pinned profile version) a task runs, once. */
@@ -10,7 +11,7 @@ export class RegisterTaskUseCase {
     const { tenantId, taskId } = event;
     // Without both, no budget request could be matched to this task; nothing to remember.
     if (!tenantId || !taskId) return;
-    await inTransaction(this.deps.store, async (tx) => {
+    await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.tasksRequested, event.id))) return;
       const tasks = tx.repository(BudgetTask);
       // The first registration wins: a task's agent does not change.

@@ -1,4 +1,5 @@
 import type { UsageRecordedV1 } from '@leash/contracts';
+import { transactionRetryingConflicts } from '@leash/store';
 import {
   CAP,
   actionActuals,
@@ -14,7 +15,6 @@ import { LedgerBook, dayCounterId, taskCounterId } from '../ledger/ledger-book';
 import {
   BUDGET_SOURCE,
   CONSUMERS,
-  inTransaction,
   systemClock,
   tenantTimeZone,
   utcIso,
@@ -52,7 +52,7 @@ export class SettleUsageUseCase {
     const timeZone = tenantId ? await tenantTimeZone(this.deps.store, tenantId) : undefined;
     const now = this.clock.now();
 
-    await inTransaction(this.deps.store, async (tx) => {
+    await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.usageRecorded, event.id))) return;
       const usages = tx.repository(BudgetUsage);
       if (await usages.get(usage.usageId)) return;
