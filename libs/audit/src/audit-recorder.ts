@@ -26,7 +26,7 @@ export interface AuditRecorderOptions {
 
 export type RecordOutcome = 'recorded' | 'duplicate';
 
-export interface AuditItem {
+interface AuditItem {
   readonly topic: TopicName;
   readonly event: AnyEnvelope;
   readonly headers?: Readonly<Record<string, string>>;
@@ -108,8 +108,10 @@ export class AuditRecorder {
     if (batch.length === 0) return;
     void this.recordAll(batch.map((w) => w.item)).then(
       () => batch.forEach((w) => w.resolve()),
-      () => {
-        for (const waiting of batch) void this.recordAlone(waiting);
+      (error: unknown) => {
+        // One event failed on its own already: the bus retries it, no need to here.
+        if (batch.length === 1) batch[0]!.reject(error);
+        else for (const waiting of batch) void this.recordAlone(waiting);
       },
     );
   }
@@ -135,7 +137,7 @@ export class AuditRecorder {
    * Records events in one transaction, in order; each task's run summary is
    * read and written once, with every new event of the batch folded in.
    */
-  async recordAll(items: readonly AuditItem[]): Promise<RecordOutcome[]> {
+  private async recordAll(items: readonly AuditItem[]): Promise<RecordOutcome[]> {
     const now = this.now().toISOString();
     const entries = items.map(({ topic, event, headers }) =>
       auditEntryOf(topic, event, headers ?? {}, now),

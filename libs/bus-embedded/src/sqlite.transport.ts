@@ -432,7 +432,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
   /** Partitions whose head moved (appends through a transport on this file, in this process): wake their consumers. */
   private advance(heads: ReadonlyMap<string, number>): void {
     for (const [key, next] of heads) {
-      if (!(next <= (this.heads.get(key) ?? -1))) this.heads.set(key, next);
+      if (next > (this.heads.get(key) ?? -1)) this.heads.set(key, next);
       const set = this.waiters.get(key);
       if (!set) continue;
       for (const wake of [...set]) wake();
