@@ -1,3 +1,5 @@
+// First: the V8 flag must be set before any caller of Cedar is optimized.
+import './no-inlined-wasm-calls';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyVersion, ToolDefinition } from '@leash/agents';
