@@ -153,6 +153,38 @@ describe('sqlite store', () => {
     expect(error).toMatchObject({ aggregate: 'counter', id: 'c' });
   });
 
+  it('checks a document read back against its schema unless it is the text this store wrote', async () => {
+    const store = await connect();
+    const repo = store.repository(counters);
+    const parse = jest.spyOn(counters.schema, 'safeParse');
+    try {
+      await repo.insert({ counterId: 'c', value: 1 });
+      expect(parse).toHaveBeenCalledTimes(1); // the write
+      expect((await repo.get('c'))?.doc).toEqual({ counterId: 'c', value: 1 });
+      expect(parse).toHaveBeenCalledTimes(1); // its own text: no check
+
+      // A valid change made by someone else is checked.
+      const raw = new Database(filename);
+      raw.prepare(`UPDATE agg_counter SET body = json_set(body, '$.value', 2)`).run();
+      raw.close();
+      expect((await repo.get('c'))?.doc).toEqual({ counterId: 'c', value: 2 });
+      expect(parse).toHaveBeenCalledTimes(2);
+
+      // A write that rolled back is remembered but not stored: the read is checked.
+      await store
+        .transaction(async (tx) => {
+          await tx.repository(counters).update({ counterId: 'c', value: 3 }, 1);
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      parse.mockClear();
+      expect((await repo.get('c'))?.doc).toEqual({ counterId: 'c', value: 2 });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('deletes inbox claims older than the retention, so the inbox stops growing', async () => {
     const store = await connect();
     const claim = (eventId: string) => store.transaction((tx) => tx.inbox.claim('c', eventId));

@@ -11,6 +11,7 @@ import {
   prepareDocument,
   prepareOutboxRecord,
   readDocument,
+  WrittenDocuments,
   type AnyAggregate,
   type DocOf,
   type EnqueueOptions,
@@ -243,6 +244,8 @@ export class SqliteStore implements Store {
   private readonly lock = new AsyncLock();
   private readonly context = new AsyncLocalStorage<TxState>();
   private readonly tables = new Map<string, AggregateTable>();
+  /** Reading back a document this connection wrote skips the schema check. */
+  private readonly written = new WrittenDocuments();
   private readonly listeners = new Set<() => void>();
   private readonly busyTimeoutMs: number;
   private readonly maxGroupMembers: number;
@@ -690,7 +693,9 @@ export class SqliteStore implements Store {
     const stored = (row: Row): Stored<T> => ({
       id: row.id,
       version: row.version,
-      doc: readDocument(aggregate, row.id, JSON.parse(row.body)),
+      doc: this.written.wrote(aggregate, row.id, row.body)
+        ? (JSON.parse(row.body) as T)
+        : readDocument(aggregate, row.id, JSON.parse(row.body)),
     });
     const ops = {
       get: (table: AggregateTable, id: string): Stored<T> | undefined => {
@@ -699,15 +704,19 @@ export class SqliteStore implements Store {
       },
       insert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
-        if (table.insert.run(id, JSON.stringify(doc)).changes === 0) {
+        const text = JSON.stringify(doc);
+        if (table.insert.run(id, text).changes === 0) {
           throw new DuplicateError(aggregate.name, id);
         }
+        this.written.remember(aggregate, id, text);
         return { id, version: 1, doc };
       },
       update: (table: AggregateTable, input: unknown, expected: number): Stored<T> => {
         checkVersion(aggregate, expected);
         const { id, doc } = prepareDocument(aggregate, input);
-        if (table.update.run(JSON.stringify(doc), id, expected).changes === 1) {
+        const text = JSON.stringify(doc);
+        if (table.update.run(text, id, expected).changes === 1) {
+          this.written.remember(aggregate, id, text);
           return { id, version: expected + 1, doc };
         }
         const actual = table.version.get(id) as number | undefined;
@@ -716,11 +725,14 @@ export class SqliteStore implements Store {
       },
       upsert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
-        const version = table.upsert.get(id, JSON.stringify(doc)) as number;
+        const text = JSON.stringify(doc);
+        const version = table.upsert.get(id, text) as number;
+        this.written.remember(aggregate, id, text);
         return { id, version, doc };
       },
       delete: (table: AggregateTable, id: string, expected?: number): boolean => {
         checkId(aggregate, id);
+        this.written.delete(aggregate, id);
         if (expected === undefined) return table.delete.run(id).changes === 1;
         checkVersion(aggregate, expected);
         if (table.deleteVersioned.run(id, expected).changes === 1) return true;

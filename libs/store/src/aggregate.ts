@@ -10,7 +10,11 @@ export type FieldOf<T> = Extract<T extends unknown ? keyof T : never, string>;
 export interface AggregateSpec<S extends z.ZodType, F extends string> {
   /** Collection / table name: lower case letters, digits and `_`. Never rename a live one. */
   readonly name: string;
-  /** Must be plain JSON data without transforms: documents are parsed again on every read. */
+  /**
+   * Must be plain JSON data without transforms: a document read back is
+   * parsed again, or, when it is the text this adapter wrote, taken as written
+   * (WrittenDocuments), and both must give the same document.
+   */
   readonly schema: S;
   /** The document's identity; becomes `_id` in MongoDB and the primary key in SQLite. */
   readonly id: (doc: z.output<S>) => string;

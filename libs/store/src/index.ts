@@ -5,3 +5,4 @@ export * from './store.port';
 export * from './outbox';
 export * from './outbox-relay';
 export * from './conflict-retry';
+export * from './written-documents';
