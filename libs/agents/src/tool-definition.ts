@@ -63,11 +63,22 @@ export function defineTool<P extends z.ZodObject>(
   });
 }
 
-/** The tool's parameters as JSON Schema, as the model and the audit log see them. */
+// Definitions are frozen and zod schemas immutable, so each tool's JSON Schema is built once.
+const JSON_SCHEMA_TEXTS = new WeakMap<ToolDefinition, string>();
+
+/** The tool's parameters as JSON Schema, as the model and the audit log see them; a fresh copy. */
 export function toolJsonSchema(tool: ToolDefinition): Record<string, unknown> {
-  const schema = z.toJSONSchema(tool.parameters, { target: 'draft-7' }) as Record<string, unknown>;
-  delete schema.$schema;
-  return schema;
+  let text = JSON_SCHEMA_TEXTS.get(tool);
+  if (text === undefined) {
+    const schema = z.toJSONSchema(tool.parameters, { target: 'draft-7' }) as Record<
+      string,
+      unknown
+    >;
+    delete schema.$schema;
+    text = JSON.stringify(schema);
+    JSON_SCHEMA_TEXTS.set(tool, text);
+  }
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 /** What of a tool is recorded with each version: everything but code. */
