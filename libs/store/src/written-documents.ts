@@ -17,7 +17,7 @@ export class WrittenDocuments {
   private chars = 0;
 
   /** `maxChars`: the total length of the texts kept. */
-  constructor(private readonly maxChars = 4_000_000) {}
+  constructor(private readonly maxChars = 1_000_000) {}
 
   remember(aggregate: AnyAggregate, id: string, text: string): void {
     const key = keyOf(aggregate, id);
