@@ -690,13 +690,16 @@ export class SqliteStore implements Store {
     state: TxState | undefined,
   ): RepositoryOf<A> {
     type T = DocOf<A>;
-    const stored = (row: Row): Stored<T> => ({
-      id: row.id,
-      version: row.version,
-      doc: this.written.wrote(aggregate, row.id, row.body)
-        ? (JSON.parse(row.body) as T)
-        : readDocument(aggregate, row.id, JSON.parse(row.body)),
-    });
+    const stored = (row: Row): Stored<T> => {
+      const raw: unknown = JSON.parse(row.body);
+      return {
+        id: row.id,
+        version: row.version,
+        doc: this.written.wrote(aggregate, row.id, row.body)
+          ? (raw as T)
+          : readDocument(aggregate, row.id, raw),
+      };
+    };
     const ops = {
       get: (table: AggregateTable, id: string): Stored<T> | undefined => {
         const row = table.get.get(checkId(aggregate, id)) as Row | undefined;
