@@ -139,6 +139,81 @@ describe('sqlite store', () => {
     }
   });
 
+  describe('outbox entries this connection committed', () => {
+    const event = (id: string, taskId = 't1') =>
+      createEnvelope(
+        'leash.tasks.requested.v1',
+        { agent: 'support', input: 'hello' },
+        { source: 'test', taskId, id },
+      );
+    /** Rows in the outbox table, as another connection sees them. */
+    const rowsInTable = () => {
+      const reader = new Database(filename, { readonly: true });
+      try {
+        return reader.prepare('SELECT count(*) FROM _leash_outbox').pluck().get() as number;
+      } finally {
+        reader.close();
+      }
+    };
+
+    it('are handed to the relay as enqueued, never a rolled-back one, and sent rows go with a later commit', async () => {
+      const store = await connect();
+      expect(await store.outbox.pending(10)).toEqual([]); // read from the table: now known whole
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.outbox.enqueue('tasks.requested', event('gone'));
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      const kept = event('e1');
+      await store.transaction((tx) => tx.outbox.enqueue('tasks.requested', kept));
+
+      const [entry, ...rest] = await store.outbox.pending(10);
+      expect(rest).toEqual([]);
+      // The very object enqueued: the pass read nothing back from the table.
+      expect(entry!.envelope).toBe(kept);
+      expect(entry).toMatchObject({ topic: 'tasks.requested', key: 't1', attempts: 0 });
+
+      await store.outbox.markSent([entry!.id]);
+      expect(await store.outbox.pending(10)).toEqual([]);
+      expect(rowsInTable()).toBe(1); // deleted with the next commit, not one of its own
+      await store.repository(counters).insert({ counterId: 'c', value: 1 });
+      expect(rowsInTable()).toBe(0);
+    });
+
+    it('have their sent rows deleted on their own when no other commit comes', async () => {
+      const store = await connect();
+      await store.transaction((tx) => tx.outbox.enqueue('tasks.requested', event('e1')));
+      const [entry] = await store.outbox.pending(10);
+      await store.outbox.markSent([entry!.id]);
+      await waitFor(() => rowsInTable() === 0, { description: 'sent row deleted' });
+      expect(await store.outbox.pending(10)).toEqual([]);
+    });
+
+    it('are read from the table again once another connection has sent them', async () => {
+      const a = await connect();
+      const b = await connect();
+      await a.transaction((tx) => tx.outbox.enqueue('tasks.requested', event('e1')));
+      expect((await a.outbox.pending(10)).map((e) => e.envelope.id)).toEqual(['e1']);
+      const [seen] = await b.outbox.pending(10);
+      await b.outbox.markSent([seen!.id]);
+      await b.close(); // its last commit deletes the sent row
+      expect(await a.outbox.pending(10)).toEqual([]);
+    });
+
+    it('keep a failed attempt on the entry, as the table does', async () => {
+      const store = await connect();
+      expect(await store.outbox.pending(10)).toEqual([]);
+      await store.transaction((tx) => tx.outbox.enqueue('tasks.requested', event('e1')));
+      const [entry] = await store.outbox.pending(10);
+      await store.outbox.markFailed(entry!.id, 'bus unavailable');
+      const [fromMemory] = await store.outbox.pending(10);
+      expect(fromMemory).toMatchObject({ attempts: 1, lastError: 'bus unavailable' });
+      const other = await connect();
+      expect(await other.outbox.pending(10)).toEqual([fromMemory]);
+    });
+  });
+
   it('reports a stored document that no longer matches its schema', async () => {
     const store = await connect();
     await store.repository(counters).insert({ counterId: 'c', value: 1 });

@@ -28,6 +28,7 @@ import {
   type Transaction,
 } from '@leash/store';
 import { AsyncLock } from './async-lock';
+import { CommittedOutbox } from './committed-outbox';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 import {
   addColumnSql,
@@ -88,7 +89,8 @@ interface Row {
 /** Per transaction (and per autocommit write): whether it may still be used, and what to undo. */
 class TxState {
   active = true;
-  enqueued = 0;
+  /** Outbox entries this unit wrote, for the relay once they commit. */
+  readonly enqueued: OutboxEntry[] = [];
   /** Tables created or altered in this transaction; forgotten if it rolls back. */
   readonly touchedTables: string[] = [];
 }
@@ -100,7 +102,7 @@ class TxState {
  */
 class CommitGroup {
   members = 0;
-  enqueued = 0;
+  readonly enqueued: OutboxEntry[] = [];
   readonly touchedTables: string[] = [];
   readonly openedAt = performance.now();
   readonly committed: Promise<void>;
@@ -118,6 +120,12 @@ class CommitGroup {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * How long the rows of sent outbox entries may wait for a commit to ride on
+ * before they get one of their own. Until deleted they are only filtered out;
+ * a crash in between publishes them again, which consumers dedupe.
+ */
+const SENT_DELETE_DELAY_MS = 100;
 /** Claims deleted per statement, so one prune never holds the event loop (or the write lock) for long. */
 const INBOX_PRUNE_CHUNK = 5_000;
 
@@ -246,6 +254,10 @@ export class SqliteStore implements Store {
   private readonly tables = new Map<string, AggregateTable>();
   /** Reading back a document this connection wrote skips the schema check. */
   private readonly written = new WrittenDocuments();
+  /** The relay's pass reads what this connection enqueued from here, not from the table. */
+  private readonly committedOutbox = new CommittedOutbox();
+  private sentDeleteTimer: NodeJS.Timeout | undefined;
+  private readonly onError: (error: Error) => void;
   private readonly listeners = new Set<() => void>();
   private readonly busyTimeoutMs: number;
   private readonly maxGroupMembers: number;
@@ -270,6 +282,7 @@ export class SqliteStore implements Store {
     busyNow: Statement;
     busyWait: Statement;
     ping: Statement;
+    dataVersion: Statement;
     claim: Statement;
     enqueue: Statement;
     pending: Statement;
@@ -284,6 +297,7 @@ export class SqliteStore implements Store {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.maxGroupMembers = Math.max(1, Math.floor(options.commitGroup?.maxMembers ?? 64));
     this.maxGroupDelayMs = Math.max(0, options.commitGroup?.maxDelayMs ?? 2);
+    this.onError = options.onError ?? (() => undefined);
     const retention =
       options.inboxRetentionMs === undefined ? 7 * DAY_MS : options.inboxRetentionMs;
     if (retention !== null && !(Number.isFinite(retention) && retention > 0)) {
@@ -318,6 +332,7 @@ export class SqliteStore implements Store {
         busyNow: db.prepare('PRAGMA busy_timeout = 0'),
         busyWait: db.prepare(`PRAGMA busy_timeout = ${Math.floor(this.busyTimeoutMs)}`),
         ping: db.prepare('SELECT 1').pluck(),
+        dataVersion: db.prepare('PRAGMA data_version').pluck(),
       } as typeof this.s;
     } catch (error) {
       void this.checkpointer?.stop();
@@ -456,8 +471,15 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     // Queued work runs first: the lock is FIFO and close joins the end of the queue.
     clearInterval(this.pruneTimer);
+    clearTimeout(this.sentDeleteTimer);
     this.closing ??= this.lock.acquire().then(async (release) => {
       try {
+        if (!this.group && this.committedOutbox.toDelete.size > 0) {
+          // The sent rows' last chance to be deleted; if the lock is not ours, they are sent again later.
+          await this.begin()
+            .then(() => (this.group = new CommitGroup()))
+            .catch((error: Error) => this.onError(error));
+        }
         this.commitGroup();
         this.closed = true;
         this.listeners.clear();
@@ -571,7 +593,7 @@ export class SqliteStore implements Store {
         throw error;
       }
       group.members += 1;
-      group.enqueued += state.enqueued;
+      group.enqueued.push(...state.enqueued);
       group.touchedTables.push(...state.touchedTables);
     } finally {
       this.settleGroup();
@@ -618,15 +640,45 @@ export class SqliteStore implements Store {
   private commitGroup(): void {
     const group = this.group;
     if (!group) return;
+    const deleted = this.deleteSentRows();
     try {
       this.s.commit.run();
     } catch (error) {
+      for (const seq of deleted) this.committedOutbox.toDelete.add(seq);
       this.abortGroup(error);
       return;
     }
     this.group = undefined;
+    if (group.enqueued.length > 0) this.committedOutbox.committed(group.enqueued);
     group.resolve();
-    if (group.enqueued > 0) this.notifyEnqueued();
+    if (group.enqueued.length > 0) this.notifyEnqueued();
+  }
+
+  /**
+   * Deletes the rows of sent entries in the open transaction, in a savepoint
+   * of their own so a failure here costs the group nothing (they are tried
+   * again with the next commit). Returns the seqs deleted.
+   */
+  private deleteSentRows(): number[] {
+    const toDelete = this.committedOutbox.toDelete;
+    if (toDelete.size === 0) return [];
+    const seqs = [...toDelete];
+    try {
+      this.s.savepoint.run();
+      try {
+        this.s.sent.run(JSON.stringify(seqs));
+        this.s.releaseSavepoint.run();
+      } catch (error) {
+        this.s.rollbackToSavepoint.run();
+        this.s.releaseSavepoint.run();
+        throw error;
+      }
+    } catch (error) {
+      this.onError(error as Error);
+      return [];
+    }
+    toDelete.clear();
+    return seqs;
   }
 
   /** Rolls the open group back: every member that was waiting for its commit fails with `cause`. */
@@ -829,15 +881,25 @@ export class SqliteStore implements Store {
         if (!state.active) return this.ended();
         try {
           const record = prepareOutboxRecord(topic, envelope as AnyEnvelope, options);
-          this.s.enqueue.run(
+          const enqueuedAt = Date.now();
+          const { lastInsertRowid } = this.s.enqueue.run(
             record.topic,
             record.key,
             record.eventId,
             record.envelope,
             record.headers,
-            Date.now(),
+            enqueuedAt,
           );
-          state.enqueued += 1;
+          // What a read of the row would give, without serialising and parsing it again.
+          state.enqueued.push({
+            id: String(lastInsertRowid),
+            topic: record.topic,
+            key: record.key,
+            envelope: envelope as AnyEnvelope,
+            headers: { ...options?.headers },
+            enqueuedAt: new Date(enqueuedAt).toISOString(),
+            attempts: 0,
+          });
           return Promise.resolve();
         } catch (error) {
           return Promise.reject(error);
@@ -846,28 +908,48 @@ export class SqliteStore implements Store {
     };
   }
 
-  private pending(limit: number): Promise<OutboxEntry[]> {
+  private async pending(limit: number): Promise<OutboxEntry[]> {
     if (!Number.isInteger(limit) || limit < 1) {
-      return Promise.reject(new StoreError('outbox: limit must be a positive integer'));
+      throw new StoreError('outbox: limit must be a positive integer');
     }
-    return this.read(() => outboxEntries(this.s.pending.all(limit) as OutboxRow[]));
+    this.checkEntry();
+    this.checkOpen();
+    const known = this.committedOutbox.pending(limit, this.s.dataVersion.get() as number);
+    if (known) return known;
+    // Rows marked sent but not deleted yet are skipped, so read enough to fill the batch anyway.
+    const wanted = limit + this.committedOutbox.toDelete.size;
+    const { rows, mark } = await this.read(() => ({
+      rows: this.s.pending.all(wanted) as OutboxRow[],
+      mark: this.committedOutbox.mark(this.s.dataVersion.get() as number),
+    }));
+    const fresh = this.committedOutbox.resync(outboxEntries(rows), rows.length < wanted, mark);
+    return fresh.slice(0, limit);
   }
 
-  private markSent(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return Promise.resolve();
+  /** The rows are deleted with the next commit; until then pending() leaves them out. */
+  private async markSent(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     const seqs = ids.map(Number);
     if (!seqs.every(Number.isSafeInteger)) {
-      return Promise.reject(new StoreError('outbox: ids must be the ids pending() returned'));
+      throw new StoreError('outbox: ids must be the ids pending() returned');
     }
-    return this.write(() => {
-      this.s.sent.run(JSON.stringify(seqs));
-    });
+    this.checkEntry();
+    this.checkOpen();
+    this.committedOutbox.sent(seqs);
+    this.sentDeleteTimer ??= setTimeout(() => {
+      this.sentDeleteTimer = undefined;
+      if (this.committedOutbox.toDelete.size === 0 || this.closing) return;
+      // An empty unit of work: its commit carries the deletes.
+      this.write(() => undefined).catch((error: Error) => this.onError(error));
+    }, SENT_DELETE_DELAY_MS);
+    this.sentDeleteTimer.unref();
   }
 
   private markFailed(id: string, error: string): Promise<void> {
+    const message = error.slice(0, 2000);
     return this.write(() => {
-      this.s.failed.run(error.slice(0, 2000), Number(id));
-    });
+      this.s.failed.run(message, Number(id));
+    }).then(() => this.committedOutbox.failed(Number(id), message));
   }
 
   private async acquireLease(owner: string, ttlMs: number): Promise<boolean> {

@@ -84,7 +84,11 @@ export interface OutboxEntry {
 export interface OutboxStore {
   /** The oldest unsent entries, in insertion order. */
   pending(limit: number): Promise<OutboxEntry[]>;
-  /** Removes published entries. */
+  /**
+   * Removes published entries: pending() never returns them again. An adapter
+   * may delete their rows later, with another commit; a crash before that
+   * publishes them again, which consumers dedupe like any redelivery.
+   */
   markSent(ids: readonly string[]): Promise<void>;
   /** Records a failed attempt; the entry stays pending. */
   markFailed(id: string, error: string): Promise<void>;
