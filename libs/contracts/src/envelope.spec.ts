@@ -4,6 +4,7 @@ import {
   createEnvelope,
   decodeEnvelope,
   encodeEnvelope,
+  isValidatedEnvelope,
   partitionKeyOf,
 } from './envelope';
 
@@ -80,6 +81,17 @@ describe('the envelope', () => {
     const noId = { ...good, headers: { ...good.headers } };
     delete (noId.headers as Record<string, string>).ce_id;
     expect(() => decodeEnvelope('tasks.requested', noId)).toThrow(EventValidationError);
+  });
+
+  it('knows the envelopes it built whose data is still the object it checked', () => {
+    const event = createEnvelope(
+      'leash.tasks.requested.v1',
+      { agent: 'support', input: 'hello' },
+      { source: 'test', taskId: 't1' },
+    );
+    expect(isValidatedEnvelope(event)).toBe(true);
+    expect(isValidatedEnvelope({ ...event })).toBe(false);
+    expect(isValidatedEnvelope({ ...event, data: { agent: '' } } as never)).toBe(false);
   });
 
   it('refuses to encode an event onto a topic it does not travel on', () => {

@@ -76,6 +76,9 @@ function validateData<T extends EventType>(type: T, data: unknown): EventData<T>
   return parsed.data as EventData<T>;
 }
 
+/** Envelopes `createEnvelope` built, each with the data object it validated. */
+const VALIDATED = new WeakMap<object, unknown>();
+
 /** Builds a validated envelope. Throws EventValidationError on bad data. */
 export function createEnvelope<T extends EventType>(
   type: T,
@@ -113,7 +116,18 @@ export function createEnvelope<T extends EventType>(
     data: validateData(type, data),
   };
   partitionKeyOf(topicOf(envelope), envelope);
+  VALIDATED.set(envelope, envelope.data);
   return envelope;
+}
+
+/**
+ * True when `createEnvelope` built this very envelope and its `data` is still
+ * the object it validated, so checking the data again can be skipped.
+ * Envelopes are readonly throughout; data changed in place after creation is
+ * a bug this cannot see, and consumers still check every event at the edge.
+ */
+export function isValidatedEnvelope(envelope: Pick<Envelope, 'data'>): boolean {
+  return VALIDATED.has(envelope) && VALIDATED.get(envelope) === envelope.data;
 }
 
 function describeCloudEventError(error: unknown): string {

@@ -1,4 +1,4 @@
-import { EventValidationError, createEnvelope } from '@leash/contracts';
+import { EVENTS, EventValidationError, createEnvelope } from '@leash/contracts';
 import { prepareOutboxRecord } from './outbox';
 
 const event = createEnvelope(
@@ -16,6 +16,19 @@ describe('prepareOutboxRecord', () => {
     expect(JSON.parse(record.envelope)).toEqual(event);
     expect(JSON.parse(record.headers)).toEqual({ traceparent: 'tp' });
     expect(JSON.parse(prepareOutboxRecord('tasks.requested', event).headers)).toEqual({});
+  });
+
+  it('checks the data only of an envelope createEnvelope did not build as it is', () => {
+    const check = jest.spyOn(EVENTS['leash.tasks.requested.v1'].schema, 'safeParse');
+    try {
+      prepareOutboxRecord('tasks.requested', event);
+      expect(check).not.toHaveBeenCalled();
+      prepareOutboxRecord('tasks.requested', { ...event });
+      prepareOutboxRecord('tasks.requested', { ...event, data: { ...event.data } });
+      expect(check).toHaveBeenCalledTimes(2);
+    } finally {
+      check.mockRestore();
+    }
   });
 
   it.each([

@@ -2,6 +2,7 @@ import {
   EVENTS,
   EventValidationError,
   isEventType,
+  isValidatedEnvelope,
   partitionKeyOf,
   type AnyEnvelope,
   type TopicName,
@@ -38,8 +39,11 @@ export function prepareOutboxRecord(
   if (typeof envelope.id !== 'string' || envelope.id.length === 0) {
     throw new EventValidationError(`outbox: ${envelope.type} has no id`);
   }
-  const parsed = definition.schema.safeParse(envelope.data);
-  if (!parsed.success) {
+  // createEnvelope checked the data already; an envelope built any other way is checked here.
+  const parsed = isValidatedEnvelope(envelope)
+    ? undefined
+    : definition.schema.safeParse(envelope.data);
+  if (parsed && !parsed.success) {
     throw new EventValidationError(
       `outbox: ${envelope.type} ${envelope.id}: invalid data`,
       parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
