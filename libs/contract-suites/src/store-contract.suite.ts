@@ -183,6 +183,17 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         expect(await repo.get('missing')).toBeUndefined();
       });
 
+      it('gives every read a document of its own, so changing one changes nothing else', async () => {
+        const repo = store.repository(reservations);
+        await repo.insert(reservation('r1', { reviewer: 'ann' }));
+        const first = (await repo.get('r1'))!.doc;
+        first.notes.push('changed in place');
+        const [found] = await repo.find({ where: { status: 'open' } });
+        expect(found!.doc).not.toBe(first);
+        expect(found!.doc.notes).toEqual([]);
+        expect((await repo.get('r1'))!.doc.notes).toEqual([]);
+      });
+
       it('rejects an invalid document with a clear error and writes nothing', async () => {
         const repo = store.repository(reservations);
         const error = await repo

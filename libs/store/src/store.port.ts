@@ -12,6 +12,8 @@ export interface Stored<T> {
 /**
  * Typed access to one aggregate's documents. Every write validates the
  * document with the aggregate's schema first; every read validates it again.
+ * Every read returns documents of its own, shared with nobody: the caller may
+ * change them in place (to write them back, say) without copying first.
  */
 export interface Repository<T, In = T, F extends string = string> {
   get(id: string): Promise<Stored<T> | undefined>;

@@ -21,7 +21,7 @@ export async function changeTask(
     const tasks = tx.repository(PLANNER_TASKS);
     const stored = await tasks.get(taskId);
     if (!stored) return undefined;
-    const task = structuredClone(stored.doc);
+    const task = stored.doc; // the repository's own copy: changed in place, no clone needed
     const outgoing = change(task, tx);
     if (outgoing === undefined) return undefined;
     await tasks.update(task, stored.version);
