@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditRecorder, auditEntries, runSummaries } from '@leash/audit';
+import { AuditRecorder, auditEntries, runSummaries, runToolId, runTools } from '@leash/audit';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
@@ -97,6 +97,43 @@ describe('AuditRecorder on the embedded engines', () => {
     for (const taskId of ['task-0', 'task-1', 'task-2']) {
       expect((await run(taskId))?.doc.events).toBe(4);
     }
+  });
+
+  it("keeps each tool row's copy of its run current, writing it only when that copy changes", async () => {
+    recorder = new AuditRecorder({ bus: engines.bus, store: engines.store });
+    const attributes = { source: 'audit-spec', tenantId: 'acme', taskId: 'task-tools' };
+    const toolRow = () =>
+      engines.store.repository(runTools).get(runToolId('task-tools', 'lookup_customer'));
+    const usage = (usdMicros: number) =>
+      createEnvelope(
+        'leash.usage.recorded.v1',
+        { usageId: `u-${usdMicros}`, taskId: 'task-tools', kind: 'model', usdMicros },
+        attributes,
+      );
+    await recorder.record(
+      'actions.proposed',
+      createEnvelope(
+        'leash.actions.proposed.v1',
+        {
+          actionId: 'a1',
+          agent: { name: 'support', version: 1 },
+          tool: 'lookup_customer',
+          arguments: { customer: 'C-1' },
+          step: 1,
+          reason: 'look the customer up',
+          versions: {},
+        },
+        attributes,
+      ),
+    );
+    expect(await toolRow()).toMatchObject({ version: 1, doc: { costUsdMicros: 0 } });
+
+    await recorder.record('usage.recorded', usage(0)); // the run changes, its cost does not
+    expect((await run('task-tools'))?.doc.events).toBe(2);
+    expect((await toolRow())?.version).toBe(1);
+
+    await recorder.record('usage.recorded', usage(250));
+    expect(await toolRow()).toMatchObject({ version: 2, doc: { costUsdMicros: 250 } });
   });
 
   it('dead-letters the one event it cannot record and records the rest of its batch', async () => {

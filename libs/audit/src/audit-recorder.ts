@@ -3,7 +3,7 @@ import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts'
 import { DuplicateError, type Store } from '@leash/store';
 import { auditEntries, runSummaries, runTools, type AuditEntry } from './audit.aggregates';
 import { auditEntryOf } from './describe-event';
-import { emptyRun, foldEvent, toolRowsOf } from './run-summary';
+import { changedToolRows, emptyRun, foldEvent } from './run-summary';
 
 export const AUDIT_GROUP = 'audit';
 
@@ -168,8 +168,8 @@ export class AuditRecorder {
         let run = stored?.doc ?? emptyRun(events[0]!, taskId, now);
         for (const event of events) run = foldEvent(run, event, now);
         await runs.upsert(run);
-        // Tool rows copy the run's search fields, so they change with it.
-        for (const row of toolRowsOf(run)) await tools.upsert(row);
+        // Tool rows copy the run's search fields, so they change with it (and only then).
+        for (const row of changedToolRows(stored?.doc, run)) await tools.upsert(row);
       }
       return outcomes;
     });

@@ -124,6 +124,23 @@ function finishedCost(run: RunSummary, event: AnyEnvelope): number | undefined {
   return run.finishedAt ? Math.max(run.costUsdMicros, run.usageUsdMicros) : undefined;
 }
 
+/**
+ * The tool rows of `after` that differ from those of `before` (all of them
+ * when there is no `before`): a run's rows change only with the fields they
+ * copy (its cost, status, latency), far less often than the run itself.
+ */
+export function changedToolRows(before: RunSummary | undefined, after: RunSummary): RunTool[] {
+  const rows = toolRowsOf(after);
+  if (!before) return rows;
+  const old = new Map(toolRowsOf(before).map((row) => [row.tool, row]));
+  return rows.filter((row) => {
+    const was = old.get(row.tool);
+    return (
+      !was || (Object.keys(row) as (keyof RunTool)[]).some((field) => row[field] !== was[field])
+    );
+  });
+}
+
 export function toolRowsOf(run: RunSummary): RunTool[] {
   return run.tools.map((tool) => ({
     taskId: run.taskId,
