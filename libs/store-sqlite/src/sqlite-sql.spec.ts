@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { defineAggregate, planQuery } from '@leash/store';
-import { addColumnSql, createIndexSql, queryParams, querySql } from './sqlite-sql';
+import Database from 'better-sqlite3';
+import {
+  addColumnSql,
+  backfillColumnSql,
+  createIndexSql,
+  indexValueOf,
+  insertSql,
+  queryParams,
+  querySql,
+  updateSql,
+} from './sqlite-sql';
 
 const approvals = defineAggregate({
   name: 'approval',
@@ -18,12 +28,37 @@ const approvals = defineAggregate({
 const flat = (sql: string) => sql.replace(/\s+/g, ' ').trim();
 
 describe('sqlite sql', () => {
-  it('indexes a generated column over the JSON body, ending each index with id', () => {
+  it('keeps each indexed field in a plain column filled from the body, ending each index with id', () => {
     expect(flat(addColumnSql(approvals, 'status'))).toBe(
-      `ALTER TABLE "agg_approval" ADD COLUMN "ix_status" GENERATED ALWAYS AS (json_extract(body, '$.status')) VIRTUAL`,
+      'ALTER TABLE "agg_approval" ADD COLUMN "ix_status"',
+    );
+    expect(flat(backfillColumnSql(approvals, 'status'))).toBe(
+      `UPDATE "agg_approval" SET "ix_status" = json_extract(body, '$.status')`,
     );
     expect(flat(createIndexSql(approvals, ['tenantId', 'status']))).toBe(
       'CREATE INDEX IF NOT EXISTS "agg_approval__tenantId__status" ON "agg_approval" ("ix_tenantId", "ix_status", id)',
+    );
+  });
+
+  it('writes a column what json_extract reads from the body, and updates only the columns given', () => {
+    const doc = { status: 'waiting', urgent: true, count: 3, tags: ['a'], note: null };
+    const db = new Database(':memory:');
+    try {
+      const extract = db.prepare("SELECT json_extract(?, '$.' || ?)").pluck();
+      for (const field of ['status', 'urgent', 'count', 'tags', 'note', 'missing']) {
+        expect(indexValueOf(doc, field)).toEqual(extract.get(JSON.stringify(doc), field));
+      }
+    } finally {
+      db.close();
+    }
+    expect(flat(insertSql(approvals, ['tenantId', 'status']))).toBe(
+      'INSERT INTO "agg_approval" (id, version, body, "ix_tenantId", "ix_status") VALUES (?, 1, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    );
+    expect(flat(updateSql(approvals, ['status']))).toBe(
+      'UPDATE "agg_approval" SET version = version + 1, body = ?, "ix_status" = ? WHERE id = ?',
+    );
+    expect(flat(updateSql(approvals, []))).toBe(
+      'UPDATE "agg_approval" SET version = version + 1, body = ? WHERE id = ?',
     );
   });
 

@@ -3,13 +3,20 @@ import type { AnyAggregate, Condition, QueryPlan } from '@leash/store';
 /*
  * Representation: one table per aggregate (as MongoDB has one collection per
  * aggregate), `id` primary key, `version`, and the document as JSON text in
- * `body`. Each indexed field is a VIRTUAL generated column over `body`
- * (`ix_<field>`), indexed as declared. Nothing is written twice, old rows get
- * new indexes without a backfill (ALTER TABLE ADD COLUMN works for virtual
- * columns), and the columns have no declared type, so no affinity turns a
- * string into a number when comparing. A generic documents table would need
- * one partial index per aggregate and field and make every table scan span
- * all aggregates.
+ * `body`. Each indexed field is a column `ix_<field>` holding what
+ * `json_extract(body, '$.<field>')` gives, indexed as declared. The columns
+ * have no declared type, so no affinity turns a string into a number when
+ * comparing. A generic documents table would need one partial index per
+ * aggregate and field and make every table scan span all aggregates.
+ *
+ * The columns are plain, written with the body, not generated from it: an
+ * UPDATE rewrites the entries of every index over a column it may change, and
+ * for a generated column that is every write of the body. Plain columns let
+ * an update set only the columns whose values changed, so the common write
+ * (the document changed, its indexed fields did not) touches no index. In
+ * a micro-benchmark, such an update of a row with nine indexes cost about
+ * 40 us with plain columns and about 210 us with generated ones, commit
+ * included.
  */
 
 export type SqlValue = string | number | null;
@@ -42,9 +49,61 @@ export function createTableSql(aggregate: Pick<AnyAggregate, 'name'>): string {
 }
 
 export function addColumnSql(aggregate: Pick<AnyAggregate, 'name'>, field: string): string {
+  return `ALTER TABLE ${quote(tableOf(aggregate))} ADD COLUMN ${quote(columnOf(field))}`;
+}
+
+/** Fills an index column from the bodies of the rows already there. */
+export function backfillColumnSql(aggregate: Pick<AnyAggregate, 'name'>, field: string): string {
   // Field names are checked identifiers (defineAggregate), safe inside the JSON path.
-  return `ALTER TABLE ${quote(tableOf(aggregate))} ADD COLUMN ${quote(columnOf(field))}
-    GENERATED ALWAYS AS (json_extract(body, '$.${field}')) VIRTUAL`;
+  return `UPDATE ${quote(tableOf(aggregate))}
+    SET ${quote(columnOf(field))} = json_extract(body, '$.${field}')`;
+}
+
+/** What `json_extract(body, '$.<field>')` gives for the document's field: its index column's value. */
+export function indexValueOf(doc: Readonly<Record<string, unknown>>, field: string): SqlValue {
+  const value = doc[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return JSON.stringify(value);
+}
+
+/** Insert of a new document: id, body, then one value per field of `fields`, in order. */
+export function insertSql(
+  aggregate: Pick<AnyAggregate, 'name'>,
+  fields: readonly string[],
+): string {
+  const columns = ['id', 'version', 'body', ...fields.map((f) => quote(columnOf(f)))];
+  const values = ['?', '1', '?', ...fields.map(() => '?')];
+  return `INSERT INTO ${quote(tableOf(aggregate))} (${columns.join(', ')})
+    VALUES (${values.join(', ')}) ON CONFLICT (id) DO NOTHING`;
+}
+
+/**
+ * Update of a document's body and of the index columns in `changed` only
+ * (SQLite then leaves every other index alone). Parameters: body, the
+ * changed values in order, id. The caller has checked the version, under
+ * the write lock.
+ */
+export function updateSql(
+  aggregate: Pick<AnyAggregate, 'name'>,
+  changed: readonly string[],
+): string {
+  const sets = [
+    'version = version + 1',
+    'body = ?',
+    ...changed.map((f) => `${quote(columnOf(f))} = ?`),
+  ];
+  return `UPDATE ${quote(tableOf(aggregate))} SET ${sets.join(', ')} WHERE id = ?`;
+}
+
+/** The stored version and index column values of one document, in `fields` order after the version. */
+export function currentSql(
+  aggregate: Pick<AnyAggregate, 'name'>,
+  fields: readonly string[],
+): string {
+  const columns = ['version', ...fields.map((f) => quote(columnOf(f)))];
+  return `SELECT ${columns.join(', ')} FROM ${quote(tableOf(aggregate))} WHERE id = ?`;
 }
 
 /** `id` closes every index so ties in the sort order are resolved from the index too. */

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { createEnvelope } from '@leash/contracts';
-import { DocumentValidationError, OutboxRelay, defineAggregate } from '@leash/store';
+import {
+  ConcurrencyError,
+  DocumentValidationError,
+  NotFoundError,
+  OutboxRelay,
+  defineAggregate,
+} from '@leash/store';
 import { describeStoreContract, type OpenedStore } from '@leash/contract-suites';
 import { waitFor } from '@leash/testing';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.store';
@@ -37,6 +43,13 @@ const counters = defineAggregate({
   name: 'counter',
   schema: Counter,
   id: (c) => c.counterId,
+});
+/** The same documents with an index on `value`, as a later version of the code might declare them. */
+const indexed = defineAggregate({
+  name: 'counter',
+  schema: Counter,
+  id: (c) => c.counterId,
+  indexes: ['value'],
 });
 
 describe('sqlite store', () => {
@@ -284,12 +297,6 @@ describe('sqlite store', () => {
     await before.close();
 
     const after = await connect();
-    const indexed = defineAggregate({
-      name: 'counter',
-      schema: Counter,
-      id: (c) => c.counterId,
-      indexes: ['value'],
-    });
     const found = await after.repository(indexed).find({ orderBy: 'value' });
     expect(found.map((f) => f.id)).toEqual(['b', 'a']);
     const raw = new Database(filename, { readonly: true });
@@ -300,6 +307,61 @@ describe('sqlite store', () => {
     expect(plan.map((p) => p.detail).join(' ')).toMatch(
       /USING (COVERING )?INDEX agg_counter__value/,
     );
+  });
+
+  it('keeps index columns in step with every kind of write', async () => {
+    const store = await connect();
+    const repo = store.repository(indexed);
+    const ids = async (value: number) => (await repo.find({ where: { value } })).map((f) => f.id);
+    await repo.insert({ counterId: 'a', value: 1 });
+    await repo.update({ counterId: 'a', value: 2 }, 1); // the indexed value changes
+    await repo.upsert({ counterId: 'b', value: 2 }); // an upsert that inserts
+    await repo.upsert({ counterId: 'b', value: 3 }); // one that replaces, value changed
+    await repo.upsert({ counterId: 'b', value: 3 }); // and one that leaves it as it was
+    expect(await ids(1)).toEqual([]);
+    expect(await ids(2)).toEqual(['a']);
+    expect(await ids(3)).toEqual(['b']);
+    expect((await repo.get('b'))?.version).toBe(3);
+    await expect(repo.update({ counterId: 'a', value: 9 }, 1)).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
+    await expect(repo.update({ counterId: 'zz', value: 9 }, 1)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    expect(await ids(9)).toEqual([]);
+  });
+
+  it('turns the generated index columns of an older store into plain ones, rows included', async () => {
+    const old = new Database(filename);
+    old.exec(`
+      CREATE TABLE agg_counter (id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL);
+      ALTER TABLE agg_counter ADD COLUMN ix_value GENERATED ALWAYS AS (json_extract(body, '$.value')) VIRTUAL;
+      CREATE INDEX agg_counter__value ON agg_counter (ix_value, id);
+      INSERT INTO agg_counter (id, version, body) VALUES ('a', 1, '{"counterId":"a","value":2}');
+      INSERT INTO agg_counter (id, version, body) VALUES ('b', 1, '{"counterId":"b","value":1}');
+    `);
+    old.close();
+
+    const store = await connect();
+    const repo = store.repository(indexed);
+    expect((await repo.find({ orderBy: 'value' })).map((f) => f.id)).toEqual(['b', 'a']);
+    await repo.update({ counterId: 'b', value: 5 }, 1);
+    expect((await repo.find({ where: { value: 5 } })).map((f) => f.id)).toEqual(['b']);
+
+    const raw = new Database(filename, { readonly: true });
+    try {
+      const columns = raw.prepare('PRAGMA table_xinfo(agg_counter)').all() as {
+        name: string;
+        hidden: number;
+      }[];
+      expect(columns.find((c) => c.name === 'ix_value')?.hidden).toBe(0);
+      const plan = raw
+        .prepare('EXPLAIN QUERY PLAN SELECT id FROM agg_counter WHERE ix_value = 1')
+        .all() as { detail: string }[];
+      expect(plan.map((p) => p.detail).join(' ')).toMatch(/INDEX agg_counter__value/);
+    } finally {
+      raw.close();
+    }
   });
 
   it('commits queued transactions together, each still on its own terms', async () => {

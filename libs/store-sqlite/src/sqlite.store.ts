@@ -32,13 +32,19 @@ import { CommittedOutbox } from './committed-outbox';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 import {
   addColumnSql,
+  backfillColumnSql,
   columnOf,
   createIndexSql,
   createTableSql,
+  currentSql,
+  indexValueOf,
+  insertSql,
   queryParams,
   querySql,
   quote,
   tableOf,
+  updateSql,
+  type SqlValue,
 } from './sqlite-sql';
 
 export interface SqliteStoreOptions {
@@ -138,37 +144,73 @@ const QUERY_CACHE_LIMIT = 256;
 class AggregateTable {
   readonly get: Statement;
   readonly version: Statement;
-  readonly insert: Statement;
-  readonly update: Statement;
-  readonly upsert: Statement;
   readonly delete: Statement;
   readonly deleteVersioned: Statement;
   /** Index keys (`a,b`) known to exist. */
   readonly indexes = new Set<string>();
+  private readonly insertRow: Statement;
+  /** [version, ...index column values] of one row. */
+  private readonly current: Statement;
+  /** Updates by the index columns they set (`a,b`), made as needed. */
+  private readonly updates = new Map<string, Statement>();
   private readonly queries = new Map<string, Statement>();
 
+  /** `fields`: every field with an index column that this connection writes. */
   constructor(
     private readonly db: Database.Database,
     private readonly aggregate: AnyAggregate,
+    readonly fields: readonly string[],
   ) {
     const t = quote(tableOf(aggregate));
     this.get = db.prepare(`SELECT id, version, body FROM ${t} WHERE id = ?`);
     this.version = db.prepare(`SELECT version FROM ${t} WHERE id = ?`).pluck();
-    this.insert = db.prepare(
-      `INSERT INTO ${t} (id, version, body) VALUES (?, 1, ?) ON CONFLICT (id) DO NOTHING`,
-    );
-    this.update = db.prepare(
-      `UPDATE ${t} SET version = version + 1, body = ? WHERE id = ? AND version = ?`,
-    );
-    this.upsert = db
-      .prepare(
-        `INSERT INTO ${t} (id, version, body) VALUES (?, 1, ?)
-         ON CONFLICT (id) DO UPDATE SET version = version + 1, body = excluded.body
-         RETURNING version`,
-      )
-      .pluck();
+    this.insertRow = db.prepare(insertSql(aggregate, fields));
+    this.current = db.prepare(currentSql(aggregate, fields)).raw(true);
     this.delete = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
     this.deleteVersioned = db.prepare(`DELETE FROM ${t} WHERE id = ? AND version = ?`);
+  }
+
+  /** False when a document with this id exists. */
+  insert(id: string, text: string, doc: Readonly<Record<string, unknown>>): boolean {
+    return this.insertRow.run(id, text, ...this.valuesOf(doc)).changes === 1;
+  }
+
+  /**
+   * Replaces the document's body, and the index columns whose values
+   * changed, none other: SQLite rewrites an index only when its columns are
+   * set. Returns the new version; undefined when there is no such document,
+   * or it is not at `expected`.
+   */
+  replace(
+    id: string,
+    text: string,
+    doc: Readonly<Record<string, unknown>>,
+    expected?: number,
+  ): number | undefined {
+    const row = this.current.get(id) as SqlValue[] | undefined;
+    if (!row) return undefined;
+    const version = row[0] as number;
+    if (expected !== undefined && version !== expected) return undefined;
+    const values = this.valuesOf(doc);
+    const changed: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] !== row[i + 1]) changed.push(i);
+    this.updateOf(changed).run(text, ...changed.map((i) => values[i]), id);
+    return version + 1;
+  }
+
+  private valuesOf(doc: Readonly<Record<string, unknown>>): SqlValue[] {
+    return this.fields.map((field) => indexValueOf(doc, field));
+  }
+
+  private updateOf(changed: readonly number[]): Statement {
+    const key = changed.join(',');
+    let statement = this.updates.get(key);
+    if (!statement) {
+      const fields = changed.map((i) => this.fields[i]!);
+      statement = this.db.prepare(updateSql(this.aggregate, fields));
+      this.updates.set(key, statement);
+    }
+    return statement;
   }
 
   query(plan: QueryPlan, kind: 'find' | 'count'): Statement {
@@ -718,23 +760,53 @@ export class SqliteStore implements Store {
     if (table && this.isReady(aggregate)) return table;
     state.touchedTables.push(aggregate.name);
     this.db.exec(createTableSql(aggregate));
-    const columns = new Set(
+    // 0: a plain column; 2 or 3: a generated one, as earlier versions of this adapter made them.
+    const columns = new Map(
       (
         this.db.prepare(`PRAGMA table_xinfo(${quote(tableOf(aggregate))})`).all() as {
           name: string;
+          hidden: number;
         }[]
-      ).map((c) => c.name),
+      ).map((c) => [c.name, c.hidden]),
     );
-    for (const field of aggregate.fields) {
-      if (!columns.has(columnOf(field))) this.db.exec(addColumnSql(aggregate, field));
+    const fields = [...new Set([...(table?.fields ?? []), ...aggregate.fields])];
+    let migrated = false;
+    for (const field of fields) {
+      const kind = columns.get(columnOf(field));
+      if (kind === 0) continue;
+      if (kind !== undefined) {
+        this.dropGeneratedColumn(aggregate, columnOf(field));
+        migrated = true;
+      }
+      this.db.exec(addColumnSql(aggregate, field));
+      this.db.exec(backfillColumnSql(aggregate, field));
     }
-    for (const index of aggregate.indexes) this.db.exec(createIndexSql(aggregate, index));
-    if (!table) {
-      table = new AggregateTable(this.db, aggregate);
+    // A migration dropped the indexes over the old columns: every known one is made again.
+    const indexes = migrated ? [...(table?.indexes ?? [])].map((key) => key.split(',')) : [];
+    for (const index of [...indexes, ...aggregate.indexes]) {
+      this.db.exec(createIndexSql(aggregate, index));
+    }
+    if (!table || table.fields.length !== fields.length) {
+      const known = table?.indexes ?? [];
+      table = new AggregateTable(this.db, aggregate, fields);
+      for (const key of known) table.indexes.add(key);
       this.tables.set(aggregate.name, table);
     }
     for (const index of aggregate.indexes) table.indexes.add(index.join(','));
     return table;
+  }
+
+  /** Drops a generated index column, and first every index over it. */
+  private dropGeneratedColumn(aggregate: AnyAggregate, column: string): void {
+    const t = quote(tableOf(aggregate));
+    const indexes = this.db.prepare(`PRAGMA index_list(${t})`).all() as { name: string }[];
+    for (const { name } of indexes) {
+      const columns = this.db.prepare(`PRAGMA index_info(${quote(name)})`).all() as {
+        name: string | null;
+      }[];
+      if (columns.some((c) => c.name === column)) this.db.exec(`DROP INDEX ${quote(name)}`);
+    }
+    this.db.exec(`ALTER TABLE ${t} DROP COLUMN ${quote(column)}`);
   }
 
   private makeRepository<A extends AnyAggregate>(
@@ -760,7 +832,7 @@ export class SqliteStore implements Store {
       insert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        if (table.insert.run(id, text).changes === 0) {
+        if (!table.insert(id, text, doc as Record<string, unknown>)) {
           throw new DuplicateError(aggregate.name, id);
         }
         this.written.remember(aggregate, id, text);
@@ -770,7 +842,7 @@ export class SqliteStore implements Store {
         checkVersion(aggregate, expected);
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        if (table.update.run(text, id, expected).changes === 1) {
+        if (table.replace(id, text, doc as Record<string, unknown>, expected) !== undefined) {
           this.written.remember(aggregate, id, text);
           return { id, version: expected + 1, doc };
         }
@@ -781,7 +853,11 @@ export class SqliteStore implements Store {
       upsert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        const version = table.upsert.get(id, text) as number;
+        let version = table.replace(id, text, doc as Record<string, unknown>);
+        if (version === undefined) {
+          table.insert(id, text, doc as Record<string, unknown>);
+          version = 1;
+        }
         this.written.remember(aggregate, id, text);
         return { id, version, doc };
       },
