@@ -53,6 +53,8 @@ export function startCheckpointer(
   if (!shared) {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // Plain JavaScript: none of the parent's preloads (a TypeScript loader costs tens of MB per thread).
+      execArgv: [],
       workerData: {
         driver: require.resolve('better-sqlite3'),
         filename,

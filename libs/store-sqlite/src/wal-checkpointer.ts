@@ -41,6 +41,8 @@ export function startWalCheckpointer(
 ): WalCheckpointer {
   const worker = new Worker(WORKER, {
     eval: true,
+    // Plain JavaScript: none of the parent's preloads (a TypeScript loader costs tens of MB per thread).
+    execArgv: [],
     workerData: {
       driver: require.resolve('better-sqlite3'),
       filename,
