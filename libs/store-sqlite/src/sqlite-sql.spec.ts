@@ -3,7 +3,7 @@ import { defineAggregate, planQuery } from '@leash/store';
 import Database from 'better-sqlite3';
 import {
   addColumnSql,
-  backfillColumnSql,
+  backfillColumnsSql,
   createIndexSql,
   indexValueOf,
   insertSql,
@@ -32,8 +32,8 @@ describe('sqlite sql', () => {
     expect(flat(addColumnSql(approvals, 'status'))).toBe(
       'ALTER TABLE "agg_approval" ADD COLUMN "ix_status"',
     );
-    expect(flat(backfillColumnSql(approvals, 'status'))).toBe(
-      `UPDATE "agg_approval" SET "ix_status" = json_extract(body, '$.status')`,
+    expect(flat(backfillColumnsSql(approvals, ['status', 'urgent']))).toBe(
+      `UPDATE "agg_approval" SET "ix_status" = json_extract(body, '$.status'), "ix_urgent" = json_extract(body, '$.urgent')`,
     );
     expect(flat(createIndexSql(approvals, ['tenantId', 'status']))).toBe(
       'CREATE INDEX IF NOT EXISTS "agg_approval__tenantId__status" ON "agg_approval" ("ix_tenantId", "ix_status", id)',

@@ -52,11 +52,14 @@ export function addColumnSql(aggregate: Pick<AnyAggregate, 'name'>, field: strin
   return `ALTER TABLE ${quote(tableOf(aggregate))} ADD COLUMN ${quote(columnOf(field))}`;
 }
 
-/** Fills an index column from the bodies of the rows already there. */
-export function backfillColumnSql(aggregate: Pick<AnyAggregate, 'name'>, field: string): string {
+/** Fills index columns from the bodies of the rows already there, in one pass over the table. */
+export function backfillColumnsSql(
+  aggregate: Pick<AnyAggregate, 'name'>,
+  fields: readonly string[],
+): string {
   // Field names are checked identifiers (defineAggregate), safe inside the JSON path.
-  return `UPDATE ${quote(tableOf(aggregate))}
-    SET ${quote(columnOf(field))} = json_extract(body, '$.${field}')`;
+  const sets = fields.map((f) => `${quote(columnOf(f))} = json_extract(body, '$.${f}')`);
+  return `UPDATE ${quote(tableOf(aggregate))} SET ${sets.join(', ')}`;
 }
 
 /** What `json_extract(body, '$.<field>')` gives for the document's field: its index column's value. */

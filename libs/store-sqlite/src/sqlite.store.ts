@@ -32,7 +32,7 @@ import { CommittedOutbox } from './committed-outbox';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 import {
   addColumnSql,
-  backfillColumnSql,
+  backfillColumnsSql,
   columnOf,
   createIndexSql,
   createTableSql,
@@ -771,6 +771,7 @@ export class SqliteStore implements Store {
     );
     const fields = [...new Set([...(table?.fields ?? []), ...aggregate.fields])];
     let migrated = false;
+    const added: string[] = [];
     for (const field of fields) {
       const kind = columns.get(columnOf(field));
       if (kind === 0) continue;
@@ -779,8 +780,10 @@ export class SqliteStore implements Store {
         migrated = true;
       }
       this.db.exec(addColumnSql(aggregate, field));
-      this.db.exec(backfillColumnSql(aggregate, field));
+      added.push(field);
     }
+    // One pass over the rows for all the new columns, not one per column.
+    if (added.length > 0) this.db.exec(backfillColumnsSql(aggregate, added));
     // A migration dropped the indexes over the old columns: every known one is made again.
     const indexes = migrated ? [...(table?.indexes ?? [])].map((key) => key.split(',')) : [];
     for (const index of [...indexes, ...aggregate.indexes]) {
