@@ -72,6 +72,12 @@ export interface E2eBenchResult {
   readonly modelP50Ms: number;
   readonly toolP50Ms: number;
   readonly peakRssMb: number;
+  /**
+   * CPU time of the process (all threads, user and system) from the first
+   * submission to the last tasks.finished, per task: what a task costs,
+   * apart from how long it waited.
+   */
+  readonly cpuMsPerTask: number;
   readonly spansExported: number;
   /** `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB` */
   readonly line: string;
@@ -184,6 +190,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       `e2e bench: ${tasks} tasks of 5 tool calls, ${concurrency} in flight, tracing ${options.tracing ? 'on' : 'off'}`,
     );
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     let submitted = 0;
     let reported = started;
     while (done.size < tasks) {
@@ -214,6 +221,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
         throw new Error(`only ${done.size} of ${tasks} tasks finished in 10 minutes`);
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuAtStart);
     if (failed.length > 0) {
       throw new Error(
         `${failed.length} task(s) did not succeed, e.g. ${failed.slice(0, 3).join('; ')}`,
@@ -260,6 +268,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
         50,
       ),
       peakRssMb: rss,
+      cpuMsPerTask: (cpu.user + cpu.system) / 1000 / tasks,
       spansExported,
       line:
         `e2e: ${(tasks / seconds).toFixed(1)} tasks/s, step overhead p50 ${p50.toFixed(2)} ms ` +
@@ -292,7 +301,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${result.tasks} tasks in ${result.seconds.toFixed(1)} s; ${result.steps} steps measured; ` +
       `overhead p90 ${result.overheadP90Ms.toFixed(2)} ms, max ${result.overheadMaxMs.toFixed(2)} ms; ` +
-      `model p50 ${result.modelP50Ms.toFixed(3)} ms, tool p50 ${result.toolP50Ms.toFixed(3)} ms` +
+      `model p50 ${result.modelP50Ms.toFixed(3)} ms, tool p50 ${result.toolP50Ms.toFixed(3)} ms; ` +
+      `${result.cpuMsPerTask.toFixed(1)} ms CPU per task` +
       `${result.spansExported ? `; ${result.spansExported} spans exported` : ''}\n` +
       `targets: ${targets.join(', ')}\n${result.line}\n`,
   );
