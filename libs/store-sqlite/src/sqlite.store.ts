@@ -171,26 +171,23 @@ class AggregateTable {
   }
 
   /** False when a document with this id exists. */
-  insert(id: string, text: string, doc: Readonly<Record<string, unknown>>): boolean {
+  insert(id: string, text: string, doc: unknown): boolean {
     return this.insertRow.run(id, text, ...this.valuesOf(doc)).changes === 1;
   }
 
   /**
    * Replaces the document's body, and the index columns whose values
    * changed, none other: SQLite rewrites an index only when its columns are
-   * set. Returns the new version; undefined when there is no such document,
-   * or it is not at `expected`.
+   * set. Returns the new version; undefined when there is no such document.
+   * Throws ConcurrencyError when it is not at `expected`.
    */
-  replace(
-    id: string,
-    text: string,
-    doc: Readonly<Record<string, unknown>>,
-    expected?: number,
-  ): number | undefined {
+  replace(id: string, text: string, doc: unknown, expected?: number): number | undefined {
     const row = this.current.get(id) as SqlValue[] | undefined;
     if (!row) return undefined;
     const version = row[0] as number;
-    if (expected !== undefined && version !== expected) return undefined;
+    if (expected !== undefined && version !== expected) {
+      throw new ConcurrencyError(this.aggregate.name, id, expected, version);
+    }
     const values = this.valuesOf(doc);
     const changed: number[] = [];
     for (let i = 0; i < values.length; i++) if (values[i] !== row[i + 1]) changed.push(i);
@@ -198,8 +195,10 @@ class AggregateTable {
     return version + 1;
   }
 
-  private valuesOf(doc: Readonly<Record<string, unknown>>): SqlValue[] {
-    return this.fields.map((field) => indexValueOf(doc, field));
+  /** `doc`: a document its aggregate's schema accepted, so a plain object. */
+  private valuesOf(doc: unknown): SqlValue[] {
+    const fields = doc as Readonly<Record<string, unknown>>;
+    return this.fields.map((field) => indexValueOf(fields, field));
   }
 
   private updateOf(changed: readonly number[]): Statement {
@@ -835,7 +834,7 @@ export class SqliteStore implements Store {
       insert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        if (!table.insert(id, text, doc as Record<string, unknown>)) {
+        if (!table.insert(id, text, doc)) {
           throw new DuplicateError(aggregate.name, id);
         }
         this.written.remember(aggregate, id, text);
@@ -845,20 +844,18 @@ export class SqliteStore implements Store {
         checkVersion(aggregate, expected);
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        if (table.replace(id, text, doc as Record<string, unknown>, expected) !== undefined) {
-          this.written.remember(aggregate, id, text);
-          return { id, version: expected + 1, doc };
+        if (table.replace(id, text, doc, expected) === undefined) {
+          throw new NotFoundError(aggregate.name, id);
         }
-        const actual = table.version.get(id) as number | undefined;
-        if (actual === undefined) throw new NotFoundError(aggregate.name, id);
-        throw new ConcurrencyError(aggregate.name, id, expected, actual);
+        this.written.remember(aggregate, id, text);
+        return { id, version: expected + 1, doc };
       },
       upsert: (table: AggregateTable, input: unknown): Stored<T> => {
         const { id, doc } = prepareDocument(aggregate, input);
         const text = JSON.stringify(doc);
-        let version = table.replace(id, text, doc as Record<string, unknown>);
+        let version = table.replace(id, text, doc);
         if (version === undefined) {
-          table.insert(id, text, doc as Record<string, unknown>);
+          table.insert(id, text, doc);
           version = 1;
         }
         this.written.remember(aggregate, id, text);
