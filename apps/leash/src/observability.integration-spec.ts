@@ -154,16 +154,26 @@ describe('observability of a run through the five services', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The task's spans once its trace is complete (its `process ...tasks.finished` span arrived). */
+  /** The audit's batch spans: one per batch it recorded, each linking the events of the batch. */
+  function auditBatches(): ReceivedSpan[] {
+    return receiver.spans.filter(
+      (span) =>
+        span.name.startsWith('process') &&
+        span.attributes['messaging.consumer.group.name'] === 'audit',
+    );
+  }
+
+  /** The task's spans once its trace is complete (the audit recorded its tasks.finished). */
   async function spansOf(taskId: string): Promise<ReceivedSpan[]> {
     return waitFor(
       async () => {
         const mine = receiver.spans.filter((span) => span.attributes['leash.task.id'] === taskId);
-        const done = mine.some(
-          (span) =>
-            span.name === 'process leash.tasks.finished' &&
-            span.attributes['messaging.consumer.group.name'] === 'audit',
-        );
+        const finished = mine.find((span) => span.name === 'publish leash.tasks.finished');
+        const done =
+          finished !== undefined &&
+          auditBatches().some((batch) =>
+            batch.links.some((link) => link.spanId === finished.spanId),
+          );
         return done ? mine : undefined;
       },
       { timeoutMs: 20_000, description: `the spans of ${taskId}` },
@@ -214,7 +224,9 @@ describe('observability of a run through the five services', () => {
         expect(byId.has(publish.parentSpanId)).toBe(true);
       }
       const processed = trace.filter((span) => span.name === `process leash.${topic}`);
-      expect({ topic, processed: processed.length > 0 }).toEqual({ topic, processed: true });
+      // No service reads tasks.finished; the audit does, in batches of its own (below).
+      const read = topic !== 'tasks.finished';
+      expect({ topic, processed: processed.length > 0 }).toEqual({ topic, processed: read });
       for (const process of processed) {
         expect(process.kind).toBe(CONSUMER);
         if (upstream) {
@@ -236,6 +248,34 @@ describe('observability of a run through the five services', () => {
         });
       }
     }
+    // The audit records in batches: one process span per batch, in a trace of its own, linking
+    // each event it recorded. Every event of the task is linked: each publish span, and the
+    // untraced upstream task event through the task's root.
+    const batches = auditBatches();
+    for (const batch of batches) {
+      expect(batch.kind).toBe(CONSUMER);
+      expect(batch.attributes).toMatchObject({
+        'messaging.system': 'sqlite',
+        'messaging.operation.type': 'process',
+        'leash.service': 'audit',
+      });
+      // An event with no trace context and no task (an untraced control command) has no link.
+      expect(batch.attributes['messaging.batch.message_count']).toBeGreaterThanOrEqual(
+        batch.links.length,
+      );
+    }
+    const linked = batches.filter((batch) => batch.links.some((l) => l.traceId === traceId));
+    expect(linked.length).toBeGreaterThan(0);
+    expect(linked.every((batch) => batch.traceId !== traceId)).toBe(true);
+    const audited = new Set(linked.flatMap((batch) => batch.links.map((link) => link.spanId)));
+    for (const publish of trace.filter((span) => span.kind === PRODUCER)) {
+      expect({ publish: publish.name, audited: audited.has(publish.spanId) }).toEqual({
+        publish: publish.name,
+        audited: true,
+      });
+    }
+    expect(audited.has(root)).toBe(true);
+
     // The resource names the process; each span names its service.
     expect(new Set(trace.map((span) => span.resource['service.name']))).toEqual(new Set(['leash']));
     expect(trace.every((span) => span.resource['service.version'])).toBe(true);

@@ -1,6 +1,8 @@
 import type { Bus, DeadLetter, Delivery, Subscription } from '@leash/bus';
 import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts';
 import { DuplicateError, type Store } from '@leash/store';
+import { markFailed, startBatchProcessSpan } from '@leash/telemetry';
+import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { auditEntries, runSummaries, runTools, type AuditEntry } from './audit.aggregates';
 import { auditEntryOf } from './describe-event';
 import { changedToolRows, emptyRun, foldEvent } from './run-summary';
@@ -47,6 +49,10 @@ interface Waiting {
  * acknowledged (and so committed on the bus) only once its batch committed.
  * When a batch fails, its events are recorded one by one, so one bad event
  * fails alone instead of taking its batch to the dead-letter topic with it.
+ *
+ * Each batch is one `process` span linking the events it recorded, not a
+ * span per event: a task's trace shows its hops, and each of its events
+ * linked from the audit batch that recorded it.
  */
 export class AuditRecorder {
   private readonly group: string;
@@ -74,6 +80,7 @@ export class AuditRecorder {
     this.subscriptions = [
       await bus.subscribe(this.group, TOPIC_NAMES, (delivery) => this.onDelivery(delivery), {
         fromBeginning: true,
+        processSpans: false,
       }),
       await bus.subscribeDeadLetters(`${this.group}.dlq`, TOPIC_NAMES, (letter) =>
         this.recordDeadLetter(letter),
@@ -92,7 +99,7 @@ export class AuditRecorder {
 
   private onDelivery(delivery: Delivery): Promise<void> {
     const item = { topic: delivery.topic, event: delivery.event, headers: delivery.headers };
-    if (this.lingerMs === 0) return this.recordAll([item]).then(() => undefined);
+    if (this.lingerMs === 0) return this.recordDelivered([item]).then(() => undefined);
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.flush();
@@ -106,7 +113,7 @@ export class AuditRecorder {
     const batch = this.waiting;
     this.waiting = [];
     if (batch.length === 0) return;
-    void this.recordAll(batch.map((w) => w.item)).then(
+    void this.recordDelivered(batch.map((w) => w.item)).then(
       () => batch.forEach((w) => w.resolve()),
       (error: unknown) => {
         // One event failed on its own already: the bus retries it, no need to here.
@@ -117,7 +124,7 @@ export class AuditRecorder {
   }
 
   private recordAlone(waiting: Waiting): Promise<void> {
-    return this.recordAll([waiting.item]).then(
+    return this.recordDelivered([waiting.item]).then(
       () => waiting.resolve(),
       (error: unknown) => waiting.reject(error),
     );
@@ -131,6 +138,28 @@ export class AuditRecorder {
   ): Promise<RecordOutcome> {
     const [outcome] = await this.recordAll([{ topic, event, headers }]);
     return outcome!;
+  }
+
+  /** Records a batch of deliveries inside the batch's `process` span. */
+  private async recordDelivered(items: readonly AuditItem[]): Promise<RecordOutcome[]> {
+    const { bus } = this.options;
+    const span = startBatchProcessSpan({
+      system: bus.system,
+      group: this.group,
+      messages: items.map(({ topic, event, headers }) => ({
+        destination: bus.topicName(topic),
+        headers: headers ?? {},
+        event,
+      })),
+    });
+    try {
+      return await context.with(trace.setSpan(ROOT_CONTEXT, span), () => this.recordAll(items));
+    } catch (error) {
+      markFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   /**

@@ -120,6 +120,13 @@ export interface RetryPolicy {
 export interface SubscribeOptions {
   readonly retry?: Partial<RetryPolicy>;
   readonly fromBeginning?: boolean;
+  /**
+   * Default true: each delivery runs in a `process <topic>` span, child of
+   * the producer's context. False for a batch consumer, which traces its own
+   * processing: one span per batch, linking each message's context
+   * (startBatchProcessSpan). The handler then runs outside any span.
+   */
+  readonly processSpans?: boolean;
 }
 
 export interface Subscription {

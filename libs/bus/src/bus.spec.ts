@@ -1,3 +1,11 @@
+import { context, propagation, trace, type SpanContext } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import {
   createEnvelope,
   encodeEnvelope,
@@ -235,6 +243,58 @@ describe('createBus', () => {
     const [handled] = transport.engine.records('leash.tasks.requested');
     const committed = transport.engine.committedOffset('g', handled.topic, handled.partition);
     expect(committed).toBe('1');
+  });
+});
+
+describe('createBus: process spans', () => {
+  const exporter = new InMemorySpanExporter();
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+  beforeAll(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
+  });
+  afterAll(() => {
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  /** Delivers one traced record to a subscription; returns the span context active in the handler. */
+  async function deliver(processSpans: boolean | undefined): Promise<SpanContext | undefined> {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    let active: SpanContext | undefined;
+    await bus.subscribe(
+      'g',
+      ['tasks.requested'],
+      async () => {
+        active = trace.getSpanContext(context.active());
+      },
+      processSpans === undefined ? {} : { processSpans },
+    );
+    const message = encodeEnvelope('tasks.requested', event());
+    const traced = { ...message, headers: { ...message.headers, traceparent } };
+    await transport.handler!(record(traced), controls());
+    return active;
+  }
+
+  it('runs each delivery in a process span, child of the producer context, by default', async () => {
+    const active = await deliver(undefined);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.name)).toEqual(['process leash.tasks.requested']);
+    expect(spans[0].parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(active?.spanId).toBe(spans[0].spanContext().spanId);
+  });
+
+  it('opens no span for a batch consumer, whose handler runs outside any trace', async () => {
+    const active = await deliver(false);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(active).toBeUndefined();
   });
 });
 

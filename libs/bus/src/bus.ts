@@ -1,4 +1,5 @@
 import {
+  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   context,
   isSpanContextValid,
@@ -63,6 +64,9 @@ export interface BusOptions {
 }
 
 export const DEFAULT_TOPIC_PREFIX = 'leash.';
+
+/** The span of a delivery whose handler traces itself: records nothing, parents nothing. */
+const UNTRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 export const DEFAULT_PARTITIONS = 8;
 
 /** Builds the service-facing bus over any transport; every adapter gets the same semantics from here. */
@@ -252,7 +256,7 @@ class TransportBus implements Bus {
     const names = this.prepare(group, topics);
     await this.ensure(topics);
     const retry = resolveRetryPolicy(this.retry, options.retry);
-    const onRecord = this.eventHandler(group, handler, retry);
+    const onRecord = this.eventHandler(group, handler, retry, options.processSpans !== false);
     return this.open(group, names, onRecord, options.fromBeginning);
   }
 
@@ -296,25 +300,32 @@ class TransportBus implements Bus {
    * offset; rejecting (only when the dead-letter send fails, or the partition is
    * lost mid-retry) makes the transport deliver the record again.
    */
-  private eventHandler(group: string, handler: EventHandler, retry: RetryPolicy): RecordHandler {
+  private eventHandler(
+    group: string,
+    handler: EventHandler,
+    retry: RetryPolicy,
+    traced: boolean,
+  ): RecordHandler {
     return async (record, controls) => {
       const topic = this.logical.get(record.topic);
-      let parent = propagation.extract(ROOT_CONTEXT, record.headers);
+      let parent = traced ? propagation.extract(ROOT_CONTEXT, record.headers) : ROOT_CONTEXT;
       let event: AnyEnvelope;
       try {
         if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
         event = decodeEnvelope(topic, record);
       } catch (error) {
         // Invalid or unknown events never reach the handler, and never block the partition.
-        const span = this.processSpan(record, group, undefined, parent);
-        markFailed(span, error);
-        span.end();
+        if (traced) {
+          const span = this.processSpan(record, group, undefined, parent);
+          markFailed(span, error);
+          span.end();
+        }
         return this.deadLetter(record, group, error, 0);
       }
-      if (event.taskId !== undefined && !hasSpanContext(parent)) {
+      if (traced && event.taskId !== undefined && !hasSpanContext(parent)) {
         parent = taskTraceContext(event.taskId);
       }
-      const span = this.processSpan(record, group, event, parent);
+      const span = traced ? this.processSpan(record, group, event, parent) : UNTRACED;
       // A no-op span of no trace must not shadow the (absent) producer's context in the handler.
       const processContext = isSpanContextValid(span.spanContext())
         ? trace.setSpan(parent, span)

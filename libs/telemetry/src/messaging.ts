@@ -1,5 +1,13 @@
-import { SpanKind, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import {
+  ROOT_CONTEXT,
+  SpanKind,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
+import {
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
@@ -12,14 +20,15 @@ import {
   ATTR_MESSAGING_SYSTEM,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { LEASH, eventAttributes, type EventLike } from './attributes';
-import { leashTracer } from './tracing';
+import { leashTracer, messageSpanContext, spansExported } from './tracing';
 
 /*
  * Messaging semantic conventions for the bus: a `publish <topic>` producer
  * span whose context travels in the message headers, and a `process <topic>`
  * consumer span, child of that context, around the handler. The offset uses
  * the Kafka attribute for every adapter: the embedded log has Kafka's
- * topic/partition/offset model.
+ * topic/partition/offset model. A batch consumer instead opens one `process`
+ * span per batch, with a link to each message's producer context.
  */
 
 export {
@@ -109,6 +118,60 @@ export function startProcessSpan(info: ProcessSpanInfo): Span {
     attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
     if (info.event?.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
     attributes[LEASH.service] = serviceOfGroup(info.group);
+    span.setAttributes(attributes);
+  }
+  return span;
+}
+
+export interface BatchMessage {
+  /** The physical topic name (prefix applied). */
+  readonly destination: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly event: EventLike;
+}
+
+export interface BatchProcessSpanInfo {
+  readonly system: string;
+  readonly group: string;
+  readonly messages: readonly BatchMessage[];
+}
+
+/**
+ * The span of a batch consumer (one that subscribes with `processSpans:
+ * false`): one `process` span around the batch, in a trace of its own, with a
+ * link to each message's producer context, as the messaging conventions have
+ * batch processing. A task's trace then shows its events' publish spans, each
+ * linked from the batch that consumed it, rather than a child span per event.
+ */
+export function startBatchProcessSpan(info: BatchProcessSpanInfo): Span {
+  const { messages } = info;
+  const first = messages[0]?.destination;
+  const oneDestination = first !== undefined && messages.every((m) => m.destination === first);
+  const links: Link[] = [];
+  if (spansExported()) {
+    for (const message of messages) {
+      const spanContext = messageSpanContext(message.headers, message.event.taskId);
+      if (!spanContext) continue;
+      const attributes: Attributes = { [ATTR_MESSAGING_DESTINATION_NAME]: message.destination };
+      if (message.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.event.id;
+      links.push({ context: spanContext, attributes });
+    }
+  }
+  const span = leashTracer().startSpan(
+    oneDestination ? `process ${first}` : 'process',
+    { kind: SpanKind.CONSUMER, links, root: true },
+    ROOT_CONTEXT,
+  );
+  if (span.isRecording()) {
+    const attributes: Attributes = {
+      [ATTR_MESSAGING_SYSTEM]: info.system,
+      [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+      [ATTR_MESSAGING_OPERATION_NAME]: 'process',
+      [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: info.group,
+      [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: messages.length,
+      [LEASH.service]: serviceOfGroup(info.group),
+    };
+    if (oneDestination) attributes[ATTR_MESSAGING_DESTINATION_NAME] = first;
     span.setAttributes(attributes);
   }
   return span;

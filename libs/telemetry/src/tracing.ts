@@ -117,6 +117,24 @@ export function deriveTracesFromTasks(on: boolean): void {
   deriveTaskTraces = on;
 }
 
+/** True when this process exports spans (startTelemetry with an exporter): worth building links for. */
+export function spansExported(): boolean {
+  return deriveTaskTraces;
+}
+
+/**
+ * The context of a message for a link: the one in its headers, else (for a
+ * task's event, where spans are exported) the task's derived trace.
+ */
+export function messageSpanContext(
+  headers: Readonly<Record<string, string>>,
+  taskId: string | undefined,
+): SpanContext | undefined {
+  const carried = spanContextFromHeaders(headers);
+  if (carried || taskId === undefined || !deriveTaskTraces) return carried;
+  return trace.getSpanContext(taskTraceContext(taskId));
+}
+
 /**
  * The parent of a task's spans when its events carry no trace context (an
  * upstream system that does not trace): a remote span context derived from
