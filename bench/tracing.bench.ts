@@ -1,12 +1,15 @@
 /*
  * npm run bench:tracing: the cost of tracing on the whole system. Runs
  * bench/e2e.bench.ts with tracing off and then on (each in its own process:
- * the OpenTelemetry SDK starts once per process), twice in alternation, and
- * compares the best throughput of each. It also prints the least CPU per
- * task of each: the cost of tracing apart from any waiting.
+ * the OpenTelemetry SDK starts once per process), in alternation for a few
+ * rounds, and compares the best throughput of each. It also prints the least
+ * CPU per task of each: the cost of tracing apart from any waiting.
+ *
+ * Single runs of one setting differ by up to 15% on a shared VM, more than
+ * tracing costs; the best of three rounds is steadier than the best of two.
  *
  * Last line: `tracing: <r> of untraced throughput` (target: at least 0.9).
- * Options: --tasks N (default 200), --concurrency C (default 8).
+ * Options: --tasks N (default 200), --concurrency C (default 8), --rounds R (default 3).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,6 +21,8 @@ function arg(name: string, fallback: string): string {
 
 const tasks = arg('tasks', '200');
 const concurrency = arg('concurrency', '8');
+const rounds = Number(arg('rounds', '3'));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer`);
 const script = join(__dirname, 'e2e.bench.ts');
 
 interface Run {
@@ -44,14 +49,14 @@ function run(tracing: boolean): Run {
 
 const off: Run[] = [];
 const on: Run[] = [];
-for (let round = 0; round < 2; round++) {
+for (let round = 0; round < rounds; round++) {
   off.push(run(false));
   on.push(run(true));
 }
 const best = (runs: Run[]) => Math.max(...runs.map((r) => r.tasksPerSecond));
 const leastCpu = (runs: Run[]) => Math.min(...runs.map((r) => r.cpuMsPerTask));
 const ratio = best(on) / best(off);
-console.log(`${tasks} tasks, ${concurrency} in flight; best of 2 each`);
+console.log(`${tasks} tasks, ${concurrency} in flight; best of ${rounds} each`);
 console.log(
   `CPU per task: ${leastCpu(off).toFixed(1)} ms untraced, ${leastCpu(on).toFixed(1)} ms traced ` +
     `(+${((leastCpu(on) / leastCpu(off) - 1) * 100).toFixed(0)}%)`,
