@@ -36,8 +36,15 @@ export default [
             // contract suite.
             {
               sourceTag: 'type:adapter',
-              onlyDependOnLibsWithTags: ['type:port', 'type:contract-suites', ...everyLayer],
+              onlyDependOnLibsWithTags: [
+                'type:port',
+                'type:contract-suites',
+                'type:sqlite',
+                ...everyLayer,
+              ],
             },
+            // SQLite plumbing the embedded adapters share (the WAL checkpointer); it knows no port.
+            { sourceTag: 'type:sqlite', onlyDependOnLibsWithTags: ['type:testing'] },
             // The composition root picks adapters from config.
             {
               sourceTag: 'type:engines',

@@ -11,9 +11,9 @@ import {
   type TransportConsumer,
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
+import { startWalCheckpointer, type WalCheckpointer } from '@leash/sqlite-wal';
 import { GroupMember, partitionKey, type MemberHost, type PartitionWorker } from './group-member';
 import { SqliteLog, type MessageRow, type TopicRow } from './sqlite-log';
-import { startCheckpointer, type CheckpointerHandle } from './wal-checkpointer';
 
 export interface SqliteRetentionOptions {
   /** Delete records older than this. Default 7 days (Kafka's default); null keeps them. */
@@ -112,7 +112,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private pollTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<number> | undefined;
-  private checkpointer: CheckpointerHandle | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
 
@@ -153,12 +153,11 @@ export class SqliteTransport implements BusTransport, MemberHost {
       LOCAL_PEERS.set(this.file, peers);
     }
     if (offThread) {
-      this.checkpointer = startCheckpointer(
-        this.file!,
-        checkpointIntervalMs,
+      this.checkpointer = startWalCheckpointer(this.file!, {
+        intervalMs: checkpointIntervalMs,
         busyTimeoutMs,
-        (error) => this.report(error, 'checkpoint'),
-      );
+        onError: (error) => this.report(error, 'checkpoint'),
+      });
     }
     this.retentionTimer = setInterval(() => {
       void this.enforceRetention().catch((error) => this.report(error, 'retention'));
@@ -260,7 +259,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
     this.members.clear();
     this.wakeAll();
     this.leavePeers();
-    void this.checkpointer?.release();
+    void this.checkpointer?.stop();
     this.log.close();
     for (const group of groups) this.groupChanged(group);
   }
@@ -536,7 +535,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
     this.stopTimers();
     this.leavePeers();
     // The checkpointer's connection goes first, so this one is the last and folds the WAL back in.
-    await this.checkpointer?.release().catch((error) => this.report(error, 'checkpoint'));
+    await this.checkpointer?.stop().catch((error) => this.report(error, 'checkpoint'));
     this.log.close();
   }
 

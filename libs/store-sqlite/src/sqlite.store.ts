@@ -27,9 +27,9 @@ import {
   type Stored,
   type Transaction,
 } from '@leash/store';
+import { startWalCheckpointer, type WalCheckpointer } from '@leash/sqlite-wal';
 import { AsyncLock } from './async-lock';
 import { CommittedOutbox } from './committed-outbox';
-import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer';
 import {
   addColumnSql,
   backfillColumnsSql,
@@ -355,12 +355,11 @@ export class SqliteStore implements Store {
       const checkpointIntervalMs = options.checkpointIntervalMs ?? 250;
       if (onDisk && checkpointIntervalMs > 0) {
         this.db.pragma(`wal_autocheckpoint = ${SAFETY_NET_CHECKPOINT_PAGES}`);
-        this.checkpointer = startWalCheckpointer(
-          options.filename,
-          checkpointIntervalMs,
-          this.busyTimeoutMs,
-          options.onError ?? (() => undefined),
-        );
+        this.checkpointer = startWalCheckpointer(options.filename, {
+          intervalMs: checkpointIntervalMs,
+          busyTimeoutMs: this.busyTimeoutMs,
+          onError: options.onError ?? (() => undefined),
+        });
       }
       const db = this.db;
       this.s = {
