@@ -64,10 +64,10 @@ export interface BusOptions {
 }
 
 export const DEFAULT_TOPIC_PREFIX = 'leash.';
+export const DEFAULT_PARTITIONS = 8;
 
 /** The span of a delivery whose handler traces itself: records nothing, parents nothing. */
 const UNTRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-export const DEFAULT_PARTITIONS = 8;
 
 /** Builds the service-facing bus over any transport; every adapter gets the same semantics from here. */
 export function createBus(options: BusOptions): Bus {
