@@ -27,11 +27,17 @@ export function actionHash(action: ActionIdentity): string {
   });
 }
 
+/**
+ * A policy decision's signed fields. The reviewer group is signed where the
+ * policy named one, so nobody on the way can send the approval to a laxer
+ * group; a decision without one signs exactly what it always did.
+ */
 export function decisionFields(
   action: ActionIdentity,
   route: string,
   policyVersion: number,
   approvalsRequired: number,
+  reviewerGroup?: string,
 ): Record<string, unknown> {
   return {
     kind: 'policy-decision',
@@ -39,7 +45,27 @@ export function decisionFields(
     route,
     policyVersion,
     approvalsRequired,
+    ...(reviewerGroup !== undefined ? { reviewerGroup } : {}),
   };
+}
+
+/** The fields a decision as it travels (`decision` of an action event) was signed over. */
+export function decisionFieldsOf(
+  action: ActionIdentity,
+  decision: {
+    readonly route: string;
+    readonly policyVersion: number;
+    readonly approvalsRequired: number;
+    readonly reviewerGroup?: string;
+  },
+): Record<string, unknown> {
+  return decisionFields(
+    action,
+    decision.route,
+    decision.policyVersion,
+    decision.approvalsRequired,
+    decision.reviewerGroup,
+  );
 }
 
 export function grantFields(

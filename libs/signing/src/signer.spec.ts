@@ -53,6 +53,17 @@ describe('Signer', () => {
     expect(signer.verify(fields, extended)).toEqual({ ok: false, failure: 'hash_mismatch' });
   });
 
+  it('binds the reviewer group a decision names, and signs a decision without one as before', () => {
+    const withGroup = decisionFields(action, 'approve', 3, 1, 'it-service-desk');
+    const signed = signer.sign(withGroup, later);
+    expect(signer.verify(withGroup, signed)).toEqual({ ok: true });
+    expect(signer.verify(decisionFields(action, 'approve', 3, 1, 'end-user'), signed).ok).toBe(
+      false,
+    );
+    expect(signer.verify(decisionFields(action, 'approve', 3, 1), signed).ok).toBe(false);
+    expect(decisionFields(action, 'approve', 3, 1)).not.toHaveProperty('reviewerGroup');
+  });
+
   it('refuses a forged signature, an unknown key and an expired decision', () => {
     const signed = signer.sign(fields, later);
     const forged = { ...signed, signature: 'ab'.repeat(32) };

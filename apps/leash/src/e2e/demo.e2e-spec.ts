@@ -69,14 +69,14 @@ describe('npm start with the demo', () => {
     );
     expect(output).toMatch(/it-helpdesk\.injected-executive-reset\s+WAITING\s+reset_password/);
 
-    // install-slack waits for one person of end-user; the summary prints the command.
+    // install-slack waits for one person of it-service-desk; the summary prints the command.
     const waiting =
-      /it-helpdesk\.install-slack\s+waiting\s+for 1 of end-user: (bin\/leash approvals approve (\S+) --reviewer (\S+))/.exec(
+      /it-helpdesk\.install-slack\s+waiting\s+for 1 of it-service-desk: (bin\/leash approvals approve (\S+) --reviewer (\S+))/.exec(
         output,
       );
     expect(waiting).not.toBeNull();
     const [, command, approvalId, reviewer] = waiting!;
-    expect(reviewer).toBe('ana.end-user');
+    expect(reviewer).toBe('ana.it-service-desk');
     const approved = await leash(command.split(' ').slice(1), env);
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);

@@ -156,7 +156,7 @@ describe('the reference scenarios, end to end', () => {
     const record = task('it-helpdesk.install-slack');
     expect(record.finished?.status).toBe('succeeded');
     expect(record.approvals).toEqual([
-      expect.objectContaining({ tool: 'install_software', group: 'end-user' }),
+      expect.objectContaining({ tool: 'install_software', group: 'it-service-desk' }),
     ]);
     const install = await system.store.repository(SoftwareInstall).get('LT-BOB-01/slack');
     expect(install?.doc).toMatchObject({ status: 'installed', tenantId: record.tenantId });

@@ -36,6 +36,14 @@ export type ActionProposedV1 = z.infer<typeof ActionProposedV1>;
 export const PolicyDecision = z.object({
   route: Route,
   approvalsRequired: z.number().int().nonnegative(),
+  reviewerGroup: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe(
+      "The reviewer group a policy rule asks first (@reviewers); absent: the start of the agent's approval chain.",
+    ),
   policyId: z.string().min(1),
   policyVersion: z.number().int().positive(),
   determiningPolicies: z.array(z.string()).default([]),

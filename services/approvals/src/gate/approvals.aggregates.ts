@@ -47,7 +47,11 @@ export const ApprovalRequest = z.object({
   actionHash: z.string().regex(/^[0-9a-f]{64}$/),
   /** Position in the chain; 0 is the first group asked. */
   stage: z.number().int().nonnegative(),
-  /** The profile's chain and TTL when the action arrived; later profile changes do not move a running request. */
+  /**
+   * Who is asked, in order, and for how long each: the profile's chain (from the group the policy
+   * named, if it named one) and TTL when the action arrived; later profile changes do not move a
+   * running request.
+   */
   chain: z.array(z.string().min(1)).min(1),
   ttlMs: z.number().int().positive(),
   reviewerGroup: z.string().min(1),

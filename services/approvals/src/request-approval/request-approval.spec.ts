@@ -1,6 +1,14 @@
 import { Signer, actionHash } from '@leash/signing';
 import { approvalIdFor, approvalRequests } from '../gate/approvals.aggregates';
-import { HOUR, T0, fundedEvent, openHarness, type Harness } from '../test/approvals-harness';
+import {
+  HOUR,
+  T0,
+  fundedEvent,
+  openHarness,
+  verdictOn,
+  type Harness,
+} from '../test/approvals-harness';
+import { chainFrom } from './request-approval.usecase';
 
 describe('RequestApprovalUseCase', () => {
   let h: Harness;
@@ -101,6 +109,45 @@ describe('RequestApprovalUseCase', () => {
     ]);
   });
 
+  it('asks the group the policy named, escalating up the chain from there, never back', async () => {
+    const install = fundedEvent(h.signer, h.clock, {
+      agent: 'it-helpdesk',
+      tool: 'install_software',
+      actionId: 'install-1',
+      reviewerGroup: 'it-service-desk',
+    });
+    await expect(h.gate.requestApproval.execute({ event: install })).resolves.toBe('requested');
+    const [requested] = await h.pendingOf('leash.approvals.requested.v1');
+    expect(requested?.data.reviewerGroup).toBe('it-service-desk');
+    const approvalId = approvalIdFor('acme', 'install-1', 0);
+    const stored = await h.engines.store.repository(approvalRequests).get(approvalId);
+    expect(stored?.doc.chain).toEqual(['it-service-desk']);
+    // The end user, asked first for the agent's other approvals, cannot answer this one.
+    await expect(
+      h.gate.recordVerdict.execute({
+        event: verdictOn(requested!, 'eve@acme.example', { verdict: 'approve' }),
+      }),
+    ).resolves.toMatchObject({ outcome: 'refused', refusal: 'not_in_group' });
+    await expect(
+      h.gate.recordVerdict.execute({
+        event: verdictOn(requested!, 'frank@acme.example', { verdict: 'approve' }),
+      }),
+    ).resolves.toEqual({ outcome: 'accepted', effect: 'authorized' });
+  });
+
+  it('refuses a decision whose reviewer group was changed after signing', async () => {
+    const redirected = fundedEvent(h.signer, h.clock, {
+      agent: 'it-helpdesk',
+      tool: 'install_software',
+      reviewerGroup: 'it-service-desk',
+      tamperedReviewerGroup: 'end-user',
+    });
+    await expect(h.gate.requestApproval.execute({ event: redirected })).resolves.toBe('rejected');
+    expect(await h.pendingOf('leash.approvals.requested.v1')).toEqual([]);
+    const [rejected] = await h.pendingOf('leash.actions.rejected.v1');
+    expect(rejected?.data.code).toBe('invalid_signature');
+  });
+
   it('puts no forged or altered action in front of a reviewer', async () => {
     const forger = new Signer([{ id: 'k1', secret: 'not-the-real-secret-but-32-bytes-long' }]);
     const forged = fundedEvent(h.signer, h.clock, { actionId: 'forged', forgedBy: forger });
@@ -133,5 +180,22 @@ describe('RequestApprovalUseCase', () => {
     await expect(h.gate.requestApproval.execute({ event: untenanted })).rejects.toThrow(
       /no tenantId or taskId/,
     );
+  });
+});
+
+describe('chainFrom', () => {
+  const chain = ['end-user', 'it-service-desk', 'it-security'];
+
+  it("asks the agent's chain when the policy names no group", () => {
+    expect(chainFrom(chain, undefined)).toEqual(chain);
+  });
+
+  it('starts at the named group and goes up from there', () => {
+    expect(chainFrom(chain, 'it-service-desk')).toEqual(['it-service-desk', 'it-security']);
+    expect(chainFrom(chain, 'it-security')).toEqual(['it-security']);
+  });
+
+  it('asks a group the chain does not list alone', () => {
+    expect(chainFrom(chain, 'finance')).toEqual(['finance']);
   });
 });

@@ -1,5 +1,5 @@
 import { EventValidationError, type ActionFundedV1 } from '@leash/contracts';
-import { actionHash, decisionFields, grantFields, type ActionIdentity } from '@leash/signing';
+import { actionHash, decisionFieldsOf, grantFields, type ActionIdentity } from '@leash/signing';
 import { transactionRetryingConflicts } from '@leash/store';
 import {
   approvalIdFor,
@@ -162,7 +162,7 @@ export class RequestApprovalUseCase {
   private verify(identity: ActionIdentity, funded: ActionFundedV1): Rejection | undefined {
     const { decision, grant } = funded;
     const decisionCheck = this.deps.signer.verify(
-      decisionFields(identity, decision.route, decision.policyVersion, decision.approvalsRequired),
+      decisionFieldsOf(identity, decision),
       decision.signed,
     );
     if (!decisionCheck.ok) {
@@ -197,6 +197,19 @@ export class RequestApprovalUseCase {
         },
       };
     }
-    return { chain: profile.approvals };
+    const { chain, ttlMs } = profile.approvals;
+    return { chain: { chain: chainFrom(chain, funded.decision.reviewerGroup), ttlMs } };
   }
+}
+
+/**
+ * Who is asked, in order: the agent's chain, or, where the policy named a
+ * group, the chain from that group on (escalation goes up from where the
+ * policy started it, never back to the groups before it). A group the chain
+ * does not list is asked alone.
+ */
+export function chainFrom(chain: readonly string[], group: string | undefined): readonly string[] {
+  if (group === undefined) return chain;
+  const at = chain.indexOf(group);
+  return at === -1 ? [group] : chain.slice(at);
 }

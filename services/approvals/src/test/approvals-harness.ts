@@ -147,6 +147,10 @@ export interface FundedOptions {
   readonly arguments?: Record<string, unknown>;
   readonly route?: 'allow' | 'approve';
   readonly approvalsRequired?: number;
+  /** The reviewer group the policy named (@reviewers), signed with the decision. */
+  readonly reviewerGroup?: string;
+  /** Put on the event after signing (a redirect on the way). */
+  readonly tamperedReviewerGroup?: string;
   readonly step?: number;
   /** Sign with this signer instead (a forger's key). */
   readonly forgedBy?: Signer;
@@ -168,6 +172,7 @@ export function fundedEvent(
   const route = options.route ?? 'approve';
   const approvalsRequired = options.approvalsRequired ?? (route === 'approve' ? 1 : 0);
   const identity = { tenantId, taskId, actionId, tool, arguments: args };
+  const reviewerGroup = options.tamperedReviewerGroup ?? options.reviewerGroup;
   const expiry = new Date(clock.now() + 24 * HOUR);
   const by = options.forgedBy ?? signer;
   const reservationId = `action:${actionId}`;
@@ -186,11 +191,15 @@ export function fundedEvent(
       decision: {
         route,
         approvalsRequired,
+        ...(reviewerGroup !== undefined ? { reviewerGroup } : {}),
         policyId: 'support',
         policyVersion: 4,
         determiningPolicies: ['refund-above-100-needs-lead'],
         reason: 'refunds above $100 need a support lead',
-        signed: by.sign(decisionFields(identity, route, 4, approvalsRequired), expiry),
+        signed: by.sign(
+          decisionFields(identity, route, 4, approvalsRequired, options.reviewerGroup),
+          expiry,
+        ),
       },
       grant: {
         reservationId,

@@ -1,7 +1,7 @@
 import type { ActionAuthorizedV1, ActionFundedV1, Envelope } from '@leash/contracts';
 import {
   approvalFields,
-  decisionFields,
+  decisionFieldsOf,
   grantFields,
   type ActionIdentity,
   type Signer,
@@ -67,11 +67,7 @@ export function verifyAction(event: ExecutableEvent, verifier: Signer): Verdict 
     checks.push({ what, ...(result.ok ? {} : { failure: result.failure }) });
   };
 
-  check(
-    'the policy decision',
-    decisionFields(identity, decision.route, decision.policyVersion, decision.approvalsRequired),
-    decision.signed,
-  );
+  check('the policy decision', decisionFieldsOf(identity, decision), decision.signed);
   check(
     'the budget grant',
     grantFields(identity, grant.reservationId, grant.reservedUsdMicros),

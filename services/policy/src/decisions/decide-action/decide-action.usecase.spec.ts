@@ -1,7 +1,7 @@
 import { SUPPORT_PROFILE, IT_HELPDESK_PROFILE } from '@leash/agents';
 import type { Envelope, KillScope, KillV1 } from '@leash/contracts';
 import { KillSwitch, type KillTarget } from '@leash/kill-switch';
-import { Signer, decisionFields } from '@leash/signing';
+import { Signer, decisionFields, decisionFieldsOf } from '@leash/signing';
 import {
   openPolicyHarness,
   proposal,
@@ -27,6 +27,10 @@ describe('DecideActionUseCase', () => {
     h.gate.decideAction.execute(
       decideActionCommand(event, { traceparent: '00-abc-def-01', other: 'x' }),
     );
+
+  /** A proposal of the it-helpdesk agent. */
+  const helpdesk = (tool: string, args: Record<string, unknown>) =>
+    proposal({ agent: { name: 'it-helpdesk', version: 1 }, tool, arguments: args });
 
   function decided(outcome: DecisionOutcome) {
     if (outcome.kind !== 'decided')
@@ -234,17 +238,47 @@ describe('DecideActionUseCase', () => {
     it('asks for N distinct reviewers where a permit says @approvals("N")', async () => {
       const event = decided(
         await decide(
-          proposal({
-            agent: { name: 'it-helpdesk', version: 1 },
-            tool: 'reset_password',
-            arguments: { userEmail: 'ceo@acme.example', reason: 'locked out' },
-          }),
+          helpdesk('reset_password', { userEmail: 'ceo@acme.example', reason: 'locked out' }),
         ),
       );
       expect(event.data.decision).toMatchObject({ route: 'approve', approvalsRequired: 2 });
       expect(event.data.decision.determiningPolicies).toEqual(
         expect.arrayContaining(['reset-password-executive', 'reset-password-needs-user']),
       );
+    });
+
+    it('asks the reviewer group a permit names with @reviewers, and signs it', async () => {
+      const event = decided(
+        await decide(
+          helpdesk('install_software', {
+            package: 'slack',
+            deviceId: 'LT-1',
+            requester: 'bob@acme.example',
+          }),
+        ),
+      );
+      const { data } = event;
+      expect(data.decision).toMatchObject({
+        route: 'approve',
+        reviewerGroup: 'it-service-desk',
+        determiningPolicies: ['install-needs-it'],
+      });
+      const verifier = new Signer([SIGNING_KEY], () => T0 + 1_000);
+      const identity = { ...data, tenantId: 'acme', taskId: 'task-1' };
+      const redirected = { ...data.decision, reviewerGroup: 'end-user' };
+      expect(
+        verifier.verify(decisionFieldsOf(identity, data.decision), data.decision.signed),
+      ).toEqual({ ok: true });
+      expect(verifier.verify(decisionFieldsOf(identity, redirected), data.decision.signed).ok).toBe(
+        false,
+      );
+      // A permit that names no group leaves the chain's start to the approvals gate.
+      const reset = decided(
+        await decide(
+          helpdesk('reset_password', { userEmail: 'dana@acme.example', reason: 'locked out' }),
+        ),
+      );
+      expect(reset.data.decision).not.toHaveProperty('reviewerGroup');
     });
 
     it('sends an irreversible tool to a human unless the profile lifts it, and records the lift', async () => {

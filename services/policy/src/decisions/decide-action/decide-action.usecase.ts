@@ -289,6 +289,7 @@ export class DecideActionUseCase {
 
     let route: Route = evaluation.route;
     let approvalsRequired = evaluation.approvalsRequired;
+    const reviewerGroup = evaluation.reviewerGroup;
     let reason = evaluation.reason;
     let irreversibleLifted = false;
     if (tool.riskClass === 'irreversible' && route === 'allow') {
@@ -318,7 +319,7 @@ export class DecideActionUseCase {
       arguments: args,
     };
     const signed = this.deps.signer.sign(
-      decisionFields(identity, route, policy.version, approvalsRequired),
+      decisionFields(identity, route, policy.version, approvalsRequired, reviewerGroup),
       expiresAt,
     );
     const amount = tool.amountField === undefined ? undefined : args[tool.amountField];
@@ -336,6 +337,7 @@ export class DecideActionUseCase {
       decision: {
         route,
         approvalsRequired,
+        ...(reviewerGroup !== undefined ? { reviewerGroup } : {}),
         policyId: policy.policyId,
         policyVersion: policy.version,
         determiningPolicies: [...evaluation.determiningPolicies],

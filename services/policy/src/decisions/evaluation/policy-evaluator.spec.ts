@@ -106,6 +106,19 @@ describe('PolicyEvaluator', () => {
     expect(result).toMatchObject({ permitted: true, route: 'approve', approvalsRequired: 2 });
   });
 
+  it('names the reviewer group a matching rule asks for, the first in the text when several do', () => {
+    const set = policy(`
+      @id("p") @route("approve") permit (principal, action, resource);
+      @id("big") @escalate("approve") @reviewers("finance") permit (principal, action, resource)
+      when { context.amount.greaterThan(decimal("50.00")) };
+      @id("huge") @escalate("approve") @reviewers("cfo-office") permit (principal, action, resource)
+      when { context.amount.greaterThan(decimal("500.00")) };`);
+    expect(evaluator.evaluate(set, refund(10))).toMatchObject({ route: 'approve' });
+    expect(evaluator.evaluate(set, refund(10))).not.toHaveProperty('reviewerGroup');
+    expect(evaluator.evaluate(set, refund(60))).toMatchObject({ reviewerGroup: 'finance' });
+    expect(evaluator.evaluate(set, refund(600))).toMatchObject({ reviewerGroup: 'finance' });
+  });
+
   it('lets an @escalate permit route what another permit allows, but grant nothing alone', () => {
     const escalation =
       '@id("e") @escalate("approve") permit (principal, action, resource) when { context.tainted };';
@@ -198,12 +211,18 @@ describe('PolicyEvaluator', () => {
           @id("a") permit (principal, action, resource);
           @id("b") @route("later") permit (principal, action, resource);
           @id("c") @approvals("many") permit (principal, action, resource);
-          @id("d") @route("approve") forbid (principal, action, resource);`),
+          @id("d") @route("approve") forbid (principal, action, resource);
+          @id("e") @reviewers("it") permit (principal, action, resource);
+          @id("f") @reviewers("it") forbid (principal, action, resource);
+          @id("g") @route("approve") @reviewers(" it") permit (principal, action, resource);`),
       ).toEqual([
         'two policies have @id("a")',
         'b: @route must be "approve" or "allow", not "later"',
         'c: @approvals must be a whole number from 1 to 10, not "many"',
         'd: a forbid cannot route to a human; use a permit with @route or @escalate',
+        'e: @reviewers names who approves, so it needs a permit that sends to a human (@route("approve"), @approvals or @escalate)',
+        'f: @reviewers names who approves, so it needs a permit that sends to a human (@route("approve"), @approvals or @escalate)',
+        'g: @reviewers must name one reviewer group (/^\\S(?:.{0,98}\\S)?$/), not " it"',
       ]);
       expect(evaluator.check('// nothing\n')).toEqual([
         'the policy set is empty (it would deny everything)',

@@ -19,6 +19,8 @@ export interface PolicyRule {
   readonly escalate: boolean;
   /** `@reason("...")`: told to the planner (forbid) or the reviewer (permit). */
   readonly reason?: string;
+  /** `@reviewers("group")`: the reviewer group asked first, instead of the start of the agent's chain. */
+  readonly reviewers?: string;
 }
 
 /** Which request facts a policy set reads; the rest is not built or sent to Cedar. */
@@ -69,6 +71,12 @@ export type Evaluation =
       readonly permitted: true;
       readonly route: Route;
       readonly approvalsRequired: number;
+      /**
+       * The group a matching rule names with `@reviewers`; when rules naming
+       * different groups match, the first in the policy's text. Undefined: the
+       * agent's approval chain starts where it starts.
+       */
+      readonly reviewerGroup?: string;
       readonly determiningPolicies: readonly string[];
       readonly reason: string;
       readonly errors: readonly string[];
@@ -332,10 +340,23 @@ function interpret(
     permitted: true,
     route: 'approve',
     approvalsRequired: Math.max(1, ...humans.map((r) => r.approvals)),
+    ...reviewerGroupOf(policy, humans),
     determiningPolicies: determining,
     reason: `needs a human: ${humans.map(describeRule).join('; ')}`,
     errors,
   };
+}
+
+/** The group the first of `humans` in the policy's text names with @reviewers (Cedar's order is a set's). */
+function reviewerGroupOf(
+  policy: CompiledPolicy,
+  humans: readonly PolicyRule[],
+): { reviewerGroup?: string } {
+  const matched = new Set(humans);
+  for (const rule of policy.rules.values()) {
+    if (matched.has(rule) && rule.reviewers !== undefined) return { reviewerGroup: rule.reviewers };
+  }
+  return {};
 }
 
 function describeRule(rule: PolicyRule): string {
@@ -473,6 +494,9 @@ function parsePolicySet(policyId: string, version: number, text: string): Parsed
   return { policies, rules, reads: reads.result() };
 }
 
+/** A reviewer group's name, as profiles' approval chains spell them: 1-100 characters, no space at either end. */
+const REVIEWER_GROUP = /^\S(?:.{0,98}\S)?$/;
+
 function ruleOf(
   id: string,
   effect: cedar.Effect,
@@ -499,6 +523,18 @@ function ruleOf(
   if (effect === 'forbid' && routing) {
     problems.push(`${id}: a forbid cannot route to a human; use a permit with @route or @escalate`);
   }
+  const reviewers = annotations['reviewers'];
+  if (reviewers !== undefined) {
+    if (!REVIEWER_GROUP.test(reviewers)) {
+      problems.push(
+        `${id}: @reviewers must name one reviewer group (${REVIEWER_GROUP}), not "${reviewers}"`,
+      );
+    } else if (effect === 'forbid' || !routing) {
+      problems.push(
+        `${id}: @reviewers names who approves, so it needs a permit that sends to a human (@route("approve"), @approvals or @escalate)`,
+      );
+    }
+  }
   return {
     id,
     effect,
@@ -506,6 +542,7 @@ function ruleOf(
     approvals: Number.isInteger(approvals) && approvals > 0 ? approvals : 0,
     escalate: escalateText !== undefined,
     ...(annotations['reason'] !== undefined ? { reason: annotations['reason'] } : {}),
+    ...(reviewers !== undefined && REVIEWER_GROUP.test(reviewers) ? { reviewers } : {}),
   };
 }
 
