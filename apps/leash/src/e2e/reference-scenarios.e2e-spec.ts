@@ -69,9 +69,13 @@ describe('the reference scenarios, end to end', () => {
     const record = task('it-helpdesk.injected-executive-reset');
     expect(record.finished?.status).toBe('rejected');
     expect(toolsRun(record.events).map((r) => r.tool)).toEqual(['search_kb']);
-    // The executive rule asks two reviewers; one decline closes the request.
+    // The executive rule asks two people of the IT service desk; one decline closes the request.
     expect(record.approvals).toEqual([
-      expect.objectContaining({ tool: 'reset_password', group: 'end-user', reviewersRequired: 2 }),
+      expect.objectContaining({
+        tool: 'reset_password',
+        group: 'it-service-desk',
+        reviewersRequired: 2,
+      }),
     ]);
     expect(rejections(record)).toEqual([
       expect.objectContaining({ tool: 'reset_password', code: 'approval_rejected' }),

@@ -241,7 +241,11 @@ describe('DecideActionUseCase', () => {
           helpdesk('reset_password', { userEmail: 'ceo@acme.example', reason: 'locked out' }),
         ),
       );
-      expect(event.data.decision).toMatchObject({ route: 'approve', approvalsRequired: 2 });
+      expect(event.data.decision).toMatchObject({
+        route: 'approve',
+        approvalsRequired: 2,
+        reviewerGroup: 'it-service-desk',
+      });
       expect(event.data.decision.determiningPolicies).toEqual(
         expect.arrayContaining(['reset-password-executive', 'reset-password-needs-user']),
       );
