@@ -169,15 +169,28 @@ export function describeEvent(event: AnyEnvelope): Described {
             : d.comment
               ? `: ${clip(d.comment)}`
               : '';
+      // What the reviewer sent; whether the gate counted it is the verdict_recorded event's.
+      return {
+        kind: 'approval',
+        summary: `${d.reviewer} answered ${d.verdict} on approval ${d.approvalId}${words}`,
+      };
+    }
+    case 'leash.approvals.verdict_recorded.v1': {
+      const d = event.data;
+      const what = `${d.reviewer}'s ${d.verdict} on approval ${d.approvalId}`;
       return {
         kind: 'approval',
         decision: {
           gate: 'approvals',
-          outcome: d.verdict,
+          outcome: d.outcome === 'refused' ? 'refused' : d.effect!,
+          ...(d.refusal ? { code: d.refusal } : {}),
+          reason: d.reason,
           approvalId: d.approvalId,
-          reason: d.verdict === 'reject' ? d.feedback : undefined,
         },
-        summary: `${d.reviewer} ${d.verdict}${d.verdict === 'edit' ? 'ed' : 'd'} approval ${d.approvalId}${words}`,
+        summary:
+          d.outcome === 'refused'
+            ? `approvals refused ${what} (${d.refusal}): ${clip(d.reason)}`
+            : `approvals accepted ${what}: ${d.effect === 'counted' ? 'counted, more reviewers needed' : d.effect}`,
       };
     }
     case 'leash.budget.requested.v1': {

@@ -7,7 +7,11 @@ import {
   ActionProposedV1,
   ActionRejectedV1,
 } from './events/action.schema';
-import { ApprovalDecidedV1, ApprovalRequestedV1 } from './events/approval.schema';
+import {
+  ApprovalDecidedV1,
+  ApprovalRequestedV1,
+  ApprovalVerdictRecordedV1,
+} from './events/approval.schema';
 import {
   BudgetAlarmV1,
   BudgetDecidedV1,
@@ -55,6 +59,11 @@ export const TOPICS = {
   'usage.recorded': { key: 'taskId', description: 'Actual spend, settling a reservation.' },
   'approvals.requested': { key: 'taskId', description: 'An action waits for reviewers.' },
   'approvals.decided': { key: 'taskId', description: "A reviewer's verdict." },
+  'approvals.verdicts': {
+    key: 'taskId',
+    description:
+      'What the approvals gate made of each verdict: accepted, with its effect, or refused, with why.',
+  },
   control: {
     key: 'control',
     description: 'Kill, resume and their acknowledgements; one key keeps them in order.',
@@ -140,6 +149,11 @@ export const EVENTS = {
     topic: 'approvals.decided',
     schema: ApprovalDecidedV1,
     summary: 'Approve, reject with feedback, or edit the arguments.',
+  },
+  'leash.approvals.verdict_recorded.v1': {
+    topic: 'approvals.verdicts',
+    schema: ApprovalVerdictRecordedV1,
+    summary: 'A verdict accepted (counted, authorized, rejected, edited) or refused, and why.',
   },
   'leash.control.kill.v1': {
     topic: 'control',

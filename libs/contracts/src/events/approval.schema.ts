@@ -58,3 +58,43 @@ export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
   }),
 ]);
 export type ApprovalDecidedV1 = z.infer<typeof ApprovalDecidedV1>;
+
+/** Why the approvals gate did not count a verdict. */
+export const VerdictRefusal = z.enum([
+  'unknown_approval',
+  'tenant_mismatch',
+  'hash_mismatch',
+  'already_used',
+  'closed',
+  'expired',
+  'unknown_reviewer',
+  'inactive_reviewer',
+  'not_in_group',
+  'tool_not_allowed',
+  'duplicate_reviewer',
+  'killed',
+]);
+export type VerdictRefusal = z.infer<typeof VerdictRefusal>;
+
+/** What an accepted verdict did: counted towards a quorum, or closed the request. */
+export const VerdictEffect = z.enum(['counted', 'authorized', 'rejected', 'edited']);
+export type VerdictEffect = z.infer<typeof VerdictEffect>;
+
+export const ApprovalVerdictRecordedV1 = z
+  .object({
+    approvalId: z.string().min(1),
+    verdictId: z.string().min(1).describe('The id of the approvals.decided event this answers.'),
+    reviewer: z.string().min(1),
+    verdict: z.enum(['approve', 'reject', 'edit']),
+    outcome: z.enum(['accepted', 'refused']),
+    effect: VerdictEffect.optional().describe('An accepted verdict: what it did.'),
+    refusal: VerdictRefusal.optional().describe('A refused verdict: why, as a code.'),
+    reason: z.string().max(10_000).describe('The effect, or why the verdict was refused.'),
+    actionId: ActionId.optional(),
+    tool: z.string().min(1).optional(),
+    reviewerGroup: z.string().min(1).optional().describe('The group the request was asking.'),
+  })
+  .refine((d) => (d.outcome === 'accepted' ? d.effect !== undefined : d.refusal !== undefined), {
+    message: 'an accepted verdict names its effect, a refused one its refusal',
+  });
+export type ApprovalVerdictRecordedV1 = z.infer<typeof ApprovalVerdictRecordedV1>;

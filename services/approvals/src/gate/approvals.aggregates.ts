@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ActionFundedV1 } from '@leash/contracts';
+import { ActionFundedV1, VerdictRefusal } from '@leash/contracts';
 import { defineAggregate } from '@leash/store';
 
 /*
@@ -93,21 +93,8 @@ export function approvalIdFor(tenantId: string, actionId: string, stage: number)
 export const VerdictOutcome = z.enum(['accepted', 'refused']);
 export type VerdictOutcome = z.infer<typeof VerdictOutcome>;
 
-export const VerdictRefusal = z.enum([
-  'unknown_approval',
-  'tenant_mismatch',
-  'hash_mismatch',
-  'already_used',
-  'closed',
-  'expired',
-  'unknown_reviewer',
-  'inactive_reviewer',
-  'not_in_group',
-  'tool_not_allowed',
-  'duplicate_reviewer',
-  'killed',
-]);
-export type VerdictRefusal = z.infer<typeof VerdictRefusal>;
+// The refusal codes are a wire contract: the gate publishes them on approvals.verdicts.
+export { VerdictRefusal };
 
 /** Every verdict received, accepted or refused, with why: the gate's audit of reviewers. */
 export const VerdictRecord = z.object({

@@ -73,6 +73,20 @@ describe('RecordVerdictUseCase', () => {
       ).ok,
     ).toBe(false);
     expect((await statusOf(request.data.approvalId))?.status).toBe('authorized');
+    const [recorded] = await h.pendingOf('leash.approvals.verdict_recorded.v1');
+    expect(recorded).toMatchObject({
+      taskId: 'task-ok',
+      data: {
+        approvalId: request.data.approvalId,
+        reviewer: ALICE,
+        verdict: 'approve',
+        outcome: 'accepted',
+        effect: 'authorized',
+        actionId: 'refund-ok',
+        tool: 'issue_refund',
+        reviewerGroup: 'support-leads',
+      },
+    });
   });
 
   it('uses an approval once: a later verdict is refused and changes nothing', async () => {
@@ -89,7 +103,15 @@ describe('RecordVerdictUseCase', () => {
         event: verdictOn(request, BOB, { verdict: 'reject', feedback: 'too late' }),
       }),
     ).resolves.toMatchObject({ outcome: 'refused', refusal: 'already_used' });
-    expect(await h.pending()).toEqual(before);
+    // Only the two refusals, for the task's audit log.
+    const after = await h.pending();
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(
+      after.slice(before.length).map((e) => [e.type, (e.data as { refusal?: string }).refusal]),
+    ).toEqual([
+      ['leash.approvals.verdict_recorded.v1', 'already_used'],
+      ['leash.approvals.verdict_recorded.v1', 'already_used'],
+    ]);
   });
 
   it('turns a rejection into actions.rejected carrying the feedback for the planner', async () => {
@@ -201,7 +223,25 @@ describe('RecordVerdictUseCase', () => {
         outcome: 'refused',
         refusal,
       });
-      expect(await h.pending()).toEqual(before);
+      // Nothing happens but the refusal, which the task's audit log hears of on the bus.
+      const after = await h.pending();
+      expect(after.slice(0, before.length)).toEqual(before);
+      expect(after.slice(before.length)).toEqual(
+        verdict.taskId === undefined
+          ? []
+          : [
+              expect.objectContaining({
+                type: 'leash.approvals.verdict_recorded.v1',
+                taskId: verdict.taskId,
+                data: expect.objectContaining({
+                  verdictId: verdict.id,
+                  reviewer: verdict.data.reviewer,
+                  outcome: 'refused',
+                  refusal,
+                }),
+              }),
+            ],
+      );
       expect(await statusOf(request.data.approvalId)).toMatchObject({
         status: 'pending',
         approvals: [],

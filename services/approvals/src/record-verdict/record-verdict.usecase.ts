@@ -1,4 +1,9 @@
-import type { ApprovalDecidedV1, Envelope } from '@leash/contracts';
+import {
+  createEnvelope,
+  type ApprovalDecidedV1,
+  type Envelope,
+  type VerdictEffect as VerdictEffectCode,
+} from '@leash/contracts';
 import { approvalFields, type ActionIdentity } from '@leash/signing';
 import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import {
@@ -19,9 +24,8 @@ import {
 import { editedProposal } from './edited-proposal';
 import type { RecordVerdictCommand } from './record-verdict.command';
 
-export type VerdictEffect =
-  /** An approval counted towards the quorum; more reviewers are needed. */
-  'counted' | 'authorized' | 'rejected' | 'edited';
+/** What an accepted verdict did; `counted`: an approval towards the quorum, more are needed. */
+export type VerdictEffect = VerdictEffectCode;
 
 export type RecordVerdictOutcome =
   | { readonly outcome: 'duplicate' }
@@ -308,6 +312,7 @@ export class RecordVerdictUseCase {
     effect?: VerdictEffect,
   ): Promise<void> {
     const verdict: Verdict = event.data;
+    const reason = refused ? refused.reason : (effect ?? 'accepted');
     await tx.repository(verdictRecords).insert({
       verdictId: event.id,
       approvalId: verdict.approvalId,
@@ -324,11 +329,43 @@ export class RecordVerdictUseCase {
       verdict: verdict.verdict,
       actionHash: verdict.actionHash,
       outcome: refused ? 'refused' : 'accepted',
-      ...(refused
-        ? { refusal: refused.refusal, reason: refused.reason }
-        : { reason: effect ?? 'accepted' }),
+      ...(refused ? { refusal: refused.refusal } : {}),
+      reason,
       source: event.source,
       receivedAt: utcIso(now),
     });
+    // The task's audit log hears what became of the verdict, not only that it was sent. A verdict
+    // that names no task has no partition key; the record above is all there is of it.
+    if (event.taskId === undefined) return;
+    await tx.outbox.enqueue(
+      'approvals.verdicts',
+      createEnvelope(
+        'leash.approvals.verdict_recorded.v1',
+        {
+          approvalId: verdict.approvalId,
+          verdictId: event.id,
+          reviewer: verdict.reviewer,
+          verdict: verdict.verdict,
+          ...(refused
+            ? { outcome: 'refused' as const, refusal: refused.refusal }
+            : { outcome: 'accepted' as const, effect: effect ?? 'counted' }),
+          reason,
+          ...(request
+            ? {
+                actionId: request.actionId,
+                tool: request.funded.tool,
+                reviewerGroup: request.reviewerGroup,
+              }
+            : {}),
+        },
+        {
+          id: `approvals.verdicts:${event.id}`,
+          source: this.deps.source,
+          ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+          taskId: event.taskId,
+          time: utcIso(now),
+        },
+      ),
+    );
   }
 }

@@ -1,0 +1,95 @@
+import { createEnvelope } from '@leash/contracts';
+import { auditEntryOf } from './describe-event';
+
+const NOW = '2026-11-21T12:00:00.000Z';
+const HASH = 'a'.repeat(64);
+const on = { source: 'approvals', tenantId: 'demo', taskId: 'task-1' };
+
+describe('the audit of a verdict', () => {
+  it("records what the reviewer sent as an answer, not as the gate's decision", () => {
+    const sent = createEnvelope(
+      'leash.approvals.decided.v1',
+      { verdict: 'approve', approvalId: 'apr_1', actionHash: HASH, reviewer: 'ana.end-user' },
+      { ...on, source: 'reviewer' },
+    );
+    const entry = auditEntryOf('approvals.decided', sent, {}, NOW);
+    expect(entry.summary).toBe('ana.end-user answered approve on approval apr_1');
+    expect(entry).not.toHaveProperty('decision');
+  });
+
+  it('records a refused verdict as refused, with the code and why', () => {
+    const refused = createEnvelope(
+      'leash.approvals.verdict_recorded.v1',
+      {
+        approvalId: 'apr_1',
+        verdictId: 'v-1',
+        reviewer: 'ana.end-user',
+        verdict: 'approve',
+        outcome: 'refused',
+        refusal: 'not_in_group',
+        reason: 'ana.end-user (tenant demo) is not in reviewer group it-service-desk',
+        reviewerGroup: 'it-service-desk',
+      },
+      on,
+    );
+    const entry = auditEntryOf('approvals.verdicts', refused, {}, NOW);
+    expect(entry).toMatchObject({
+      kind: 'approval',
+      decision: {
+        gate: 'approvals',
+        outcome: 'refused',
+        code: 'not_in_group',
+        approvalId: 'apr_1',
+      },
+    });
+    expect(entry.summary).toBe(
+      "approvals refused ana.end-user's approve on approval apr_1 (not_in_group): ana.end-user (tenant demo) is not in reviewer group it-service-desk",
+    );
+  });
+
+  it('records an accepted verdict with what it did', () => {
+    const accepted = (effect: 'counted' | 'authorized') =>
+      auditEntryOf(
+        'approvals.verdicts',
+        createEnvelope(
+          'leash.approvals.verdict_recorded.v1',
+          {
+            approvalId: 'apr_2',
+            verdictId: `v-${effect}`,
+            reviewer: 'ben.it-service-desk',
+            verdict: 'approve',
+            outcome: 'accepted',
+            effect,
+            reason: effect,
+          },
+          on,
+        ),
+        {},
+        NOW,
+      );
+    expect(accepted('authorized')).toMatchObject({
+      decision: { gate: 'approvals', outcome: 'authorized' },
+      summary: "approvals accepted ben.it-service-desk's approve on approval apr_2: authorized",
+    });
+    expect(accepted('counted').summary).toBe(
+      "approvals accepted ben.it-service-desk's approve on approval apr_2: counted, more reviewers needed",
+    );
+  });
+
+  it('refuses a recorded verdict that says neither its effect nor its refusal', () => {
+    expect(() =>
+      createEnvelope(
+        'leash.approvals.verdict_recorded.v1',
+        {
+          approvalId: 'apr_3',
+          verdictId: 'v-3',
+          reviewer: 'ana',
+          verdict: 'approve',
+          outcome: 'accepted',
+          reason: 'accepted',
+        },
+        on,
+      ),
+    ).toThrow(/names its effect/);
+  });
+});
