@@ -6,6 +6,7 @@ import type { Engines } from '@leash/engines';
 import { demoReviewersFor, DEMO_TENANT } from '../demo/demo-reviewers';
 import { describeEvent, STATUS_EXIT_CODES } from '../demo/task-progress';
 import { UsageError } from './arguments';
+import { InTimeOrder } from './in-time-order';
 import type { Terminal } from './terminal';
 
 /*
@@ -187,20 +188,23 @@ async function watch(
   timeoutMs?: number,
 ): Promise<number> {
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  terminal.out(`watching task ${taskId} (Ctrl-C stops watching, not the task)`);
   const print = (event: AnyEnvelope) => {
     const time = event.time.slice(11, 23);
     for (const line of describeEvent(event, { reviewersFor: demoReviewersFor, color })) {
       terminal.out(`${time}  ${line}`);
     }
   };
-  const watched = await client.watchTask(taskId, print);
+  terminal.out(`watching task ${taskId} (Ctrl-C stops watching, not the task)`);
+  // The watch reads each topic in its own order: print in the order things happened.
+  const inOrder = new InTimeOrder(print);
+  const watched = await client.watchTask(taskId, (event) => inOrder.add(event));
   let timer: NodeJS.Timeout | undefined;
   try {
     const timedOut = new Promise<undefined>((resolve) => {
       if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs, undefined);
     });
     const finished = await Promise.race([watched.finished, timedOut]);
+    inOrder.flush();
     if (!finished) {
       terminal.err(`leash task watch: ${taskId} has not finished within ${timeoutMs} ms`);
       return WATCH_TIMEOUT_EXIT_CODE;
