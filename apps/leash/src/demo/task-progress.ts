@@ -158,13 +158,12 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
       if (d.code === 'edited')
         return [line('edited', `${d.tool}: replaced by ${d.replacedBy ?? 'a new action'}`)];
       const cap = d.cap ? ` [${d.cap}]` : '';
-      const feedback = d.feedback ? ` Reviewer: "${short(d.feedback, 80)}"` : '';
+      const reason = short(d.reason, 140);
+      // The approvals gate quotes the feedback in its reason; repeat it only where that was cut.
+      const quoted = d.feedback !== undefined && reason.includes(short(d.feedback, 140));
+      const feedback = d.feedback && !quoted ? ` Reviewer: "${short(d.feedback, 80)}"` : '';
       return [
-        line(
-          'REFUSED',
-          `${d.tool} by ${d.gate} (${d.code})${cap}: ${short(d.reason, 140)}${feedback}`,
-          'bad',
-        ),
+        line('REFUSED', `${d.tool} by ${d.gate} (${d.code})${cap}: ${reason}${feedback}`, 'bad'),
       ];
     }
     case 'leash.actions.completed.v1': {
