@@ -1,6 +1,7 @@
 import { AgentProfile } from '../agent-profile';
 import { toolJsonSchema } from '../tool-definition';
 import { REFERENCE_AGENTS, REFERENCE_TOOLS, toolSourceOf } from './index';
+import { SUPPORT_SCENARIOS } from './support/prompts/scenarios';
 
 describe('reference agents', () => {
   const agents = Object.values(REFERENCE_AGENTS);
@@ -63,6 +64,25 @@ describe('reference agents', () => {
     expect(place.compensation!.arguments({}, { orderId: 'PO-7' })).toMatchObject({
       orderId: 'PO-7',
     });
+  });
+
+  it('answers a refund with what ran, which a reviewer may have edited, not what was asked', () => {
+    const scenario = SUPPORT_SCENARIOS.find((s) => s.id === 'support.refund-over-threshold')!;
+    const refund = {
+      turn: 2,
+      tool: 'issue_refund',
+      status: 'succeeded' as const,
+      output: { refundId: 'RF-1', orderId: 'O-5001', amountUsd: 90 },
+    };
+    const answer = scenario.script({
+      agent: 'support',
+      input: scenario.input,
+      turn: 2,
+      observations: [refund],
+      lastTurn: [refund],
+      notices: [],
+    });
+    expect(answer).toEqual({ final: 'Refunded $90 of O-5001 (RF-1).' });
   });
 
   it('refuses two definitions under one name', () => {

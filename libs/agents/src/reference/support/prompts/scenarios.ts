@@ -59,10 +59,15 @@ function refund(
         }),
       );
     },
-    (c) =>
-      allSucceeded(c)
-        ? final(`Refunded $${amountUsd} of ${orderId}.`)
-        : final(`The refund of ${orderId} was not issued: ${whyNot(lastCall(c, 'issue_refund'))}`),
+    (c) => {
+      const issued = lastCall(c, 'issue_refund');
+      if (!allSucceeded(c))
+        return final(`The refund of ${orderId} was not issued: ${whyNot(issued)}`);
+      // What ran, which a reviewer may have edited, not what was asked for.
+      const done = issued?.output as { refundId?: string; amountUsd?: number } | undefined;
+      const id = done?.refundId ? ` (${done.refundId})` : '';
+      return final(`Refunded $${done?.amountUsd ?? amountUsd} of ${orderId}${id}.`);
+    },
   ]);
 }
 
