@@ -224,9 +224,7 @@ describe('observability of a run through the five services', () => {
         expect(byId.has(publish.parentSpanId)).toBe(true);
       }
       const processed = trace.filter((span) => span.name === `process leash.${topic}`);
-      // No service reads tasks.finished; the audit does, in batches of its own (below).
-      const read = topic !== 'tasks.finished';
-      expect({ topic, processed: processed.length > 0 }).toEqual({ topic, processed: read });
+      expect({ topic, processed: processed.length > 0 }).toEqual({ topic, processed: true });
       for (const process of processed) {
         expect(process.kind).toBe(CONSUMER);
         if (upstream) {

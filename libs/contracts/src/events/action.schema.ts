@@ -103,6 +103,8 @@ export const RejectionCode = z.enum([
   'replayed',
   'killed',
   'gate_unavailable',
+  /** The task ended (killed, timed out, over a cap...) while the action waited: nothing runs for it. */
+  'task_finished',
 ]);
 export type RejectionCode = z.infer<typeof RejectionCode>;
 

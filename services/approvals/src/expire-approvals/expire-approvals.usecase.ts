@@ -4,7 +4,7 @@ import {
   approvalRequests,
   type ApprovalRequest,
 } from '../gate/approvals.aggregates';
-import { actionRejectedEvent, approvalRequestedEvent } from '../gate/approval-events';
+import { approvalRequestedEvent, requestRejectedEvent } from '../gate/approval-events';
 import { actionLine, appendHistory, utcIso, type ApprovalGateDeps } from '../gate/approval-gate';
 
 export interface ExpiryReport {
@@ -79,15 +79,9 @@ export class ExpireApprovalsUseCase {
         );
         await tx.outbox.enqueue(
           'actions.rejected',
-          actionRejectedEvent(
-            request.funded,
-            {
-              tenantId: request.tenantId,
-              taskId: request.taskId,
-              id: `actions.rejected:${approvalId}`,
-              source: this.deps.source,
-              time: at,
-            },
+          requestRejectedEvent(
+            request,
+            { id: `actions.rejected:${approvalId}`, source: this.deps.source, time: at },
             { code: 'approval_expired', reason },
           ),
         );

@@ -97,3 +97,16 @@ export function actionAuthorizedEvent(
     },
   );
 }
+
+/** The rejection of a request's action, in the request's tenant and task. */
+export function requestRejectedEvent(
+  request: ApprovalRequest,
+  attributes: { id: string; source: string; time: string },
+  rejection: Rejection,
+): Envelope<'leash.actions.rejected.v1'> {
+  return actionRejectedEvent(
+    request.funded,
+    { tenantId: request.tenantId, taskId: request.taskId, ...attributes },
+    rejection,
+  );
+}

@@ -2,6 +2,7 @@ import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
 import { Signer, type SigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
+import { CloseTaskApprovalsUseCase } from '../close-task-approvals/close-task-approvals.usecase';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
 import { ExpireApprovalsUseCase } from '../expire-approvals/expire-approvals.usecase';
 import { ListPendingApprovalsUseCase } from '../list-pending-approvals/list-pending-approvals.usecase';
@@ -48,6 +49,7 @@ export interface ApprovalGate extends ApprovalQueries {
   readonly requestApproval: RequestApprovalUseCase;
   readonly recordVerdict: RecordVerdictUseCase;
   readonly expireApprovals: ExpireApprovalsUseCase;
+  readonly closeTaskApprovals: CloseTaskApprovalsUseCase;
 }
 
 export interface ApprovalGateOptions {
@@ -80,6 +82,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
     requestApproval: new RequestApprovalUseCase(deps),
     recordVerdict: new RecordVerdictUseCase(deps),
     expireApprovals: new ExpireApprovalsUseCase(deps),
+    closeTaskApprovals: new CloseTaskApprovalsUseCase(deps),
   };
 }
 

@@ -19,6 +19,8 @@ import { ExpireApprovalsUseCase } from '../expire-approvals/expire-approvals.use
 import { ListPendingApprovalsUseCase } from '../list-pending-approvals/list-pending-approvals.usecase';
 import { ApprovalsDecidedConsumer } from '../record-verdict/approvals-decided.consumer';
 import { RecordVerdictUseCase } from '../record-verdict/record-verdict.usecase';
+import { CloseTaskApprovalsUseCase } from '../close-task-approvals/close-task-approvals.usecase';
+import { TasksFinishedConsumer } from '../close-task-approvals/tasks-finished.consumer';
 import { ActionsFundedConsumer } from '../request-approval/actions-funded.consumer';
 import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
 import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
@@ -83,8 +85,8 @@ class ApprovalSweeperHost implements OnApplicationBootstrap, BeforeApplicationSh
 }
 
 /**
- * The approval gate: consumers of actions.funded and approvals.decided, the
- * use cases behind them, the expiry sweeper and the reviewer directory.
+ * The approval gate: consumers of actions.funded, approvals.decided and
+ * tasks.finished, the use cases behind them, the expiry sweeper and the reviewer directory.
  * Publishes through the store's outbox. Needs CONFIG (with
  * APPROVALS_GATE_VARIABLES) and STORE in the container, as startService provides.
  */
@@ -94,7 +96,7 @@ export class ApprovalGateModule {
     const logger = new Logger('approvals:sweeper');
     return {
       module: ApprovalGateModule,
-      controllers: [ActionsFundedConsumer, ApprovalsDecidedConsumer],
+      controllers: [ActionsFundedConsumer, ApprovalsDecidedConsumer, TasksFinishedConsumer],
       providers: [
         {
           provide: APPROVAL_GATE,
@@ -128,6 +130,11 @@ export class ApprovalGateModule {
           provide: ExpireApprovalsUseCase,
           inject: [APPROVAL_GATE],
           useFactory: (gate: ApprovalGate) => gate.expireApprovals,
+        },
+        {
+          provide: CloseTaskApprovalsUseCase,
+          inject: [APPROVAL_GATE],
+          useFactory: (gate: ApprovalGate) => gate.closeTaskApprovals,
         },
         {
           provide: ListPendingApprovalsUseCase,

@@ -20,13 +20,20 @@ export function approvalGateHandler(gate: ApprovalGate): (delivery: Delivery) =>
           gate.recordVerdict.execute({ event }),
         );
         return;
+      case 'leash.tasks.finished.v1':
+        await gate.closeTaskApprovals.execute({ event });
+        return;
       default:
         return;
     }
   };
 }
 
-export const APPROVAL_GATE_TOPICS = ['actions.funded', 'approvals.decided'] as const;
+export const APPROVAL_GATE_TOPICS = [
+  'actions.funded',
+  'approvals.decided',
+  'tasks.finished',
+] as const;
 
 /** Subscribes the gate under the approvals service's consumer group. */
 export function subscribeApprovalGate(

@@ -37,6 +37,7 @@ export const DEFAULT_APPROVAL_VALIDITY_MS = 900_000;
 export const CONSUMERS = {
   actionsFunded: 'approvals:actions.funded',
   approvalsDecided: 'approvals:approvals.decided',
+  tasksFinished: 'approvals:tasks.finished',
 } as const;
 
 /** Why the gate refuses work a kill covers. */

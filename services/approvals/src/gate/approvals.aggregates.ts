@@ -23,6 +23,8 @@ export const ApprovalStatus = z.enum([
   'expired',
   /** Nobody answered in time; the next group in the chain was asked under a new approval id. */
   'escalated',
+  /** The task finished (killed, timed out, ...) while it waited: no verdict can run it now. */
+  'cancelled',
 ]);
 export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
 

@@ -16,5 +16,6 @@ export * from '../record-verdict/record-verdict.usecase';
 export { editedActionId, keptValues } from '../record-verdict/edited-proposal';
 export * from '../expire-approvals/expire-approvals.usecase';
 export * from '../expire-approvals/approval-sweeper';
+export * from '../close-task-approvals/close-task-approvals.usecase';
 export * from '../list-pending-approvals/list-pending-approvals.query';
 export * from '../list-pending-approvals/list-pending-approvals.usecase';
