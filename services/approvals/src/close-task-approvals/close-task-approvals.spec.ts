@@ -67,6 +67,24 @@ describe('CloseTaskApprovalsUseCase', () => {
     expect(await h.pendingOf('leash.actions.authorized.v1')).toEqual([]);
   });
 
+  it('refuses an action of the task funded after it finished, asking nobody', async () => {
+    await h.gate.closeTaskApprovals.execute({ event: finished('task-late') });
+    const late = fundedEvent(h.signer, h.clock, { taskId: 'task-late', actionId: 'refund-late' });
+    await expect(h.gate.requestApproval.execute({ event: late })).resolves.toBe('rejected');
+    expect(await h.pendingOf('leash.approvals.requested.v1')).toEqual([]);
+    const [rejected] = await h.pendingOf('leash.actions.rejected.v1');
+    expect(rejected?.data).toMatchObject({ actionId: 'refund-late', code: 'task_finished' });
+    // Writing that refusal into the task's history keeps the mark: the next one is refused too.
+    const later = fundedEvent(h.signer, h.clock, { taskId: 'task-late', actionId: 'refund-later' });
+    await expect(h.gate.requestApproval.execute({ event: later })).resolves.toBe('rejected');
+    // Another task of the tenant is asked as usual.
+    await expect(
+      h.gate.requestApproval.execute({
+        event: fundedEvent(h.signer, h.clock, { taskId: 'task-live', actionId: 'refund-live' }),
+      }),
+    ).resolves.toBe('requested');
+  });
+
   it('does nothing again for a redelivered event, nor for a task of another tenant', async () => {
     const mine = await request('task-k', 'refund-1');
     const event = finished('task-k');

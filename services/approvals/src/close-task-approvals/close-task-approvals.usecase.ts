@@ -5,6 +5,7 @@ import {
   CONSUMERS,
   actionLine,
   appendHistory,
+  markTaskFinished,
   utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
@@ -22,7 +23,8 @@ export interface CloseTaskApprovalsCommand {
  * task that was over. Each pending request of the task is closed as
  * `cancelled`, its history says why, and the action is rejected
  * (`task_finished`) so the task's audit log shows it never ran. A verdict on
- * it afterwards is refused as closed.
+ * it afterwards is refused as closed, and an action of the task funded
+ * afterwards is refused rather than put to reviewers.
  */
 export class CloseTaskApprovalsUseCase {
   constructor(private readonly deps: Pick<ApprovalGateDeps, 'store' | 'clock' | 'source'>) {}
@@ -63,6 +65,10 @@ export class CloseTaskApprovalsUseCase {
             { code: 'task_finished', reason },
           ),
         );
+      }
+      // An action funded before the task finished may still arrive: it is refused, not asked.
+      if (event.tenantId !== undefined) {
+        await markTaskFinished(tx, event.tenantId, taskId, status, now);
       }
       return pending.map(({ id }) => id);
     });

@@ -4,7 +4,12 @@ import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
-import { HISTORY_LIMIT, taskHistories, taskHistoryId } from './approvals.aggregates';
+import {
+  HISTORY_LIMIT,
+  taskHistories,
+  taskHistoryId,
+  type TaskHistory,
+} from './approvals.aggregates';
 
 /** Time, injected so specs can pass an expiry without waiting. */
 export interface Clock {
@@ -71,7 +76,8 @@ export async function appendHistory(
   const stored = await repository.get(taskHistoryId(tenantId, taskId));
   const before = stored?.doc.entries ?? [];
   const entry = { at: utcIso(at), line: line.slice(0, 2_000) };
-  const doc = {
+  const doc: TaskHistory = {
+    ...stored?.doc,
     tenantId,
     taskId,
     entries: [...before, entry].slice(-HISTORY_LIMIT),
@@ -80,4 +86,28 @@ export async function appendHistory(
   if (stored) await repository.update(doc, stored.version);
   else await repository.insert(doc);
   return before.map((e) => e.line);
+}
+
+/** Notes in a task's history that it finished, so no approval is asked for it afterwards. */
+export async function markTaskFinished(
+  tx: Transaction,
+  tenantId: string,
+  taskId: string,
+  status: string,
+  at: number,
+): Promise<void> {
+  const repository = tx.repository(taskHistories);
+  const stored = await repository.get(taskHistoryId(tenantId, taskId));
+  const finished = { status, at: utcIso(at) };
+  if (stored) await repository.update({ ...stored.doc, finished }, stored.version);
+  else await repository.insert({ tenantId, taskId, entries: [], finished, updatedAt: utcIso(at) });
+}
+
+/** How the task finished, when it has; undefined while it runs (as far as this gate heard). */
+export async function taskFinished(
+  tx: Transaction,
+  tenantId: string,
+  taskId: string,
+): Promise<TaskHistory['finished']> {
+  return (await tx.repository(taskHistories).get(taskHistoryId(tenantId, taskId)))?.doc.finished;
 }

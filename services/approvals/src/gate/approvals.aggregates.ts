@@ -133,6 +133,8 @@ export const TaskHistory = z.object({
   tenantId: z.string().min(1),
   taskId: z.string().min(1),
   entries: z.array(z.object({ at: Timestamp, line: z.string().max(2_000) })).max(HISTORY_LIMIT),
+  /** Set once the task finished: no approval is asked for it any more. */
+  finished: z.object({ status: z.string().min(1), at: Timestamp }).optional(),
   updatedAt: Timestamp,
 });
 export type TaskHistory = z.infer<typeof TaskHistory>;

@@ -16,6 +16,7 @@ import {
   actionLine,
   appendHistory,
   killedReason,
+  taskFinished,
   utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
@@ -94,10 +95,16 @@ export class RequestApprovalUseCase {
         agent: funded.agent.name,
         taskId,
       });
-      if (kill || !chain) {
+      const finished = await taskFinished(tx, tenantId, taskId);
+      if (kill || finished || !chain) {
         const rejection: Rejection = kill
           ? { code: 'killed', reason: killedReason(kill, 'no reviewer is asked about it') }
-          : (refusal ?? { code: 'gate_unavailable', reason: 'no approval chain' });
+          : finished
+            ? {
+                code: 'task_finished',
+                reason: `the task already finished (${finished.status}); no reviewer is asked about it`,
+              }
+            : (refusal ?? { code: 'gate_unavailable', reason: 'no approval chain' });
         await appendHistory(
           tx,
           tenantId,
