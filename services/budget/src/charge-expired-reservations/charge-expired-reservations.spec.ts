@@ -1,4 +1,3 @@
-import { BudgetCounter, BudgetReservation } from '../ledger/ledger.aggregates';
 import {
   actionRequestEvent,
   decidedEvent,
@@ -23,10 +22,8 @@ describe('ChargeExpiredReservationsUseCase', () => {
 
   afterEach(() => h.close());
 
-  const tallies = async (id: string) =>
-    (await h.engines.store.repository(BudgetCounter).get(id))?.doc.tallies;
-  const status = async (id: string) =>
-    (await h.engines.store.repository(BudgetReservation).get(id))?.doc.status;
+  const tallies = (id: string) => h.tallies(id);
+  const status = async (id: string) => (await h.reservation(id))?.status;
 
   async function reserve(requestId: string, deadlineInMs: number) {
     const event = modelRequestEvent(h.clock, {

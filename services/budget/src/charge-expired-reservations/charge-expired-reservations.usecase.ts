@@ -1,6 +1,6 @@
 import { transactionRetryingConflicts } from '@leash/store';
-import { chargeInFull, settle } from '../ledger/budget-rules';
-import { LedgerBook, dayCounterId, taskCounterId } from '../ledger/ledger-book';
+import { chargeInFull } from '../ledger/budget-rules';
+import { closeReservation } from '../ledger/ledger-book';
 import { BUDGET_SOURCE, systemClock, utcIso, type Clock, type LedgerDeps } from '../ledger/ledger';
 import { BudgetReservation } from '../ledger/ledger.aggregates';
 import type { ChargeExpiredReservationsCommand } from './charge-expired-reservations.command';
@@ -37,26 +37,14 @@ export class ChargeExpiredReservationsUseCase {
         const reservations = tx.repository(BudgetReservation);
         const current = await reservations.get(candidate.id);
         if (!current || current.doc.status !== 'reserved') return false;
-        const doc = current.doc;
-        const ledger = new LedgerBook(tx, this.source, now);
-        const ids = {
-          task: taskCounterId(doc.taskId),
-          tenant_day: dayCounterId(doc.tenantId, doc.day),
-        };
-        await ledger.task(doc.tenantId, doc.taskId);
-        await ledger.day(doc.tenantId, doc.day, doc.timeZone);
-        const actuals = chargeInFull(doc.lines);
-        ledger.change(
-          ids,
-          doc.lines,
-          (tallies, lines) => settle(tallies, lines, actuals),
-          undefined,
+        await closeReservation(
+          tx,
+          this.source,
+          now,
+          current,
+          chargeInFull(current.doc.lines),
+          'charged',
         );
-        await reservations.update(
-          { ...doc, status: 'charged', settledAt: utcIso(now) },
-          current.version,
-        );
-        await ledger.flush();
         return true;
       });
       if (done) charged += 1;

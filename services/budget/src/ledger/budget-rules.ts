@@ -244,6 +244,9 @@ export function settle(tallies: Tallies, lines: readonly CapLine[], actuals: Act
   return next;
 }
 
+/** A reservation of an action that never ran: everything reserved is released, nothing spent. */
+export const NOTHING_SPENT: Actuals = { tokens: 0, usd: 0, tool_calls: 0, count: 0, amount: 0 };
+
 /** An unsettled reservation charged at its deadline: everything reserved is booked as spent. */
 export function chargeInFull(lines: readonly CapLine[]): Actuals {
   const actuals: Record<BookedMeasure, number> = {

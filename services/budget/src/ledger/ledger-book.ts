@@ -4,13 +4,20 @@ import {
   alarmKey,
   alarmsCrossed,
   isBooked,
+  settle,
   unitOf,
   usedOf,
+  type Actuals,
   type CapCheck,
   type CapLine,
   type Tallies,
 } from './budget-rules';
-import { BudgetCounter, type BudgetCounterDoc } from './ledger.aggregates';
+import {
+  BudgetCounter,
+  BudgetReservation,
+  type BudgetCounterDoc,
+  type BudgetReservationDoc,
+} from './ledger.aggregates';
 
 type AlarmEnvelope = Envelope<'leash.budget.alarm.v1'>;
 
@@ -194,4 +201,34 @@ export class LedgerBook {
       },
     );
   }
+}
+
+/**
+ * Closes an open reservation in `tx`: moves each of its lines from reserved
+ * to `actuals` on the task's and the tenant's day counters, and gives it its
+ * final status (`charged` in full at the deadline, `released` when the action
+ * never ran).
+ */
+export async function closeReservation(
+  tx: Transaction,
+  source: string,
+  now: number,
+  stored: { readonly doc: BudgetReservationDoc; readonly version: number },
+  actuals: Actuals,
+  status: 'charged' | 'released',
+): Promise<void> {
+  const doc = stored.doc;
+  const ledger = new LedgerBook(tx, source, now);
+  await ledger.task(doc.tenantId, doc.taskId);
+  await ledger.day(doc.tenantId, doc.day, doc.timeZone);
+  ledger.change(
+    { task: taskCounterId(doc.taskId), tenant_day: dayCounterId(doc.tenantId, doc.day) },
+    doc.lines,
+    (tallies, lines) => settle(tallies, lines, actuals),
+    undefined,
+  );
+  await tx
+    .repository(BudgetReservation)
+    .update({ ...doc, status, settledAt: new Date(now).toISOString() }, stored.version);
+  await ledger.flush();
 }

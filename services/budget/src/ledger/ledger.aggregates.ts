@@ -64,7 +64,8 @@ export const BudgetReservation = defineAggregate({
     model: z.string().optional(),
     actionId: z.string().optional(),
     actionClass: z.string().optional(),
-    status: z.enum(['refused', 'reserved', 'settled', 'charged']),
+    /** `released`: the action never ran (a later gate rejected it); nothing was spent. */
+    status: z.enum(['refused', 'reserved', 'settled', 'charged', 'released']),
     day: z.string(),
     timeZone: z.string(),
     decidedAt: z.string(),

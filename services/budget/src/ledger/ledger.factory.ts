@@ -7,6 +7,7 @@ import { ReservationSweeper } from '../charge-expired-reservations/reservation-s
 import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
 import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-action.usecase';
 import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
+import { ReleaseUnrunActionUseCase } from '../release-unrun-action/release-unrun-action.usecase';
 import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
 import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
 import type { BudgetLedgerConfig } from './budget.config';
@@ -17,6 +18,7 @@ export interface LedgerUseCases {
   readonly fundDecidedAction: FundDecidedActionUseCase;
   readonly decideBudgetRequest: DecideBudgetRequestUseCase;
   readonly settleUsage: SettleUsageUseCase;
+  readonly releaseUnrunAction: ReleaseUnrunActionUseCase;
   readonly chargeExpiredReservations: ChargeExpiredReservationsUseCase;
   readonly registerTask: RegisterTaskUseCase;
   readonly setTenantTimeZone: SetTenantTimeZoneUseCase;
@@ -27,6 +29,7 @@ export function createLedgerUseCases(deps: LedgerDeps): LedgerUseCases {
     fundDecidedAction: new FundDecidedActionUseCase(deps),
     decideBudgetRequest: new DecideBudgetRequestUseCase(deps),
     settleUsage: new SettleUsageUseCase(deps),
+    releaseUnrunAction: new ReleaseUnrunActionUseCase(deps),
     chargeExpiredReservations: new ChargeExpiredReservationsUseCase(deps),
     registerTask: new RegisterTaskUseCase(deps),
     setTenantTimeZone: new SetTenantTimeZoneUseCase(deps),

@@ -20,6 +20,8 @@ import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-ac
 import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
 import { TasksRequestedConsumer } from '../register-task/tasks-requested.consumer';
 import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
+import { ActionsRejectedConsumer } from '../release-unrun-action/actions-rejected.consumer';
+import { ReleaseUnrunActionUseCase } from '../release-unrun-action/release-unrun-action.usecase';
 import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
 import { UsageRecordedConsumer } from '../settle-usage/usage-recorded.consumer';
 import type { BudgetLedgerConfig } from './budget.config';
@@ -52,6 +54,7 @@ const USE_CASES = [
   FundDecidedActionUseCase,
   DecideBudgetRequestUseCase,
   SettleUsageUseCase,
+  ReleaseUnrunActionUseCase,
   ChargeExpiredReservationsUseCase,
   RegisterTaskUseCase,
   SetTenantTimeZoneUseCase,
@@ -59,7 +62,7 @@ const USE_CASES = [
 
 /**
  * The budget ledger: consumers of actions.decided, budget.requests,
- * usage.recorded and tasks.requested, the use cases behind them, and the
+ * usage.recorded, tasks.requested and actions.rejected, the use cases behind them, and the
  * deadline sweeper. Needs CONFIG (with BUDGET_LEDGER_ENV) and STORE in the
  * container, as startService provides.
  */
@@ -74,6 +77,7 @@ export class LedgerModule {
         BudgetRequestsConsumer,
         UsageRecordedConsumer,
         TasksRequestedConsumer,
+        ActionsRejectedConsumer,
       ],
       providers: [
         {

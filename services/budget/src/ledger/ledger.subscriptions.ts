@@ -26,6 +26,9 @@ export function ledgerHandler(useCases: LedgerUseCases): (delivery: Delivery) =>
         return gateSpan('budget', 'register_task', event, () =>
           useCases.registerTask.execute({ event }),
         );
+      case 'leash.actions.rejected.v1':
+        await useCases.releaseUnrunAction.execute({ event });
+        return;
       default:
         return;
     }
@@ -37,6 +40,7 @@ export const LEDGER_TOPICS = [
   'budget.requests',
   'usage.recorded',
   'tasks.requested',
+  'actions.rejected',
 ] as const;
 
 /** Subscribes the ledger under the budget service's consumer group. */

@@ -38,6 +38,7 @@ export const CONSUMERS = {
   budgetRequests: 'budget:budget.requests',
   usageRecorded: 'budget:usage.recorded',
   tasksRequested: 'budget:tasks.requested',
+  actionsRejected: 'budget:actions.rejected',
 } as const;
 
 /** The tenant's IANA time zone; UTC until one is set. Reads through `tx` when given. */

@@ -1,4 +1,3 @@
-import { BudgetCounter, BudgetReservation } from '../ledger/ledger.aggregates';
 import {
   actionRequestEvent,
   decidedEvent,
@@ -29,10 +28,8 @@ describe('SettleUsageUseCase', () => {
 
   afterEach(() => h.close());
 
-  const tallies = async (id: string) =>
-    (await h.engines.store.repository(BudgetCounter).get(id))?.doc.tallies;
-  const reservation = async (id: string) =>
-    (await h.engines.store.repository(BudgetReservation).get(id))?.doc;
+  const tallies = (id: string) => h.tallies(id);
+  const reservation = (id: string) => h.reservation(id);
 
   async function reserveModel(requestId: string, tokens: number) {
     const event = modelRequestEvent(h.clock, {

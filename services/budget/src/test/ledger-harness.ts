@@ -16,6 +16,12 @@ import type { z } from 'zod';
 import { parsePriceTable } from '../ledger/price-table';
 import type { Clock, LedgerDeps } from '../ledger/ledger';
 import { createLedgerUseCases, type LedgerUseCases } from '../ledger/ledger.factory';
+import {
+  BudgetCounter,
+  BudgetReservation,
+  type BudgetCounterDoc,
+  type BudgetReservationDoc,
+} from '../ledger/ledger.aggregates';
 
 /*
  * Builds the ledger on the embedded engines for specs: a store (and bus) in
@@ -98,6 +104,9 @@ export interface Harness {
   /** Events the ledger enqueued and the relay has not yet published. */
   pending(): Promise<AnyEnvelope[]>;
   pendingOf<T extends EventType>(type: T): Promise<Envelope<T>[]>;
+  /** A counter's tallies (`task:<id>`, `day:<tenant>:<day>`), as stored. */
+  tallies(counterId: string): Promise<BudgetCounterDoc['tallies'] | undefined>;
+  reservation(id: string): Promise<BudgetReservationDoc | undefined>;
   close(): Promise<void>;
 }
 
@@ -145,6 +154,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     pending,
     pendingOf: async <T extends EventType>(type: T) =>
       (await pending()).filter((e) => e.type === type) as unknown as Envelope<T>[],
+    tallies: async (id) => (await engines.store.repository(BudgetCounter).get(id))?.doc.tallies,
+    reservation: async (id) => (await engines.store.repository(BudgetReservation).get(id))?.doc,
     close: () => engines.close(),
   };
 }
