@@ -12,6 +12,7 @@ import {
   type CapLine,
   type Tallies,
 } from './budget-rules';
+import { utcIso } from './ledger';
 import {
   BudgetCounter,
   BudgetReservation,
@@ -229,6 +230,6 @@ export async function closeReservation(
   );
   await tx
     .repository(BudgetReservation)
-    .update({ ...doc, status, settledAt: new Date(now).toISOString() }, stored.version);
+    .update({ ...doc, status, settledAt: utcIso(now) }, stored.version);
   await ledger.flush();
 }

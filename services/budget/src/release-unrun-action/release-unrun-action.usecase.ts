@@ -41,19 +41,13 @@ export class ReleaseUnrunActionUseCase {
     const now = (this.deps.clock ?? systemClock).now();
     return transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.actionsRejected, event.id))) return false;
-      const reservations = tx.repository(BudgetReservation);
-      const stored = await reservations.get(actionRequestId(event.data.actionId));
-      const doc = stored?.doc;
-      if (!stored || !doc || doc.status !== 'reserved' || doc.taskId !== taskId) return false;
-      if (event.tenantId !== undefined && doc.tenantId !== event.tenantId) return false;
-      await closeReservation(
-        tx,
-        this.deps.source ?? BUDGET_SOURCE,
-        now,
-        { doc, version: stored.version },
-        NOTHING_SPENT,
-        'released',
-      );
+      const stored = await tx
+        .repository(BudgetReservation)
+        .get(actionRequestId(event.data.actionId));
+      if (!stored || stored.doc.status !== 'reserved' || stored.doc.taskId !== taskId) return false;
+      if (event.tenantId !== undefined && stored.doc.tenantId !== event.tenantId) return false;
+      const source = this.deps.source ?? BUDGET_SOURCE;
+      await closeReservation(tx, source, now, stored, NOTHING_SPENT, 'released');
       return true;
     });
   }
