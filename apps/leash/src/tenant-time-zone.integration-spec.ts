@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import type { AnyEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
-import { TenantSettings } from '@leash/service-budget';
 import { waitFor } from '@leash/testing';
 import { runCli } from './cli';
 import type { Terminal } from './cli/terminal';
@@ -42,6 +41,8 @@ describe('leash tenant time-zone', () => {
     // With its relay: whatever the CLI left in the outbox is published, and read back from the topic.
     const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'spec' });
     try {
+      // Imported as the CLI does, lazily (a static import would defeat its lazy load).
+      const { TenantSettings } = await import('@leash/service-budget');
       const settings = await engines.store.repository(TenantSettings).get('acme');
       expect(settings?.doc).toMatchObject({
         timeZone: 'Etc/GMT+12',
