@@ -7,6 +7,7 @@ import { createEnvelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import type { Store } from '@leash/store';
 import { waitFor } from '@leash/testing';
+import { formatTrajectory } from './cli/audit.command';
 
 /*
  * The audit recorder gathers deliveries into one transaction per batch. What
@@ -162,5 +163,48 @@ describe('AuditRecorder on the embedded engines', () => {
     expect(await entry(bad.id)).toBeUndefined();
     expect(await run(bad.taskId!)).toBeUndefined();
     for (const event of good) expect((await run(event.taskId!))?.doc.events).toBe(1);
+  });
+
+  it('records the id and claimed source of a forged event it dead-letters, and leash audit shows them', async () => {
+    recorder = new AuditRecorder({ bus: engines.bus, store: engines.store, lingerMs: 0 });
+    await recorder.start();
+    // A structured-mode CloudEvent claiming to be the approvals gate, with data no schema accepts.
+    const forged = {
+      specversion: '1.0',
+      id: 'evt-forged-authorization',
+      source: 'approvals',
+      type: 'leash.actions.authorized.v1',
+      time: '2026-01-01T00:00:00.000Z',
+      taskid: 'task-forged',
+      tenantid: 'acme',
+      datacontenttype: 'application/json',
+      data: { tool: 'transfer_funds', approval: { reviewers: ['nobody'] } },
+    };
+    await engines.bus.publishRaw('actions.authorized', {
+      key: 'task-forged',
+      value: Buffer.from(JSON.stringify(forged)),
+      headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    });
+    const letter = await waitFor(
+      async () =>
+        (await engines.store.repository(auditEntries).find({ where: { taskId: 'task-forged' } }))
+          .map((stored) => stored.doc)
+          .find((doc) => doc.kind === 'dead_letter'),
+      { description: 'the forged event, dead-lettered and audited' },
+    );
+    expect(letter).toMatchObject({
+      source: 'approvals',
+      type: 'leash.actions.authorized.v1',
+      tenantId: 'acme',
+      data: {
+        eventId: 'evt-forged-authorization',
+        claimedSource: 'approvals',
+        claimedFrom: 'value',
+      },
+    });
+    const lines = formatTrajectory(undefined, [letter]);
+    expect(lines.find((line) => line.includes('dead letter'))).toContain(
+      'event evt-forged-authorization claiming source approvals (at leash.actions.authorized/',
+    );
   });
 });

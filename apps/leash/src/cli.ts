@@ -19,6 +19,7 @@ import { helpText } from './cli/help';
 import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
 import { parseTaskCommand, runTaskCommand, type TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
+import { parseTenantCommand, runTenantCommand, type TenantCommand } from './cli/tenant.command';
 
 /*
  * `leash`: the operator's CLI (bin/leash). Each command opens the same
@@ -31,7 +32,7 @@ export async function runCli(
   env: Environment = process.env,
   terminal: Terminal = processTerminal,
 ): Promise<number> {
-  let command: CliCommand | TaskCommand | AuditCommand | RunsCommand;
+  let command: CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand;
   try {
     command =
       argv[0] === 'task'
@@ -40,7 +41,9 @@ export async function runCli(
           ? parseAuditCommand(argv.slice(1))
           : argv[0] === 'runs'
             ? parseRunsCommand(argv.slice(1))
-            : parseCommand(argv, { issuedBy: defaultIssuer(env) });
+            : argv[0] === 'tenant'
+              ? parseTenantCommand(argv.slice(1), { issuedBy: defaultIssuer(env) })
+              : parseCommand(argv, { issuedBy: defaultIssuer(env) });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     terminal.err(`leash: ${error.message}`);
@@ -73,7 +76,10 @@ export async function runCli(
 }
 
 function run(
-  command: Exclude<CliCommand | TaskCommand | AuditCommand | RunsCommand, { kind: 'help' }>,
+  command: Exclude<
+    CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand,
+    { kind: 'help' }
+  >,
   engines: Engines,
   terminal: Terminal,
 ) {
@@ -82,6 +88,8 @@ function run(
       return runAuditCommand(command, engines.store, terminal);
     case 'runs-search':
       return runRunsCommand(command, engines.store, terminal);
+    case 'tenant-time-zone':
+      return runTenantCommand(command, engines.store, terminal);
     case 'task-submit':
     case 'task-watch':
       return runTaskCommand(command, engines, terminal);

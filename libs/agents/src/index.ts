@@ -1,4 +1,5 @@
 export * from './tool-definition';
+export * from './identity';
 export * from './agent-profile';
 export * from './policy-document';
 export * from './profile-source';

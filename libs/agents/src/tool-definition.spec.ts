@@ -34,3 +34,20 @@ describe('toolJsonSchema', () => {
     });
   });
 });
+
+describe('defineTool identities', () => {
+  it('refuses an identity that is not a parameter', () => {
+    expect(() =>
+      defineTool({
+        name: 'lookup_order',
+        version: 1,
+        description: 'Look an order up by its id.',
+        parameters: z.object({ orderId: z.string() }),
+        riskClass: 'read',
+        actionClass: 'lookup',
+        idempotent: true,
+        identities: { customerId: 'id' } as never,
+      }),
+    ).toThrow('identity "customerId" is not a parameter');
+  });
+});

@@ -9,6 +9,14 @@ export interface ToolRetryPolicy {
   readonly maxDelayMs: number;
 }
 
+/**
+ * What kind of identity an argument holds (an account, a domain, a party's
+ * id). The policy gate compares identities only in their canonical form
+ * (see `canonicalIdentity`), so `CEO@ACME.EXAMPLE` meets the rules written
+ * for `ceo@acme.example`.
+ */
+export type IdentityKind = 'email' | 'domain' | 'id';
+
 /** An undo: the tool to call and how to build its arguments from the original call and result. */
 export interface ToolCompensation {
   readonly tool: string;
@@ -36,6 +44,8 @@ export interface ToolDefinition<P extends z.ZodObject = z.ZodObject> {
   readonly idempotent: boolean;
   /** For money-moving tools: the argument that holds the amount, in US dollars. */
   readonly amountField?: keyof z.infer<P> & string;
+  /** Arguments that name someone or something a policy may compare (each string in them). */
+  readonly identities?: Readonly<Partial<Record<keyof z.infer<P> & string, IdentityKind>>>;
   readonly compensation?: ToolCompensation;
   readonly timeoutMs: number;
   readonly retry: ToolRetryPolicy;
@@ -54,6 +64,11 @@ export function defineTool<P extends z.ZodObject>(
     throw new Error(
       `tool ${definition.name}: amountField "${definition.amountField}" is not a parameter`,
     );
+  }
+  for (const field of Object.keys(definition.identities ?? {})) {
+    if (!(field in definition.parameters.shape)) {
+      throw new Error(`tool ${definition.name}: identity "${field}" is not a parameter`);
+    }
   }
   return Object.freeze({
     timeoutMs: 30_000,
@@ -81,7 +96,12 @@ export function toolJsonSchema(tool: ToolDefinition): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** What of a tool is recorded with each version: everything but code. */
+/**
+ * What of a tool is recorded with each version: everything but code. Not
+ * `identities`: they say how the policy gate reads arguments, not what the
+ * tool does, and recording them would change every shipped tool's hash at
+ * its version (the catalog refuses that on a store that recorded it).
+ */
 export function toolSnapshot(tool: ToolDefinition): Record<string, unknown> {
   return {
     name: tool.name,

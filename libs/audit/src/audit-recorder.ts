@@ -3,7 +3,8 @@ import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts'
 import { DuplicateError, type Store } from '@leash/store';
 import { markFailed, startBatchProcessSpan } from '@leash/telemetry';
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
-import { auditEntries, runSummaries, runTools, type AuditEntry } from './audit.aggregates';
+import { auditEntries, runSummaries, runTools } from './audit.aggregates';
+import { deadLetterEntry } from './dead-letter-entry';
 import { auditEntryOf } from './describe-event';
 import { changedToolRows, emptyRun, foldEvent } from './run-summary';
 
@@ -205,26 +206,10 @@ export class AuditRecorder {
   }
 
   private async recordDeadLetter(letter: DeadLetter): Promise<void> {
-    const now = this.now().toISOString();
-    const entryId = `dlq:${letter.originalTopic}:${letter.originalPartition}:${letter.originalOffset}:${letter.group}`;
-    const attributes = letter.headers;
-    const entry: AuditEntry = {
-      entryId,
-      taskId: attributes['ce_taskid'] ?? null,
-      tenantId: attributes['ce_tenantid'] ?? null,
-      type: attributes['ce_type'] ?? 'unknown',
-      topic: letter.originalTopic,
-      source: attributes['ce_source'] ?? '',
-      time: letter.failedAt,
-      recordedAt: now,
-      kind: 'dead_letter',
-      summary: `dead-lettered by ${letter.group} after ${letter.attempts} attempt(s): ${letter.error.slice(0, 500)}`,
-      data: { error: letter.error, key: letter.key, bytes: letter.value.length },
-      ...(attributes.traceparent ? { traceparent: attributes.traceparent } : {}),
-    };
+    const entry = deadLetterEntry(letter, this.now().toISOString());
     await this.options.store.transaction(async (tx) => {
       const entries = tx.repository(auditEntries);
-      if (!(await entries.get(entryId))) await entries.insert(entry);
+      if (!(await entries.get(entry.entryId))) await entries.insert(entry);
     });
   }
 }

@@ -93,3 +93,26 @@ describe('the audit of a verdict', () => {
     ).toThrow(/names its effect/);
   });
 });
+
+describe('the audit of a time zone change', () => {
+  it('names who changed it, and until when the old day keeps counting', () => {
+    const changed = createEnvelope(
+      'leash.budget.time_zone_changed.v1',
+      {
+        from: 'UTC',
+        to: 'Etc/GMT+12',
+        countingDay: '2026-03-02',
+        effectiveAt: '2026-03-03T00:00:00.000Z',
+        changedBy: 'ops@acme.example',
+        changedAt: '2026-03-02T10:00:00.000Z',
+      },
+      { source: 'budget', tenantId: 'acme' },
+    );
+    const entry = auditEntryOf('budget.alarms', changed, {}, NOW);
+    expect(entry).toMatchObject({ kind: 'control', tenantId: 'acme', taskId: null });
+    expect(entry.summary).toBe(
+      'time zone of tenant acme changed from UTC to Etc/GMT+12 by ops@acme.example; ' +
+        'day 2026-03-02 (UTC) keeps counting until 2026-03-03T00:00:00.000Z',
+    );
+  });
+});

@@ -239,6 +239,13 @@ export function describeEvent(event: AnyEnvelope): Described {
         summary: `budget alarm: ${d.cap} at ${Math.round(d.fraction * 100)}% (${d.used} of ${d.limit} ${d.unit}) for ${d.scope} ${d.scopeKey}`,
       };
     }
+    case 'leash.budget.time_zone_changed.v1': {
+      const d = event.data;
+      return {
+        kind: 'control',
+        summary: `time zone of tenant ${event.tenantId ?? '?'} changed from ${d.from} to ${d.to} by ${d.changedBy}; day ${d.countingDay} (${d.from}) keeps counting until ${d.effectiveAt}`,
+      };
+    }
     case 'leash.tasks.finished.v1': {
       const d = event.data;
       return {

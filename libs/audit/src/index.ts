@@ -1,5 +1,6 @@
 export * from './audit.aggregates';
 export * from './describe-event';
+export * from './dead-letter-entry';
 export * from './run-summary';
 export * from './audit-recorder';
 export * from './search-runs';

@@ -14,6 +14,7 @@ import {
 } from './events/approval.schema';
 import {
   BudgetAlarmV1,
+  TenantTimeZoneChangedV1,
   BudgetDecidedV1,
   BudgetRequestedV1,
   UsageRecordedV1,
@@ -55,7 +56,10 @@ export const TOPICS = {
     description: 'Reservations, keyed by tenant so one tenant is decided one at a time.',
   },
   'budget.decisions': { key: 'taskId', description: 'Grants or refusals of model reservations.' },
-  'budget.alarms': { key: 'tenantId', description: 'A cap crossed a configured fraction.' },
+  'budget.alarms': {
+    key: 'tenantId',
+    description: "A cap crossed a configured fraction, or a tenant's budget settings changed.",
+  },
   'usage.recorded': { key: 'taskId', description: 'Actual spend, settling a reservation.' },
   'approvals.requested': { key: 'taskId', description: 'An action waits for reviewers.' },
   'approvals.decided': { key: 'taskId', description: "A reviewer's verdict." },
@@ -134,6 +138,11 @@ export const EVENTS = {
     topic: 'budget.alarms',
     schema: BudgetAlarmV1,
     summary: 'A cap crossed an alarm fraction.',
+  },
+  'leash.budget.time_zone_changed.v1': {
+    topic: 'budget.alarms',
+    schema: TenantTimeZoneChangedV1,
+    summary: "An operator changed the tenant's time zone; when it takes effect, and who.",
   },
   'leash.usage.recorded.v1': {
     topic: 'usage.recorded',

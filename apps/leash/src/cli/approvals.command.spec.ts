@@ -151,3 +151,43 @@ describe('leash approvals', () => {
     ]);
   });
 });
+
+describe('leash approvals list with escape sequences in the request', () => {
+  const now = new Date('2026-01-01T00:00:48.000Z');
+  // Hides the amount (erase line, cursor up), retitles the terminal (OSC), rings (BEL), reorders (bidi).
+  const hostile: PendingApprovalView = {
+    ...request,
+    arguments: { orderId: 'o-1\u001b[8m', amountUsd: 900, note: '\u202e0001$' },
+    reason: 'small refund\u001b[2K\u001b[1A\u001b]0;leash: nothing pending\u0007\u0007\u009b2K',
+  };
+
+  it('shows them visibly, and the edit command still carries the same arguments', async () => {
+    const { t, out } = terminal();
+    await runApprovalsList(desk([hostile]).desk, { kind: 'approvals-list' }, t, now);
+    for (const line of out) {
+      expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    }
+    expect(out).toContain(
+      '  reason     small refund\\x1b[2K\\x1b[1A\\x1b]0;leash: nothing pending\\x07\\x07\\x9b2K',
+    );
+    expect(out).toContain(
+      '  arguments  {"orderId":"o-1\\u001b[8m","amountUsd":900,"note":"\\u202e0001$"}',
+    );
+    const edit = out.find((line) => line.includes('approvals edit'))!;
+    expect(JSON.parse(edit.slice(edit.indexOf("'") + 1, edit.lastIndexOf("'")))).toEqual(
+      hostile.arguments,
+    );
+  });
+
+  it('shows a refusal or acceptance reason visibly too', async () => {
+    const { t, out, err } = terminal();
+    const d = desk([request], { accepted: true, reason: 'ok\u001b]0;x\u0007\nFAKE' });
+    await runApprovalsDecide(
+      d.desk,
+      { kind: 'approvals-decide', verdict: 'approve', approvalId: 'apv-1', reviewer: 'cy' },
+      t,
+    );
+    expect(err).toEqual([]);
+    expect(out[1]).toBe('accepted: ok\\x1b]0;x\\x07\\x0aFAKE');
+  });
+});

@@ -1,6 +1,6 @@
 import type { AgentRef, RiskClass } from '@leash/contracts';
 import type { CliCommand } from './arguments';
-import type { Terminal } from './terminal';
+import { visible, type Terminal } from './terminal';
 
 /** What the CLI shows of a request waiting for reviewers. */
 export interface PendingApprovalView {
@@ -77,7 +77,9 @@ export async function runApprovalsDecide(
 ): Promise<number> {
   const found = await desk.lookup(command.approvalId);
   if ('refusal' in found) {
-    terminal.err(`leash approvals ${command.verdict}: ${found.refusal}; see leash approvals list`);
+    terminal.err(
+      visible(`leash approvals ${command.verdict}: ${found.refusal}; see leash approvals list`),
+    );
     return 1;
   }
   const comment = command.comment !== undefined ? { comment: command.comment } : {};
@@ -101,27 +103,30 @@ export async function runApprovalsDecide(
     return 1;
   }
   if (!outcome.accepted) {
-    terminal.err(`leash approvals ${command.verdict}: refused: ${outcome.reason}`);
+    terminal.err(visible(`leash approvals ${command.verdict}: refused: ${outcome.reason}`));
     return 1;
   }
-  terminal.out(`accepted: ${outcome.reason}`);
+  terminal.out(visible(`accepted: ${outcome.reason}`));
   return 0;
 }
 
 export function formatPending(request: PendingApprovalView, now: Date): string[] {
   const id = request.approvalId;
-  return [
+  const args = visible(JSON.stringify(request.arguments), 'json');
+  // Arguments and reason come from the planner: each line is escaped whole.
+  const lines = [
     `${id}  expires ${request.expiresAt} (${untilText(request.expiresAt, now)})`,
     `  agent      ${request.agent.name} v${request.agent.version}, task ${request.taskId} (tenant ${request.tenantId})`,
     `  tool       ${request.tool}  risk ${request.riskClass}  cost ${usd(request.reservedUsdMicros)} reserved`,
-    `  arguments  ${JSON.stringify(request.arguments)}`,
+    `  arguments  ${args}`,
     `  reason     ${request.reason.replace(/\s+/g, ' ').slice(0, 300)}`,
     `  reviewers  ${request.approvedBy.length}/${request.reviewersRequired} of group ${request.reviewerGroup}` +
       (request.approvedBy.length > 0 ? ` (approved: ${request.approvedBy.join(', ')})` : ''),
     `  answer     leash approvals approve ${id} --reviewer <you>`,
     `             leash approvals reject ${id} --reviewer <you> --feedback "..."`,
-    `             leash approvals edit ${id} --reviewer <you> --args ${shellQuote(JSON.stringify(request.arguments))}`,
+    `             leash approvals edit ${id} --reviewer <you> --args ${shellQuote(args)}`,
   ];
+  return lines.map((line) => visible(line));
 }
 
 /** Micro-dollars as dollars, with the precision small model costs need. */

@@ -13,7 +13,7 @@ export class UsageError extends Error {
   }
 }
 
-export type HelpTopic = 'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs';
+export type HelpTopic = 'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs' | 'tenant';
 
 export type CliCommand =
   | { readonly kind: 'help'; readonly topic?: HelpTopic }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { taskTrajectory, usd, type AuditEntry, type RunSummary } from '@leash/audit';
 import type { Store } from '@leash/store';
 import { UsageError } from './arguments';
-import type { Terminal } from './terminal';
+import { visible, type Terminal } from './terminal';
 
 /*
  * `leash audit TASK_ID`: a task's whole trajectory from the audit log: the
@@ -51,11 +51,11 @@ export async function runAuditCommand(
 ): Promise<number> {
   const trajectory = await taskTrajectory(store, command.taskId);
   if (trajectory.entries.length === 0 && !trajectory.run) {
-    terminal.err(`leash: nothing recorded for task ${command.taskId}`);
+    terminal.err(visible(`leash: nothing recorded for task ${command.taskId}`));
     return 1;
   }
   if (command.json) {
-    terminal.out(JSON.stringify(trajectory, null, 2));
+    terminal.out(visible(JSON.stringify(trajectory, null, 2), 'json'));
     return 0;
   }
   for (const line of formatTrajectory(trajectory.run, trajectory.entries)) terminal.out(line);
@@ -81,6 +81,7 @@ export function formatTrajectory(
   entries: readonly AuditEntry[],
 ): string[] {
   const lines: string[] = [];
+  // Summaries, reasons and plans quote untrusted text: each line is escaped as a whole below.
   if (run) {
     lines.push(
       `task ${run.taskId}  tenant ${run.tenantId}  agent ${run.agent}${run.agentVersion ? ` v${run.agentVersion}` : ''}`,
@@ -111,7 +112,7 @@ export function formatTrajectory(
       );
     }
   }
-  return lines;
+  return lines.map((line) => visible(line));
 }
 
 /** The planner's own account of its plan (tasks.finished), else the reasons it gave per step. */

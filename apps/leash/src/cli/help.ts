@@ -2,6 +2,7 @@ import type { HelpTopic } from './arguments';
 import { AUDIT_HELP } from './audit.command';
 import { RUNS_HELP } from './runs.command';
 import { TASK_HELP } from './task.command';
+import { TENANT_HELP } from './tenant.command';
 
 const OVERVIEW = `leash: operate a running Leash (npm start, or the services alone) from any terminal.
 
@@ -16,7 +17,8 @@ Usage:
   leash task watch ID [--timeout MS]
   leash audit TASK_ID [--json]
   leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
-  leash help [kill | resume | approvals | task | audit | runs]
+  leash tenant time-zone TENANT ZONE [--by NAME]
+  leash help [kill | resume | approvals | task | audit | runs | tenant]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)
@@ -82,6 +84,8 @@ export function helpText(topic?: HelpTopic): string {
       return AUDIT_HELP;
     case 'runs':
       return RUNS_HELP;
+    case 'tenant':
+      return TENANT_HELP;
     default:
       return OVERVIEW;
   }

@@ -3,7 +3,7 @@ import { RunStatus, searchRuns, usd, type RunSearch, type RunSummary } from '@le
 import type { Store } from '@leash/store';
 import { UsageError } from './arguments';
 import { formatMs } from './audit.command';
-import type { Terminal } from './terminal';
+import { visible, type Terminal } from './terminal';
 
 /*
  * `leash runs search`: finds runs by their audit summaries. "The five most
@@ -125,7 +125,7 @@ export async function runRunsCommand(
   const runs = await searchRuns(store, command.search);
   const elapsed = performance.now() - started;
   if (command.json) {
-    terminal.out(JSON.stringify(runs, null, 2));
+    terminal.out(visible(JSON.stringify(runs, null, 2), 'json'));
     return 0;
   }
   for (const line of formatRuns(runs)) terminal.out(line);
@@ -135,17 +135,19 @@ export async function runRunsCommand(
 
 export function formatRuns(runs: readonly RunSummary[]): string[] {
   if (runs.length === 0) return [];
-  const rows = runs.map((run) => [
-    run.taskId,
-    run.tenantId,
-    run.agent,
-    run.status,
-    run.errorClass ?? '-',
-    usd(run.costUsdMicros),
-    formatMs(run.latencyMs),
-    run.startedAt,
-    run.tools.join(',') || '-',
-  ]);
+  const rows = runs.map((run) =>
+    [
+      run.taskId,
+      run.tenantId,
+      run.agent,
+      run.status,
+      run.errorClass ?? '-',
+      usd(run.costUsdMicros),
+      formatMs(run.latencyMs),
+      run.startedAt,
+      run.tools.join(',') || '-',
+    ].map((cell) => visible(cell)),
+  );
   const header = [
     'TASK',
     'TENANT',

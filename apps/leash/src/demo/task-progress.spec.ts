@@ -33,3 +33,43 @@ describe('describeEvent: a reviewer rejection', () => {
     expect(line).toContain(`Reviewer: "${feedback}"`);
   });
 });
+
+describe('describeEvent: escape sequences in untrusted text', () => {
+  const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+  const ESC_OSC_BEL = 'x\u001b[2K\u001b[1A\u001b]0;leash: done\u0007\u0007\u009b8m\u202ey';
+  const shown = 'x\\x1b[2K\\x1b[1A\\x1b]0;leash: done\\x07\\x07\\x9b8m\\u202ey';
+
+  it('shows the task input, tool output and planner reason visibly, colours or not', () => {
+    const events = [
+      createEnvelope(
+        'leash.tasks.requested.v1',
+        { agent: 'support', input: `refund ${ESC_OSC_BEL}` },
+        { source: 'upstream', tenantId: 'demo', taskId: 'task-1' },
+      ),
+      createEnvelope(
+        'leash.actions.completed.v1',
+        {
+          actionId: 'act-1',
+          agent: { name: 'support', version: 1 },
+          tool: 'lookup_customer',
+          status: 'succeeded',
+          output: `found ${ESC_OSC_BEL}`,
+          durationMs: 3,
+          attempts: 1,
+          completedAt: '2026-01-01T00:00:00.000Z',
+        },
+        { source: 'executor', tenantId: 'demo', taskId: 'task-1' },
+      ),
+      rejection(`denied: ${ESC_OSC_BEL}`, ESC_OSC_BEL),
+    ];
+    for (const event of events) {
+      const plain = describeEvent(event as never);
+      expect(plain.join('\n')).toContain(shown);
+      for (const line of plain) expect(line).not.toMatch(UNSAFE);
+      // With colours on, the only escape sequences are the tag's own.
+      for (const line of describeEvent(event as never, { color: true })) {
+        expect(line.replace(/\u001b\[(?:3[129]|2|22)m/g, '')).not.toMatch(UNSAFE);
+      }
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import type { AnyEnvelope, TaskStatus } from '@leash/contracts';
+import { visible } from '../cli/terminal';
 
 /*
  * One task's events as lines a person reads in a terminal: the steps, each
@@ -72,8 +73,9 @@ export function statusTone(status: TaskStatus): Tone {
 export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {}): string[] {
   const c = options.color;
   const cli = options.cli ?? 'bin/leash';
+  // The text carries what the task's input, tools, planner and reviewers said: shown, never obeyed.
   const line = (tag: string, text: string, tone: Tone = 'plain') =>
-    `${paint(tag.padEnd(9), tone, c)} ${text}`;
+    `${paint(tag.padEnd(9), tone, c)} ${visible(text)}`;
   switch (event.type) {
     case 'leash.tasks.requested.v1':
       return [

@@ -56,6 +56,24 @@ export const BudgetAlarmV1 = z.object({
 });
 export type BudgetAlarmV1 = z.infer<typeof BudgetAlarmV1>;
 
+/**
+ * An operator changed where a tenant's days start. The change never opens a
+ * fresh day early: the day counting when it was made keeps counting until
+ * the later of the two zones' next midnights.
+ */
+export const TenantTimeZoneChangedV1 = z.object({
+  from: z.string().min(1).describe('The zone in effect when the change was made.'),
+  to: z.string().min(1).describe('The new IANA zone.'),
+  countingDay: z
+    .string()
+    .min(1)
+    .describe('The day (YYYY-MM-DD, in `from`) that keeps counting until effectiveAt.'),
+  effectiveAt: Timestamp.describe("When the tenant's days start counting in `to`."),
+  changedBy: z.string().min(1).max(200).describe('The operator who made the change.'),
+  changedAt: Timestamp,
+});
+export type TenantTimeZoneChangedV1 = z.infer<typeof TenantTimeZoneChangedV1>;
+
 export const UsageRecordedV1 = z.object({
   usageId: z.string().min(1).describe('Idempotency key of the settlement.'),
   taskId: TaskId,

@@ -23,14 +23,13 @@ import {
   type CapCheck,
   type CapLine,
 } from '../ledger/budget-rules';
-import { dayKey } from '../ledger/day-key';
 import { LedgerBook, dayCounterId, taskCounterId, type CounterIds } from '../ledger/ledger-book';
 import {
   BUDGET_SOURCE,
   CONSUMERS,
   killedReason,
   systemClock,
-  tenantTimeZone,
+  tenantDay,
   utcIso,
   type Clock,
   type LedgerDeps,
@@ -102,8 +101,7 @@ export class DecideBudgetRequestUseCase {
       if (!(await tx.inbox.claim(CONSUMERS.budgetRequests, event.id))) return;
       // Read in the transaction: one trip through the store's lock less per request, and
       // the zone the day is booked in cannot change under the booking.
-      const timeZone = await tenantTimeZone(tx, tenantId);
-      const day = dayKey(now, timeZone);
+      const { day, timeZone } = await tenantDay(tx, tenantId, now);
       const reservations = tx.repository(BudgetReservation);
       const existing = await reservations.get(request.requestId);
       if (existing) {

@@ -1,4 +1,4 @@
-import { dayKey, isTimeZone } from './day-key';
+import { dayEnd, dayKey, isTimeZone } from './day-key';
 
 describe('dayKey', () => {
   // 2026-03-01T23:30:00Z is still March 1st in UTC, already March 2nd in Berlin (UTC+1) and
@@ -26,5 +26,26 @@ describe('dayKey', () => {
   it('knows real zones from made-up ones', () => {
     expect(isTimeZone('Asia/Kolkata')).toBe(true);
     expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
+  });
+});
+
+describe('dayEnd', () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const at = Date.parse('2026-03-02T10:00:00Z');
+
+  it("finds a day's end at the zone's next local midnight, to the minute", () => {
+    expect(iso(dayEnd('2026-03-02', at, 'UTC'))).toBe('2026-03-03T00:00:00.000Z');
+    expect(iso(dayEnd('2026-03-01', at, 'Etc/GMT+12'))).toBe('2026-03-02T12:00:00.000Z');
+    expect(iso(dayEnd('2026-03-02', at, 'Asia/Kolkata'))).toBe('2026-03-02T18:30:00.000Z');
+    expect(iso(dayEnd('2026-03-02', at, 'America/St_Johns'))).toBe('2026-03-03T03:30:00.000Z');
+  });
+
+  it('counts a 23-hour day of daylight saving time', () => {
+    const spring = Date.parse('2026-03-29T00:30:00Z');
+    expect(iso(dayEnd('2026-03-29', spring, 'Europe/Berlin'))).toBe('2026-03-29T22:00:00.000Z');
+  });
+
+  it('answers the instant itself for a day that has already ended', () => {
+    expect(dayEnd('2026-03-01', at, 'UTC')).toBe(at);
   });
 });

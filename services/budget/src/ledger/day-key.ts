@@ -31,6 +31,7 @@ export function isTimeZone(timeZone: string): boolean {
 }
 
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const LAST = new Map<string, { minute: number; key: string }>();
 
 /** The local calendar date (`YYYY-MM-DD`) of an instant in a time zone. */
@@ -45,4 +46,26 @@ export function dayKey(at: number, timeZone: string): string {
   const key = `${part('year')}-${part('month')}-${part('day')}`;
   LAST.set(timeZone, { minute, key });
   return key;
+}
+
+/**
+ * The first instant at or after `at` whose local date in the zone is later
+ * than `day` (YYYY-MM-DD): that day's end, usually the next local midnight.
+ * Zone offsets are whole minutes, so it is found to the minute.
+ */
+export function dayEnd(day: string, at: number, timeZone: string): number {
+  let lo = Math.floor(at / MINUTE);
+  if (dayKey(lo * MINUTE, timeZone) > day) return lo * MINUTE;
+  // A day is at most 25 hours long; a zone that skips a date (Samoa, 2011) only ends it sooner.
+  let hi = lo + HOUR / MINUTE;
+  while (dayKey(hi * MINUTE, timeZone) <= day) {
+    lo = hi;
+    hi += HOUR / MINUTE;
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (dayKey(mid * MINUTE, timeZone) > day) hi = mid;
+    else lo = mid;
+  }
+  return hi * MINUTE;
 }

@@ -13,4 +13,6 @@ export * from './ledger.module';
 export * from './price-table';
 export { actionRequestId } from '../fund-decided-action/fund-decided-action.usecase';
 export { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
+export * from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
+export type { SetTenantTimeZoneCommand } from '../set-tenant-time-zone/set-tenant-time-zone.command';
 export * from './ledger.subscriptions';

@@ -116,12 +116,23 @@ export const BudgetUsage = defineAggregate({
   id: (doc) => doc.usageId,
 });
 
-/** A tenant's settings; the time zone decides where its days start. */
+/**
+ * A tenant's settings; the time zone decides where its days start. A change
+ * of zone is pending until `effectiveAt`: until then the day that was
+ * counting when it was made (`countingDay`, in `previousTimeZone`) keeps
+ * counting, so a change never opens a fresh day early.
+ */
 export const TenantSettings = defineAggregate({
   name: 'tenant_settings',
   schema: z.object({
     tenantId: z.string().min(1),
     timeZone: z.string().refine(isTimeZone, 'not an IANA time zone'),
+    previousTimeZone: z.string().refine(isTimeZone, 'not an IANA time zone').optional(),
+    countingDay: z.string().optional(),
+    /** UTC ISO: when `timeZone` takes over from `previousTimeZone`. */
+    effectiveAt: z.string().optional(),
+    changedBy: z.string().optional(),
+    changedAt: z.string().optional(),
   }),
   id: (doc) => doc.tenantId,
 });

@@ -4,7 +4,8 @@ import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
-import { DEFAULT_TIME_ZONE, TenantSettings } from './ledger.aggregates';
+import { dayKey } from './day-key';
+import { DEFAULT_TIME_ZONE, TenantSettings, type TenantSettingsDoc } from './ledger.aggregates';
 
 /** Time, injected so tests can cross a day boundary or a deadline without waiting. */
 export interface Clock {
@@ -41,13 +42,44 @@ export const CONSUMERS = {
   actionsRejected: 'budget:actions.rejected',
 } as const;
 
-/** The tenant's IANA time zone; UTC until one is set. Reads through `tx` when given. */
+/** The tenant's day at an instant: the counter it books on, and the zone that day is in. */
+export interface TenantDay {
+  readonly day: string;
+  readonly timeZone: string;
+}
+
+/** The tenant's day at `at`, in its time zone (UTC until one is set). Reads through `tx` when given. */
+export async function tenantDay(
+  store: Store | Transaction,
+  tenantId: string,
+  at: number,
+): Promise<TenantDay> {
+  const settings = (await store.repository(TenantSettings).get(tenantId))?.doc;
+  return tenantDayOf(settings, at);
+}
+
+/** As tenantDay, from settings already read: a pending change keeps the day that was counting. */
+export function tenantDayOf(settings: TenantSettingsDoc | undefined, at: number): TenantDay {
+  if (!settings) return { day: dayKey(at, DEFAULT_TIME_ZONE), timeZone: DEFAULT_TIME_ZONE };
+  const { effectiveAt, previousTimeZone, countingDay } = settings;
+  if (
+    effectiveAt !== undefined &&
+    previousTimeZone !== undefined &&
+    countingDay !== undefined &&
+    at < Date.parse(effectiveAt)
+  ) {
+    return { day: countingDay, timeZone: previousTimeZone };
+  }
+  return { day: dayKey(at, settings.timeZone), timeZone: settings.timeZone };
+}
+
+/** The zone the tenant's day is counted in at `at` (UTC until one is set). */
 export async function tenantTimeZone(
   store: Store | Transaction,
   tenantId: string,
+  at: number,
 ): Promise<string> {
-  const settings = await store.repository(TenantSettings).get(tenantId);
-  return settings?.doc.timeZone ?? DEFAULT_TIME_ZONE;
+  return (await tenantDay(store, tenantId, at)).timeZone;
 }
 
 /** Why budget refuses work a kill covers, written for the planner. */

@@ -10,13 +10,12 @@ import {
   type Actuals,
   type CapLine,
 } from '../ledger/budget-rules';
-import { dayKey } from '../ledger/day-key';
 import { LedgerBook, dayCounterId, taskCounterId } from '../ledger/ledger-book';
 import {
   BUDGET_SOURCE,
   CONSUMERS,
   systemClock,
-  tenantTimeZone,
+  tenantDay,
   utcIso,
   type Clock,
   type LedgerDeps,
@@ -49,8 +48,8 @@ export class SettleUsageUseCase {
     const usage = event.data;
     const tenantId = event.tenantId;
     // Unreserved usage is booked on today's counter in the tenant's zone; read before the transaction.
-    const timeZone = tenantId ? await tenantTimeZone(this.deps.store, tenantId) : undefined;
     const now = this.clock.now();
+    const today = tenantId ? await tenantDay(this.deps.store, tenantId, now) : undefined;
 
     await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.usageRecorded, event.id))) return;
@@ -100,8 +99,8 @@ export class SettleUsageUseCase {
           },
           reservation.version,
         );
-      } else if (tenantId && timeZone) {
-        const day = dayKey(now, timeZone);
+      } else if (tenantId && today) {
+        const { day, timeZone } = today;
         const ids = { task: taskCounterId(usage.taskId), tenant_day: dayCounterId(tenantId, day) };
         await ledger.task(tenantId, usage.taskId);
         await ledger.day(tenantId, day, timeZone);

@@ -40,6 +40,7 @@ export const openTicket = defineTool({
   riskClass: 'write',
   actionClass: 'ticket',
   tags: ['internal'],
+  identities: { requester: 'email' },
   idempotent: false,
   timeoutMs: 10_000,
 });
@@ -56,6 +57,7 @@ export const resetPassword = defineTool({
   riskClass: 'irreversible',
   actionClass: 'password_reset',
   tags: ['account'],
+  identities: { userEmail: 'email' },
   idempotent: false,
   timeoutMs: 15_000,
   // A reset is not retried on its own: a second link would invalidate the first.
@@ -82,6 +84,7 @@ export const installSoftware = defineTool({
   riskClass: 'write',
   actionClass: 'software_install',
   tags: ['device'],
+  identities: { deviceId: 'id', requester: 'email' },
   idempotent: true,
   compensation: {
     tool: 'uninstall_software',
@@ -110,6 +113,7 @@ export const uninstallSoftware = defineTool({
   riskClass: 'write',
   actionClass: 'software_install',
   tags: ['device'],
+  identities: { deviceId: 'id', requester: 'email' },
   idempotent: true,
   timeoutMs: 120_000,
 });

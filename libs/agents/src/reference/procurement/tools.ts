@@ -39,6 +39,7 @@ export const placePurchaseOrder = defineTool({
   riskClass: 'write',
   actionClass: 'purchase_order',
   tags: ['money'],
+  identities: { supplierId: 'id' },
   idempotent: false,
   amountField: 'amountUsd',
   compensation: {
@@ -81,6 +82,7 @@ export const transferFunds = defineTool({
   riskClass: 'irreversible',
   actionClass: 'transfer',
   tags: ['money'],
+  identities: { supplierId: 'id' },
   idempotent: false,
   amountField: 'amountUsd',
   timeoutMs: 30_000,

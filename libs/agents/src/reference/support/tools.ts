@@ -18,6 +18,7 @@ export const lookupCustomer = defineTool({
   riskClass: 'read',
   actionClass: 'customer_read',
   tags: ['internal'],
+  identities: { customer: 'id' },
   idempotent: true,
   timeoutMs: 5_000,
 });
@@ -43,6 +44,7 @@ export const draftEmail = defineTool({
   riskClass: 'write',
   actionClass: 'email_draft',
   tags: ['internal', 'email'],
+  identities: { to: 'email', cc: 'email' },
   idempotent: true,
   timeoutMs: 5_000,
 });
@@ -56,6 +58,7 @@ export const sendEmail = defineTool({
   riskClass: 'irreversible',
   actionClass: 'email',
   tags: ['email', 'external'],
+  identities: { to: 'email', cc: 'email' },
   idempotent: false,
   timeoutMs: 15_000,
 });

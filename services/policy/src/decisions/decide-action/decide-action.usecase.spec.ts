@@ -171,6 +171,13 @@ describe('DecideActionUseCase', () => {
       decided(await decide(proposal({ ...same, taskId: 'task-2' })));
     });
 
+    it('counts case and Unicode variants of an identity as the same arguments', async () => {
+      const call = (customer: string) => ({ tool: 'lookup_customer', arguments: { customer } });
+      decided(await decide(proposal(call('C-7'))));
+      decided(await decide(proposal(call('c-7'))));
+      expect(rejected(await decide(proposal(call('\uff23-7')))).data.code).toBe('loop_detected');
+    });
+
     it('uses the profile threshold', async () => {
       await h.gate.catalog.publishProfile(
         { ...SUPPORT_PROFILE, version: 2, loopThreshold: 2 },
@@ -249,6 +256,28 @@ describe('DecideActionUseCase', () => {
       expect(event.data.decision.determiningPolicies).toEqual(
         expect.arrayContaining(['reset-password-executive', 'reset-password-needs-user']),
       );
+    });
+
+    it('sends an executive in any case to two IT reviewers, and signs the arguments as proposed', async () => {
+      const event = decided(
+        await decide(
+          helpdesk('reset_password', { userEmail: 'CEO@acme.example', reason: 'locked out' }),
+        ),
+      );
+      expect(event.data.decision).toMatchObject({
+        route: 'approve',
+        approvalsRequired: 2,
+        reviewerGroup: 'it-service-desk',
+      });
+      expect(event.data.arguments).toEqual({ userEmail: 'CEO@acme.example', reason: 'locked out' });
+      const verifier = new Signer([SIGNING_KEY], () => T0 + 1_000);
+      const identity = { ...event.data, tenantId: 'acme', taskId: 'task-1' };
+      expect(
+        verifier.verify(
+          decisionFieldsOf(identity, event.data.decision),
+          event.data.decision.signed,
+        ),
+      ).toEqual({ ok: true });
     });
 
     it('asks the reviewer group a permit names with @reviewers, and signs it', async () => {

@@ -31,6 +31,7 @@ import {
   type DecisionRecord,
   type TaskActivity,
 } from '../decisions.aggregates';
+import { canonicalArguments } from '../evaluation/identity-arguments';
 import {
   PolicyCompileError,
   PolicyEvaluationError,
@@ -439,7 +440,9 @@ export class DecideActionUseCase {
   ): Promise<{ total: number; tool: number; sameArguments: number }> {
     const repository = tx.repository(taskActivity);
     const stored = await repository.get(activityId(tenantId, taskId));
-    const callKey = `${tool.name}:${canonicalHash(args)}`;
+    // `CEO@x` and `ceo@x` are one call: identities count in their canonical form.
+    const canonical = canonicalArguments(tool, args);
+    const callKey = `${tool.name}:${canonicalHash(canonical.ok ? canonical.args : args)}`;
     const before = {
       total: stored?.doc.total ?? 0,
       tool: stored?.doc.tools[tool.name] ?? 0,

@@ -153,7 +153,7 @@ describe('PolicyEvaluator', () => {
         context.recipientDomains == ["example.com", "example.org"] &&
         context.taintedArgs == ["body"] && context.step == 4 &&
         context.priorCalls.total == 3 && context.priorCalls.tool == 1 &&
-        context.args.subject == "Hello" && context.args.to.contains("Ann@Example.com")
+        context.args.subject == "Hello" && context.args.to.contains("ann@example.com")
       };`);
     const result = evaluator.evaluate(
       facts,

@@ -6,6 +6,7 @@ import type { PolicyVersion, ToolDefinition } from '@leash/agents';
 import type { Route } from '@leash/contracts';
 import { cedarDecimal, toCedarRecord } from './cedar-values';
 import { recipientDomains, taintedArguments } from './derived-facts';
+import { canonicalArguments } from './identity-arguments';
 
 /** What one policy in a set says beyond permit/forbid, read from its annotations. */
 export interface PolicyRule {
@@ -200,14 +201,22 @@ export class PolicyEvaluator {
     return setId;
   }
 
-  /** The Cedar context for a request: only the facts the policy set reads. */
-  context(policy: CompiledPolicy, request: EvaluationRequest): CedarContext {
+  /**
+   * The Cedar context for a request: only the facts the policy set reads.
+   * `args` are the arguments with identities in canonical form; taint is
+   * matched on the arguments as proposed, the text the planner copied.
+   */
+  context(
+    policy: CompiledPolicy,
+    request: EvaluationRequest,
+    args: Readonly<Record<string, unknown>> = request.arguments,
+  ): CedarContext {
     const wants = (field: string): boolean =>
       policy.reads.context === 'all' || policy.reads.context.has(field);
     const context: CedarContext = {};
     if (wants('args')) {
       context['args'] = toCedarRecord(
-        request.arguments,
+        args,
         policy.reads.args === 'all' ? undefined : policy.reads.args,
       );
     }
@@ -217,8 +226,7 @@ export class PolicyEvaluator {
       const value = typeof amount === 'number' ? cedarDecimal(amount, 'up') : undefined;
       if (value !== undefined) context['amount'] = value;
     }
-    if (wants('recipientDomains'))
-      context['recipientDomains'] = recipientDomains(request.arguments);
+    if (wants('recipientDomains')) context['recipientDomains'] = recipientDomains(args);
     if (wants('tainted') || wants('taintedArgs')) {
       const names = taintedArguments(request.arguments, request.tainted);
       if (wants('tainted')) context['tainted'] = names.length > 0;
@@ -237,11 +245,21 @@ export class PolicyEvaluator {
 
   evaluate(policy: CompiledPolicy | PolicyVersion, request: EvaluationRequest): Evaluation {
     const compiled = 'setId' in policy ? policy : this.compile(policy);
+    const canonical = canonicalArguments(request.tool, request.arguments);
+    if (!canonical.ok) {
+      // A rule cannot be trusted to compare what it cannot name: fail closed.
+      return {
+        permitted: false,
+        determiningPolicies: [],
+        reason: `denied: ${canonical.problems.join('; ')}, so no rule of ${compiled.policyId} v${compiled.version} can be applied to it`,
+        errors: [],
+      };
+    }
     const answer = cedar.statefulIsAuthorized({
       principal: { type: 'Agent', id: request.agent.name },
       action: { type: 'Action', id: request.tool.name },
       resource: { type: 'Tool', id: request.tool.name },
-      context: this.context(compiled, request),
+      context: this.context(compiled, request, canonical.args),
       entities: compiled.reads.principal ? [this.agentEntity(request.agent)] : [],
       preparsedPolicySetId: this.setFor(compiled, request.tool),
     });
