@@ -54,7 +54,7 @@ describe('reviewers from config', () => {
       },
     });
     expect(configuredReviewers(config)).toEqual([
-      { tenantId: 'acme', reviewer: 'alice', groups: ['support-leads'], active: true },
+      { tenantId: 'acme', reviewer: 'alice', groups: ['support-leads'], active: true, keys: [] },
     ]);
   });
 
