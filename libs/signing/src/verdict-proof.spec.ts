@@ -36,6 +36,7 @@ describe('verdict proofs', () => {
     const proof = proveVerdict(verdict, key, at);
     expect(proof).toMatchObject({ by: 'reviewer', keyId: pair.keyId, signedAt: at.toISOString() });
     expect(key.keyId).toBe(pair.keyId);
+    expect(key.publicKey).toBe(pair.publicKey);
     expect(
       verifyVerdictProof({ ...verdict, data: { ...verdict.data, proof } }, proof, pair.publicKey),
     ).toBe(true);

@@ -29,6 +29,8 @@ export interface ProvableVerdict {
 /** A private key that signs verdicts, with the id of its public half. */
 export interface VerdictSigningKey {
   readonly privateKey: KeyObject;
+  /** Its public half, base64 of the raw key: what the reviewer directory holds. */
+  readonly publicKey: string;
   readonly keyId: string;
   /** Set when a trusted front end signs for the reviewers it signed in. */
   readonly frontEnd?: string;
@@ -106,9 +108,11 @@ export function verdictSigningKey(
   if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
     throw new Error('a verdict signing key must be an Ed25519 private key');
   }
+  const publicKey = rawOf(createPublicKey(key));
   return {
     privateKey: key,
-    keyId: verdictKeyId(rawOf(createPublicKey(key))),
+    publicKey,
+    keyId: verdictKeyId(publicKey),
     ...(options.frontEnd !== undefined ? { frontEnd: options.frontEnd } : {}),
   };
 }
