@@ -176,7 +176,6 @@ describe('leash approvals', () => {
       },
     );
     expect(code).toBe(1);
-    expect(d.lookup).not.toHaveBeenCalled();
     expect(d.decide).not.toHaveBeenCalled();
     expect(err).toHaveLength(1);
     expect(err).toEqual([

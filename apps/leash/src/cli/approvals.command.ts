@@ -88,16 +88,16 @@ export async function runApprovalsDecide(
   terminal: Terminal,
   readKey: KeySource,
 ): Promise<number> {
+  const found = await desk.lookup(command.approvalId);
+  if ('refusal' in found) {
+    terminal.err(`leash approvals ${command.verdict}: ${found.refusal}; see leash approvals list`);
+    return 1;
+  }
   let key: VerdictSigningKey;
   try {
     key = readKey();
   } catch (error) {
     terminal.err(`leash approvals ${command.verdict}: ${(error as Error).message}`);
-    return 1;
-  }
-  const found = await desk.lookup(command.approvalId);
-  if ('refusal' in found) {
-    terminal.err(`leash approvals ${command.verdict}: ${found.refusal}; see leash approvals list`);
     return 1;
   }
   const comment = command.comment !== undefined ? { comment: command.comment } : {};

@@ -5,6 +5,7 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines } from '@leash/engines';
 import { generateVerdictKeyPair } from '@leash/signing';
 import { runCli } from '../cli';
+import { ensureReviewerKey, readReviewerKey, reviewerKeyFile } from './reviewer-keys';
 import type { Terminal } from './terminal';
 
 /*
@@ -168,12 +169,19 @@ describe('leash reviewers on the embedded store', () => {
     expect(groupless.err).toContain('name at least one --group G');
   });
 
-  it('approvals approve without a key file names the file and keygen, and publishes nothing', async () => {
-    const result = await cli('approvals', 'approve', 'apr_1', '--reviewer', 'ana.finance');
-    expect(result.code).toBe(1);
-    expect(result.err).toContain(
-      `no key file for reviewer ana.finance at ${join(dir, 'reviewer-keys', 'ana.finance.key')}`,
+  it('reading a missing key file names the file, keygen and add', () => {
+    const keyFile = reviewerKeyFile(env, 'ana.finance');
+    expect(keyFile).toBe(join(dir, 'reviewer-keys', 'ana.finance.key'));
+    expect(() => readReviewerKey(keyFile, 'ana.finance')).toThrow(
+      `no key file for reviewer ana.finance at ${keyFile}: make one with leash reviewers keygen --reviewer ana.finance, ` +
+        `register its public key with leash reviewers add --reviewer ana.finance --group G --public-key @${join(dir, 'reviewer-keys', 'ana.finance.pub')}, or pass --key-file F`,
     );
-    expect(result.err).toContain('leash reviewers keygen --reviewer ana.finance');
+  });
+
+  it('makes a demo key once and reads it back after', () => {
+    const keyFile = join(dir, 'reviewer-keys', 'ben.finance.key');
+    const first = ensureReviewerKey(keyFile);
+    expect(ensureReviewerKey(keyFile)).toEqual(first);
+    expect(readReviewerKey(keyFile, 'ben.finance').publicKey).toBe(first.publicKey);
   });
 });
