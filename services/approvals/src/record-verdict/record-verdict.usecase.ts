@@ -50,9 +50,10 @@ function refusalOfCheck(check: ReviewerCheck): Refusal | undefined {
  * exact action hash, prove who sent it (signed with the reviewer's key or by
  * a trusted front end, a proof never seen before), and come from a reviewer
  * of the request's group and tenant who may decide on the tool; anything
- * else is refused, recorded with the reason, and changes nothing. Any allowed reviewer's reject or edit
- * closes the request; approvals count until enough distinct reviewers agree,
- * and then the request is used: later verdicts are refused.
+ * else is refused, recorded with the reason, and changes nothing. Any
+ * allowed reviewer's reject or edit closes the request; approvals count
+ * until enough distinct reviewers agree, and then the request is used:
+ * later verdicts are refused.
  */
 export class RecordVerdictUseCase {
   constructor(
