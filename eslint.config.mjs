@@ -68,8 +68,12 @@ export default [
               ],
             },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
-            // The SDK for upstream systems and reviewers: it is handed a Bus.
-            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // The SDK for upstream systems and reviewers: it is handed a Bus, and signs a
+            // reviewer's verdicts with the key it is given (libs/signing, verdict-proof.ts).
+            {
+              sourceTag: 'type:client',
+              onlyDependOnLibsWithTags: ['type:port', 'type:signing', ...everyLayer],
+            },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [

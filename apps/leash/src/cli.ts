@@ -5,11 +5,13 @@ import { resolve } from 'node:path';
 import {
   BASE_ENV,
   ConfigError,
+  extendEnv,
   loadConfig,
   type BaseConfig,
   type Environment,
 } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
+import { createApprovalQueries } from '@leash/service-approvals';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
@@ -20,6 +22,24 @@ import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.c
 import { parseTaskCommand, runTaskCommand, type TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
 import { parseTenantCommand, runTenantCommand, type TenantCommand } from './cli/tenant.command';
+import {
+  REVIEWER_KEYS_ENV,
+  readReviewerKey,
+  reviewerKeyFile,
+  type KeyLocationConfig,
+} from './cli/reviewer-keys';
+import {
+  parseReviewersCommand,
+  runReviewersCommand,
+  runReviewersKeygen,
+  type ReviewersCommand,
+} from './cli/reviewers.command';
+
+/** The variables the CLI reads: the engines', and where reviewers' keys are. */
+export const CLI_ENV = extendEnv(BASE_ENV, REVIEWER_KEYS_ENV);
+
+type Command =
+  CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand | ReviewersCommand;
 
 /*
  * `leash`: the operator's CLI (bin/leash). Each command opens the same
@@ -32,7 +52,7 @@ export async function runCli(
   env: Environment = process.env,
   terminal: Terminal = processTerminal,
 ): Promise<number> {
-  let command: CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand;
+  let command: Command;
   try {
     command =
       argv[0] === 'task'
@@ -43,7 +63,9 @@ export async function runCli(
             ? parseRunsCommand(argv.slice(1))
             : argv[0] === 'tenant'
               ? parseTenantCommand(argv.slice(1), { issuedBy: defaultIssuer(env) })
-              : parseCommand(argv, { issuedBy: defaultIssuer(env) });
+              : argv[0] === 'reviewers'
+                ? parseReviewersCommand(argv.slice(1))
+                : parseCommand(argv, { issuedBy: defaultIssuer(env) });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     terminal.err(`leash: ${error.message}`);
@@ -54,14 +76,16 @@ export async function runCli(
     terminal.out(helpText(command.topic));
     return 0;
   }
-  let config: BaseConfig;
+  let config: BaseConfig & KeyLocationConfig;
   try {
-    config = loadConfig(BASE_ENV, { env, subject: 'leash' });
+    config = loadConfig(CLI_ENV, { env, subject: 'leash' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     terminal.err(error.message);
     return 2;
   }
+  // A key pair is made on the reviewer's machine: no running Leash is needed.
+  if (command.kind === 'reviewers-keygen') return runReviewersKeygen(command, config, terminal);
   const missing = missingEngineFile(config);
   if (missing) {
     terminal.err(missing);
@@ -69,19 +93,17 @@ export async function runCli(
   }
   const engines = await openEngines(config, { source: 'leash-cli' });
   try {
-    return await run(command, engines, terminal);
+    return await run(command, engines, terminal, config);
   } finally {
     await engines.close();
   }
 }
 
 function run(
-  command: Exclude<
-    CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand,
-    { kind: 'help' }
-  >,
+  command: Exclude<Command, { kind: 'help' } | { kind: 'reviewers-keygen' }>,
   engines: Engines,
   terminal: Terminal,
+  keys: KeyLocationConfig,
 ) {
   switch (command.kind) {
     case 'audit':
@@ -98,8 +120,19 @@ function run(
       return runControlCommand(engines.bus, command, terminal);
     case 'approvals-list':
       return runApprovalsList(openApprovalsDesk(engines), command, terminal);
-    case 'approvals-decide':
-      return runApprovalsDecide(openApprovalsDesk(engines), command, terminal);
+    case 'approvals-decide': {
+      const keyFile = command.keyFile
+        ? resolve(command.keyFile)
+        : reviewerKeyFile(keys, command.reviewer);
+      return runApprovalsDecide(openApprovalsDesk(engines), command, terminal, () =>
+        readReviewerKey(keyFile, command.reviewer),
+      );
+    }
+    case 'reviewers-add':
+    case 'reviewers-list':
+    case 'reviewers-remove':
+    case 'reviewers-revoke-key':
+      return runReviewersCommand(command, createApprovalQueries(engines.store).directory, terminal);
   }
 }
 

@@ -14,7 +14,7 @@ import { REFERENCE_SCENARIOS, scenarioTask } from '@leash/service-planner';
 import { startOtlpJsonReceiver, type OtlpJsonReceiver, type ReceivedSpan } from '@leash/telemetry';
 import { waitFor } from '@leash/testing';
 import { applyFixtures } from './demo/scenario-fixtures';
-import { TEST_REVIEWERS, reviewerDirectory } from './eval/leash-under-test';
+import { TEST_REVIEWERS, reviewerDirectory, testReviewerKey } from './eval/leash-under-test';
 
 /*
  * The all-in-one launcher as a child process on temp files, exporting its
@@ -132,6 +132,7 @@ describe('observability of a run through the five services', () => {
       reviewers.push(
         await runApprovalConsumer(engines.bus, {
           reviewer,
+          key: testReviewerKey(reviewer),
           source: 'observability-test',
           decide: async () => ({ verdict: 'approve', comment: 'approved by the test' }),
         }),

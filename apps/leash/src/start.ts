@@ -2,6 +2,7 @@ import { telemetry } from './instrument';
 import {
   BASE_ENV,
   ConfigError,
+  defineEnv,
   loadConfig,
   mergeEnv,
   type BaseConfig,
@@ -26,7 +27,8 @@ import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
 import { PLANNER_ENV, bootstrapPlanner } from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
-import { DEMO_REVIEWERS } from './demo/demo-reviewers';
+import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
+import { demoReviewerKeysDir, demoReviewersWithKeys } from './demo/demo-reviewer-keys';
 import { runDemo } from './demo/demo';
 import { withDevSigningKey } from './dev-signing-key';
 
@@ -54,6 +56,7 @@ export const LEASH_ENV = mergeEnv(
   BUDGET_ENV,
   APPROVALS_ENV,
   EXECUTOR_ENV,
+  defineEnv(REVIEWER_KEYS_ENV),
 );
 
 export interface Leash {
@@ -111,15 +114,15 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
 /**
  * What `npm start` adds to the environment when unset: Nest's logs at warn
  * (the terminal is for the demo, not for start-up chatter), and the demo
- * reviewer directory, so the approvals the demo prints can be answered.
+ * reviewer directory with the demo reviewers' keys (made beside the store on
+ * the embedded engines), so the approvals the demo prints can be answered.
  */
 export function launcherEnv(env: Environment): Environment {
+  const seedDemo = env.LEASH_REVIEWERS === undefined && env.LEASH_REVIEWERS_FILE === undefined;
   return {
     ...env,
     LOG_LEVEL: env.LOG_LEVEL ?? 'warn',
-    ...(env.LEASH_REVIEWERS === undefined && env.LEASH_REVIEWERS_FILE === undefined
-      ? { LEASH_REVIEWERS: JSON.stringify(DEMO_REVIEWERS) }
-      : {}),
+    ...(seedDemo ? { LEASH_REVIEWERS: JSON.stringify(demoReviewersWithKeys(env).reviewers) } : {}),
   };
 }
 
@@ -134,6 +137,10 @@ function demoEnabled(env: Environment): boolean {
 }
 
 async function main(): Promise<void> {
+  const demoKeysDir =
+    process.env.LEASH_REVIEWERS === undefined && process.env.LEASH_REVIEWERS_FILE === undefined
+      ? demoReviewerKeysDir(process.env)
+      : undefined;
   const env = launcherEnv(process.env);
   const demo = demoEnabled(env);
   const leash = await startLeash(env);
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
     ? await runDemo(leash.engines, {
         out: say,
         color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+        ...(demoKeysDir !== undefined ? { reviewerKeysDir: demoKeysDir } : {}),
       })
     : undefined;
   stopOnSignal(

@@ -76,6 +76,35 @@ describe('the audit of a verdict', () => {
     );
   });
 
+  it('names what proved the reviewer of an accepted verdict', () => {
+    const proven = (provenBy: { by: 'reviewer' | 'front_end'; keyId: string; frontEnd?: string }) =>
+      auditEntryOf(
+        'approvals.verdicts',
+        createEnvelope(
+          'leash.approvals.verdict_recorded.v1',
+          {
+            approvalId: 'apr_3',
+            verdictId: 'v-3',
+            reviewer: 'ana.finance',
+            verdict: 'approve',
+            outcome: 'accepted',
+            effect: 'authorized',
+            reason: 'authorized',
+            provenBy,
+          },
+          on,
+        ),
+        {},
+        NOW,
+      ).summary;
+    expect(proven({ by: 'reviewer', keyId: 'ed25519:0123456789abcdef' })).toBe(
+      "approvals accepted ana.finance's approve on approval apr_3: authorized (signed with the reviewer's key ed25519:0123456789abcdef)",
+    );
+    expect(proven({ by: 'front_end', keyId: 'ed25519:00', frontEnd: 'web-inbox' })).toContain(
+      '(vouched for by front end web-inbox, key ed25519:00)',
+    );
+  });
+
   it('refuses a recorded verdict that says neither its effect nor its refusal', () => {
     expect(() =>
       createEnvelope(

@@ -190,7 +190,7 @@ export function describeEvent(event: AnyEnvelope): Described {
         summary:
           d.outcome === 'refused'
             ? `approvals refused ${what} (${d.refusal}): ${clip(d.reason)}`
-            : `approvals accepted ${what}: ${d.effect === 'counted' ? 'counted, more reviewers needed' : d.effect}`,
+            : `approvals accepted ${what}: ${d.effect === 'counted' ? 'counted, more reviewers needed' : d.effect}${provenByText(d.provenBy)}`,
       };
     }
     case 'leash.budget.requested.v1': {
@@ -303,4 +303,12 @@ function withoutUndefined<T extends object>(value: T): T {
 
 export function isKnownType(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(EVENTS, type);
+}
+
+/** Who proved a verdict's reviewer, for the audit line. */
+function provenByText(provenBy: { by: string; keyId: string; frontEnd?: string } | undefined) {
+  if (!provenBy) return '';
+  return provenBy.by === 'front_end'
+    ? ` (vouched for by front end ${provenBy.frontEnd}, key ${provenBy.keyId})`
+    : ` (signed with the reviewer's key ${provenBy.keyId})`;
 }

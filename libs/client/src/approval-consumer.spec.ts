@@ -1,10 +1,13 @@
 import { createBus, InMemoryTransport, type Bus } from '@leash/bus';
 import { createEnvelope, type Envelope } from '@leash/contracts';
+import { generateVerdictKeyPair, verifyVerdictProof } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { runApprovalConsumer, type ApprovalConsumer } from './approval-consumer';
 import type { ApprovalRequest } from './verdict';
 
 const NOW = Date.parse('2030-01-01T12:00:00Z');
+const ALICE_KEYS = generateVerdictKeyPair();
+const key = ALICE_KEYS.privateKeyPem;
 
 let counter = 0;
 function requested(
@@ -68,6 +71,7 @@ describe('runApprovalConsumer', () => {
     await bus.publish('approvals.requested', request);
     consumer = await runApprovalConsumer(bus, {
       reviewer: 'alice@acme.example',
+      key,
       group: 'support-leads',
       now: () => NOW,
       decide: async (r) => {
@@ -94,14 +98,18 @@ describe('runApprovalConsumer', () => {
         actionHash: request.data.actionHash,
         reviewer: 'alice@acme.example',
         feedback: 'refund only one charge',
+        proof: { by: 'reviewer', keyId: ALICE_KEYS.keyId },
       },
     });
+    // Signed with the key it was given, over exactly this verdict.
+    expect(verifyVerdictProof(verdict!, verdict!.data.proof!, ALICE_KEYS.publicKey)).toBe(true);
   });
 
   it('skips other groups, other tenants, expired requests, and abstentions', async () => {
     const asked: string[] = [];
     consumer = await runApprovalConsumer(bus, {
       reviewer: 'alice@acme.example',
+      key,
       group: 'support-leads',
       tenantId: 'acme',
       now: () => NOW,
@@ -129,6 +137,7 @@ describe('runApprovalConsumer', () => {
     const answered: string[] = [];
     consumer = await runApprovalConsumer(bus, {
       reviewer: 'alice@acme.example',
+      key,
       now: () => NOW,
       decide: async (r) => {
         if (r.approvalId === failing.data.approvalId) throw new Error('ticket system down');
@@ -145,9 +154,19 @@ describe('runApprovalConsumer', () => {
     expect(answered).toEqual([next.data.approvalId]);
   });
 
-  it('needs a reviewer identity', async () => {
+  it('needs a reviewer identity and an Ed25519 key to sign with', async () => {
     await expect(
-      runApprovalConsumer(bus, { reviewer: '', decide: async () => undefined }),
+      runApprovalConsumer(bus, { reviewer: '', key, decide: async () => undefined }),
     ).rejects.toThrow(/reviewer identity/);
+    await expect(
+      runApprovalConsumer(bus, { reviewer: 'alice', key: '', decide: async () => undefined }),
+    ).rejects.toThrow(/a key to sign alice's verdicts is required/);
+    await expect(
+      runApprovalConsumer(bus, {
+        reviewer: 'alice',
+        key: ALICE_KEYS.publicKey,
+        decide: async () => undefined,
+      }),
+    ).rejects.toThrow();
   });
 });

@@ -1,9 +1,21 @@
 import type { Bus, Subscription } from '@leash/bus';
-import { verdictEvent, toApprovalRequest, type ApprovalRequest, type Verdict } from './verdict';
+import {
+  toApprovalRequest,
+  toVerdictSigningKey,
+  verdictEvent,
+  type ApprovalRequest,
+  type Verdict,
+  type VerdictKey,
+} from './verdict';
 
 export interface ApprovalConsumerOptions {
   /** The reviewer's identity, as the tenant's reviewer directory knows it. */
   readonly reviewer: string;
+  /**
+   * Signs every verdict: the reviewer's private key (the directory holds its public half),
+   * or a trusted front end's. Without a valid signature the approvals service refuses it.
+   */
+  readonly key: VerdictKey;
   /** Only requests asked of this reviewer group. Default: every request. */
   readonly group?: string;
   /** Only requests of this tenant. Default: every tenant. */
@@ -56,6 +68,13 @@ export async function runApprovalConsumer(
 ): Promise<ApprovalConsumer> {
   const { reviewer } = options;
   if (!reviewer) throw new Error('runApprovalConsumer: a reviewer identity is required');
+  if (!options.key) {
+    throw new Error(
+      `runApprovalConsumer: a key to sign ${reviewer}'s verdicts is required (leash reviewers keygen makes one)`,
+    );
+  }
+  // Read once, so a bad key fails here rather than on the first request.
+  const key = toVerdictSigningKey(options.key);
   const consumerGroup = options.consumerGroup ?? `leash-reviewer.${reviewer}`;
   const source = options.source ?? DEFAULT_CLIENT_SOURCE;
   const now = options.now ?? Date.now;
@@ -85,6 +104,7 @@ export async function runApprovalConsumer(
       const answer = verdictEvent(request, reviewer, verdict, {
         source,
         id: `verdict:${reviewer}:${request.approvalId}`,
+        key,
       });
       await bus.publish('approvals.decided', answer);
       options.onAnswered?.(request, verdict);

@@ -1,5 +1,6 @@
 import { createBus, InMemoryTransport, type Bus } from '@leash/bus';
-import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+import { createEnvelope, type AnyEnvelope, type Envelope } from '@leash/contracts';
+import { generateVerdictKeyPair, verdictSigningKey, verifyVerdictProof } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { LeashClient } from './leash-client';
 
@@ -124,12 +125,25 @@ describe('LeashClient', () => {
       taskId: 'task-1',
     };
 
-    it('publishes approve, reject and edit on approvals.decided, bound to the action hash', async () => {
-      await client.approve(ref, 'alice', 'fine');
-      await client.reject(ref, 'bob', 'not without a receipt');
-      await client.edit(ref, 'carol', { amountUsd: 10 });
-      const decided = await waitFor(() => (seen.length === 3 ? seen : undefined));
-      expect(decided.map((e) => [e.tenantId, e.taskId, e.data])).toEqual([
+    const keys = generateVerdictKeyPair();
+
+    it('publishes approve, reject and edit on approvals.decided, bound to the action hash and signed', async () => {
+      const signing = new LeashClient({ bus, source: 'reviewer', verdictKey: keys.privateKeyPem });
+      await signing.approve(ref, 'alice', 'fine');
+      await signing.reject(ref, 'bob', 'not without a receipt');
+      await signing.edit(ref, 'carol', { amountUsd: 10 });
+      const decided = (await waitFor(() =>
+        seen.length === 3 ? seen : undefined,
+      )) as Envelope<'leash.approvals.decided.v1'>[];
+      for (const event of decided) {
+        expect(verifyVerdictProof(event, event.data.proof!, keys.publicKey)).toBe(true);
+      }
+      expect(
+        decided.map((e) => {
+          const { proof: _proof, ...data } = e.data;
+          return [e.tenantId, e.taskId, data];
+        }),
+      ).toEqual([
         [
           'acme',
           'task-1',
@@ -166,8 +180,23 @@ describe('LeashClient', () => {
       ]);
     });
 
+    it('signs as a trusted front end when given its key, per verdict', async () => {
+      const inbox = verdictSigningKey(keys.privateKeyPem, { frontEnd: 'web-inbox' });
+      const event = await client.decide(ref, 'dana', { verdict: 'approve' }, { key: inbox });
+      expect(event.data.proof).toMatchObject({ by: 'front_end', frontEnd: 'web-inbox' });
+      expect(verifyVerdictProof(event, event.data.proof!, keys.publicKey)).toBe(true);
+    });
+
+    it('refuses to send a verdict it cannot sign', async () => {
+      await expect(client.approve(ref, 'alice')).rejects.toThrow(
+        /must be signed: give the client a verdictKey/,
+      );
+    });
+
     it('refuses a rejection without feedback: the planner needs words to act on', async () => {
-      await expect(client.reject(ref, 'bob', '')).rejects.toThrow(/invalid data/);
+      await expect(
+        client.decide(ref, 'bob', { verdict: 'reject', feedback: '' }, { key: keys.privateKeyPem }),
+      ).rejects.toThrow(/invalid data/);
     });
   });
 });

@@ -14,13 +14,25 @@ import {
   type ApprovalConsumer,
   type ApprovalConsumerOptions,
 } from './approval-consumer';
-import { verdictEvent, type ApprovalRef, type Verdict } from './verdict';
+import {
+  toVerdictSigningKey,
+  verdictEvent,
+  type ApprovalRef,
+  type Verdict,
+  type VerdictKey,
+} from './verdict';
+import type { VerdictSigningKey } from '@leash/signing';
 
 export interface LeashClientOptions {
   /** Opened and closed by the caller; the client never closes it. */
   readonly bus: Bus;
   /** The CloudEvents source of what this client publishes: the upstream system's name. Default `leash-client`. */
   readonly source?: string;
+  /**
+   * Signs the verdicts `decide`, `approve`, `reject` and `edit` send: the reviewer's private
+   * key, or a trusted front end's. Not needed to submit or watch tasks.
+   */
+  readonly verdictKey?: VerdictKey;
 }
 
 export interface SubmitTaskInput {
@@ -66,10 +78,13 @@ export interface TaskWatch {
 export class LeashClient {
   private readonly bus: Bus;
   readonly source: string;
+  private readonly verdictKey: VerdictSigningKey | undefined;
 
   constructor(options: LeashClientOptions) {
     this.bus = options.bus;
     this.source = options.source ?? DEFAULT_CLIENT_SOURCE;
+    this.verdictKey =
+      options.verdictKey !== undefined ? toVerdictSigningKey(options.verdictKey) : undefined;
   }
 
   /** Publishes tasks.requested; resolves with the task id once the bus has it. */
@@ -125,15 +140,25 @@ export class LeashClient {
     return { taskId, finished, close: () => subscription.close() };
   }
 
-  /** Publishes a verdict on approvals.decided; resolves with the event sent. */
+  /**
+   * Publishes a verdict on approvals.decided, signed with `options.key` or the client's
+   * `verdictKey`; resolves with the event sent. Throws when there is no key to sign with.
+   */
   async decide(
     ref: ApprovalRef,
     reviewer: string,
     verdict: Verdict,
-    options: { readonly id?: string } = {},
+    options: { readonly id?: string; readonly key?: VerdictKey } = {},
   ): Promise<Envelope<'leash.approvals.decided.v1'>> {
+    const key = options.key ?? this.verdictKey;
+    if (key === undefined) {
+      throw new Error(
+        `a verdict of ${reviewer} must be signed: give the client a verdictKey, or decide(..., { key })`,
+      );
+    }
     const event = verdictEvent(ref, reviewer, verdict, {
       source: this.source,
+      key,
       ...(options.id !== undefined ? { id: options.id } : {}),
     });
     await this.bus.publish('approvals.decided', event);

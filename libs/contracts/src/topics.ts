@@ -62,7 +62,10 @@ export const TOPICS = {
   },
   'usage.recorded': { key: 'taskId', description: 'Actual spend, settling a reservation.' },
   'approvals.requested': { key: 'taskId', description: 'An action waits for reviewers.' },
-  'approvals.decided': { key: 'taskId', description: "A reviewer's verdict." },
+  'approvals.decided': {
+    key: 'taskId',
+    description: "A reviewer's verdict, signed by the reviewer's key or a trusted front end.",
+  },
   'approvals.verdicts': {
     key: 'taskId',
     description:
@@ -157,7 +160,8 @@ export const EVENTS = {
   'leash.approvals.decided.v1': {
     topic: 'approvals.decided',
     schema: ApprovalDecidedV1,
-    summary: 'Approve, reject with feedback, or edit the arguments.',
+    summary:
+      'Approve, reject with feedback, or edit the arguments; with proof of who sent it (proof).',
   },
   'leash.approvals.verdict_recorded.v1': {
     topic: 'approvals.verdicts',

@@ -10,8 +10,9 @@ const POLL_MS = 50;
 /**
  * The approvals desk over the engines: the approvals service's read side
  * on the store, and verdicts through the client SDK on approvals.decided,
- * bound to the request's action hash (the service checks the reviewer and
- * the hash, and records why it refuses).
+ * bound to the request's action hash and signed with the reviewer's key (the
+ * service checks the proof, the reviewer and the hash, and records why it
+ * refuses).
  */
 export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
   const queries = createApprovalQueries(engines.store);
@@ -29,8 +30,8 @@ export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
       }
       return toPendingApproval(request);
     },
-    async decide(request, reviewer, verdict) {
-      const event = await client.decide(request, reviewer, verdict);
+    async decide(request, reviewer, verdict, key) {
+      const event = await client.decide(request, reviewer, verdict, { key });
       return event.id;
     },
     async outcome(verdictId, timeoutMs) {

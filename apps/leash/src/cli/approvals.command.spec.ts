@@ -7,7 +7,12 @@ import {
   type ApprovalsDesk,
   type PendingApprovalView,
 } from './approvals.command';
+import { generateVerdictKeyPair, verdictSigningKey } from '@leash/signing';
+import { KeyFileError } from './reviewer-keys';
 import type { Terminal } from './terminal';
+
+const KEY = verdictSigningKey(generateVerdictKeyPair().privateKeyPem);
+const readKey = () => KEY;
 
 const request: PendingApprovalView = {
   approvalId: 'apv-1',
@@ -44,6 +49,7 @@ function desk(pending: PendingApprovalView[], outcome?: { accepted: boolean; rea
   return {
     desk: { listPending, lookup, decide, outcome: outcomeOf } satisfies ApprovalsDesk,
     decide,
+    lookup,
     listPending,
     outcomeOf,
   };
@@ -100,14 +106,18 @@ describe('leash approvals', () => {
         arguments: { amountUsd: 60 },
       },
       t,
+      readKey,
     );
     expect(code).toBe(0);
-    expect(d.decide).toHaveBeenCalledWith(request, 'cy', {
-      verdict: 'edit',
-      arguments: { amountUsd: 60 },
-    });
+    expect(d.decide).toHaveBeenCalledWith(
+      request,
+      'cy',
+      { verdict: 'edit', arguments: { amountUsd: 60 } },
+      KEY,
+    );
     expect(d.outcomeOf).toHaveBeenCalledWith('event-1', VERDICT_WAIT_MS);
     expect(out[0]).toContain('edit of apv-1 by cy published (event event-1');
+    expect(out[0]).toContain(`signed with key ${KEY.keyId}`);
     expect(out[1]).toBe('accepted: approved by cy (2 of 2)');
   });
 
@@ -120,13 +130,15 @@ describe('leash approvals', () => {
       approvalId: 'apv-1',
       reviewer: 'cy',
     };
-    await expect(runApprovalsDecide(d.desk, verdict, refused.t)).resolves.toBe(1);
+    await expect(runApprovalsDecide(d.desk, verdict, refused.t, readKey)).resolves.toBe(1);
     expect(refused.err).toEqual([
       'leash approvals approve: refused: cy is not in reviewer group x',
     ]);
 
     const silent = terminal();
-    await expect(runApprovalsDecide(desk([request]).desk, verdict, silent.t)).resolves.toBe(1);
+    await expect(
+      runApprovalsDecide(desk([request]).desk, verdict, silent.t, readKey),
+    ).resolves.toBe(1);
     expect(silent.err[0]).toContain('has not recorded the verdict');
   });
 
@@ -143,11 +155,31 @@ describe('leash approvals', () => {
         feedback: 'no',
       },
       t,
+      readKey,
     );
     expect(code).toBe(1);
     expect(d.decide).not.toHaveBeenCalled();
     expect(err).toEqual([
       'leash approvals reject: no approval request apv-404; see leash approvals list',
+    ]);
+  });
+
+  it('stops before publishing when the key file is missing, naming the file and keygen', async () => {
+    const { t, err } = terminal();
+    const d = desk([request]);
+    const code = await runApprovalsDecide(
+      d.desk,
+      { kind: 'approvals-decide', verdict: 'approve', approvalId: 'apv-1', reviewer: 'cy' },
+      t,
+      () => {
+        throw new KeyFileError('no key file for reviewer cy at /keys/cy.key: make one with ...');
+      },
+    );
+    expect(code).toBe(1);
+    expect(d.decide).not.toHaveBeenCalled();
+    expect(err).toHaveLength(1);
+    expect(err).toEqual([
+      'leash approvals approve: no key file for reviewer cy at /keys/cy.key: make one with ...',
     ]);
   });
 });
@@ -186,6 +218,7 @@ describe('leash approvals list with escape sequences in the request', () => {
       d.desk,
       { kind: 'approvals-decide', verdict: 'approve', approvalId: 'apv-1', reviewer: 'cy' },
       t,
+      readKey,
     );
     expect(err).toEqual([]);
     expect(out[1]).toBe('accepted: ok\\x1b]0;x\\x07\\x0aFAKE');

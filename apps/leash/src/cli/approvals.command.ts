@@ -1,4 +1,5 @@
 import type { AgentRef, RiskClass } from '@leash/contracts';
+import type { VerdictSigningKey } from '@leash/signing';
 import type { CliCommand } from './arguments';
 import { visible, type Terminal } from './terminal';
 
@@ -34,8 +35,16 @@ export interface ApprovalsDesk {
   listPending(query: { tenantId?: string; limit?: number }): Promise<PendingApprovalView[]>;
   /** The request, if a verdict may still answer it; otherwise why not. */
   lookup(approvalId: string): Promise<PendingApprovalView | { readonly refusal: string }>;
-  /** Publishes the verdict bound to the request's action hash; resolves with the event id. */
-  decide(request: PendingApprovalView, reviewer: string, verdict: CliVerdict): Promise<string>;
+  /**
+   * Publishes the verdict bound to the request's action hash, signed with the reviewer's
+   * key; resolves with the event id.
+   */
+  decide(
+    request: PendingApprovalView,
+    reviewer: string,
+    verdict: CliVerdict,
+    key: VerdictSigningKey,
+  ): Promise<string>;
   /** What the approvals service recorded for the verdict, once it has (undefined after the timeout). */
   outcome(
     verdictId: string,
@@ -70,16 +79,27 @@ export async function runApprovalsList(
   return 0;
 }
 
+/** Reads the reviewer's private key; throws an Error whose message names the file and the fix. */
+export type KeySource = () => VerdictSigningKey;
+
 export async function runApprovalsDecide(
   desk: ApprovalsDesk,
   command: Extract<CliCommand, { kind: 'approvals-decide' }>,
   terminal: Terminal,
+  readKey: KeySource,
 ): Promise<number> {
   const found = await desk.lookup(command.approvalId);
   if ('refusal' in found) {
     terminal.err(
       visible(`leash approvals ${command.verdict}: ${found.refusal}; see leash approvals list`),
     );
+    return 1;
+  }
+  let key: VerdictSigningKey;
+  try {
+    key = readKey();
+  } catch (error) {
+    terminal.err(`leash approvals ${command.verdict}: ${(error as Error).message}`);
     return 1;
   }
   const comment = command.comment !== undefined ? { comment: command.comment } : {};
@@ -89,10 +109,11 @@ export async function runApprovalsDecide(
       : command.verdict === 'reject'
         ? { verdict: 'reject', feedback: command.feedback! }
         : { verdict: 'edit', arguments: command.arguments!, ...comment };
-  const eventId = await desk.decide(found, command.reviewer, verdict);
+  const eventId = await desk.decide(found, command.reviewer, verdict, key);
   terminal.out(
     `${command.verdict} of ${found.approvalId} by ${command.reviewer} published ` +
-      `(event ${eventId}, bound to action hash ${found.actionHash.slice(0, 12)}...)`,
+      `(event ${eventId}, bound to action hash ${found.actionHash.slice(0, 12)}..., ` +
+      `signed with key ${key.keyId})`,
   );
   const outcome = await desk.outcome(eventId, VERDICT_WAIT_MS);
   if (!outcome) {

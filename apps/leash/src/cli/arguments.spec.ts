@@ -145,6 +145,9 @@ describe('parseCommand', () => {
       expect(
         parse(['approvals', 'edit', 'apv-1', '--reviewer', 'bo', '--args', '{"amount": 50}']),
       ).toMatchObject({ verdict: 'edit', arguments: { amount: 50 } });
+      expect(
+        parse(['approvals', 'approve', 'apv-1', '--reviewer', 'bo', '--key-file', 'keys/bo.key']),
+      ).toMatchObject({ reviewer: 'bo', keyFile: 'keys/bo.key' });
     });
 
     it('explains what a verdict is missing', () => {

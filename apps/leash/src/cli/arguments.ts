@@ -13,7 +13,8 @@ export class UsageError extends Error {
   }
 }
 
-export type HelpTopic = 'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs' | 'tenant';
+export type HelpTopic =
+  'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs' | 'tenant' | 'reviewers';
 
 export type CliCommand =
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
@@ -38,6 +39,8 @@ export type CliCommand =
       readonly verdict: 'approve' | 'reject' | 'edit';
       readonly approvalId: string;
       readonly reviewer: string;
+      /** The reviewer's private key; default <keys dir>/<reviewer>.key. */
+      readonly keyFile?: string;
       readonly feedback?: string;
       readonly comment?: string;
       readonly arguments?: Record<string, unknown>;
@@ -145,6 +148,7 @@ function parseApprovals(argv: readonly string[]): CliCommand {
       {
         ...HELP,
         reviewer: { type: 'string' },
+        'key-file': { type: 'string' },
         feedback: { type: 'string' },
         comment: { type: 'string' },
         args: { type: 'string' },
@@ -192,6 +196,7 @@ function parseApprovals(argv: readonly string[]): CliCommand {
       verdict: sub,
       approvalId: nonEmpty('approval id', positionals[0]),
       reviewer: values.reviewer.trim(),
+      ...(values['key-file']?.trim() ? { keyFile: values['key-file'].trim() } : {}),
       ...(feedback ? { feedback } : {}),
       ...(values.comment !== undefined ? { comment: values.comment } : {}),
       ...(args !== undefined ? { arguments: args } : {}),
@@ -306,6 +311,7 @@ function isTopic(value: string | undefined): value is HelpTopic {
     value === 'approvals' ||
     value === 'task' ||
     value === 'audit' ||
-    value === 'runs'
+    value === 'runs' ||
+    value === 'reviewers'
   );
 }

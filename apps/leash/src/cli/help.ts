@@ -1,5 +1,6 @@
 import type { HelpTopic } from './arguments';
 import { AUDIT_HELP } from './audit.command';
+import { REVIEWERS_HELP } from './reviewers.command';
 import { RUNS_HELP } from './runs.command';
 import { TASK_HELP } from './task.command';
 import { TENANT_HELP } from './tenant.command';
@@ -10,15 +11,18 @@ Usage:
   leash kill    (--all | --tenant T | --agent A | --task ID) --reason "..." [--rollback]
   leash resume  (--all | --tenant T | --agent A | --task ID) [--reason "..."]
   leash approvals list [--tenant T] [--limit N]
-  leash approvals approve ID --reviewer R [--comment "..."]
-  leash approvals reject  ID --reviewer R --feedback "..."
-  leash approvals edit    ID --reviewer R --args '{"field": "value"}' [--comment "..."]
+  leash approvals approve ID --reviewer R [--key-file F] [--comment "..."]
+  leash approvals reject  ID --reviewer R [--key-file F] --feedback "..."
+  leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
+  leash reviewers keygen --reviewer R [--key-file F]
+  leash reviewers add --reviewer R --group G --public-key (PEM | BASE64 | @FILE) [--tenant T]
+  leash reviewers (list | remove | revoke-key) ...
   leash task submit --agent A --input "..." [--tenant T] [--scenario ID] [--watch]
   leash task watch ID [--timeout MS]
   leash audit TASK_ID [--json]
   leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
   leash tenant time-zone TENANT ZONE [--by NAME]
-  leash help [kill | resume | approvals | task | audit | runs | tenant]
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)
@@ -58,16 +62,22 @@ Options:
 `;
 
 const APPROVALS = `leash approvals list [--tenant T] [--limit N]
-leash approvals approve ID --reviewer R [--comment "..."]
-leash approvals reject  ID --reviewer R --feedback "..."
-leash approvals edit    ID --reviewer R --args '{"field": "value"}' [--comment "..."]
+leash approvals approve ID --reviewer R [--key-file F] [--comment "..."]
+leash approvals reject  ID --reviewer R [--key-file F] --feedback "..."
+leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
 
 list shows the requests waiting for reviewers (soonest expiry first) with
 the agent, task, tool, arguments, risk, reserved cost, expiry and the
 command that answers each. A verdict is published on approvals.decided,
-bound to the request's action hash; the approvals service checks that the
-reviewer may decide it. reject's feedback reaches the planner; edit proposes
-the new arguments again through policy and budget.
+bound to the request's action hash and signed with the reviewer's private
+key: --key-file F, by default R.key in the keys dir (LEASH_REVIEWER_KEYS_DIR;
+reviewer-keys beside LEASH_STORE_FILE, where npm start keeps the demo
+reviewers' keys; ~/.leash/reviewer-keys when the store is not SQLite).
+Without it the command stops and names the file and leash reviewers keygen.
+The approvals service checks the signature against the reviewer's keys in
+the directory (leash help reviewers), and that the reviewer may decide it.
+reject's feedback reaches the planner; edit proposes the new arguments again
+through policy and budget.
 `;
 
 export function helpText(topic?: HelpTopic): string {
@@ -86,6 +96,8 @@ export function helpText(topic?: HelpTopic): string {
       return RUNS_HELP;
     case 'tenant':
       return TENANT_HELP;
+    case 'reviewers':
+      return REVIEWERS_HELP;
     default:
       return OVERVIEW;
   }

@@ -46,6 +46,8 @@ export function demoTenant(scenario: Pick<ReferenceScenario, 'id'>): string {
 export interface DemoOptions {
   readonly out: (line: string) => void;
   readonly color?: boolean;
+  /** Where the demo reviewers' private keys are, to say so (never what they are). */
+  readonly reviewerKeysDir?: string;
 }
 
 export interface Demo {
@@ -83,7 +85,7 @@ export async function runDemo(engines: Engines, options: DemoOptions): Promise<D
     const done = [...tasks.values()].every((t) => t.status !== undefined || t.waiting.size > 0);
     if (!done || summarized) return;
     summarized = true;
-    for (const line of summary(tasks, color)) out(line);
+    for (const line of summary(tasks, color, options.reviewerKeysDir)) out(line);
     settle();
   };
 
@@ -178,7 +180,11 @@ async function restoreWaiting(engines: Engines, tasks: Map<string, DemoTask>): P
   }
 }
 
-function summary(tasks: Map<string, DemoTask>, color: boolean | undefined): string[] {
+function summary(
+  tasks: Map<string, DemoTask>,
+  color: boolean | undefined,
+  reviewerKeysDir: string | undefined,
+): string[] {
   const lines = ['', paint('Demo summary', 'plain', color)];
   for (const [, task] of tasks) {
     const id = task.scenario.id.padEnd(LABEL_WIDTH);
@@ -205,6 +211,11 @@ function summary(tasks: Map<string, DemoTask>, color: boolean | undefined): stri
     '',
     'Leash keeps running. From another terminal, in this directory:',
     '  bin/leash approvals list                       what waits for a person, and how to answer it',
+    ...(reviewerKeysDir
+      ? [
+          `  bin/leash reviewers list --tenant ${DEMO_TENANT}           the demo reviewers; approve signs with their keys in ${reviewerKeysDir}`,
+        ]
+      : []),
     '  bin/leash task submit --agent it-helpdesk --input "How do I connect to the VPN?" --watch',
     '  bin/leash task submit --scenario support.refund-over-threshold --tenant demo-2',
     '  bin/leash task watch <task id>                 follow one task live',

@@ -15,7 +15,7 @@ import { openEngines, type Engines } from '@leash/engines';
 import { ActionRun, Email, Escalation, SoftwareInstall, Ticket } from '@leash/service-executor';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { waitFor } from '@leash/testing';
-import { reviewerDirectory, TEST_REVIEWERS } from '../eval/leash-under-test';
+import { reviewerDirectory, testReviewerKey, TEST_REVIEWERS } from '../eval/leash-under-test';
 
 /*
  * Crash: the whole launcher (all five services, one process) is killed with
@@ -183,6 +183,7 @@ describe('a launcher killed with SIGKILL mid-task', () => {
     await launch();
     const reviewer: ApprovalConsumer = await runApprovalConsumer(engines.bus, {
       reviewer: TEST_REVIEWERS[0],
+      key: testReviewerKey(TEST_REVIEWERS[0]),
       decide: async () => ({ verdict: 'approve' }),
     });
     closers.push(() => reviewer.close());

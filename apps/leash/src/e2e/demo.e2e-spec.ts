@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from '@leash/testing';
@@ -77,9 +77,14 @@ describe('npm start with the demo', () => {
     expect(waiting).not.toBeNull();
     const [, command, approvalId, reviewer] = waiting!;
     expect(reviewer).toBe('ana.it-service-desk');
+    // The demo reviewers' keys were made beside the store, private to the user, and never shown.
+    expect(statSync(join(dir, 'reviewer-keys', `${reviewer}.key`)).mode & 0o777).toBe(0o600);
+    expect(output).toContain(`approve signs with their keys in ${join(dir, 'reviewer-keys')}`);
+    expect(output).not.toContain('PRIVATE KEY');
     const approved = await leash(command.split(' ').slice(1), env);
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
+    expect(approved.stdout).toMatch(/signed with key ed25519:[0-9a-f]{16}/);
     await waitFor(
       () => /it-helpdesk\.install-slack\s+ran\s+install_software succeeded/.test(output),
       { description: `the install to run once ${approvalId} is approved` },

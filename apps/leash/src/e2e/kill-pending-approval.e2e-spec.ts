@@ -4,7 +4,7 @@ import { approvalRequests, createApprovalQueries } from '@leash/service-approval
 import { Transfer } from '@leash/service-executor';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { waitFor } from '@leash/testing';
-import { LeashUnderTest, TEST_REVIEWERS } from '../eval/leash-under-test';
+import { LeashUnderTest, TEST_REVIEWERS, testReviewerKey } from '../eval/leash-under-test';
 
 /*
  * A task killed while an action waits for reviewers takes the request with
@@ -52,7 +52,11 @@ describe('a task killed while an action waits for approval', () => {
       await commander.close();
     }
 
-    const client = new LeashClient({ bus: system.leash.engines.bus, source: 'e2e-reviewer' });
+    const client = new LeashClient({
+      bus: system.leash.engines.bus,
+      source: 'e2e-reviewer',
+      verdictKey: testReviewerKey(TEST_REVIEWERS[0]),
+    });
     const verdict = await client.approve(
       { ...pending!.doc, tenantId: TENANT, taskId },
       TEST_REVIEWERS[0],

@@ -7,6 +7,7 @@ import { runApprovalConsumer, TASK_TOPICS, type ApprovalConsumer } from '@leash/
 import type { Environment } from '@leash/config';
 import type { AnyEnvelope, TaskFinishedV1, TopicName } from '@leash/contracts';
 import { scenarioTask } from '@leash/service-planner';
+import { generateVerdictKeyPair } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { REFERENCE_REVIEWER_GROUPS } from '../demo/demo-reviewers';
@@ -23,6 +24,22 @@ import { startLeash, type Leash } from '../start';
 
 /** The two reviewers in every tenant the harness seeds: two, so a quorum of two can be met. */
 export const TEST_REVIEWERS = ['reviewer-a@leash.test', 'reviewer-b@leash.test'] as const;
+
+/**
+ * Each test reviewer's key pair, made once per test process: the directory
+ * (reviewerDirectory) holds the public keys, the in-process reviewers sign
+ * with the private ones.
+ */
+export const TEST_REVIEWER_KEYS: Readonly<
+  Record<string, ReturnType<typeof generateVerdictKeyPair>>
+> = Object.fromEntries(TEST_REVIEWERS.map((reviewer) => [reviewer, generateVerdictKeyPair()]));
+
+/** The private key (PEM) a test reviewer signs with. */
+export function testReviewerKey(reviewer: string): string {
+  const pair = TEST_REVIEWER_KEYS[reviewer];
+  if (!pair) throw new Error(`${reviewer} is not a test reviewer`);
+  return pair.privateKeyPem;
+}
 
 /** One approval request of a task, and how the in-test reviewers answered it. */
 export interface AskedApproval {
@@ -57,7 +74,10 @@ export interface LeashUnderTestOptions {
   readonly reviewers?: boolean;
 }
 
-/** The reviewer directory entries for `tenants`: the test reviewers in every reference group. */
+/**
+ * The reviewer directory entries for `tenants`: the test reviewers in every reference group,
+ * each with their public key.
+ */
 export function reviewerDirectory(
   tenants: readonly string[],
   reviewers: readonly string[] = TEST_REVIEWERS,
@@ -67,6 +87,9 @@ export function reviewerDirectory(
       tenantId,
       reviewer,
       groups: [...REFERENCE_REVIEWER_GROUPS],
+      ...(TEST_REVIEWER_KEYS[reviewer]
+        ? { keys: [{ publicKey: TEST_REVIEWER_KEYS[reviewer].publicKey }] }
+        : {}),
     })),
   );
 }
@@ -184,6 +207,7 @@ export class LeashUnderTest {
       consumers.push(
         await runApprovalConsumer(this.leash.engines.bus, {
           reviewer,
+          key: testReviewerKey(reviewer),
           source: 'e2e-reviewer',
           decide: async (request) => {
             const record = this.tasks.get(request.taskId);

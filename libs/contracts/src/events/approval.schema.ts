@@ -33,6 +33,32 @@ export const ApprovalRequestedV1 = z.object({
 });
 export type ApprovalRequestedV1 = z.infer<typeof ApprovalRequestedV1>;
 
+/**
+ * Who vouches that the reviewer a verdict names sent it: the reviewer's own
+ * Ed25519 key (its public key is in the reviewer directory), or a front end
+ * the approvals service trusts (the web inbox, which signs its users in). The
+ * signature covers the verdict's event id, tenant, task and every data field
+ * but the proof itself, and the proof's own `by`, `keyId`, `frontEnd` and
+ * `signedAt`: see libs/signing verdict-proof.ts. The approvals service refuses
+ * a verdict without one (`unproven_reviewer`) or with one that does not verify
+ * (`bad_proof`), and any proof presented before (`replayed`).
+ */
+export const VerdictProof = z.object({
+  by: z.enum(['reviewer', 'front_end']),
+  /** `ed25519:` and the first 16 hex digits of the SHA-256 of the raw public key. */
+  keyId: z.string().min(1).max(200),
+  /** The trusted front end that vouches, by its configured name; only with `by: front_end`. */
+  frontEnd: z.string().min(1).max(200).optional(),
+  signedAt: Timestamp,
+  /** Ed25519 signature, base64. */
+  signature: z.string().min(1).max(200),
+});
+export type VerdictProof = z.infer<typeof VerdictProof>;
+
+const proof = VerdictProof.optional().describe(
+  'Proof of who sent the verdict; the approvals service refuses a verdict without a valid one.',
+);
+
 export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
   z.object({
     verdict: z.literal('approve'),
@@ -40,6 +66,7 @@ export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
     actionHash: z.string().regex(/^[0-9a-f]{64}$/),
     reviewer: z.string().min(1),
     comment: z.string().max(10_000).optional(),
+    proof,
   }),
   z.object({
     verdict: z.literal('reject'),
@@ -47,6 +74,7 @@ export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
     actionHash: z.string().regex(/^[0-9a-f]{64}$/),
     reviewer: z.string().min(1),
     feedback: z.string().min(1).max(10_000),
+    proof,
   }),
   z.object({
     verdict: z.literal('edit'),
@@ -55,6 +83,7 @@ export const ApprovalDecidedV1 = z.discriminatedUnion('verdict', [
     reviewer: z.string().min(1),
     arguments: ToolArguments,
     comment: z.string().max(10_000).optional(),
+    proof,
   }),
 ]);
 export type ApprovalDecidedV1 = z.infer<typeof ApprovalDecidedV1>;
@@ -73,12 +102,26 @@ export const VerdictRefusal = z.enum([
   'tool_not_allowed',
   'duplicate_reviewer',
   'killed',
+  /** The verdict carries no proof of who sent it. */
+  'unproven_reviewer',
+  /** Its proof does not verify: unknown, revoked or wrong key, unknown front end, altered verdict. */
+  'bad_proof',
+  /** Its proof was presented before, with another verdict or the same one again. */
+  'replayed',
 ]);
 export type VerdictRefusal = z.infer<typeof VerdictRefusal>;
 
 /** What an accepted verdict did: counted towards a quorum, or closed the request. */
 export const VerdictEffect = z.enum(['counted', 'authorized', 'rejected', 'edited']);
 export type VerdictEffect = z.infer<typeof VerdictEffect>;
+
+/** What proved a verdict's reviewer, as the audit names it. */
+export const VerdictProvenBy = z.object({
+  by: z.enum(['reviewer', 'front_end']),
+  keyId: z.string().min(1),
+  frontEnd: z.string().min(1).optional(),
+});
+export type VerdictProvenBy = z.infer<typeof VerdictProvenBy>;
 
 export const ApprovalVerdictRecordedV1 = z
   .object({
@@ -93,6 +136,9 @@ export const ApprovalVerdictRecordedV1 = z
     actionId: ActionId.optional(),
     tool: z.string().min(1).optional(),
     reviewerGroup: z.string().min(1).optional().describe('The group the request was asking.'),
+    provenBy: VerdictProvenBy.optional().describe(
+      'What proved the reviewer, when the proof verified: their key, or a trusted front end.',
+    ),
   })
   .refine((d) => (d.outcome === 'accepted' ? d.effect !== undefined : d.refusal !== undefined), {
     message: 'an accepted verdict names its effect, a refused one its refusal',

@@ -9,6 +9,7 @@ import { ListPendingApprovalsUseCase } from '../list-pending-approvals/list-pend
 import { RecordVerdictUseCase } from '../record-verdict/record-verdict.usecase';
 import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
 import { ReviewerDirectory } from '../reviewers/reviewer-directory';
+import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
 import {
   APPROVALS_SOURCE,
   DEFAULT_APPROVAL_VALIDITY_MS,
@@ -34,7 +35,7 @@ export interface ApprovalQueries {
 }
 
 export function createApprovalQueries(store: Store, clock: Clock = systemClock): ApprovalQueries {
-  const directory = new ReviewerDirectory(store);
+  const directory = new ReviewerDirectory(store, () => clock.now());
   return {
     directory,
     listPendingApprovals: new ListPendingApprovalsUseCase({ store, clock, directory }),
@@ -56,6 +57,8 @@ export interface ApprovalGateOptions {
   readonly store: Store;
   readonly profiles: ProfileSource;
   readonly signingKeys: readonly SigningKey[];
+  /** Front ends trusted to vouch for reviewers; default none. */
+  readonly frontEnds?: readonly TrustedFrontEnd[];
   readonly clock?: Clock;
   readonly approvalValidityMs?: number;
   readonly source?: string;
@@ -71,6 +74,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
     profiles: options.profiles,
     signer: new Signer(options.signingKeys, () => clock.now()),
     directory,
+    frontEnds: options.frontEnds ?? [],
     clock,
     approvalValidityMs: options.approvalValidityMs ?? DEFAULT_APPROVAL_VALIDITY_MS,
     source: options.source ?? APPROVALS_SOURCE,

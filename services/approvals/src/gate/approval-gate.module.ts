@@ -25,6 +25,7 @@ import { ActionsFundedConsumer } from '../request-approval/actions-funded.consum
 import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
 import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
 import { ReviewerDirectory } from '../reviewers/reviewer-directory';
+import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
 import type { Clock } from './approval-gate';
 import { createApprovalGate, type ApprovalGate } from './approval-gate.factory';
 import type { ApprovalsGateConfig } from './approvals.config';
@@ -111,6 +112,7 @@ export class ApprovalGateModule {
               store,
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
               signingKeys: config.LEASH_SIGNING_KEYS,
+              frontEnds: (config.LEASH_REVIEWER_FRONT_ENDS ?? []) as TrustedFrontEnd[],
               approvalValidityMs: config.LEASH_APPROVAL_VALIDITY_MS,
               ...(options.clock ? { clock: options.clock } : {}),
               ...(killSwitch ? { killSwitch } : {}),

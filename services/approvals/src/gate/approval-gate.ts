@@ -4,6 +4,7 @@ import { describeScope, type KillSwitch } from '@leash/kill-switch';
 import type { Signer } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
+import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
 import {
   HISTORY_LIMIT,
   taskHistories,
@@ -26,6 +27,8 @@ export interface ApprovalGateDeps {
   /** Signs approvals; built from LEASH_SIGNING_KEYS. */
   readonly signer: Signer;
   readonly directory: ReviewerDirectory;
+  /** Front ends whose signature proves the reviewer a verdict names (LEASH_REVIEWER_FRONT_ENDS). */
+  readonly frontEnds: readonly TrustedFrontEnd[];
   readonly clock: Clock;
   /** How long a signed approval stays valid after the deciding verdict. */
   readonly approvalValidityMs: number;

@@ -67,6 +67,8 @@ export async function tracedRecordVerdict(
     [LEASH.approvalId]: event.data.approvalId,
     'leash.approval.verdict': event.data.verdict,
     'leash.approval.reviewer': event.data.reviewer,
+    // What the sender offered as proof of the reviewer; whether it held is the outcome's.
+    'leash.approval.proof': event.data.proof?.by ?? 'none',
   };
   if (request) {
     attributes[LEASH.approvalWaitMs] = Math.max(0, now() - Date.parse(request.doc.requestedAt));
@@ -78,6 +80,9 @@ export async function tracedRecordVerdict(
     async (span) => {
       const outcome = await record();
       span.setAttribute('leash.approval.outcome', outcome.outcome);
+      if (outcome.outcome === 'refused') {
+        span.setAttribute('leash.approval.refusal', outcome.refusal);
+      }
       return outcome;
     },
     {

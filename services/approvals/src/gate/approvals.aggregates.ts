@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ActionFundedV1, VerdictRefusal } from '@leash/contracts';
+import { ActionFundedV1, VerdictProvenBy, VerdictRefusal } from '@leash/contracts';
 import { defineAggregate } from '@leash/store';
 
 /*
@@ -114,6 +114,8 @@ export const VerdictRecord = z.object({
   outcome: VerdictOutcome,
   refusal: VerdictRefusal.optional(),
   reason: z.string(),
+  /** What proved the reviewer, when the verdict's proof verified. */
+  provenBy: VerdictProvenBy.optional(),
   source: z.string(),
   receivedAt: Timestamp,
 });
@@ -124,6 +126,26 @@ export const verdictRecords = defineAggregate({
   schema: VerdictRecord,
   id: (doc) => doc.verdictId,
   indexes: ['approvalId', ['outcome', 'receivedAt']],
+});
+
+/**
+ * Every verdict proof that verified, by the digest of its signature: a proof
+ * is presented once. Another event carrying it (another approval, another
+ * verdict id) is refused as replayed.
+ */
+export const VerdictProofUse = z.object({
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  verdictId: z.string().min(1),
+  approvalId: z.string().min(1),
+  reviewer: z.string().min(1),
+  at: Timestamp,
+});
+export type VerdictProofUse = z.infer<typeof VerdictProofUse>;
+
+export const verdictProofUses = defineAggregate({
+  name: 'approvals_verdict_proofs',
+  schema: VerdictProofUse,
+  id: (doc) => doc.digest,
 });
 
 export const HISTORY_LIMIT = 50;

@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import { SIGNING_ENV, integer, variable, type DeepReadonly } from '@leash/config';
 import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
+import { parseTrustedFrontEnds, type TrustedFrontEnd } from '../reviewers/trusted-front-end';
 
 const reviewerList = z.string().transform((value, ctx): Reviewer[] => {
   try {
     return parseReviewers(value, 'the list');
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const frontEndList = z.string().transform((value, ctx): TrustedFrontEnd[] => {
+  try {
+    return parseTrustedFrontEnds(value, 'the list');
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });
     return z.NEVER;
@@ -37,6 +47,11 @@ export const APPROVALS_GATE_VARIABLES = {
     description:
       'A JSON file of reviewers to put in the directory at start-up, in the form LEASH_REVIEWERS takes.',
     expected: 'a file path',
+  }),
+  LEASH_REVIEWER_FRONT_ENDS: variable(frontEndList.optional(), {
+    description:
+      'Front ends trusted to vouch for the reviewers they sign in (the web inbox), as JSON: [{"name","publicKey","tenants"?:[...]}]. A verdict is accepted only signed by the reviewer\'s own key (in the reviewer directory) or by one of these.',
+    expected: 'a JSON array of {name, publicKey (Ed25519, PEM or base64), tenants?}',
   }),
 };
 

@@ -11,6 +11,8 @@ export * from './approval-gate.module';
 export * from './approval-gate.subscriptions';
 export * from '../reviewers/reviewer';
 export * from '../reviewers/reviewer-directory';
+export * from '../reviewers/trusted-front-end';
+export { checkVerdictProof, type ProofCheck } from '../record-verdict/check-verdict-proof';
 export * from '../request-approval/request-approval.usecase';
 export * from '../record-verdict/record-verdict.usecase';
 export { editedActionId, keptValues } from '../record-verdict/edited-proposal';

@@ -3,11 +3,13 @@ import {
   type ApprovalDecidedV1,
   type Envelope,
   type VerdictEffect as VerdictEffectCode,
+  type VerdictProvenBy,
 } from '@leash/contracts';
-import { approvalFields, type ActionIdentity } from '@leash/signing';
+import { approvalFields, verdictProofDigest, type ActionIdentity } from '@leash/signing';
 import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import {
   approvalRequests,
+  verdictProofUses,
   verdictRecords,
   type ApprovalRequest,
   type VerdictRefusal,
@@ -21,6 +23,9 @@ import {
   utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
+import { reviewerKey, reviewers } from '../reviewers/reviewer';
+import { checkReviewer, type ReviewerCheck } from '../reviewers/reviewer-directory';
+import { checkVerdictProof } from './check-verdict-proof';
 import { editedProposal } from './edited-proposal';
 import type { RecordVerdictCommand } from './record-verdict.command';
 
@@ -34,19 +39,27 @@ export type RecordVerdictOutcome =
 
 type Verdict = ApprovalDecidedV1;
 
+type Refusal = { refusal: VerdictRefusal; reason: string };
+
+function refusalOfCheck(check: ReviewerCheck): Refusal | undefined {
+  return check.allowed ? undefined : { refusal: check.refusal, reason: check.reason };
+}
+
 /**
  * Records a reviewer's verdict. A verdict must name a pending request, its
- * exact action hash, and come from a reviewer of the request's group and
- * tenant who may decide on the tool; anything else is refused, recorded with
- * the reason, and changes nothing. Any allowed reviewer's reject or edit
- * closes the request; approvals count until enough distinct reviewers agree,
- * and then the request is used: later verdicts are refused.
+ * exact action hash, prove who sent it (signed with the reviewer's key or by
+ * a trusted front end, a proof never seen before), and come from a reviewer
+ * of the request's group and tenant who may decide on the tool; anything
+ * else is refused, recorded with the reason, and changes nothing. Any
+ * allowed reviewer's reject or edit closes the request; approvals count
+ * until enough distinct reviewers agree, and then the request is used:
+ * later verdicts are refused.
  */
 export class RecordVerdictUseCase {
   constructor(
     private readonly deps: Pick<
       ApprovalGateDeps,
-      'store' | 'signer' | 'directory' | 'clock' | 'source' | 'approvalValidityMs' | 'killSwitch'
+      'store' | 'signer' | 'frontEnds' | 'clock' | 'source' | 'approvalValidityMs' | 'killSwitch'
     >,
   ) {}
 
@@ -57,24 +70,42 @@ export class RecordVerdictUseCase {
         if (!(await tx.inbox.claim(CONSUMERS.approvalsDecided, event.id))) {
           return { outcome: 'duplicate' };
         }
+        // The inbox forgets after a while; the audit does not. A verdict id is taken once.
+        if (await tx.repository(verdictRecords).get(event.id)) return { outcome: 'duplicate' };
         const now = this.deps.clock.now();
         const stored = await tx.repository(approvalRequests).get(event.data.approvalId);
         const request = stored?.doc;
+        const proven: { by?: VerdictProvenBy } = {};
         const refusal = request
-          ? await this.refusalOf(tx, event, request, now)
-          : {
+          ? await this.refusalOf(tx, event, request, now, proven)
+          : ((await this.replayOf(tx, event)) ?? {
               refusal: 'unknown_approval' as const,
               reason: `no approval request ${event.data.approvalId}`,
-            };
+            });
         if (refusal) {
-          await this.audit(tx, event, now, request, refusal);
+          await this.audit(tx, event, now, request, proven.by, refusal);
           return { outcome: 'refused', ...refusal };
         }
         const effect = await this.apply(tx, event, request!, stored!.version, now);
-        await this.audit(tx, event, now, request, undefined, effect);
+        await this.audit(tx, event, now, request, proven.by, undefined, effect);
         return { outcome: 'accepted', effect };
       },
     );
+  }
+
+  /** A proof already presented with another verdict: a copy, whatever it now claims. */
+  private async replayOf(
+    tx: Transaction,
+    event: Envelope<'leash.approvals.decided.v1'>,
+  ): Promise<Refusal | undefined> {
+    const { proof } = event.data;
+    if (!proof) return undefined;
+    const used = await tx.repository(verdictProofUses).get(verdictProofDigest(proof));
+    if (!used) return undefined;
+    return {
+      refusal: 'replayed',
+      reason: `the proof was already presented at ${used.doc.at} with verdict ${used.doc.verdictId} of ${used.doc.reviewer} on ${used.doc.approvalId}`,
+    };
   }
 
   private async refusalOf(
@@ -82,8 +113,11 @@ export class RecordVerdictUseCase {
     event: Envelope<'leash.approvals.decided.v1'>,
     request: ApprovalRequest,
     now: number,
-  ): Promise<{ refusal: VerdictRefusal; reason: string } | undefined> {
+    proven: { by?: VerdictProvenBy },
+  ): Promise<Refusal | undefined> {
     const verdict = event.data;
+    const replayed = await this.replayOf(tx, event);
+    if (replayed) return replayed;
     if (event.tenantId !== request.tenantId || event.taskId !== request.taskId) {
       return {
         refusal: 'tenant_mismatch',
@@ -96,6 +130,29 @@ export class RecordVerdictUseCase {
         reason: `the verdict is bound to action hash ${verdict.actionHash}, not to the action in this request`,
       };
     }
+    // Read at verdict time, in this transaction: a removal or a key revoked by any process holds.
+    const entry = (
+      await tx.repository(reviewers).get(reviewerKey(request.tenantId, verdict.reviewer))
+    )?.doc;
+    const question = {
+      tenantId: request.tenantId,
+      reviewer: verdict.reviewer,
+      group: request.reviewerGroup,
+      tool: request.funded.tool,
+    };
+    // A name nobody knows says more than that it has no key.
+    if (!entry) return refusalOfCheck(checkReviewer(entry, question));
+    const proof = checkVerdictProof(event, entry, this.deps.frontEnds);
+    if (!proof.proven) return { refusal: proof.refusal, reason: proof.reason };
+    proven.by = proof.provenBy;
+    // A genuine proof is spent now, whatever becomes of this verdict: it never counts again.
+    await tx.repository(verdictProofUses).insert({
+      digest: verdictProofDigest(verdict.proof!),
+      verdictId: event.id,
+      approvalId: verdict.approvalId,
+      reviewer: verdict.reviewer,
+      at: utcIso(now),
+    });
     switch (request.status) {
       case 'pending':
         break;
@@ -113,13 +170,8 @@ export class RecordVerdictUseCase {
       // The sweeper denies or escalates it; a late answer does not race it.
       return { refusal: 'expired', reason: `the request expired at ${request.expiresAt}` };
     }
-    const check = await this.deps.directory.check(tx, {
-      tenantId: request.tenantId,
-      reviewer: verdict.reviewer,
-      group: request.reviewerGroup,
-      tool: request.funded.tool,
-    });
-    if (!check.allowed) return { refusal: check.refusal, reason: check.reason };
+    const check = checkReviewer(entry, question);
+    if (!check.allowed) return refusalOfCheck(check);
     if (
       verdict.verdict === 'approve' &&
       request.approvals.some((a) => a.reviewer === verdict.reviewer)
@@ -308,7 +360,8 @@ export class RecordVerdictUseCase {
     event: Envelope<'leash.approvals.decided.v1'>,
     now: number,
     request: ApprovalRequest | undefined,
-    refused?: { refusal: VerdictRefusal; reason: string },
+    provenBy: VerdictProvenBy | undefined,
+    refused?: Refusal,
     effect?: VerdictEffect,
   ): Promise<void> {
     const verdict: Verdict = event.data;
@@ -331,6 +384,7 @@ export class RecordVerdictUseCase {
       outcome: refused ? 'refused' : 'accepted',
       ...(refused ? { refusal: refused.refusal } : {}),
       reason,
+      ...(provenBy ? { provenBy } : {}),
       source: event.source,
       receivedAt: utcIso(now),
     });
@@ -357,6 +411,7 @@ export class RecordVerdictUseCase {
                 reviewerGroup: request.reviewerGroup,
               }
             : {}),
+          ...(provenBy ? { provenBy } : {}),
         },
         {
           id: `approvals.verdicts:${event.id}`,

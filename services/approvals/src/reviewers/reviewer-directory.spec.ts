@@ -1,8 +1,9 @@
 import { loadConfig, BASE_ENV, extendEnv } from '@leash/config';
 import { APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
 import { configuredReviewers } from '../gate/approval-gate.module';
+import { generateVerdictKeyPair, verdictPublicKeyPem } from '@leash/signing';
 import { Reviewer, parseReviewers } from './reviewer';
-import { checkReviewer } from './reviewer-directory';
+import { checkReviewer, mergeKeys } from './reviewer-directory';
 
 const question = {
   tenantId: 'acme',
@@ -54,7 +55,7 @@ describe('reviewers from config', () => {
       },
     });
     expect(configuredReviewers(config)).toEqual([
-      { tenantId: 'acme', reviewer: 'alice', groups: ['support-leads'], active: true },
+      { tenantId: 'acme', reviewer: 'alice', groups: ['support-leads'], active: true, keys: [] },
     ]);
   });
 
@@ -65,6 +66,53 @@ describe('reviewers from config', () => {
       }),
     ).toThrow(/LEASH_REVIEWERS/);
     expect(() => parseReviewers('not json', 'reviewers.json')).toThrow(/reviewers.json: not JSON/);
+  });
+
+  it('takes reviewers with public keys as PEM or base64, kept as base64', () => {
+    const pair = generateVerdictKeyPair();
+    const config = loadConfig(ENV, {
+      env: {
+        LEASH_SIGNING_KEYS: KEYS,
+        LEASH_REVIEWERS: JSON.stringify([
+          {
+            tenantId: 'acme',
+            reviewer: 'fin',
+            groups: ['finance'],
+            keys: [{ publicKey: verdictPublicKeyPem(pair.publicKey) }],
+          },
+        ]),
+      },
+    });
+    expect(configuredReviewers(config)[0]?.keys).toEqual([{ publicKey: pair.publicKey }]);
+    expect(() =>
+      loadConfig(ENV, {
+        env: {
+          LEASH_SIGNING_KEYS: KEYS,
+          LEASH_REVIEWERS: JSON.stringify([
+            { tenantId: 'acme', reviewer: 'fin', groups: ['finance'], keys: [{ publicKey: 'x' }] },
+          ]),
+        },
+      }),
+    ).toThrow(/LEASH_REVIEWERS[\s\S]*not an Ed25519 public key/);
+  });
+
+  it('parses the trusted front ends, refusing a bad key or a name given twice', () => {
+    const inbox = generateVerdictKeyPair();
+    const frontEnd = { name: 'web-inbox', publicKey: inbox.publicKey, tenants: ['acme'] };
+    const config = loadConfig(ENV, {
+      env: { LEASH_SIGNING_KEYS: KEYS, LEASH_REVIEWER_FRONT_ENDS: JSON.stringify([frontEnd]) },
+    });
+    expect(config.LEASH_REVIEWER_FRONT_ENDS).toEqual([frontEnd]);
+    for (const bad of [[{ ...frontEnd, publicKey: 'nope' }], [frontEnd, frontEnd], 'x']) {
+      expect(() =>
+        loadConfig(ENV, {
+          env: {
+            LEASH_SIGNING_KEYS: KEYS,
+            LEASH_REVIEWER_FRONT_ENDS: typeof bad === 'string' ? bad : JSON.stringify(bad),
+          },
+        }),
+      ).toThrow(/LEASH_REVIEWER_FRONT_ENDS/);
+    }
   });
 
   it('names a reviewers file it cannot read', () => {
@@ -78,5 +126,19 @@ describe('reviewers from config', () => {
     expect(() => loadConfig(ENV, { env: { LEASH_SIGNING_KEYS: 'k1:short' } })).toThrow(
       /LEASH_SIGNING_KEYS/,
     );
+  });
+});
+
+describe('mergeKeys', () => {
+  const a = { publicKey: 'A', addedAt: '2026-01-01T00:00:00.000Z' };
+  const b = { publicKey: 'B' };
+  const revoked = { ...a, revokedAt: '2026-02-01T00:00:00.000Z' };
+
+  it('adds new keys with the time, keeps stored ones, and never takes back a revocation', () => {
+    expect(mergeKeys([revoked], [a, b], '2026-03-01T00:00:00.000Z')).toEqual([
+      revoked,
+      { publicKey: 'B', addedAt: '2026-03-01T00:00:00.000Z' },
+    ]);
+    expect(mergeKeys([a], [], 'now')).toEqual([a]);
   });
 });

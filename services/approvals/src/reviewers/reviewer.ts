@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { verdictPublicKey } from '@leash/signing';
 import { defineAggregate } from '@leash/store';
 
 /*
@@ -7,6 +8,26 @@ import { defineAggregate } from '@leash/store';
  */
 
 const Name = z.string().trim().min(1).max(200);
+const Timestamp = z.iso.datetime({ offset: true });
+
+/** An Ed25519 public key: PEM or base64 in, the raw key as base64 kept. */
+export const PublicKey = z.string().transform((value, ctx) => {
+  try {
+    return verdictPublicKey(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A key a reviewer signs verdicts with; its id is derived from it (verdictKeyId). */
+export const ReviewerKey = z.object({
+  publicKey: PublicKey,
+  addedAt: Timestamp.optional(),
+  /** A revoked key proves nothing from then on, and is never taken back. */
+  revokedAt: Timestamp.optional(),
+});
+export type ReviewerKey = z.infer<typeof ReviewerKey>;
 
 export const Reviewer = z.object({
   tenantId: Name,
@@ -19,6 +40,11 @@ export const Reviewer = z.object({
   tools: z.array(Name).optional(),
   /** A reviewer who left keeps the record (the audit names them) but decides nothing. */
   active: z.boolean().default(true),
+  /**
+   * Public keys whose signature proves a verdict came from this reviewer. None: the reviewer
+   * can answer only through a trusted front end (the web inbox), which vouches for them.
+   */
+  keys: z.array(ReviewerKey).max(20).default([]),
 });
 export type Reviewer = z.infer<typeof Reviewer>;
 export type ReviewerInput = z.input<typeof Reviewer>;

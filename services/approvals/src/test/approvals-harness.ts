@@ -2,10 +2,19 @@ import { AgentProfile, type AgentProfileInput, type ProfileSource } from '@leash
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope, type Envelope, type EventType } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
-import { Signer, decisionFields, grantFields } from '@leash/signing';
+import {
+  Signer,
+  decisionFields,
+  generateVerdictKeyPair,
+  grantFields,
+  proveVerdict,
+  verdictSigningKey,
+  type VerdictSigningKey,
+} from '@leash/signing';
 import type { Clock } from '../gate/approval-gate';
 import { createApprovalGate, type ApprovalGate } from '../gate/approval-gate.factory';
 import type { ReviewerInput } from '../reviewers/reviewer';
+import { TrustedFrontEnd, type TrustedFrontEndInput } from '../reviewers/trusted-front-end';
 
 /*
  * Builds the approval gate on the embedded engines for specs: a store in
@@ -72,6 +81,27 @@ export function referenceProfiles(): MapProfiles {
   return profiles;
 }
 
+/** Each test reviewer's key pair, made once per run; `verdictOn` signs with it. */
+const REVIEWER_KEY_PAIRS = new Map<string, ReturnType<typeof generateVerdictKeyPair>>();
+
+export function reviewerKeyPair(reviewer: string): ReturnType<typeof generateVerdictKeyPair> {
+  let pair = REVIEWER_KEY_PAIRS.get(reviewer);
+  if (!pair) {
+    pair = generateVerdictKeyPair();
+    REVIEWER_KEY_PAIRS.set(reviewer, pair);
+  }
+  return pair;
+}
+
+/** The private key a reviewer signs with. */
+export function reviewerSigningKey(reviewer: string): VerdictSigningKey {
+  return verdictSigningKey(reviewerKeyPair(reviewer).privateKeyPem);
+}
+
+function withKey(reviewer: ReviewerInput): ReviewerInput {
+  return { ...reviewer, keys: [{ publicKey: reviewerKeyPair(reviewer.reviewer).publicKey }] };
+}
+
 export const REVIEWERS: readonly ReviewerInput[] = [
   { tenantId: 'acme', reviewer: 'alice@acme.example', groups: ['support-leads'] },
   { tenantId: 'acme', reviewer: 'bob@acme.example', groups: ['support-leads', 'finance'] },
@@ -91,7 +121,7 @@ export const REVIEWERS: readonly ReviewerInput[] = [
     active: false,
   },
   { tenantId: 'globex', reviewer: 'mallory@globex.example', groups: ['support-leads'] },
-];
+].map(withKey);
 
 export interface Harness {
   readonly engines: Engines;
@@ -105,7 +135,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function openHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** Front ends the gate trusts to vouch for reviewers. */
+  readonly frontEnds?: readonly TrustedFrontEndInput[];
+}
+
+export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const config = loadConfig(BASE_ENV, {
     env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:', LEASH_PARTITIONS: '2' },
   });
@@ -117,6 +152,7 @@ export async function openHarness(): Promise<Harness> {
     store: engines.store,
     profiles,
     signingKeys: [SIGNING_KEY],
+    frontEnds: (options.frontEnds ?? []).map((f) => TrustedFrontEnd.parse(f)),
     clock,
     approvalValidityMs: 600_000,
   });
@@ -221,6 +257,10 @@ export interface VerdictOptions {
   readonly actionHash?: string;
   readonly tenantId?: string;
   readonly id?: string;
+  /** Sign with this key instead of the reviewer's own; null sends the verdict unsigned. */
+  readonly signWith?: VerdictSigningKey | null;
+  /** When the proof says it was signed; default now. */
+  readonly signedAt?: Date;
 }
 
 /** What a verdict names: a requested event, or a pending approval as listed. */
@@ -239,7 +279,7 @@ export function verdictOn(
     'data' in target
       ? { ...target.data, tenantId: target.tenantId!, taskId: target.taskId! }
       : target;
-  return createEnvelope(
+  const unsigned = createEnvelope(
     'leash.approvals.decided.v1',
     {
       ...verdict,
@@ -254,4 +294,30 @@ export function verdictOn(
       ...(options.id ? { id: options.id } : {}),
     },
   );
+  const key = options.signWith === undefined ? reviewerSigningKey(reviewer) : options.signWith;
+  return key === null ? unsigned : withProof(unsigned, key, options.signedAt);
+}
+
+/** The verdict signed with `key`: the event a reviewer's process publishes. */
+export function withProof(
+  event: Envelope<'leash.approvals.decided.v1'>,
+  key: VerdictSigningKey,
+  signedAt?: Date,
+): Envelope<'leash.approvals.decided.v1'> {
+  return resent(event, { ...event.data, proof: proveVerdict(event, key, signedAt) });
+}
+
+/** Another event with this data and the same attributes: what anyone can publish. */
+export function resent(
+  event: Envelope<'leash.approvals.decided.v1'>,
+  data: Envelope<'leash.approvals.decided.v1'>['data'],
+  attributes: { readonly id?: string } = {},
+): Envelope<'leash.approvals.decided.v1'> {
+  return createEnvelope('leash.approvals.decided.v1', data, {
+    source: event.source,
+    time: event.time,
+    id: attributes.id ?? event.id,
+    ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+    ...(event.taskId !== undefined ? { taskId: event.taskId } : {}),
+  });
 }

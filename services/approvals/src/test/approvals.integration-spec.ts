@@ -13,12 +13,15 @@ import { waitFor } from '@leash/testing';
 import { APPROVAL_GATE, ApprovalGateModule } from '../gate/approval-gate.module';
 import type { ApprovalGate } from '../gate/approval-gate.factory';
 import { APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
+import { createApprovalQueries } from '../gate/approval-gate.factory';
 import {
   ManualClock,
   REVIEWERS,
   SIGNING_KEY,
   fundedEvent,
   referenceProfiles,
+  reviewerKeyPair,
+  reviewerSigningKey,
   verdictOn,
   type FundedOptions,
 } from './approvals-harness';
@@ -67,7 +70,13 @@ describe('approvals on the embedded engines', () => {
     relay.start();
     watcher = await engines.bus.subscribe(
       'approvals-spec-watcher',
-      ['approvals.requested', 'actions.authorized', 'actions.rejected', 'actions.proposed'],
+      [
+        'approvals.requested',
+        'approvals.verdicts',
+        'actions.authorized',
+        'actions.rejected',
+        'actions.proposed',
+      ],
       async (delivery) => {
         seen.set(delivery.event.id, delivery.event);
       },
@@ -279,6 +288,73 @@ describe('approvals on the embedded engines', () => {
     ).toBeUndefined();
   });
 
+  it("a verdict naming a finance manager, published without the manager's key, is refused and reported", async () => {
+    const request = await fund({
+      taskId: 'it-forged',
+      actionId: 'refund-forged',
+      reviewerGroup: 'finance',
+    });
+    const unsigned = verdictOn(
+      request,
+      'dave@acme.example',
+      { verdict: 'approve' },
+      { signWith: null },
+    );
+    const ownKey = verdictOn(
+      request,
+      'dave@acme.example',
+      { verdict: 'approve' },
+      { signWith: reviewerSigningKey('mallory@globex.example') },
+    );
+    await decide(unsigned);
+    await decide(ownKey);
+    await expect(recorded(unsigned)).resolves.toMatchObject({ refusal: 'unproven_reviewer' });
+    await expect(recorded(ownKey)).resolves.toMatchObject({ refusal: 'bad_proof' });
+    // The task's audit log hears of both on approvals.verdicts.
+    const reported = await waitFor(() => {
+      const found = [unsigned, ownKey].map((v) =>
+        find('leash.approvals.verdict_recorded.v1', (e) => e.data.verdictId === v.id),
+      );
+      return found.every(Boolean) ? found : undefined;
+    });
+    expect(reported.map((e) => e!.data.refusal)).toEqual(['unproven_reviewer', 'bad_proof']);
+    expect(
+      find('leash.actions.authorized.v1', (e) => e.data.actionId === 'refund-forged'),
+    ).toBeUndefined();
+  });
+
+  it('a key revoked by another process is refused from the next verdict on', async () => {
+    // Another process on the same files, as `leash reviewers revoke-key` is.
+    const other = await openEngines(
+      loadConfig(BASE_ENV, {
+        env: {
+          LEASH_BUS_FILE: join(directory, 'bus.db'),
+          LEASH_STORE_FILE: join(directory, 'store.db'),
+          LEASH_PARTITIONS: '2',
+        },
+      }),
+      { source: 'leash-cli' },
+    );
+    try {
+      const before = await fund({ taskId: 'it-revoke-1', actionId: 'refund-revoke-1' });
+      const accepted = verdictOn(before, 'bob@acme.example', { verdict: 'reject', feedback: 'no' });
+      await decide(accepted);
+      await expect(recorded(accepted)).resolves.toMatchObject({ outcome: 'accepted' });
+
+      await createApprovalQueries(other.store).directory.revokeKey('acme', 'bob@acme.example');
+      const request = await fund({ taskId: 'it-revoke-2', actionId: 'refund-revoke-2' });
+      const refused = verdictOn(request, 'bob@acme.example', { verdict: 'approve' });
+      await decide(refused);
+      await expect(recorded(refused)).resolves.toMatchObject({
+        outcome: 'refused',
+        refusal: 'bad_proof',
+        reason: expect.stringContaining('was revoked at'),
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('expiry: an unanswered request is denied by the sweeper', async () => {
     const request = await fund({ taskId: 'it-expire', actionId: 'refund-expire' });
     clock.at = Date.parse(request.data.expiresAt);
@@ -295,6 +371,7 @@ describe('approvals on the embedded engines', () => {
     // The service desk's process; the end user never answers.
     const desk = await runApprovalConsumer(engines.bus, {
       reviewer: 'frank@acme.example',
+      key: reviewerKeyPair('frank@acme.example').privateKeyPem,
       group: 'it-service-desk',
       tenantId: 'acme',
       now: () => clock.now(),
