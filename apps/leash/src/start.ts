@@ -28,7 +28,7 @@ import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { DEMO_REVIEWERS } from './demo/demo-reviewers';
 import { runDemo } from './demo/demo';
-import { withDevSigningKey } from './dev-signing-key';
+import { withDevSigningKeys } from './dev-signing-key';
 
 /*
  * The all-in-one launcher (`npm start`): the five services in one process on
@@ -69,7 +69,7 @@ export interface Leash {
 }
 
 export async function startLeash(given: Environment = process.env): Promise<Leash> {
-  const { env } = withDevSigningKey(given);
+  const { env } = withDevSigningKeys(given);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
   const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });

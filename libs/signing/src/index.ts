@@ -1,3 +1,5 @@
 export * from './canonical';
-export * from './signer';
+export * from './gate-keys';
+export * from './gate-signer';
+export * from './gate-verifier';
 export * from './signed-fields';

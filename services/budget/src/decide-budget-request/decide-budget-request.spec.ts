@@ -41,7 +41,7 @@ describe('DecideBudgetRequestUseCase', () => {
 
   /** Funds one decided action and returns what budget answered. */
   async function askAction(options: DecidedOptions = {}) {
-    const decided = decidedEvent(h.signer, h.clock, options);
+    const decided = decidedEvent(h.policy, h.clock, options);
     await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
     const answers = await h.pending();
     const answer = answers.filter(
@@ -208,14 +208,14 @@ describe('DecideBudgetRequestUseCase', () => {
         arguments: decided.data.arguments,
       };
       expect(
-        h.signer.verify(grantFields(identity, grant.reservationId, 250_000_000), grant.signed),
+        h.verifier.verify(grantFields(identity, grant.reservationId, 250_000_000), grant.signed),
       ).toEqual({
         ok: true,
       });
       // A grant is bound to the arguments: a changed amount fails the check.
       const altered = { ...identity, arguments: { ...identity.arguments, amountUsd: 2_500 } };
       expect(
-        h.signer.verify(grantFields(altered, grant.reservationId, 250_000_000), grant.signed).ok,
+        h.verifier.verify(grantFields(altered, grant.reservationId, 250_000_000), grant.signed).ok,
       ).toBe(false);
       expect(answer.tenantId).toBe('acme');
       expect(answer.taskId).toBe(decided.taskId);
@@ -291,7 +291,7 @@ describe('DecideBudgetRequestUseCase', () => {
   describe('idempotency', () => {
     it('books a redelivered request once and answers it once', async () => {
       await withCaps(roomyCaps());
-      const decided = decidedEvent(h.signer, h.clock, { amountUsd: 9_000 });
+      const decided = decidedEvent(h.policy, h.clock, { amountUsd: 9_000 });
       const request = actionRequestEvent(decided);
       await h.useCases.decideBudgetRequest.execute({ event: request });
       await h.useCases.decideBudgetRequest.execute({ event: request });

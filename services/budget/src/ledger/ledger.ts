@@ -1,7 +1,7 @@
 import type { ProfileSource } from '@leash/agents';
 import type { KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
-import type { Signer } from '@leash/signing';
+import type { GateSigner } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
 import { DEFAULT_TIME_ZONE, TenantSettings } from './ledger.aggregates';
@@ -17,8 +17,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface LedgerDeps {
   readonly store: Store;
   readonly profiles: ProfileSource;
-  /** Signs grants; built from LEASH_SIGNING_KEYS. */
-  readonly signer: Signer;
+  /** Signs grants with the budget gate's private key (LEASH_BUDGET_SIGNING_KEY). */
+  readonly signer: GateSigner;
   readonly prices: PriceTable;
   readonly clock?: Clock;
   /** The CloudEvents source of what the ledger publishes. Default `budget`. */

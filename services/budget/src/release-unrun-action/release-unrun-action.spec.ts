@@ -44,7 +44,7 @@ describe('ReleaseUnrunActionUseCase', () => {
     );
 
   async function fund(amountUsd: number) {
-    const decided = decidedEvent(h.signer, h.clock, { taskId: 't1', amountUsd, route: 'approve' });
+    const decided = decidedEvent(h.policy, h.clock, { taskId: 't1', amountUsd, route: 'approve' });
     await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
     return decided.data.actionId;
   }
