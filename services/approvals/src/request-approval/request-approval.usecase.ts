@@ -44,7 +44,7 @@ export class RequestApprovalUseCase {
   constructor(
     private readonly deps: Pick<
       ApprovalGateDeps,
-      'store' | 'profiles' | 'verifier' | 'clock' | 'source' | 'killSwitch'
+      'store' | 'profiles' | 'signer' | 'verifier' | 'clock' | 'source' | 'killSwitch'
     >,
   ) {}
 
@@ -124,6 +124,8 @@ export class RequestApprovalUseCase {
               time: utcIso(now),
             },
             rejection,
+            // Only an action whose decision and grant verified is vouched for.
+            ...(invalid ? [] : [{ signer: this.deps.signer, now }]),
           ),
         );
         return 'rejected';

@@ -1,5 +1,5 @@
 import { BASE_ENV, ConfigError, extendEnv, loadConfig } from '@leash/config';
-import { BUDGET_KEY, BUDGET_SIGNING_KEY_TEXT } from '../test/ledger-harness';
+import { BUDGET_KEY, BUDGET_KEY_ENV } from '../test/ledger-harness';
 import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from './budget.config';
 import { priceFor } from './price-table';
 
@@ -8,7 +8,7 @@ const ENV = extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS);
 describe('BUDGET_LEDGER_ENV', () => {
   it("parses the budget gate's private key and prices, with defaults for the rest", () => {
     const config = loadConfig(ENV, {
-      env: { LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT, LEASH_MODEL_PRICES: 'm=1/2' },
+      env: { ...BUDGET_KEY_ENV, LEASH_MODEL_PRICES: 'm=1/2' },
     });
     expect(config.LEASH_BUDGET_SIGNING_KEY).toEqual(BUDGET_KEY.signingKey);
     expect(priceFor(config.LEASH_MODEL_PRICES, 'm')).toEqual({
@@ -20,7 +20,7 @@ describe('BUDGET_LEDGER_ENV', () => {
   });
 
   it('prices the reference agents’ model by default', () => {
-    const config = loadConfig(ENV, { env: { LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT } });
+    const config = loadConfig(ENV, { env: BUDGET_KEY_ENV });
     expect(priceFor(config.LEASH_MODEL_PRICES, 'gpt-4o-mini')).toBeDefined();
   });
 
@@ -28,7 +28,11 @@ describe('BUDGET_LEDGER_ENV', () => {
     let error: unknown;
     try {
       loadConfig(ENV, {
-        env: { LEASH_BUDGET_SIGNING_KEY: 'k:dGlueS1zZWNyZXQ=', LEASH_MODEL_PRICES: 'x' },
+        env: {
+          ...BUDGET_KEY_ENV,
+          LEASH_BUDGET_SIGNING_KEY: 'k:dGlueS1zZWNyZXQ=',
+          LEASH_MODEL_PRICES: 'x',
+        },
         subject: 'budget',
       });
     } catch (e) {
@@ -45,9 +49,16 @@ describe('BUDGET_LEDGER_ENV', () => {
     expect(message).not.toContain('dGlueS1zZWNyZXQ=');
   });
 
-  it("requires the budget gate's private key", () => {
+  it("requires the budget gate's private key and the approvals gate's public keys, and no other key", () => {
     expect(() => loadConfig(ENV, { env: {} })).toThrow(
       'LEASH_BUDGET_SIGNING_KEY (or LEASH_BUDGET_SIGNING_KEY_FILE) is required',
     );
+    expect(() => loadConfig(ENV, { env: {} })).toThrow(
+      'LEASH_APPROVALS_PUBLIC_KEYS (or LEASH_APPROVALS_PUBLIC_KEYS_FILE) is required',
+    );
+    expect(Object.keys(ENV.variables).filter((name) => /_KEYS?$/.test(name))).toEqual([
+      'LEASH_BUDGET_SIGNING_KEY',
+      'LEASH_APPROVALS_PUBLIC_KEYS',
+    ]);
   });
 });

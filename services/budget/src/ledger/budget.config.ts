@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  APPROVALS_PUBLIC_KEYS_ENV,
   BUDGET_SIGNING_KEY_ENV,
   MODEL_PRICES_ENV,
   integer,
@@ -13,13 +14,16 @@ import {
  * The budget ledger's environment variables, for the service's config to
  * extend the base spec with:
  * `extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS)`.
- * The budget service holds the budget gate's private key, which signs grants.
+ * The budget service holds the budget gate's private key, which signs grants,
+ * and the approvals gate's public keys: it frees a reservation only on a
+ * rejection the approvals gate signed.
  */
 
 export { DEFAULT_MODEL_PRICES, modelPriceTable } from '@leash/config';
 
 export const BUDGET_LEDGER_ENV = {
   ...BUDGET_SIGNING_KEY_ENV,
+  ...APPROVALS_PUBLIC_KEYS_ENV,
   // Shared with the planner: one declaration, so the launcher can merge both services' variables.
   ...MODEL_PRICES_ENV,
   LEASH_BUDGET_SWEEP_INTERVAL_MS: variable(integer(100, 3_600_000).default(5_000), {
@@ -35,6 +39,7 @@ export const BUDGET_LEDGER_ENV = {
 
 export const BUDGET_LEDGER_REQUIREMENTS: readonly Requirement[] = [
   keyRequirement('LEASH_BUDGET_SIGNING_KEY'),
+  keyRequirement('LEASH_APPROVALS_PUBLIC_KEYS'),
 ];
 
 export type BudgetLedgerConfig = DeepReadonly<z.output<z.ZodObject<typeof BUDGET_LEDGER_ENV>>>;

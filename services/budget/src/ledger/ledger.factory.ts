@@ -1,4 +1,4 @@
-import { GateSigner } from '@leash/signing';
+import { GateSigner, GateVerifier } from '@leash/signing';
 import { keyFrom } from '@leash/config';
 import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
@@ -42,6 +42,8 @@ export interface LedgerDepsFromConfig {
     BudgetLedgerConfig,
     | 'LEASH_BUDGET_SIGNING_KEY'
     | 'LEASH_BUDGET_SIGNING_KEY_FILE'
+    | 'LEASH_APPROVALS_PUBLIC_KEYS'
+    | 'LEASH_APPROVALS_PUBLIC_KEYS_FILE'
     | 'LEASH_MODEL_PRICES'
     | 'LEASH_BUDGET_SETTLE_GRACE_MS'
   >;
@@ -65,6 +67,16 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
         options.config.LEASH_BUDGET_SIGNING_KEY_FILE,
         'LEASH_BUDGET_SIGNING_KEY',
       ),
+    ),
+    verifier: new GateVerifier(
+      {
+        approvals: keyFrom(
+          options.config.LEASH_APPROVALS_PUBLIC_KEYS,
+          options.config.LEASH_APPROVALS_PUBLIC_KEYS_FILE,
+          'LEASH_APPROVALS_PUBLIC_KEYS',
+        ),
+      },
+      { now: () => clock.now() },
     ),
     prices: options.config.LEASH_MODEL_PRICES,
     clock,

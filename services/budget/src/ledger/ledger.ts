@@ -1,7 +1,7 @@
 import type { ProfileSource } from '@leash/agents';
 import type { KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
-import type { GateSigner } from '@leash/signing';
+import type { GateSigner, GateVerifier } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
 import { DEFAULT_TIME_ZONE, TenantSettings } from './ledger.aggregates';
@@ -19,6 +19,8 @@ export interface LedgerDeps {
   readonly profiles: ProfileSource;
   /** Signs grants with the budget gate's private key (LEASH_BUDGET_SIGNING_KEY). */
   readonly signer: GateSigner;
+  /** Checks the approvals gate's signed rejections, with its public keys (LEASH_APPROVALS_PUBLIC_KEYS). */
+  readonly verifier: GateVerifier;
   readonly prices: PriceTable;
   readonly clock?: Clock;
   /** The CloudEvents source of what the ledger publishes. Default `budget`. */

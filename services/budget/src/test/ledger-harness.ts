@@ -28,11 +28,20 @@ import {
  * memory or in a temp directory, profiles from a map, a clock the spec moves.
  */
 
-/** The budget gate's key pair, and the policy gate's to sign the decisions it funds: made once per run. */
+/**
+ * The budget gate's key pair; the policy gate's, to sign the decisions it
+ * funds; the approvals gate's, to sign the rejections it frees: made once per run.
+ */
 export const BUDGET_KEY = generateGateKey('budget-test');
 export const POLICY_KEY = generateGateKey('policy-test');
+export const APPROVALS_KEY = generateGateKey('approvals-test');
 /** LEASH_BUDGET_SIGNING_KEY's value for it. */
 export const BUDGET_SIGNING_KEY_TEXT = `${BUDGET_KEY.signingKey.id}:${BUDGET_KEY.signingKey.privateKey}`;
+/** The budget service's key variables: its own private key, the approvals gate's public one. */
+export const BUDGET_KEY_ENV = {
+  LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT,
+  LEASH_APPROVALS_PUBLIC_KEYS: `${APPROVALS_KEY.publicKey.id}:${APPROVALS_KEY.publicKey.publicKey}`,
+};
 export const PRICES = parsePriceTable('gpt-4o-mini=0.15/0.6,free-model=0/0');
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 
@@ -106,6 +115,8 @@ export interface Harness {
   readonly signer: GateSigner;
   /** Signs the decisions the ledger funds, as the policy service does. */
   readonly policy: GateSigner;
+  /** Signs rejections, as the approvals service does. */
+  readonly approvals: GateSigner;
   /** Checks grants with the budget gate's public key, as the executor does. */
   readonly verifier: GateVerifier;
   readonly deps: LedgerDeps;
@@ -145,11 +156,16 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const profiles = options.profiles ?? new MapProfiles();
   const signer = new GateSigner('budget', BUDGET_KEY.signingKey);
   const policy = new GateSigner('policy', POLICY_KEY.signingKey);
+  const approvals = new GateSigner('approvals', APPROVALS_KEY.signingKey);
   const verifier = new GateVerifier({ budget: [BUDGET_KEY.publicKey] }, { now: () => clock.now() });
   const deps: LedgerDeps = {
     store: engines.store,
     profiles,
     signer,
+    verifier: new GateVerifier(
+      { approvals: [APPROVALS_KEY.publicKey] },
+      { now: () => clock.now() },
+    ),
     prices: PRICES,
     clock,
     settleGraceMs: 60_000,
@@ -161,6 +177,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     profiles,
     signer,
     policy,
+    approvals,
     verifier,
     deps,
     useCases: createLedgerUseCases(deps),

@@ -7,7 +7,7 @@ import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from '../ledger/budget.
 import { BudgetReservation } from '../ledger/ledger.aggregates';
 import { LedgerModule } from '../ledger/ledger.module';
 import {
-  BUDGET_SIGNING_KEY_TEXT,
+  BUDGET_KEY_ENV,
   decidedEvent,
   modelRequestEvent,
   openHarness,
@@ -47,7 +47,7 @@ describe('LedgerModule in a Nest app on the embedded engines', () => {
       },
       {
         engines: h.engines,
-        env: { LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT },
+        env: BUDGET_KEY_ENV,
         logger: false,
       },
     );
