@@ -173,6 +173,7 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
     LEASH_BUS_FILE: join(dir, 'bus.db'),
     LEASH_STORE_FILE: join(dir, 'store.db'),
     LEASH_BUDGET_SIGNING_KEY: `${KEYS.budget.signingKey.id}:${KEYS.budget.signingKey.privateKey}`,
+    LEASH_POLICY_PUBLIC_KEYS: `${KEYS.policy.publicKey.id}:${KEYS.policy.publicKey.publicKey}`,
     LEASH_APPROVALS_PUBLIC_KEYS: `${KEYS.approvals.publicKey.id}:${KEYS.approvals.publicKey.publicKey}`,
   };
   const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'bench' });

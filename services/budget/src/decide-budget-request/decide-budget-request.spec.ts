@@ -1,7 +1,15 @@
 import { TransientError } from '@leash/bus';
-import { grantFields } from '@leash/signing';
+import { sign } from 'node:crypto';
+import {
+  GateSigner,
+  canonicalHash,
+  generateGateKey,
+  grantFields,
+  importPrivateKey,
+} from '@leash/signing';
 import { BudgetCounter, BudgetReservation, TenantSettings } from '../ledger/ledger.aggregates';
 import {
+  BUDGET_KEY,
   T0,
   actionRequestEvent,
   decidedEvent,
@@ -285,6 +293,61 @@ describe('DecideBudgetRequestUseCase', () => {
       await withCaps(roomyCaps());
       const { answer } = await askAction({ profile: testProfile(roomyCaps(), { name: 'ghost' }) });
       expect(answer.data).toMatchObject({ code: 'cap_exceeded', cap: 'task.profile' });
+    });
+  });
+
+  describe('a decision the policy gate did not sign', () => {
+    /** What a compromised budget could compute with its own key; GateSigner itself refuses to. */
+    const budgetKeyAsPolicy = (): GateSigner =>
+      ({
+        sign: (fields: Record<string, unknown>, expiresAt: Date) => {
+          const hash = canonicalHash({ ...fields, expiresAt: expiresAt.toISOString() });
+          const key = importPrivateKey(BUDGET_KEY.signingKey);
+          return {
+            hash,
+            signature: sign(null, Buffer.from(hash), key).toString('base64'),
+            keyId: BUDGET_KEY.signingKey.id,
+            expiresAt: expiresAt.toISOString(),
+          };
+        },
+      }) as unknown as GateSigner;
+
+    it.each([
+      ['signed with a key of the right id that is not the gate’s', 'bad_signature'],
+      [
+        'signed with the budget gate’s own key, which the budget does not check with',
+        'unknown_key',
+      ],
+    ])('%s: reserves nothing, grants nothing, and is refused', async (_, failure) => {
+      await withCaps(roomyCaps());
+      await registerTask('t1');
+      const signer =
+        failure === 'unknown_key'
+          ? budgetKeyAsPolicy()
+          : new GateSigner('policy', generateGateKey('policy-test').signingKey);
+      const decided = decidedEvent(signer, h.clock, { taskId: 't1', amountUsd: 9_000 });
+      await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
+
+      expect(await h.pendingOf('leash.actions.funded.v1')).toEqual([]);
+      const [refused] = await h.pendingOf('leash.actions.rejected.v1');
+      expect(refused).toMatchObject({
+        source: 'budget',
+        data: { actionId: decided.data.actionId, gate: 'budget', code: 'invalid_signature' },
+      });
+      expect(refused!.data.reason).toContain(`(${failure})`);
+      expect(await h.reservation(`action:${decided.data.actionId}`)).toBeUndefined();
+      expect((await counter('task:t1'))?.tallies['task.tool_calls']).toBeUndefined();
+
+      // The genuine decision of the same action, arriving after, is funded.
+      const genuine = decidedEvent(h.policy, h.clock, {
+        taskId: 't1',
+        actionId: decided.data.actionId,
+        amountUsd: 9_000,
+      });
+      await h.useCases.decideBudgetRequest.execute({
+        event: { ...actionRequestEvent(genuine), id: 'genuine' },
+      });
+      expect(await h.pendingOf('leash.actions.funded.v1')).toHaveLength(1);
     });
   });
 

@@ -49,7 +49,7 @@ describe('BUDGET_LEDGER_ENV', () => {
     expect(message).not.toContain('dGlueS1zZWNyZXQ=');
   });
 
-  it("requires the budget gate's private key and the approvals gate's public keys, and no other key", () => {
+  it("requires the budget gate's private key and the policy and approvals gates' public keys, and no other key", () => {
     expect(() => loadConfig(ENV, { env: {} })).toThrow(
       'LEASH_BUDGET_SIGNING_KEY (or LEASH_BUDGET_SIGNING_KEY_FILE) is required',
     );
@@ -58,6 +58,7 @@ describe('BUDGET_LEDGER_ENV', () => {
     );
     expect(Object.keys(ENV.variables).filter((name) => /_KEYS?$/.test(name))).toEqual([
       'LEASH_BUDGET_SIGNING_KEY',
+      'LEASH_POLICY_PUBLIC_KEYS',
       'LEASH_APPROVALS_PUBLIC_KEYS',
     ]);
   });

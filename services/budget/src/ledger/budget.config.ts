@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   APPROVALS_PUBLIC_KEYS_ENV,
   BUDGET_SIGNING_KEY_ENV,
+  POLICY_PUBLIC_KEYS_ENV,
   MODEL_PRICES_ENV,
   integer,
   keyRequirement,
@@ -15,14 +16,16 @@ import {
  * extend the base spec with:
  * `extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS)`.
  * The budget service holds the budget gate's private key, which signs grants,
- * and the approvals gate's public keys: it frees a reservation only on a
- * rejection the approvals gate signed.
+ * the policy gate's public keys (it reserves nothing for a decision the policy
+ * gate did not sign) and the approvals gate's (it frees a reservation only on
+ * a rejection the approvals gate signed).
  */
 
 export { DEFAULT_MODEL_PRICES, modelPriceTable } from '@leash/config';
 
 export const BUDGET_LEDGER_ENV = {
   ...BUDGET_SIGNING_KEY_ENV,
+  ...POLICY_PUBLIC_KEYS_ENV,
   ...APPROVALS_PUBLIC_KEYS_ENV,
   // Shared with the planner: one declaration, so the launcher can merge both services' variables.
   ...MODEL_PRICES_ENV,
@@ -39,6 +42,7 @@ export const BUDGET_LEDGER_ENV = {
 
 export const BUDGET_LEDGER_REQUIREMENTS: readonly Requirement[] = [
   keyRequirement('LEASH_BUDGET_SIGNING_KEY'),
+  keyRequirement('LEASH_POLICY_PUBLIC_KEYS'),
   keyRequirement('LEASH_APPROVALS_PUBLIC_KEYS'),
 ];
 

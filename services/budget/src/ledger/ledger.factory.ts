@@ -42,6 +42,8 @@ export interface LedgerDepsFromConfig {
     BudgetLedgerConfig,
     | 'LEASH_BUDGET_SIGNING_KEY'
     | 'LEASH_BUDGET_SIGNING_KEY_FILE'
+    | 'LEASH_POLICY_PUBLIC_KEYS'
+    | 'LEASH_POLICY_PUBLIC_KEYS_FILE'
     | 'LEASH_APPROVALS_PUBLIC_KEYS'
     | 'LEASH_APPROVALS_PUBLIC_KEYS_FILE'
     | 'LEASH_MODEL_PRICES'
@@ -70,6 +72,11 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
     ),
     verifier: new GateVerifier(
       {
+        policy: keyFrom(
+          options.config.LEASH_POLICY_PUBLIC_KEYS,
+          options.config.LEASH_POLICY_PUBLIC_KEYS_FILE,
+          'LEASH_POLICY_PUBLIC_KEYS',
+        ),
         approvals: keyFrom(
           options.config.LEASH_APPROVALS_PUBLIC_KEYS,
           options.config.LEASH_APPROVALS_PUBLIC_KEYS_FILE,

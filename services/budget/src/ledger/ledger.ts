@@ -19,7 +19,11 @@ export interface LedgerDeps {
   readonly profiles: ProfileSource;
   /** Signs grants with the budget gate's private key (LEASH_BUDGET_SIGNING_KEY). */
   readonly signer: GateSigner;
-  /** Checks the approvals gate's signed rejections, with its public keys (LEASH_APPROVALS_PUBLIC_KEYS). */
+  /**
+   * Checks policy decisions before anything is reserved for them, and the
+   * approvals gate's signed rejections before a reservation is freed, with
+   * those gates' public keys (LEASH_POLICY_PUBLIC_KEYS, LEASH_APPROVALS_PUBLIC_KEYS).
+   */
   readonly verifier: GateVerifier;
   readonly prices: PriceTable;
   readonly clock?: Clock;

@@ -37,9 +37,10 @@ export const POLICY_KEY = generateGateKey('policy-test');
 export const APPROVALS_KEY = generateGateKey('approvals-test');
 /** LEASH_BUDGET_SIGNING_KEY's value for it. */
 export const BUDGET_SIGNING_KEY_TEXT = `${BUDGET_KEY.signingKey.id}:${BUDGET_KEY.signingKey.privateKey}`;
-/** The budget service's key variables: its own private key, the approvals gate's public one. */
+/** The budget service's key variables: its own private key, the policy and approvals gates' public ones. */
 export const BUDGET_KEY_ENV = {
   LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT,
+  LEASH_POLICY_PUBLIC_KEYS: `${POLICY_KEY.publicKey.id}:${POLICY_KEY.publicKey.publicKey}`,
   LEASH_APPROVALS_PUBLIC_KEYS: `${APPROVALS_KEY.publicKey.id}:${APPROVALS_KEY.publicKey.publicKey}`,
 };
 export const PRICES = parsePriceTable('gpt-4o-mini=0.15/0.6,free-model=0/0');
@@ -163,7 +164,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     profiles,
     signer,
     verifier: new GateVerifier(
-      { approvals: [APPROVALS_KEY.publicKey] },
+      { policy: [POLICY_KEY.publicKey], approvals: [APPROVALS_KEY.publicKey] },
       { now: () => clock.now() },
     ),
     prices: PRICES,
