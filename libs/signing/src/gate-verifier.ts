@@ -65,11 +65,6 @@ export class GateVerifier {
     this.cacheSize = options.cacheSize ?? 4096;
   }
 
-  /** The gates this checker holds at least one key of. */
-  get gates(): readonly SigningGate[] {
-    return SIGNING_GATES.filter((gate) => [...this.keys.values()].some((k) => k.gate === gate));
-  }
-
   verify(fields: Record<string, unknown>, signature: Signature): Verification {
     const gate = signingGateOf(fields);
     const hash = canonicalHash({ ...fields, expiresAt: signature.expiresAt });
