@@ -3,12 +3,16 @@
  *
  * 1. Policy evaluation alone: Cedar over the support agent's policy set, the
  *    context built from a proposal, p50/p99 per decision.
- * 2. proposed -> funded through the embedded engines (SQLite bus and store,
+ * 2. Signing alone: what the gates' signatures cost per action (a
+ *    decision, a grant and an approval signed, then the three verified as
+ *    the executor does), p50/p99 per action.
+ * 3. proposed -> funded through the embedded engines (SQLite bus and store,
  *    the outbox relay, the real use cases of both gates): sustained
  *    throughput with a burst of proposals, and p50/p99 latency at a fixed
  *    200 actions/s.
  *
- * Last line: `gates: policy p50 <x> us, proposed->funded p50 <y> ms p99 <z> ms, <n> actions/s`.
+ * Last line: `gates: policy p50 <x> us, signatures per action sign <s> us verify <v> us,
+ * proposed->funded p50 <y> ms p99 <z> ms, <n> actions/s`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,8 +29,25 @@ import {
   subscribeLedger,
 } from '@leash/service-budget';
 import { PolicyEvaluator, createPolicyGate, decideActionCommand } from '@leash/service-policy';
+import {
+  GateSigner,
+  GateVerifier,
+  approvalFields,
+  decisionFields,
+  generateGateKey,
+  grantFields,
+} from '@leash/signing';
 
-const SIGNING_KEYS = `bench:${'k'.repeat(48)}`;
+const KEYS = {
+  policy: generateGateKey('policy-bench'),
+  budget: generateGateKey('budget-bench'),
+  approvals: generateGateKey('approvals-bench'),
+};
+const PUBLIC_KEYS = {
+  policy: [KEYS.policy.publicKey],
+  budget: [KEYS.budget.publicKey],
+  approvals: [KEYS.approvals.publicKey],
+};
 const TENANTS = 200;
 const BURST = Number(process.env.BENCH_GATES_BURST ?? 10_000);
 const RATE = 200;
@@ -77,19 +98,90 @@ function policyAlone(): number {
   return p50;
 }
 
+/**
+ * Sign a decision, a grant and an approval (each with its gate's Ed25519
+ * key), then verify the three with public keys: one action's signatures. The
+ * verifier's cache is off, so every check is a real Ed25519 verification;
+ * then the same signatures again through a caching verifier (a redelivery).
+ */
+function signingAlone(): { signUs: number; verifyUs: number } {
+  const signers = [
+    new GateSigner('policy', KEYS.policy.signingKey),
+    new GateSigner('budget', KEYS.budget.signingKey),
+    new GateSigner('approvals', KEYS.approvals.signingKey),
+  ];
+  const verifier = new GateVerifier(PUBLIC_KEYS, { cacheSize: 0 });
+  const caching = new GateVerifier(PUBLIC_KEYS, { cacheSize: 100_000 });
+  const expiresAt = new Date(Date.now() + 3_600_000);
+  const action = (i: number) => ({
+    tenantId: `t-${i % TENANTS}`,
+    taskId: `task-${i}`,
+    actionId: `a-${i}`,
+    tool: 'issue_refund',
+    arguments: { order: `O-${i}`, amountUsd: 120 },
+  });
+  const fieldsOf = (i: number) => {
+    const a = action(i);
+    return [
+      decisionFields(a, 'approve', 1, 1),
+      grantFields(a, `r-${i}`, 120_000_000),
+      approvalFields(a, `ap-${i}`, ['reviewer@example.com']),
+    ];
+  };
+  const signSamples: number[] = [];
+  const verifySamples: number[] = [];
+  const cachedSamples: number[] = [];
+  for (let i = 0; i < 22_000; i++) {
+    const all = fieldsOf(i);
+    let start = process.hrtime.bigint();
+    const signed = all.map((fields, k) => signers[k]!.sign(fields, expiresAt));
+    const signedNs = Number(process.hrtime.bigint() - start);
+    start = process.hrtime.bigint();
+    all.forEach((fields, k) => {
+      if (!verifier.verify(fields, signed[k]!).ok)
+        throw new Error('bench signature did not verify');
+    });
+    const verifiedNs = Number(process.hrtime.bigint() - start);
+    all.forEach((fields, k) => caching.verify(fields, signed[k]!));
+    start = process.hrtime.bigint();
+    all.forEach((fields, k) => {
+      if (!caching.verify(fields, signed[k]!).ok) throw new Error('bench signature did not verify');
+    });
+    const cachedNs = Number(process.hrtime.bigint() - start);
+    if (i < 2_000) continue; // warm-up
+    signSamples.push(signedNs / 1_000);
+    verifySamples.push(verifiedNs / 1_000);
+    cachedSamples.push(cachedNs / 1_000);
+  }
+  cachedSamples.sort((a, b) => a - b);
+  signSamples.sort((a, b) => a - b);
+  verifySamples.sort((a, b) => a - b);
+  const signUs = percentile(signSamples, 50);
+  const verifyUs = percentile(verifySamples, 50);
+  console.log(
+    `signing alone (${signSamples.length} actions, 3 signatures each): sign p50 ${signUs.toFixed(1)} us p99 ${percentile(signSamples, 99).toFixed(1)} us, verify p50 ${verifyUs.toFixed(1)} us p99 ${percentile(verifySamples, 99).toFixed(1)} us per action`,
+  );
+  console.log(
+    `verify again, cached (a redelivery): p50 ${percentile(cachedSamples, 50).toFixed(1)} us per action`,
+  );
+  return { signUs, verifyUs };
+}
+
 async function throughGates(): Promise<{ p50: number; p99: number; perSecond: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'leash-bench-gates-'));
   const env = {
     LEASH_BUS_FILE: join(dir, 'bus.db'),
     LEASH_STORE_FILE: join(dir, 'store.db'),
-    LEASH_SIGNING_KEYS: SIGNING_KEYS,
+    LEASH_BUDGET_SIGNING_KEY: `${KEYS.budget.signingKey.id}:${KEYS.budget.signingKey.privateKey}`,
+    LEASH_POLICY_PUBLIC_KEYS: `${KEYS.policy.publicKey.id}:${KEYS.policy.publicKey.publicKey}`,
+    LEASH_APPROVALS_PUBLIC_KEYS: `${KEYS.approvals.publicKey.id}:${KEYS.approvals.publicKey.publicKey}`,
   };
   const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'bench' });
   const { bus, store } = engines;
   try {
     const gate = createPolicyGate({
       store,
-      signingKeys: [{ id: 'bench', secret: 'k'.repeat(48) }],
+      signingKey: KEYS.policy.signingKey,
     });
     await gate.seedReferenceAgents();
     const ledger = createLedgerUseCases(
@@ -214,10 +306,11 @@ function load(): string {
 async function main(): Promise<void> {
   console.log(`load average at start: ${load()}`);
   const policyP50 = policyAlone();
+  const signing = signingAlone();
   const gates = await throughGates();
   console.log(`load average at end: ${load()}`);
   console.log(
-    `gates: policy p50 ${policyP50.toFixed(0)} us, proposed->funded p50 ${gates.p50.toFixed(2)} ms p99 ${gates.p99.toFixed(2)} ms, ${gates.perSecond.toFixed(0)} actions/s`,
+    `gates: policy p50 ${policyP50.toFixed(0)} us, signatures per action sign ${signing.signUs.toFixed(1)} us verify ${signing.verifyUs.toFixed(1)} us, proposed->funded p50 ${gates.p50.toFixed(2)} ms p99 ${gates.p99.toFixed(2)} ms, ${gates.perSecond.toFixed(0)} actions/s`,
   );
 }
 

@@ -2,31 +2,103 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Environment } from '@leash/config';
+import {
+  SIGNING_GATES,
+  generateGateKey,
+  publicKeyOf,
+  type GatePublicKey,
+  type GateSigningKey,
+  type SigningGate,
+} from '@leash/signing';
 
 /**
- * `npm start` must run on a fresh clone with no setup, but every gate signs
- * with LEASH_SIGNING_KEYS. On the embedded engines only, when the variable is
- * unset, a key is generated once and kept beside the store file (mode 0600),
- * so decisions signed before a restart still verify after it. A distributed
- * deployment (Kafka or MongoDB) must set the variable: nothing is generated.
+ * `npm start` must run on a fresh clone with no setup, but each gate signs
+ * with its own private key and the others check with its public key. On the
+ * embedded engines only, a gate whose private key is not configured gets a
+ * key pair generated once and kept beside the store file (`gate-keys/<gate>.key`,
+ * mode 0600), so what was signed before a restart still verifies after it.
+ * Every gate's public keys, when not configured, are derived from its private
+ * key: in one process every service shares one environment anyway. A
+ * distributed deployment (Kafka or MongoDB) must configure each key: nothing
+ * is generated. Nothing secret is printed.
  */
-export function withDevSigningKey(env: Environment): { env: Environment; generatedAt?: string } {
-  if (env.LEASH_SIGNING_KEYS?.trim()) return { env };
+export function withDevSigningKeys(env: Environment): { env: Environment; generatedIn?: string } {
   const embedded =
     (env.LEASH_BUS ?? 'embedded') === 'embedded' && (env.LEASH_STORE ?? 'sqlite') === 'sqlite';
-  if (!embedded) return { env };
   const storeFile = env.LEASH_STORE_FILE?.trim() || '.leash/store.db';
-  if (storeFile === ':memory:') {
-    return { env: { ...env, LEASH_SIGNING_KEYS: `dev:${randomBytes(32).toString('hex')}` } };
+  const dir = storeFile === ':memory:' ? undefined : join(dirname(resolve(storeFile)), 'gate-keys');
+  const added: Record<string, string> = {};
+  let generated = false;
+  for (const gate of SIGNING_GATES) {
+    const name = `LEASH_${gate.toUpperCase()}`;
+    let key = configuredKey(env, `${name}_SIGNING_KEY`);
+    if (key === undefined && !isSet(env, `${name}_SIGNING_KEY_FILE`) && embedded) {
+      key = dir ? keptKey(dir, gate) : generateGateKey(devKeyId(gate)).signingKey;
+      added[`${name}_SIGNING_KEY`] = `${key.id}:${key.privateKey}`;
+      generated = true;
+    }
+    const pub = key && publicOf(key);
+    if (pub && !isSet(env, `${name}_PUBLIC_KEYS`) && !isSet(env, `${name}_PUBLIC_KEYS_FILE`)) {
+      added[`${name}_PUBLIC_KEYS`] = `${pub.id}:${pub.publicKey}`;
+    }
   }
-  const file = join(dirname(resolve(storeFile)), 'signing-keys');
-  let ring: string;
+  return {
+    env: { ...env, ...added },
+    ...(generated && dir ? { generatedIn: dir } : {}),
+  };
+}
+
+function isSet(env: Environment, name: string): boolean {
+  return (env[name]?.trim() ?? '') !== '';
+}
+
+/** The private key given in a variable or its _FILE, when it reads as one; config reports it otherwise. */
+function configuredKey(env: Environment, name: string): GateSigningKey | undefined {
+  let text = env[name]?.trim();
+  const file = env[`${name}_FILE`]?.trim();
+  if (!text && file) {
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  return text ? keyOf(text) : undefined;
+}
+
+function keyOf(text: string): GateSigningKey {
+  const colon = text.indexOf(':');
+  return { id: text.slice(0, colon), privateKey: text.slice(colon + 1) };
+}
+
+/** Undefined for a malformed key: config names the variable and the problem. */
+function publicOf(key: GateSigningKey): GatePublicKey | undefined {
   try {
-    ring = readFileSync(file, 'utf8').trim();
+    return publicKeyOf(key);
   } catch {
-    ring = `dev:${randomBytes(32).toString('hex')}`;
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${ring}\n`, { mode: 0o600, flag: 'wx' });
+    return undefined;
   }
-  return { env: { ...env, LEASH_SIGNING_KEYS: ring }, generatedAt: file };
+}
+
+function devKeyId(gate: SigningGate): string {
+  return `${gate}-dev-${randomBytes(4).toString('hex')}`;
+}
+
+/** The gate's key kept in `dir`, made on first use. */
+function keptKey(dir: string, gate: SigningGate): GateSigningKey {
+  const file = join(dir, `${gate}.key`);
+  try {
+    return keyOf(readFileSync(file, 'utf8').trim());
+  } catch {
+    const key = generateGateKey(devKeyId(gate)).signingKey;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, `${key.id}:${key.privateKey}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process starting on the same store made it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return keyOf(readFileSync(file, 'utf8').trim());
+    }
+    return key;
+  }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Subscription } from '@leash/bus';
@@ -58,6 +58,14 @@ describe('the all-in-one launcher', () => {
     });
     expect(output).toContain('Leash is up: planner, policy, budget, approvals, executor');
     expect(output).toContain(busFile);
+    // Each gate's key pair was made beside the store, and no private key was printed.
+    for (const gate of ['policy', 'budget', 'approvals']) {
+      const [, privateKey] = readFileSync(join(dir, 'data', 'gate-keys', `${gate}.key`), 'utf8')
+        .trim()
+        .split(':');
+      expect(privateKey).toMatch(/^MC4CAQAwBQYDK2Vw/);
+      expect(output).not.toContain(privateKey);
+    }
 
     // The test's own bus on the same file: another process, as an operator's CLI would be.
     const config = loadConfig(BASE_ENV, {

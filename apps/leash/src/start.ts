@@ -30,7 +30,7 @@ import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
 import { demoReviewerKeysDir, demoReviewersWithKeys } from './demo/demo-reviewer-keys';
 import { runDemo } from './demo/demo';
-import { withDevSigningKey } from './dev-signing-key';
+import { withDevSigningKeys } from './dev-signing-key';
 
 /*
  * The all-in-one launcher (`npm start`): the five services in one process on
@@ -72,7 +72,7 @@ export interface Leash {
 }
 
 export async function startLeash(given: Environment = process.env): Promise<Leash> {
-  const { env } = withDevSigningKey(given);
+  const { env } = withDevSigningKeys(given);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
   const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });

@@ -1,10 +1,28 @@
 import { z } from 'zod';
 import { metaOf, type VariableMeta } from './variables';
 
-/** `variable` must be set when `when.variable` (after defaults) equals `when.equals`. */
-export interface Requirement {
-  readonly variable: string;
-  readonly when: { readonly variable: string; readonly equals: string };
+/**
+ * `variable` must be set when `when.variable` (after defaults) equals
+ * `when.equals`; or, with `unless`, whenever that other variable is unset
+ * (a value or its `_FILE`: exactly one of the two).
+ */
+export type Requirement =
+  | {
+      readonly variable: string;
+      readonly when: { readonly variable: string; readonly equals: string };
+    }
+  | { readonly variable: string; readonly unless: string };
+
+function otherVariableOf(rule: Requirement): string {
+  return 'when' in rule ? rule.when.variable : rule.unless;
+}
+
+function sameRequirement(a: Requirement, b: Requirement): boolean {
+  if (a.variable !== b.variable) return false;
+  if ('when' in a) {
+    return 'when' in b && a.when.variable === b.when.variable && a.when.equals === b.when.equals;
+  }
+  return 'unless' in b && a.unless === b.unless;
 }
 
 /** A set of environment variables and the rules between them. */
@@ -45,7 +63,7 @@ export function defineEnv<S extends z.ZodRawShape>(
     }
   }
   for (const rule of requirements) {
-    for (const name of [rule.variable, rule.when.variable]) {
+    for (const name of [rule.variable, otherVariableOf(rule)]) {
       if (!(name in variables)) throw new Error(`requirement names unknown variable ${name}`);
     }
   }
@@ -85,12 +103,7 @@ export function mergeEnv(...specs: readonly EnvSpec[]): EnvSpec {
       variables[name] = schema as z.ZodType;
     }
     for (const rule of spec.requirements) {
-      const seen = requirements.some(
-        (r) =>
-          r.variable === rule.variable &&
-          r.when.variable === rule.when.variable &&
-          r.when.equals === rule.when.equals,
-      );
+      const seen = requirements.some((r) => sameRequirement(r, rule));
       if (!seen) requirements.push(rule);
     }
   }
@@ -161,6 +174,19 @@ export function loadConfig<E extends EnvSpec>(
     }
   }
   for (const rule of spec.requirements) {
+    if ('unless' in rule) {
+      const set = [rule.variable, rule.unless].filter((name) => input[name] !== undefined);
+      if (set.length === 2 && !problems.has(rule.variable)) {
+        problems.set(rule.variable, `set ${rule.variable} or ${rule.unless}, not both`);
+      } else if (set.length === 0 && !problems.has(rule.unless)) {
+        const meta = metaFor(spec, rule.variable);
+        problems.set(
+          rule.variable,
+          `${rule.variable} (or ${rule.unless}) is required: expected ${meta.expected}`,
+        );
+      }
+      continue;
+    }
     if (input[rule.variable] !== undefined || problems.has(rule.variable)) continue;
     const condition = (spec.variables[rule.when.variable] as z.ZodType).safeParse(
       input[rule.when.variable],
@@ -231,7 +257,11 @@ export function describeEnv(spec: EnvSpec): VariableDoc[] {
     const meta = metaFor(spec, name);
     const rule = spec.requirements.find((r) => r.variable === name);
     const empty = (schema as z.ZodType).safeParse(undefined);
-    const required = rule ? `when ${rule.when.variable}=${rule.when.equals}` : !empty.success;
+    const required = !rule
+      ? !empty.success
+      : 'when' in rule
+        ? `when ${rule.when.variable}=${rule.when.equals}`
+        : `unless ${rule.unless} is set`;
     const fallback =
       meta.defaultText ??
       (empty.success && empty.data !== undefined ? String(empty.data) : undefined);

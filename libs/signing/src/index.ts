@@ -1,4 +1,6 @@
 export * from './canonical';
-export * from './signer';
+export * from './gate-keys';
+export * from './gate-signer';
+export * from './gate-verifier';
 export * from './signed-fields';
 export * from './verdict-proof';

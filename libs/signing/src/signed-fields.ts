@@ -1,6 +1,7 @@
 import type { ToolArguments } from '@leash/contracts';
 import type { z } from 'zod';
 import { canonicalHash } from './canonical';
+import type { SigningGate } from './gate-keys';
 
 /*
  * What each gate signs. Every gate and the executor build these the same way
@@ -87,4 +88,31 @@ export function approvalFields(
     approvalId,
     reviewers: [...reviewers].sort(),
   };
+}
+
+/**
+ * The approvals gate's rejection of an action it had put to reviewers
+ * (rejected, edited, expired, or cancelled with its task): the budget frees
+ * the action's reservation on it, so it must be the gate's own word.
+ */
+export function rejectionFields(action: ActionIdentity, code: string): Record<string, unknown> {
+  return { kind: 'approval-rejection', action: actionHash(action), code };
+}
+
+/** Which gate signs each kind of signed fields: a key of any other gate cannot sign it. */
+const SIGNER_OF_KIND: Readonly<Record<string, SigningGate>> = {
+  'policy-decision': 'policy',
+  'budget-grant': 'budget',
+  approval: 'approvals',
+  'approval-rejection': 'approvals',
+};
+
+export function signingGateOf(fields: Record<string, unknown>): SigningGate {
+  const kind = fields.kind;
+  const gate =
+    typeof kind === 'string' && Object.hasOwn(SIGNER_OF_KIND, kind)
+      ? SIGNER_OF_KIND[kind]
+      : undefined;
+  if (!gate) throw new Error(`no gate signs fields of kind ${JSON.stringify(fields.kind)}`);
+  return gate;
 }

@@ -1,10 +1,14 @@
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
-import { APPROVALS_GATE_VARIABLES } from './gate/approvals.config';
+import { APPROVALS_GATE_REQUIREMENTS, APPROVALS_GATE_VARIABLES } from './gate/approvals.config';
 import type { ServiceName } from '@leash/contracts';
 
 export const APPROVALS = 'approvals' satisfies ServiceName;
 
 /** The approvals service's environment: the base variables and the approval gate's. */
-export const APPROVALS_ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES);
+export const APPROVALS_ENV = extendEnv(
+  BASE_ENV,
+  APPROVALS_GATE_VARIABLES,
+  APPROVALS_GATE_REQUIREMENTS,
+);
 
 export type ApprovalsConfig = ConfigOf<typeof APPROVALS_ENV>;

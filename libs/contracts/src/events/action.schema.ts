@@ -118,6 +118,9 @@ export const ActionRejectedV1 = z.object({
   feedback: z.string().max(10_000).optional().describe("A reviewer's words, passed to the model."),
   cap: z.string().optional().describe('The cap that stopped a budget rejection.'),
   replacedBy: ActionId.optional().describe('On an edit: the new action proposed in its place.'),
+  signed: Signature.optional().describe(
+    "The approvals gate's signature over the action hash and the code, on the rejections that tell the budget an action never ran (approval_rejected, approval_expired, edited, task_finished); the budget frees nothing on an unsigned one.",
+  ),
   versions: Versions.default({}),
 });
 export type ActionRejectedV1 = z.infer<typeof ActionRejectedV1>;

@@ -35,14 +35,20 @@ export type Versions = z.infer<typeof Versions>;
 /** Tool arguments as the model produced them; each tool's own zod schema validates them at the policy gate. */
 export const ToolArguments = z.record(z.string(), z.unknown());
 
-/** A signature issued by a gate over the canonical hash of what it approved. It never carries the key. */
+/**
+ * A signature issued by a gate over the canonical hash of what it approved,
+ * with that gate's own Ed25519 key. It names the key by id, never carries it.
+ */
 export const Signature = z.object({
   hash: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .describe('SHA-256 of the canonical signed fields.'),
-  signature: z.string().min(1).describe('HMAC-SHA256 of the hash, hex.'),
-  keyId: z.string().min(1),
+  signature: z.string().min(1).describe('Ed25519 signature of the hash, base64.'),
+  keyId: z
+    .string()
+    .min(1)
+    .describe('Which key of the signing gate made it; checkers hold its public key.'),
   expiresAt: Timestamp,
 });
 export type Signature = z.infer<typeof Signature>;

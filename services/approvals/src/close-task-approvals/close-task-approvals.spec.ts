@@ -30,7 +30,7 @@ describe('CloseTaskApprovalsUseCase', () => {
 
   async function request(taskId: string, actionId: string, tenantId = 'acme') {
     await h.gate.requestApproval.execute({
-      event: fundedEvent(h.signer, h.clock, { taskId, actionId, tenantId }),
+      event: fundedEvent(h.upstream, h.clock, { taskId, actionId, tenantId }),
     });
     const requested = await h.pendingOf('leash.approvals.requested.v1');
     return requested.find((e) => e.data.actionId === actionId)!;
@@ -69,18 +69,21 @@ describe('CloseTaskApprovalsUseCase', () => {
 
   it('refuses an action of the task funded after it finished, asking nobody', async () => {
     await h.gate.closeTaskApprovals.execute({ event: finished('task-late') });
-    const late = fundedEvent(h.signer, h.clock, { taskId: 'task-late', actionId: 'refund-late' });
+    const late = fundedEvent(h.upstream, h.clock, { taskId: 'task-late', actionId: 'refund-late' });
     await expect(h.gate.requestApproval.execute({ event: late })).resolves.toBe('rejected');
     expect(await h.pendingOf('leash.approvals.requested.v1')).toEqual([]);
     const [rejected] = await h.pendingOf('leash.actions.rejected.v1');
     expect(rejected?.data).toMatchObject({ actionId: 'refund-late', code: 'task_finished' });
     // Writing that refusal into the task's history keeps the mark: the next one is refused too.
-    const later = fundedEvent(h.signer, h.clock, { taskId: 'task-late', actionId: 'refund-later' });
+    const later = fundedEvent(h.upstream, h.clock, {
+      taskId: 'task-late',
+      actionId: 'refund-later',
+    });
     await expect(h.gate.requestApproval.execute({ event: later })).resolves.toBe('rejected');
     // Another task of the tenant is asked as usual.
     await expect(
       h.gate.requestApproval.execute({
-        event: fundedEvent(h.signer, h.clock, { taskId: 'task-live', actionId: 'refund-live' }),
+        event: fundedEvent(h.upstream, h.clock, { taskId: 'task-live', actionId: 'refund-live' }),
       }),
     ).resolves.toBe('requested');
   });

@@ -27,7 +27,9 @@ export interface CloseTaskApprovalsCommand {
  * afterwards is refused rather than put to reviewers.
  */
 export class CloseTaskApprovalsUseCase {
-  constructor(private readonly deps: Pick<ApprovalGateDeps, 'store' | 'clock' | 'source'>) {}
+  constructor(
+    private readonly deps: Pick<ApprovalGateDeps, 'store' | 'clock' | 'source' | 'signer'>,
+  ) {}
 
   /** Resolves with the approval ids it closed; none for a redelivered event. */
   execute({ event }: CloseTaskApprovalsCommand): Promise<string[]> {
@@ -63,6 +65,7 @@ export class CloseTaskApprovalsUseCase {
               time: at,
             },
             { code: 'task_finished', reason },
+            { signer: this.deps.signer, now },
           ),
         );
       }

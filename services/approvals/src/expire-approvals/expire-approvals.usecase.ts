@@ -23,7 +23,9 @@ const BATCH = 200;
  * expiry and a fresh quorum, and verdicts on the old id are refused.
  */
 export class ExpireApprovalsUseCase {
-  constructor(private readonly deps: Pick<ApprovalGateDeps, 'store' | 'clock' | 'source'>) {}
+  constructor(
+    private readonly deps: Pick<ApprovalGateDeps, 'store' | 'clock' | 'source' | 'signer'>,
+  ) {}
 
   async execute(): Promise<ExpiryReport> {
     const expired: string[] = [];
@@ -83,6 +85,7 @@ export class ExpireApprovalsUseCase {
             request,
             { id: `actions.rejected:${approvalId}`, source: this.deps.source, time: at },
             { code: 'approval_expired', reason },
+            { signer: this.deps.signer, now },
           ),
         );
         return { kind: 'expired' };

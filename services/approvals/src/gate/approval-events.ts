@@ -5,6 +5,7 @@ import {
   type Envelope,
   type RejectionCode,
 } from '@leash/contracts';
+import { rejectionFields, type GateSigner } from '@leash/signing';
 import type { ApprovalRequest } from './approvals.aggregates';
 
 /*
@@ -57,11 +58,53 @@ export interface Rejection {
   readonly replacedBy?: string;
 }
 
+/**
+ * The codes by which this gate tells the budget that an action it put to
+ * reviewers will never run, so its reservation is freed. The gate signs
+ * these with its own key: the budget frees nothing on anyone else's word.
+ */
+export const RELEASING_CODES: ReadonlySet<RejectionCode> = new Set([
+  'approval_rejected',
+  'approval_expired',
+  'edited',
+  'task_finished',
+]);
+
+/**
+ * How long the signature of a rejection holds: past any reservation's
+ * deadline (after which the budget has charged it and frees nothing), so a
+ * budget that was down for a while still frees what reviewers stopped.
+ */
+export const REJECTION_SIGNATURE_TTL_MS = 7 * 24 * 3_600_000;
+
+/** Signs a releasing rejection; present only where the gate vouches for the action it names. */
+export interface RejectionSigning {
+  readonly signer: GateSigner;
+  readonly now: number;
+}
+
 export function actionRejectedEvent(
-  action: Pick<ActionFundedV1, 'actionId' | 'agent' | 'tool' | 'versions'>,
+  action: Pick<ActionFundedV1, 'actionId' | 'agent' | 'tool' | 'arguments' | 'versions'>,
   attributes: { tenantId: string; taskId: string; id: string; source: string; time: string },
   rejection: Rejection,
+  signing?: RejectionSigning,
 ): Envelope<'leash.actions.rejected.v1'> {
+  const signed =
+    signing && RELEASING_CODES.has(rejection.code)
+      ? signing.signer.sign(
+          rejectionFields(
+            {
+              tenantId: attributes.tenantId,
+              taskId: attributes.taskId,
+              actionId: action.actionId,
+              tool: action.tool,
+              arguments: action.arguments,
+            },
+            rejection.code,
+          ),
+          new Date(signing.now + REJECTION_SIGNATURE_TTL_MS),
+        )
+      : undefined;
   return createEnvelope(
     'leash.actions.rejected.v1',
     {
@@ -73,6 +116,7 @@ export function actionRejectedEvent(
       reason: rejection.reason.slice(0, 10_000),
       ...(rejection.feedback !== undefined ? { feedback: rejection.feedback } : {}),
       ...(rejection.replacedBy !== undefined ? { replacedBy: rejection.replacedBy } : {}),
+      ...(signed ? { signed } : {}),
       versions: action.versions,
     },
     attributes,
@@ -103,10 +147,12 @@ export function requestRejectedEvent(
   request: ApprovalRequest,
   attributes: { id: string; source: string; time: string },
   rejection: Rejection,
+  signing: RejectionSigning,
 ): Envelope<'leash.actions.rejected.v1'> {
   return actionRejectedEvent(
     request.funded,
     { tenantId: request.tenantId, taskId: request.taskId, ...attributes },
     rejection,
+    signing,
   );
 }

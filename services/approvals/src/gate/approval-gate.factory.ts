@@ -1,6 +1,6 @@
 import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
-import { Signer, type SigningKey } from '@leash/signing';
+import { GateSigner, GateVerifier, type GatePublicKey, type GateSigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { CloseTaskApprovalsUseCase } from '../close-task-approvals/close-task-approvals.usecase';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
@@ -56,7 +56,13 @@ export interface ApprovalGate extends ApprovalQueries {
 export interface ApprovalGateOptions {
   readonly store: Store;
   readonly profiles: ProfileSource;
-  readonly signingKeys: readonly SigningKey[];
+  /** The approvals gate's private key: it signs approvals and its rejections. */
+  readonly signingKey: GateSigningKey;
+  /** The policy and budget gates' public keys, to check what reviewers are asked about. */
+  readonly publicKeys: {
+    readonly policy: readonly GatePublicKey[];
+    readonly budget: readonly GatePublicKey[];
+  };
   /** Front ends trusted to vouch for reviewers; default none. */
   readonly frontEnds?: readonly TrustedFrontEnd[];
   readonly clock?: Clock;
@@ -72,7 +78,11 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
   const deps: ApprovalGateDeps = {
     store: options.store,
     profiles: options.profiles,
-    signer: new Signer(options.signingKeys, () => clock.now()),
+    signer: new GateSigner('approvals', options.signingKey),
+    verifier: new GateVerifier(
+      { policy: options.publicKeys.policy, budget: options.publicKeys.budget },
+      { now: () => clock.now() },
+    ),
     directory,
     frontEnds: options.frontEnds ?? [],
     clock,

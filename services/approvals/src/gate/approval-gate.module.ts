@@ -10,7 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
-import { CONFIG } from '@leash/config';
+import { CONFIG, keyFrom } from '@leash/config';
 import { STORE } from '@leash/engines';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
@@ -111,7 +111,23 @@ export class ApprovalGateModule {
             createApprovalGate({
               store,
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
-              signingKeys: config.LEASH_SIGNING_KEYS,
+              signingKey: keyFrom(
+                config.LEASH_APPROVALS_SIGNING_KEY,
+                config.LEASH_APPROVALS_SIGNING_KEY_FILE,
+                'LEASH_APPROVALS_SIGNING_KEY',
+              ),
+              publicKeys: {
+                policy: keyFrom(
+                  config.LEASH_POLICY_PUBLIC_KEYS,
+                  config.LEASH_POLICY_PUBLIC_KEYS_FILE,
+                  'LEASH_POLICY_PUBLIC_KEYS',
+                ),
+                budget: keyFrom(
+                  config.LEASH_BUDGET_PUBLIC_KEYS,
+                  config.LEASH_BUDGET_PUBLIC_KEYS_FILE,
+                  'LEASH_BUDGET_PUBLIC_KEYS',
+                ),
+              },
               frontEnds: (config.LEASH_REVIEWER_FRONT_ENDS ?? []) as TrustedFrontEnd[],
               approvalValidityMs: config.LEASH_APPROVAL_VALIDITY_MS,
               ...(options.clock ? { clock: options.clock } : {}),

@@ -1,7 +1,7 @@
 import type { ProfileSource } from '@leash/agents';
 import type { ActionFundedV1, KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
-import type { Signer } from '@leash/signing';
+import type { GateSigner, GateVerifier } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
 import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
@@ -24,8 +24,10 @@ export interface ApprovalGateDeps {
   readonly store: Store;
   /** Where the approval chain and TTL of an agent come from. */
   readonly profiles: ProfileSource;
-  /** Signs approvals; built from LEASH_SIGNING_KEYS. */
-  readonly signer: Signer;
+  /** Signs approvals and the gate's rejections, with the approvals gate's private key. */
+  readonly signer: GateSigner;
+  /** Checks policy decisions and budget grants, with those gates' public keys only. */
+  readonly verifier: GateVerifier;
   readonly directory: ReviewerDirectory;
   /** Front ends whose signature proves the reviewer a verdict names (LEASH_REVIEWER_FRONT_ENDS). */
   readonly frontEnds: readonly TrustedFrontEnd[];

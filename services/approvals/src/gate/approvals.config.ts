@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { SIGNING_ENV, integer, variable, type DeepReadonly } from '@leash/config';
+import {
+  APPROVALS_SIGNING_KEY_ENV,
+  BUDGET_PUBLIC_KEYS_ENV,
+  POLICY_PUBLIC_KEYS_ENV,
+  integer,
+  keyRequirement,
+  variable,
+  type DeepReadonly,
+  type Requirement,
+} from '@leash/config';
 import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
 import { parseTrustedFrontEnds, type TrustedFrontEnd } from '../reviewers/trusted-front-end';
 
@@ -23,11 +32,14 @@ const frontEndList = z.string().transform((value, ctx): TrustedFrontEnd[] => {
 
 /**
  * The approval gate's variables, to merge into APPROVALS_ENV
- * (services/approvals/src/config.ts): `extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES)`.
- * LEASH_SIGNING_KEYS is the ring every gate shares (libs/config).
+ * (services/approvals/src/config.ts) with APPROVALS_GATE_REQUIREMENTS. The
+ * approvals service holds the approvals gate's private key, and the policy and
+ * budget gates' public keys to check what it is asked to put to reviewers.
  */
 export const APPROVALS_GATE_VARIABLES = {
-  ...SIGNING_ENV,
+  ...APPROVALS_SIGNING_KEY_ENV,
+  ...POLICY_PUBLIC_KEYS_ENV,
+  ...BUDGET_PUBLIC_KEYS_ENV,
   LEASH_APPROVAL_VALIDITY_MS: variable(integer(1_000, 86_400_000).default(900_000), {
     description:
       'How long a signed approval stays valid once the last reviewer approved; the executor refuses it afterwards.',
@@ -54,6 +66,12 @@ export const APPROVALS_GATE_VARIABLES = {
     expected: 'a JSON array of {name, publicKey (Ed25519, PEM or base64), tenants?}',
   }),
 };
+
+export const APPROVALS_GATE_REQUIREMENTS: readonly Requirement[] = [
+  keyRequirement('LEASH_APPROVALS_SIGNING_KEY'),
+  keyRequirement('LEASH_POLICY_PUBLIC_KEYS'),
+  keyRequirement('LEASH_BUDGET_PUBLIC_KEYS'),
+];
 
 /** What the approval gate reads from the service config. */
 export type ApprovalsGateConfig = DeepReadonly<

@@ -14,7 +14,7 @@ describe('ListPendingApprovalsUseCase', () => {
   afterEach(() => h.close());
 
   async function fund(options: Parameters<typeof fundedEvent>[2]) {
-    await h.gate.requestApproval.execute({ event: fundedEvent(h.signer, h.clock, options) });
+    await h.gate.requestApproval.execute({ event: fundedEvent(h.upstream, h.clock, options) });
   }
 
   it('lists what waits for reviewers, soonest expiry first, with what a verdict must name', async () => {

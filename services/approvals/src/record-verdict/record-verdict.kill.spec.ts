@@ -30,7 +30,7 @@ describe('RecordVerdictUseCase under the kill switch', () => {
 
   /** A pending request, asked before the kill. */
   async function requested(taskId: string): Promise<Envelope<'leash.approvals.requested.v1'>> {
-    const funded = fundedEvent(h.signer, h.clock, { taskId });
+    const funded = fundedEvent(h.upstream, h.clock, { taskId });
     await h.gate.requestApproval.execute({ event: funded });
     const all = await h.pendingOf('leash.approvals.requested.v1');
     return all.find((e) => e.data.actionId === funded.data.actionId)!;

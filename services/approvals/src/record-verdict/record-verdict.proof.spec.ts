@@ -42,7 +42,7 @@ describe('RecordVerdictUseCase: proof of the reviewer', () => {
   async function requested(
     options: FundedOptions = {},
   ): Promise<Envelope<'leash.approvals.requested.v1'>> {
-    const funded = fundedEvent(h.signer, h.clock, options);
+    const funded = fundedEvent(h.upstream, h.clock, options);
     await h.gate.requestApproval.execute({ event: funded });
     const all = await h.pendingOf('leash.approvals.requested.v1');
     return all.find((e) => e.data.actionId === funded.data.actionId)!;

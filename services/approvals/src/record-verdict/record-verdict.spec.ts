@@ -24,7 +24,7 @@ describe('RecordVerdictUseCase', () => {
   async function requested(
     options: FundedOptions = {},
   ): Promise<Envelope<'leash.approvals.requested.v1'>> {
-    const funded = fundedEvent(h.signer, h.clock, options);
+    const funded = fundedEvent(h.upstream, h.clock, options);
     await h.gate.requestApproval.execute({ event: funded });
     const all = await h.pendingOf('leash.approvals.requested.v1');
     return all.find((e) => e.data.actionId === funded.data.actionId)!;
@@ -60,14 +60,14 @@ describe('RecordVerdictUseCase', () => {
     };
     const { approval } = authorized!.data;
     expect(
-      h.signer.verify(
+      h.verifier.verify(
         approvalFields(identity, approval.approvalId, approval.reviewers),
         approval.signed,
       ),
     ).toEqual({ ok: true });
     const changed = { ...identity, arguments: { orderId: 'o-42', amountUsd: 2_500 } };
     expect(
-      h.signer.verify(
+      h.verifier.verify(
         approvalFields(changed, approval.approvalId, approval.reviewers),
         approval.signed,
       ).ok,

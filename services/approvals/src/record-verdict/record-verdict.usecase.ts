@@ -301,11 +301,16 @@ export class RecordVerdictUseCase {
         );
         await tx.outbox.enqueue(
           'actions.rejected',
-          actionRejectedEvent(funded, rejectedAttributes, {
-            code: 'approval_rejected',
-            reason: `reviewer ${verdict.reviewer} rejected ${funded.tool}: ${verdict.feedback}`,
-            feedback: verdict.feedback,
-          }),
+          actionRejectedEvent(
+            funded,
+            rejectedAttributes,
+            {
+              code: 'approval_rejected',
+              reason: `reviewer ${verdict.reviewer} rejected ${funded.tool}: ${verdict.feedback}`,
+              feedback: verdict.feedback,
+            },
+            { signer: this.deps.signer, now },
+          ),
         );
         return 'rejected';
       }
@@ -342,12 +347,17 @@ export class RecordVerdictUseCase {
         // The old action is closed first, so the planner learns of the replacement before its fate.
         await tx.outbox.enqueue(
           'actions.rejected',
-          actionRejectedEvent(funded, rejectedAttributes, {
-            code: 'edited',
-            reason: `reviewer ${verdict.reviewer} edited the arguments of ${funded.tool}; action ${replacedBy} is proposed in its place and goes through policy and budget again`,
-            ...(verdict.comment !== undefined ? { feedback: verdict.comment } : {}),
-            replacedBy,
-          }),
+          actionRejectedEvent(
+            funded,
+            rejectedAttributes,
+            {
+              code: 'edited',
+              reason: `reviewer ${verdict.reviewer} edited the arguments of ${funded.tool}; action ${replacedBy} is proposed in its place and goes through policy and budget again`,
+              ...(verdict.comment !== undefined ? { feedback: verdict.comment } : {}),
+              replacedBy,
+            },
+            { signer: this.deps.signer, now },
+          ),
         );
         await tx.outbox.enqueue('actions.proposed', proposal);
         return 'edited';

@@ -28,7 +28,7 @@ describe('RequestApprovalUseCase under the kill switch', () => {
 
   it('rejects an action in scope instead of asking reviewers, code killed', async () => {
     await killSwitch.apply(kill);
-    const funded = fundedEvent(h.signer, h.clock, { actionId: 'refund-k' });
+    const funded = fundedEvent(h.upstream, h.clock, { actionId: 'refund-k' });
     await expect(requestApproval.execute({ event: funded })).resolves.toBe('rejected');
 
     expect(await h.pendingOf('leash.approvals.requested.v1')).toEqual([]);
@@ -48,7 +48,10 @@ describe('RequestApprovalUseCase under the kill switch', () => {
 
   it('sends actions outside the scope to reviewers, and in it again after the resume', async () => {
     await killSwitch.apply(kill);
-    const other = fundedEvent(h.signer, h.clock, { agent: 'it-helpdesk', tool: 'reset_password' });
+    const other = fundedEvent(h.upstream, h.clock, {
+      agent: 'it-helpdesk',
+      tool: 'reset_password',
+    });
     await expect(requestApproval.execute({ event: other })).resolves.toBe('requested');
     await killSwitch.resume({
       commandId: 'resume-1',
@@ -57,7 +60,7 @@ describe('RequestApprovalUseCase under the kill switch', () => {
       issuedBy: 'oncall@acme.example',
       issuedAt: new Date(T0 + 1).toISOString(),
     });
-    const funded = fundedEvent(h.signer, h.clock);
+    const funded = fundedEvent(h.upstream, h.clock);
     await expect(requestApproval.execute({ event: funded })).resolves.toBe('requested');
   });
 });

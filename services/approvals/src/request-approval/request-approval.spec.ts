@@ -1,10 +1,11 @@
-import { Signer, actionHash } from '@leash/signing';
+import { actionHash, generateGateKey } from '@leash/signing';
 import { approvalIdFor, approvalRequests } from '../gate/approvals.aggregates';
 import {
   HOUR,
   T0,
   fundedEvent,
   openHarness,
+  upstreamSigners,
   verdictOn,
   type Harness,
 } from '../test/approvals-harness';
@@ -20,7 +21,7 @@ describe('RequestApprovalUseCase', () => {
   afterEach(() => h.close());
 
   it('asks the first reviewer group with everything a reviewer needs to decide', async () => {
-    const funded = fundedEvent(h.signer, h.clock, { taskId: 'task-a', actionId: 'refund-1' });
+    const funded = fundedEvent(h.upstream, h.clock, { taskId: 'task-a', actionId: 'refund-1' });
     await expect(h.gate.requestApproval.execute({ event: funded })).resolves.toBe('requested');
 
     const [requested] = await h.pendingOf('leash.approvals.requested.v1');
@@ -62,7 +63,7 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it("shows what the task has done so far: earlier actions and reviewers' outcomes", async () => {
-    const lookup = fundedEvent(h.signer, h.clock, {
+    const lookup = fundedEvent(h.upstream, h.clock, {
       taskId: 'task-h',
       route: 'allow',
       tool: 'lookup_customer',
@@ -70,7 +71,7 @@ describe('RequestApprovalUseCase', () => {
       step: 1,
     });
     await expect(h.gate.requestApproval.execute({ event: lookup })).resolves.toBe('noted');
-    const refund = fundedEvent(h.signer, h.clock, { taskId: 'task-h', step: 2 });
+    const refund = fundedEvent(h.upstream, h.clock, { taskId: 'task-h', step: 2 });
     await h.gate.requestApproval.execute({ event: refund });
 
     const [requested] = await h.pendingOf('leash.approvals.requested.v1');
@@ -80,13 +81,13 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('leaves route allow to the executor: nothing is published', async () => {
-    const funded = fundedEvent(h.signer, h.clock, { route: 'allow' });
+    const funded = fundedEvent(h.upstream, h.clock, { route: 'allow' });
     await h.gate.requestApproval.execute({ event: funded });
     expect(await h.pending()).toEqual([]);
   });
 
   it('asks once, whether the event is redelivered or the action is funded again', async () => {
-    const funded = fundedEvent(h.signer, h.clock, { actionId: 'refund-dup' });
+    const funded = fundedEvent(h.upstream, h.clock, { actionId: 'refund-dup' });
     await h.gate.requestApproval.execute({ event: funded });
     await expect(h.gate.requestApproval.execute({ event: funded })).resolves.toBe('duplicate');
     await expect(
@@ -97,10 +98,10 @@ describe('RequestApprovalUseCase', () => {
 
   it('asks for as many distinct reviewers as the signed decision requires, at least one', async () => {
     await h.gate.requestApproval.execute({
-      event: fundedEvent(h.signer, h.clock, { actionId: 'two', approvalsRequired: 2 }),
+      event: fundedEvent(h.upstream, h.clock, { actionId: 'two', approvalsRequired: 2 }),
     });
     await h.gate.requestApproval.execute({
-      event: fundedEvent(h.signer, h.clock, { actionId: 'zero', approvalsRequired: 0 }),
+      event: fundedEvent(h.upstream, h.clock, { actionId: 'zero', approvalsRequired: 0 }),
     });
     const requested = await h.pendingOf('leash.approvals.requested.v1');
     expect(requested.map((e) => [e.data.actionId, e.data.reviewersRequired])).toEqual([
@@ -110,7 +111,7 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('asks the group the policy named, escalating up the chain from there, never back', async () => {
-    const install = fundedEvent(h.signer, h.clock, {
+    const install = fundedEvent(h.upstream, h.clock, {
       agent: 'it-helpdesk',
       tool: 'install_software',
       actionId: 'install-1',
@@ -136,7 +137,7 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('refuses a decision whose reviewer group was changed after signing', async () => {
-    const redirected = fundedEvent(h.signer, h.clock, {
+    const redirected = fundedEvent(h.upstream, h.clock, {
       agent: 'it-helpdesk',
       tool: 'install_software',
       reviewerGroup: 'it-service-desk',
@@ -149,9 +150,14 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('puts no forged or altered action in front of a reviewer', async () => {
-    const forger = new Signer([{ id: 'k1', secret: 'not-the-real-secret-but-32-bytes-long' }]);
-    const forged = fundedEvent(h.signer, h.clock, { actionId: 'forged', forgedBy: forger });
-    const altered = fundedEvent(h.signer, h.clock, {
+    // Keys of the right ids, but not the gates' own.
+    const forger = upstreamSigners({
+      policy: generateGateKey('policy-test'),
+      budget: generateGateKey('budget-test'),
+      approvals: generateGateKey('approvals-test'),
+    });
+    const forged = fundedEvent(h.upstream, h.clock, { actionId: 'forged', forgedBy: forger });
+    const altered = fundedEvent(h.upstream, h.clock, {
       actionId: 'altered',
       tamperedArguments: { orderId: 'o-42', amountUsd: 25_000 },
     });
@@ -167,7 +173,7 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('fails closed when the agent profile is unknown: nobody could be asked', async () => {
-    const funded = fundedEvent(h.signer, h.clock, { agent: 'ghost' });
+    const funded = fundedEvent(h.upstream, h.clock, { agent: 'ghost' });
     await expect(h.gate.requestApproval.execute({ event: funded })).resolves.toBe('rejected');
     const [rejected] = await h.pendingOf('leash.actions.rejected.v1');
     expect(rejected?.data).toMatchObject({ code: 'gate_unavailable', gate: 'approvals' });
@@ -175,7 +181,7 @@ describe('RequestApprovalUseCase', () => {
   });
 
   it('refuses an event without a tenant or task: there would be no hash to bind to', async () => {
-    const funded = fundedEvent(h.signer, h.clock);
+    const funded = fundedEvent(h.upstream, h.clock);
     const { tenantId: _tenant, ...untenanted } = funded;
     await expect(h.gate.requestApproval.execute({ event: untenanted })).rejects.toThrow(
       /no tenantId or taskId/,

@@ -44,7 +44,7 @@ export class RequestApprovalUseCase {
   constructor(
     private readonly deps: Pick<
       ApprovalGateDeps,
-      'store' | 'profiles' | 'signer' | 'clock' | 'source' | 'killSwitch'
+      'store' | 'profiles' | 'signer' | 'verifier' | 'clock' | 'source' | 'killSwitch'
     >,
   ) {}
 
@@ -124,6 +124,8 @@ export class RequestApprovalUseCase {
               time: utcIso(now),
             },
             rejection,
+            // Only an action whose decision and grant verified is vouched for.
+            ...(invalid ? [] : [{ signer: this.deps.signer, now }]),
           ),
         );
         return 'rejected';
@@ -168,24 +170,24 @@ export class RequestApprovalUseCase {
   /** The decision and the grant must be signed for exactly this action and still valid. */
   private verify(identity: ActionIdentity, funded: ActionFundedV1): Rejection | undefined {
     const { decision, grant } = funded;
-    const decisionCheck = this.deps.signer.verify(
+    const decisionCheck = this.deps.verifier.verify(
       decisionFieldsOf(identity, decision),
       decision.signed,
     );
     if (!decisionCheck.ok) {
       return {
         code: decisionCheck.failure === 'expired' ? 'expired' : 'invalid_signature',
-        reason: `the policy decision does not hold for this action (${decisionCheck.failure}); it was not put to reviewers`,
+        reason: `the policy decision ${decisionCheck.reason} (${decisionCheck.failure}); it was not put to reviewers`,
       };
     }
-    const grantCheck = this.deps.signer.verify(
+    const grantCheck = this.deps.verifier.verify(
       grantFields(identity, grant.reservationId, grant.reservedUsdMicros),
       grant.signed,
     );
     if (!grantCheck.ok) {
       return {
         code: grantCheck.failure === 'expired' ? 'expired' : 'invalid_signature',
-        reason: `the budget grant does not hold for this action (${grantCheck.failure}); it was not put to reviewers`,
+        reason: `the budget grant ${grantCheck.reason} (${grantCheck.failure}); it was not put to reviewers`,
       };
     }
     return undefined;

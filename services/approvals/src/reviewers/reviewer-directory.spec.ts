@@ -1,5 +1,6 @@
 import { loadConfig, BASE_ENV, extendEnv } from '@leash/config';
-import { APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
+import { APPROVALS_GATE_REQUIREMENTS, APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
+import { APPROVALS_KEY_ENV } from '../test/approvals-harness';
 import { configuredReviewers } from '../gate/approval-gate.module';
 import { generateVerdictKeyPair, verdictPublicKeyPem } from '@leash/signing';
 import { Reviewer, parseReviewers } from './reviewer';
@@ -42,13 +43,12 @@ describe('checkReviewer', () => {
 });
 
 describe('reviewers from config', () => {
-  const ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES);
-  const KEYS = 'k1:a-secret-of-at-least-thirty-two-bytes!';
+  const ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES, APPROVALS_GATE_REQUIREMENTS);
 
   it('parses LEASH_REVIEWERS at start-up', () => {
     const config = loadConfig(ENV, {
       env: {
-        LEASH_SIGNING_KEYS: KEYS,
+        ...APPROVALS_KEY_ENV,
         LEASH_REVIEWERS: JSON.stringify([
           { tenantId: 'acme', reviewer: 'alice', groups: ['support-leads'] },
         ]),
@@ -62,7 +62,7 @@ describe('reviewers from config', () => {
   it('fails fast on a bad list, naming the variable', () => {
     expect(() =>
       loadConfig(ENV, {
-        env: { LEASH_SIGNING_KEYS: KEYS, LEASH_REVIEWERS: '[{"tenantId":"acme"}]' },
+        env: { ...APPROVALS_KEY_ENV, LEASH_REVIEWERS: '[{"tenantId":"acme"}]' },
       }),
     ).toThrow(/LEASH_REVIEWERS/);
     expect(() => parseReviewers('not json', 'reviewers.json')).toThrow(/reviewers.json: not JSON/);
@@ -72,7 +72,7 @@ describe('reviewers from config', () => {
     const pair = generateVerdictKeyPair();
     const config = loadConfig(ENV, {
       env: {
-        LEASH_SIGNING_KEYS: KEYS,
+        ...APPROVALS_KEY_ENV,
         LEASH_REVIEWERS: JSON.stringify([
           {
             tenantId: 'acme',
@@ -87,7 +87,7 @@ describe('reviewers from config', () => {
     expect(() =>
       loadConfig(ENV, {
         env: {
-          LEASH_SIGNING_KEYS: KEYS,
+          ...APPROVALS_KEY_ENV,
           LEASH_REVIEWERS: JSON.stringify([
             { tenantId: 'acme', reviewer: 'fin', groups: ['finance'], keys: [{ publicKey: 'x' }] },
           ]),
@@ -100,14 +100,14 @@ describe('reviewers from config', () => {
     const inbox = generateVerdictKeyPair();
     const frontEnd = { name: 'web-inbox', publicKey: inbox.publicKey, tenants: ['acme'] };
     const config = loadConfig(ENV, {
-      env: { LEASH_SIGNING_KEYS: KEYS, LEASH_REVIEWER_FRONT_ENDS: JSON.stringify([frontEnd]) },
+      env: { ...APPROVALS_KEY_ENV, LEASH_REVIEWER_FRONT_ENDS: JSON.stringify([frontEnd]) },
     });
     expect(config.LEASH_REVIEWER_FRONT_ENDS).toEqual([frontEnd]);
     for (const bad of [[{ ...frontEnd, publicKey: 'nope' }], [frontEnd, frontEnd], 'x']) {
       expect(() =>
         loadConfig(ENV, {
           env: {
-            LEASH_SIGNING_KEYS: KEYS,
+            ...APPROVALS_KEY_ENV,
             LEASH_REVIEWER_FRONT_ENDS: typeof bad === 'string' ? bad : JSON.stringify(bad),
           },
         }),
@@ -117,15 +117,24 @@ describe('reviewers from config', () => {
 
   it('names a reviewers file it cannot read', () => {
     const config = loadConfig(ENV, {
-      env: { LEASH_SIGNING_KEYS: KEYS, LEASH_REVIEWERS_FILE: '/no/such/reviewers.json' },
+      env: { ...APPROVALS_KEY_ENV, LEASH_REVIEWERS_FILE: '/no/such/reviewers.json' },
     });
     expect(() => configuredReviewers(config)).toThrow(/LEASH_REVIEWERS_FILE \/no\/such/);
   });
 
-  it('refuses a short signing key', () => {
-    expect(() => loadConfig(ENV, { env: { LEASH_SIGNING_KEYS: 'k1:short' } })).toThrow(
-      /LEASH_SIGNING_KEYS/,
+  it("needs its own private key and the policy and budget gates' public keys, and no other key", () => {
+    const { LEASH_BUDGET_PUBLIC_KEYS: _missing, ...rest } = APPROVALS_KEY_ENV;
+    expect(() => loadConfig(ENV, { env: rest })).toThrow(
+      /LEASH_BUDGET_PUBLIC_KEYS \(or LEASH_BUDGET_PUBLIC_KEYS_FILE\) is required/,
     );
+    expect(() =>
+      loadConfig(ENV, { env: { ...APPROVALS_KEY_ENV, LEASH_APPROVALS_SIGNING_KEY: 'k1:short' } }),
+    ).toThrow(/LEASH_APPROVALS_SIGNING_KEY \(secret value hidden\)/);
+    expect(Object.keys(ENV.variables).filter((name) => /_KEYS?$/.test(name))).toEqual([
+      'LEASH_APPROVALS_SIGNING_KEY',
+      'LEASH_POLICY_PUBLIC_KEYS',
+      'LEASH_BUDGET_PUBLIC_KEYS',
+    ]);
   });
 });
 

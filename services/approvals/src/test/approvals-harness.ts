@@ -3,8 +3,10 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope, type Envelope, type EventType } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import {
-  Signer,
+  GateSigner,
+  GateVerifier,
   decisionFields,
+  generateGateKey,
   generateVerdictKeyPair,
   grantFields,
   proveVerdict,
@@ -22,7 +24,37 @@ import { TrustedFrontEnd, type TrustedFrontEndInput } from '../reviewers/trusted
  * the spec moves, and reviewers of two tenants.
  */
 
-export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
+/** Each gate's key pair, made once per test run. */
+export const GATE_KEYS = {
+  policy: generateGateKey('policy-test'),
+  budget: generateGateKey('budget-test'),
+  approvals: generateGateKey('approvals-test'),
+};
+
+/** What the approvals service is configured with: its own private key, the others' public keys. */
+export const APPROVALS_KEY_ENV = {
+  LEASH_APPROVALS_SIGNING_KEY: `${GATE_KEYS.approvals.signingKey.id}:${GATE_KEYS.approvals.signingKey.privateKey}`,
+  LEASH_POLICY_PUBLIC_KEYS: `${GATE_KEYS.policy.publicKey.id}:${GATE_KEYS.policy.publicKey.publicKey}`,
+  LEASH_BUDGET_PUBLIC_KEYS: `${GATE_KEYS.budget.publicKey.id}:${GATE_KEYS.budget.publicKey.publicKey}`,
+};
+
+/** The gates upstream of approvals, signing what they sign. */
+export interface UpstreamSigners {
+  readonly policy: GateSigner;
+  readonly budget: GateSigner;
+}
+
+export function upstreamSigners(keys = GATE_KEYS): UpstreamSigners {
+  return {
+    policy: new GateSigner('policy', keys.policy.signingKey),
+    budget: new GateSigner('budget', keys.budget.signingKey),
+  };
+}
+
+/** A checker of approvals, as the executor and the budget are: the approvals public key only. */
+export function approvalsVerifier(now: () => number = Date.now): GateVerifier {
+  return new GateVerifier({ approvals: [GATE_KEYS.approvals.publicKey] }, { now });
+}
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 export const HOUR = 3_600_000;
 
@@ -127,7 +159,10 @@ export interface Harness {
   readonly engines: Engines;
   readonly clock: ManualClock;
   readonly profiles: MapProfiles;
-  readonly signer: Signer;
+  /** Sign decisions and grants as the policy and budget services do. */
+  readonly upstream: UpstreamSigners;
+  /** Checks what the gate signed, with its public key. */
+  readonly verifier: GateVerifier;
   readonly gate: ApprovalGate;
   /** Events the gate enqueued and no relay has published (none runs in unit specs). */
   pending(): Promise<AnyEnvelope[]>;
@@ -147,11 +182,11 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const engines = await openEngines(config, { source: 'approvals' });
   const clock = new ManualClock();
   const profiles = referenceProfiles();
-  const signer = new Signer([SIGNING_KEY], () => clock.now());
   const gate = createApprovalGate({
     store: engines.store,
     profiles,
-    signingKeys: [SIGNING_KEY],
+    signingKey: GATE_KEYS.approvals.signingKey,
+    publicKeys: { policy: [GATE_KEYS.policy.publicKey], budget: [GATE_KEYS.budget.publicKey] },
     frontEnds: (options.frontEnds ?? []).map((f) => TrustedFrontEnd.parse(f)),
     clock,
     approvalValidityMs: 600_000,
@@ -162,7 +197,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     engines,
     clock,
     profiles,
-    signer,
+    upstream: upstreamSigners(),
+    verifier: approvalsVerifier(() => clock.now()),
     gate,
     pending,
     pendingOf: async <T extends EventType>(type: T) =>
@@ -188,15 +224,15 @@ export interface FundedOptions {
   /** Put on the event after signing (a redirect on the way). */
   readonly tamperedReviewerGroup?: string;
   readonly step?: number;
-  /** Sign with this signer instead (a forger's key). */
-  readonly forgedBy?: Signer;
+  /** Sign with these instead (a forger's keys). */
+  readonly forgedBy?: UpstreamSigners;
   /** Change the arguments after signing (tampering on the way). */
   readonly tamperedArguments?: Record<string, unknown>;
 }
 
 /** A funded action as budget publishes it: a policy decision and a budget grant, both signed. */
 export function fundedEvent(
-  signer: Signer,
+  signers: UpstreamSigners,
   clock: Clock,
   options: FundedOptions = {},
 ): Envelope<'leash.actions.funded.v1'> {
@@ -210,7 +246,7 @@ export function fundedEvent(
   const identity = { tenantId, taskId, actionId, tool, arguments: args };
   const reviewerGroup = options.tamperedReviewerGroup ?? options.reviewerGroup;
   const expiry = new Date(clock.now() + 24 * HOUR);
-  const by = options.forgedBy ?? signer;
+  const by = options.forgedBy ?? signers;
   const reservationId = `action:${actionId}`;
   return createEnvelope(
     'leash.actions.funded.v1',
@@ -232,7 +268,7 @@ export function fundedEvent(
         policyVersion: 4,
         determiningPolicies: ['refund-above-100-needs-lead'],
         reason: 'refunds above $100 need a support lead',
-        signed: by.sign(
+        signed: by.policy.sign(
           decisionFields(identity, route, 4, approvalsRequired, options.reviewerGroup),
           expiry,
         ),
@@ -240,7 +276,7 @@ export function fundedEvent(
       grant: {
         reservationId,
         reservedUsdMicros: 1_500,
-        signed: by.sign(grantFields(identity, reservationId, 1_500), expiry),
+        signed: by.budget.sign(grantFields(identity, reservationId, 1_500), expiry),
       },
       versions: { profile: 1, prompt: '1', model: 'gpt-4o-mini', policy: 4 },
     },

@@ -7,17 +7,19 @@ import { runApprovalConsumer } from '@leash/client';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import type { AnyEnvelope, Envelope, EventType } from '@leash/contracts';
 import { openEngines, startService, type Engines, type RunningService } from '@leash/engines';
-import { Signer, approvalFields } from '@leash/signing';
+import { approvalFields } from '@leash/signing';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { APPROVAL_GATE, ApprovalGateModule } from '../gate/approval-gate.module';
 import type { ApprovalGate } from '../gate/approval-gate.factory';
-import { APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
+import { APPROVALS_GATE_REQUIREMENTS, APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
 import { createApprovalQueries } from '../gate/approval-gate.factory';
 import {
   ManualClock,
   REVIEWERS,
-  SIGNING_KEY,
+  APPROVALS_KEY_ENV,
+  approvalsVerifier,
+  upstreamSigners,
   fundedEvent,
   referenceProfiles,
   reviewerKeyPair,
@@ -33,9 +35,9 @@ import {
  * consumer group. Funded actions and verdicts arrive on the bus.
  */
 describe('approvals on the embedded engines', () => {
-  const ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES);
+  const ENV = extendEnv(BASE_ENV, APPROVALS_GATE_VARIABLES, APPROVALS_GATE_REQUIREMENTS);
   const clock = new ManualClock(Date.now());
-  const signer = new Signer([SIGNING_KEY], () => clock.now());
+  const upstream = upstreamSigners();
   let directory: string;
   let engines: Engines;
   let service: RunningService;
@@ -50,7 +52,7 @@ describe('approvals on the embedded engines', () => {
       LEASH_BUS_FILE: join(directory, 'bus.db'),
       LEASH_STORE_FILE: join(directory, 'store.db'),
       LEASH_PARTITIONS: '2',
-      LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}`,
+      ...APPROVALS_KEY_ENV,
       LEASH_REVIEWERS: JSON.stringify(REVIEWERS),
       LEASH_APPROVAL_SWEEP_INTERVAL_MS: '100',
     };
@@ -113,7 +115,7 @@ describe('approvals on the embedded engines', () => {
   }
 
   async function fund(options: FundedOptions): Promise<Envelope<'leash.approvals.requested.v1'>> {
-    const funded = fundedEvent(signer, clock, options);
+    const funded = fundedEvent(upstream, clock, options);
     await engines.bus.publish('actions.funded', funded);
     return next(
       'leash.approvals.requested.v1',
@@ -142,7 +144,7 @@ describe('approvals on the embedded engines', () => {
       'the authorized action',
     );
     const { approval, arguments: args, tool } = authorized.data;
-    const executor = new Signer([SIGNING_KEY]);
+    const executor = approvalsVerifier();
     const identity = {
       tenantId: 'acme',
       taskId: 'it-approve',

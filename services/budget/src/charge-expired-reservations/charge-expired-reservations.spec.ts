@@ -75,7 +75,7 @@ describe('ChargeExpiredReservationsUseCase', () => {
   });
 
   it("charges an action's reservation when the grant and its grace have passed", async () => {
-    const decided = decidedEvent(h.signer, h.clock, {
+    const decided = decidedEvent(h.policy, h.clock, {
       taskId: 't1',
       amountUsd: 100,
       expiresAt: h.clock.now() + 1_000,

@@ -43,7 +43,7 @@ describe('DecideBudgetRequestUseCase under the kill switch', () => {
 
   it('reserves nothing for an action in scope and rejects it on actions.rejected, code killed', async () => {
     await killSwitch.apply(kill({ kind: 'agent', agent: 'procurement' }));
-    const decided = decidedEvent(h.signer, h.clock, { amountUsd: 9_000 });
+    const decided = decidedEvent(h.policy, h.clock, { amountUsd: 9_000 });
     await useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
 
     const [answer, ...rest] = await h.pending();
@@ -80,7 +80,7 @@ describe('DecideBudgetRequestUseCase under the kill switch', () => {
 
   it('answers a redelivered killed request the same way, even after the resume', async () => {
     await killSwitch.apply(kill({ kind: 'tenant', tenantId: 'acme' }));
-    const request = actionRequestEvent(decidedEvent(h.signer, h.clock));
+    const request = actionRequestEvent(decidedEvent(h.policy, h.clock));
     await useCases.decideBudgetRequest.execute({ event: request });
     await killSwitch.resume({
       commandId: 'resume-1',
@@ -99,7 +99,7 @@ describe('DecideBudgetRequestUseCase under the kill switch', () => {
 
   it('funds requests outside the scope, and in it again after the resume', async () => {
     await killSwitch.apply(kill({ kind: 'tenant', tenantId: 'globex' }));
-    const acme = decidedEvent(h.signer, h.clock, { tenantId: 'acme' });
+    const acme = decidedEvent(h.policy, h.clock, { tenantId: 'acme' });
     await useCases.decideBudgetRequest.execute({ event: actionRequestEvent(acme) });
     await killSwitch.resume({
       commandId: 'resume-1',
@@ -108,7 +108,7 @@ describe('DecideBudgetRequestUseCase under the kill switch', () => {
       issuedBy: 'oncall@acme.example',
       issuedAt: new Date(T0 + 1).toISOString(),
     });
-    const globex = decidedEvent(h.signer, h.clock, { tenantId: 'globex' });
+    const globex = decidedEvent(h.policy, h.clock, { tenantId: 'globex' });
     await useCases.decideBudgetRequest.execute({ event: actionRequestEvent(globex) });
     expect((await h.pending()).map((a) => a.type)).toEqual([
       'leash.actions.funded.v1',

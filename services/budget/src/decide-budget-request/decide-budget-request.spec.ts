@@ -1,7 +1,15 @@
 import { TransientError } from '@leash/bus';
-import { grantFields } from '@leash/signing';
+import { sign } from 'node:crypto';
+import {
+  GateSigner,
+  canonicalHash,
+  generateGateKey,
+  grantFields,
+  importPrivateKey,
+} from '@leash/signing';
 import { BudgetCounter, BudgetReservation, TenantSettings } from '../ledger/ledger.aggregates';
 import {
+  BUDGET_KEY,
   T0,
   actionRequestEvent,
   decidedEvent,
@@ -41,7 +49,7 @@ describe('DecideBudgetRequestUseCase', () => {
 
   /** Funds one decided action and returns what budget answered. */
   async function askAction(options: DecidedOptions = {}) {
-    const decided = decidedEvent(h.signer, h.clock, options);
+    const decided = decidedEvent(h.policy, h.clock, options);
     await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
     const answers = await h.pending();
     const answer = answers.filter(
@@ -208,14 +216,14 @@ describe('DecideBudgetRequestUseCase', () => {
         arguments: decided.data.arguments,
       };
       expect(
-        h.signer.verify(grantFields(identity, grant.reservationId, 250_000_000), grant.signed),
+        h.verifier.verify(grantFields(identity, grant.reservationId, 250_000_000), grant.signed),
       ).toEqual({
         ok: true,
       });
       // A grant is bound to the arguments: a changed amount fails the check.
       const altered = { ...identity, arguments: { ...identity.arguments, amountUsd: 2_500 } };
       expect(
-        h.signer.verify(grantFields(altered, grant.reservationId, 250_000_000), grant.signed).ok,
+        h.verifier.verify(grantFields(altered, grant.reservationId, 250_000_000), grant.signed).ok,
       ).toBe(false);
       expect(answer.tenantId).toBe('acme');
       expect(answer.taskId).toBe(decided.taskId);
@@ -288,10 +296,65 @@ describe('DecideBudgetRequestUseCase', () => {
     });
   });
 
+  describe('a decision the policy gate did not sign', () => {
+    /** What a compromised budget could compute with its own key; GateSigner itself refuses to. */
+    const budgetKeyAsPolicy = (): GateSigner =>
+      ({
+        sign: (fields: Record<string, unknown>, expiresAt: Date) => {
+          const hash = canonicalHash({ ...fields, expiresAt: expiresAt.toISOString() });
+          const key = importPrivateKey(BUDGET_KEY.signingKey);
+          return {
+            hash,
+            signature: sign(null, Buffer.from(hash), key).toString('base64'),
+            keyId: BUDGET_KEY.signingKey.id,
+            expiresAt: expiresAt.toISOString(),
+          };
+        },
+      }) as unknown as GateSigner;
+
+    it.each([
+      ['signed with a key of the right id that is not the gate’s', 'bad_signature'],
+      [
+        'signed with the budget gate’s own key, which the budget does not check with',
+        'unknown_key',
+      ],
+    ])('%s: reserves nothing, grants nothing, and is refused', async (_, failure) => {
+      await withCaps(roomyCaps());
+      await registerTask('t1');
+      const signer =
+        failure === 'unknown_key'
+          ? budgetKeyAsPolicy()
+          : new GateSigner('policy', generateGateKey('policy-test').signingKey);
+      const decided = decidedEvent(signer, h.clock, { taskId: 't1', amountUsd: 9_000 });
+      await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
+
+      expect(await h.pendingOf('leash.actions.funded.v1')).toEqual([]);
+      const [refused] = await h.pendingOf('leash.actions.rejected.v1');
+      expect(refused).toMatchObject({
+        source: 'budget',
+        data: { actionId: decided.data.actionId, gate: 'budget', code: 'invalid_signature' },
+      });
+      expect(refused!.data.reason).toContain(`(${failure})`);
+      expect(await h.reservation(`action:${decided.data.actionId}`)).toBeUndefined();
+      expect((await counter('task:t1'))?.tallies['task.tool_calls']).toBeUndefined();
+
+      // The genuine decision of the same action, arriving after, is funded.
+      const genuine = decidedEvent(h.policy, h.clock, {
+        taskId: 't1',
+        actionId: decided.data.actionId,
+        amountUsd: 9_000,
+      });
+      await h.useCases.decideBudgetRequest.execute({
+        event: { ...actionRequestEvent(genuine), id: 'genuine' },
+      });
+      expect(await h.pendingOf('leash.actions.funded.v1')).toHaveLength(1);
+    });
+  });
+
   describe('idempotency', () => {
     it('books a redelivered request once and answers it once', async () => {
       await withCaps(roomyCaps());
-      const decided = decidedEvent(h.signer, h.clock, { amountUsd: 9_000 });
+      const decided = decidedEvent(h.policy, h.clock, { amountUsd: 9_000 });
       const request = actionRequestEvent(decided);
       await h.useCases.decideBudgetRequest.execute({ event: request });
       await h.useCases.decideBudgetRequest.execute({ event: request });

@@ -9,7 +9,7 @@ import {
   type ModelBudgetRequest,
   type TopicName,
 } from '@leash/contracts';
-import { grantFields } from '@leash/signing';
+import { decisionFieldsOf, grantFields } from '@leash/signing';
 import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import type { z } from 'zod';
 import {
@@ -96,9 +96,15 @@ export class DecideBudgetRequestUseCase {
     // Look-ups that may use the store happen before the transaction, which must not wait on them.
     const { agent, profile } = await this.profileFor(tenantId, request, attempt);
     const now = this.clock.now();
+    const unsigned = request.kind === 'action' ? this.checkDecision(tenantId, request) : undefined;
 
     await transactionRetryingConflicts(this.deps.store, async (tx) => {
       if (!(await tx.inbox.claim(CONSUMERS.budgetRequests, event.id))) return;
+      if (unsigned) {
+        // Nothing is reserved or stored under the action's id: the genuine decision may follow.
+        await tx.outbox.enqueue('actions.rejected', unsigned);
+        return;
+      }
       // Read in the transaction: one trip through the store's lock less per request, and
       // the zone the day is booked in cannot change under the booking.
       const { day, timeZone } = await tenantDay(tx, tenantId, now);
@@ -197,6 +203,48 @@ export class DecideBudgetRequestUseCase {
   }
 
   /** The agent the request spends for (empty when budget cannot tell) and its profile. */
+  /**
+   * A decision the policy gate did not sign for exactly this action books
+   * nothing and gets no grant: anything on the bus could otherwise use up a
+   * tenant's caps. The refusal goes to the planner and the audit.
+   */
+  private checkDecision(
+    tenantId: string,
+    request: ActionRequest,
+  ): Envelope<'leash.actions.rejected.v1'> | undefined {
+    const { decided } = request;
+    const identity = {
+      tenantId,
+      taskId: request.taskId,
+      actionId: decided.actionId,
+      tool: decided.tool,
+      arguments: decided.arguments,
+    };
+    const check = this.deps.verifier.verify(
+      decisionFieldsOf(identity, decided.decision),
+      decided.decision.signed,
+    );
+    if (check.ok) return undefined;
+    return createEnvelope(
+      'leash.actions.rejected.v1',
+      {
+        actionId: decided.actionId,
+        agent: decided.agent,
+        tool: decided.tool,
+        gate: 'budget',
+        code: check.failure === 'expired' ? 'expired' : 'invalid_signature',
+        reason: `budget reserved nothing: the policy decision ${check.reason} (${check.failure})`,
+        versions: decided.versions,
+      },
+      {
+        id: `actions.rejected:${request.requestId}:decision-refused-by-budget`,
+        source: this.source,
+        tenantId,
+        taskId: request.taskId,
+      },
+    );
+  }
+
   private async profileFor(
     tenantId: string,
     request: ModelRequest | ActionRequest,

@@ -24,7 +24,7 @@ describe('FundDecidedActionUseCase under the kill switch', () => {
       issuedBy: 'oncall@acme.example',
       issuedAt: new Date(T0).toISOString(),
     });
-    const decided = decidedEvent(h.signer, h.clock);
+    const decided = decidedEvent(h.policy, h.clock);
     await useCases.fundDecidedAction.execute({ event: decided });
     await useCases.fundDecidedAction.execute({ event: decided });
     const pending = await h.engines.store.outbox.pending(10);
@@ -48,7 +48,7 @@ describe('FundDecidedActionUseCase under the kill switch', () => {
       issuedBy: 'oncall@acme.example',
       issuedAt: new Date(T0).toISOString(),
     });
-    await useCases.fundDecidedAction.execute({ event: decidedEvent(h.signer, h.clock) });
+    await useCases.fundDecidedAction.execute({ event: decidedEvent(h.policy, h.clock) });
     const pending = await h.engines.store.outbox.pending(10);
     expect(pending.map((p) => p.topic)).toEqual(['budget.requests']);
   });

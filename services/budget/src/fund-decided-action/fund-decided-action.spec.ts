@@ -10,7 +10,7 @@ describe('FundDecidedActionUseCase', () => {
   afterEach(() => h.close());
 
   it('turns a decision into a reservation request keyed by tenant, once', async () => {
-    const decided = decidedEvent(h.signer, h.clock, {
+    const decided = decidedEvent(h.policy, h.clock, {
       tenantId: 'acme',
       amountUsd: 10,
       route: 'approve',
@@ -39,7 +39,7 @@ describe('FundDecidedActionUseCase', () => {
   });
 
   it('gives a second decision of the same action the same request, so it is funded once', async () => {
-    const decided = decidedEvent(h.signer, h.clock);
+    const decided = decidedEvent(h.policy, h.clock);
     await h.useCases.fundDecidedAction.execute({ event: decided });
     await h.useCases.fundDecidedAction.execute({ event: { ...decided, id: 'redecided' } });
     const pending = await h.engines.store.outbox.pending(100);

@@ -1,19 +1,16 @@
 import { BASE_ENV, ConfigError, extendEnv, loadConfig } from '@leash/config';
-import { BUDGET_LEDGER_ENV } from './budget.config';
+import { BUDGET_KEY, BUDGET_KEY_ENV } from '../test/ledger-harness';
+import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from './budget.config';
 import { priceFor } from './price-table';
 
-const ENV = extendEnv(BASE_ENV, BUDGET_LEDGER_ENV);
-const secret = 'a-secret-of-at-least-thirty-two-bytes!';
+const ENV = extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS);
 
 describe('BUDGET_LEDGER_ENV', () => {
-  it('parses the key ring and prices, with defaults for the rest', () => {
+  it("parses the budget gate's private key and prices, with defaults for the rest", () => {
     const config = loadConfig(ENV, {
-      env: { LEASH_SIGNING_KEYS: `k2:${secret}, k1:${secret}x`, LEASH_MODEL_PRICES: 'm=1/2' },
+      env: { ...BUDGET_KEY_ENV, LEASH_MODEL_PRICES: 'm=1/2' },
     });
-    expect(config.LEASH_SIGNING_KEYS).toEqual([
-      { id: 'k2', secret },
-      { id: 'k1', secret: `${secret}x` },
-    ]);
+    expect(config.LEASH_BUDGET_SIGNING_KEY).toEqual(BUDGET_KEY.signingKey);
     expect(priceFor(config.LEASH_MODEL_PRICES, 'm')).toEqual({
       inputMicrosPerMTok: 1_000_000,
       outputMicrosPerMTok: 2_000_000,
@@ -23,7 +20,7 @@ describe('BUDGET_LEDGER_ENV', () => {
   });
 
   it('prices the reference agents’ model by default', () => {
-    const config = loadConfig(ENV, { env: { LEASH_SIGNING_KEYS: `k:${secret}` } });
+    const config = loadConfig(ENV, { env: BUDGET_KEY_ENV });
     expect(priceFor(config.LEASH_MODEL_PRICES, 'gpt-4o-mini')).toBeDefined();
   });
 
@@ -31,7 +28,11 @@ describe('BUDGET_LEDGER_ENV', () => {
     let error: unknown;
     try {
       loadConfig(ENV, {
-        env: { LEASH_SIGNING_KEYS: 'k:tiny-secret', LEASH_MODEL_PRICES: 'x' },
+        env: {
+          ...BUDGET_KEY_ENV,
+          LEASH_BUDGET_SIGNING_KEY: 'k:dGlueS1zZWNyZXQ=',
+          LEASH_MODEL_PRICES: 'x',
+        },
         subject: 'budget',
       });
     } catch (e) {
@@ -40,15 +41,25 @@ describe('BUDGET_LEDGER_ENV', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
     expect(message).toContain(
-      'LEASH_SIGNING_KEYS (secret value hidden): expected a comma-separated list of id:secret',
+      'LEASH_BUDGET_SIGNING_KEY (secret value hidden): expected id:<base64 PKCS#8 DER',
     );
     expect(message).toContain(
       'LEASH_MODEL_PRICES is "x": expected a comma-separated list of model=input/output',
     );
-    expect(message).not.toContain('tiny-secret');
+    expect(message).not.toContain('dGlueS1zZWNyZXQ=');
   });
 
-  it('requires the key ring', () => {
-    expect(() => loadConfig(ENV, { env: {} })).toThrow('LEASH_SIGNING_KEYS is required');
+  it("requires the budget gate's private key and the policy and approvals gates' public keys, and no other key", () => {
+    expect(() => loadConfig(ENV, { env: {} })).toThrow(
+      'LEASH_BUDGET_SIGNING_KEY (or LEASH_BUDGET_SIGNING_KEY_FILE) is required',
+    );
+    expect(() => loadConfig(ENV, { env: {} })).toThrow(
+      'LEASH_APPROVALS_PUBLIC_KEYS (or LEASH_APPROVALS_PUBLIC_KEYS_FILE) is required',
+    );
+    expect(Object.keys(ENV.variables).filter((name) => /_KEYS?$/.test(name))).toEqual([
+      'LEASH_BUDGET_SIGNING_KEY',
+      'LEASH_POLICY_PUBLIC_KEYS',
+      'LEASH_APPROVALS_PUBLIC_KEYS',
+    ]);
   });
 });

@@ -1,15 +1,32 @@
 import { z } from 'zod';
-import { MODEL_PRICES_ENV, SIGNING_ENV, integer, variable, type DeepReadonly } from '@leash/config';
+import {
+  APPROVALS_PUBLIC_KEYS_ENV,
+  BUDGET_SIGNING_KEY_ENV,
+  POLICY_PUBLIC_KEYS_ENV,
+  MODEL_PRICES_ENV,
+  integer,
+  keyRequirement,
+  variable,
+  type DeepReadonly,
+  type Requirement,
+} from '@leash/config';
 
 /*
  * The budget ledger's environment variables, for the service's config to
- * extend the base spec with: `extendEnv(BASE_ENV, BUDGET_LEDGER_ENV)`.
+ * extend the base spec with:
+ * `extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS)`.
+ * The budget service holds the budget gate's private key, which signs grants,
+ * the policy gate's public keys (it reserves nothing for a decision the policy
+ * gate did not sign) and the approvals gate's (it frees a reservation only on
+ * a rejection the approvals gate signed).
  */
 
 export { DEFAULT_MODEL_PRICES, modelPriceTable } from '@leash/config';
 
 export const BUDGET_LEDGER_ENV = {
-  ...SIGNING_ENV,
+  ...BUDGET_SIGNING_KEY_ENV,
+  ...POLICY_PUBLIC_KEYS_ENV,
+  ...APPROVALS_PUBLIC_KEYS_ENV,
   // Shared with the planner: one declaration, so the launcher can merge both services' variables.
   ...MODEL_PRICES_ENV,
   LEASH_BUDGET_SWEEP_INTERVAL_MS: variable(integer(100, 3_600_000).default(5_000), {
@@ -23,6 +40,10 @@ export const BUDGET_LEDGER_ENV = {
   }),
 };
 
-export type BudgetLedgerConfig = DeepReadonly<{
-  [K in keyof typeof BUDGET_LEDGER_ENV]: z.output<(typeof BUDGET_LEDGER_ENV)[K]>;
-}>;
+export const BUDGET_LEDGER_REQUIREMENTS: readonly Requirement[] = [
+  keyRequirement('LEASH_BUDGET_SIGNING_KEY'),
+  keyRequirement('LEASH_POLICY_PUBLIC_KEYS'),
+  keyRequirement('LEASH_APPROVALS_PUBLIC_KEYS'),
+];
+
+export type BudgetLedgerConfig = DeepReadonly<z.output<z.ZodObject<typeof BUDGET_LEDGER_ENV>>>;

@@ -1,4 +1,5 @@
-import { Signer } from '@leash/signing';
+import { GateSigner, GateVerifier } from '@leash/signing';
+import { keyFrom } from '@leash/config';
 import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
@@ -39,7 +40,14 @@ export function createLedgerUseCases(deps: LedgerDeps): LedgerUseCases {
 export interface LedgerDepsFromConfig {
   readonly config: Pick<
     BudgetLedgerConfig,
-    'LEASH_SIGNING_KEYS' | 'LEASH_MODEL_PRICES' | 'LEASH_BUDGET_SETTLE_GRACE_MS'
+    | 'LEASH_BUDGET_SIGNING_KEY'
+    | 'LEASH_BUDGET_SIGNING_KEY_FILE'
+    | 'LEASH_POLICY_PUBLIC_KEYS'
+    | 'LEASH_POLICY_PUBLIC_KEYS_FILE'
+    | 'LEASH_APPROVALS_PUBLIC_KEYS'
+    | 'LEASH_APPROVALS_PUBLIC_KEYS_FILE'
+    | 'LEASH_MODEL_PRICES'
+    | 'LEASH_BUDGET_SETTLE_GRACE_MS'
   >;
   readonly store: Store;
   readonly profiles: ProfileSource;
@@ -54,7 +62,29 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
   return {
     store: options.store,
     profiles: options.profiles,
-    signer: new Signer(options.config.LEASH_SIGNING_KEYS, () => clock.now()),
+    signer: new GateSigner(
+      'budget',
+      keyFrom(
+        options.config.LEASH_BUDGET_SIGNING_KEY,
+        options.config.LEASH_BUDGET_SIGNING_KEY_FILE,
+        'LEASH_BUDGET_SIGNING_KEY',
+      ),
+    ),
+    verifier: new GateVerifier(
+      {
+        policy: keyFrom(
+          options.config.LEASH_POLICY_PUBLIC_KEYS,
+          options.config.LEASH_POLICY_PUBLIC_KEYS_FILE,
+          'LEASH_POLICY_PUBLIC_KEYS',
+        ),
+        approvals: keyFrom(
+          options.config.LEASH_APPROVALS_PUBLIC_KEYS,
+          options.config.LEASH_APPROVALS_PUBLIC_KEYS_FILE,
+          'LEASH_APPROVALS_PUBLIC_KEYS',
+        ),
+      },
+      { now: () => clock.now() },
+    ),
     prices: options.config.LEASH_MODEL_PRICES,
     clock,
     settleGraceMs: options.config.LEASH_BUDGET_SETTLE_GRACE_MS,

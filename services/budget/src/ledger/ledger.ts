@@ -1,7 +1,7 @@
 import type { ProfileSource } from '@leash/agents';
 import type { KillV1 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
-import type { Signer } from '@leash/signing';
+import type { GateSigner, GateVerifier } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
 import { dayKey } from './day-key';
@@ -18,8 +18,14 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface LedgerDeps {
   readonly store: Store;
   readonly profiles: ProfileSource;
-  /** Signs grants; built from LEASH_SIGNING_KEYS. */
-  readonly signer: Signer;
+  /** Signs grants with the budget gate's private key (LEASH_BUDGET_SIGNING_KEY). */
+  readonly signer: GateSigner;
+  /**
+   * Checks policy decisions before anything is reserved for them, and the
+   * approvals gate's signed rejections before a reservation is freed, with
+   * those gates' public keys (LEASH_POLICY_PUBLIC_KEYS, LEASH_APPROVALS_PUBLIC_KEYS).
+   */
+  readonly verifier: GateVerifier;
   readonly prices: PriceTable;
   readonly clock?: Clock;
   /** The CloudEvents source of what the ledger publishes. Default `budget`. */

@@ -93,7 +93,7 @@ describe('SetTenantTimeZoneUseCase', () => {
     });
 
     async function order(amountUsd: number) {
-      const decided = decidedEvent(h.signer, h.clock, { amountUsd });
+      const decided = decidedEvent(h.policy, h.clock, { amountUsd });
       await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
       const answer = (await h.pending()).find(
         (e) =>

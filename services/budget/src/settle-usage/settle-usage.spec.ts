@@ -87,7 +87,7 @@ describe('SettleUsageUseCase', () => {
   });
 
   it("keeps an action's amount booked when the run settles, finding it by action id", async () => {
-    const decided = decidedEvent(h.signer, h.clock, { taskId: 't1', amountUsd: 4_000 });
+    const decided = decidedEvent(h.policy, h.clock, { taskId: 't1', amountUsd: 4_000 });
     await h.useCases.decideBudgetRequest.execute({ event: actionRequestEvent(decided) });
     await h.useCases.settleUsage.execute({
       event: usageEvent({

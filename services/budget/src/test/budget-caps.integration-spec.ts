@@ -43,7 +43,7 @@ describe('budget caps through the embedded bus and the SQLite store', () => {
   /** Publishes decisions as the policy service does, all at once, and waits for every answer. */
   async function decideAll(amountsUsd: number[], actionClass: string, tool: string) {
     const decisions = amountsUsd.map((amountUsd) =>
-      decidedEvent(h.signer, h.clock, { amountUsd, actionClass, tool, taskId: 'runaway' }),
+      decidedEvent(h.policy, h.clock, { amountUsd, actionClass, tool, taskId: 'runaway' }),
     );
     await Promise.all(decisions.map((d) => h.engines.bus.publish('actions.decided', d)));
     const answered = () =>
@@ -175,7 +175,7 @@ describe('budget caps without the per-tenant order', () => {
       testProfile(roomyCaps({ tenantDay: { classes: { purchase_order: { amountUsd: 50_000 } } } })),
     );
     const requests = Array.from({ length: 300 }, (_, i) =>
-      decidedEvent(h.signer, h.clock, { amountUsd: 1_000 + (i % 7) * 100 }),
+      decidedEvent(h.policy, h.clock, { amountUsd: 1_000 + (i % 7) * 100 }),
     );
     await Promise.all(requests.map((event) => h.useCases.fundDecidedAction.execute({ event })));
     const queued = (await h.engines.store.outbox.pending(1_000)).map((e) => e.envelope);

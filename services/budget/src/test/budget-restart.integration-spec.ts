@@ -39,7 +39,7 @@ describe('budget across a restart', () => {
     ledger = await runLedgerOnBus(h);
     await observer.start(h, ['actions.funded', 'actions.rejected']);
     const decisions = Array.from({ length: 200 }, () =>
-      decidedEvent(h!.signer, clock, { amountUsd: 1_000 }),
+      decidedEvent(h!.policy, clock, { amountUsd: 1_000 }),
     );
     await Promise.all(decisions.map((d) => h!.engines.bus.publish('actions.decided', d)));
     const answered = () =>

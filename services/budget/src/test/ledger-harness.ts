@@ -11,7 +11,7 @@ import {
   type UsageRecordedV1,
 } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
-import { Signer, decisionFields } from '@leash/signing';
+import { GateSigner, GateVerifier, decisionFields, generateGateKey } from '@leash/signing';
 import type { z } from 'zod';
 import { parsePriceTable } from '../ledger/price-table';
 import type { Clock, LedgerDeps } from '../ledger/ledger';
@@ -28,7 +28,21 @@ import {
  * memory or in a temp directory, profiles from a map, a clock the spec moves.
  */
 
-export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
+/**
+ * The budget gate's key pair; the policy gate's, to sign the decisions it
+ * funds; the approvals gate's, to sign the rejections it frees: made once per run.
+ */
+export const BUDGET_KEY = generateGateKey('budget-test');
+export const POLICY_KEY = generateGateKey('policy-test');
+export const APPROVALS_KEY = generateGateKey('approvals-test');
+/** LEASH_BUDGET_SIGNING_KEY's value for it. */
+export const BUDGET_SIGNING_KEY_TEXT = `${BUDGET_KEY.signingKey.id}:${BUDGET_KEY.signingKey.privateKey}`;
+/** The budget service's key variables: its own private key, the policy and approvals gates' public ones. */
+export const BUDGET_KEY_ENV = {
+  LEASH_BUDGET_SIGNING_KEY: BUDGET_SIGNING_KEY_TEXT,
+  LEASH_POLICY_PUBLIC_KEYS: `${POLICY_KEY.publicKey.id}:${POLICY_KEY.publicKey.publicKey}`,
+  LEASH_APPROVALS_PUBLIC_KEYS: `${APPROVALS_KEY.publicKey.id}:${APPROVALS_KEY.publicKey.publicKey}`,
+};
 export const PRICES = parsePriceTable('gpt-4o-mini=0.15/0.6,free-model=0/0');
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 
@@ -98,7 +112,14 @@ export interface Harness {
   readonly engines: Engines;
   readonly clock: ManualClock;
   readonly profiles: MapProfiles;
-  readonly signer: Signer;
+  /** Signs grants, as the budget service does. */
+  readonly signer: GateSigner;
+  /** Signs the decisions the ledger funds, as the policy service does. */
+  readonly policy: GateSigner;
+  /** Signs rejections, as the approvals service does. */
+  readonly approvals: GateSigner;
+  /** Checks grants with the budget gate's public key, as the executor does. */
+  readonly verifier: GateVerifier;
   readonly deps: LedgerDeps;
   readonly useCases: LedgerUseCases;
   /** Events the ledger enqueued and the relay has not yet published. */
@@ -134,11 +155,18 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const engines = await openEngines(config, { source: 'budget' });
   const clock = options.clock ?? new ManualClock();
   const profiles = options.profiles ?? new MapProfiles();
-  const signer = new Signer([SIGNING_KEY], () => clock.now());
+  const signer = new GateSigner('budget', BUDGET_KEY.signingKey);
+  const policy = new GateSigner('policy', POLICY_KEY.signingKey);
+  const approvals = new GateSigner('approvals', APPROVALS_KEY.signingKey);
+  const verifier = new GateVerifier({ budget: [BUDGET_KEY.publicKey] }, { now: () => clock.now() });
   const deps: LedgerDeps = {
     store: engines.store,
     profiles,
     signer,
+    verifier: new GateVerifier(
+      { policy: [POLICY_KEY.publicKey], approvals: [APPROVALS_KEY.publicKey] },
+      { now: () => clock.now() },
+    ),
     prices: PRICES,
     clock,
     settleGraceMs: 60_000,
@@ -149,6 +177,9 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     clock,
     profiles,
     signer,
+    policy,
+    approvals,
+    verifier,
     deps,
     useCases: createLedgerUseCases(deps),
     pending,
@@ -178,7 +209,7 @@ export interface DecidedOptions {
 
 /** A policy decision as the policy service publishes it, signed with the test key. */
 export function decidedEvent(
-  signer: Signer,
+  signer: GateSigner,
   clock: Clock,
   options: DecidedOptions = {},
 ): Envelope<'leash.actions.decided.v1'> {

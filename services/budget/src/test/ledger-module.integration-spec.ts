@@ -3,11 +3,11 @@ import { BASE_ENV, extendEnv } from '@leash/config';
 import { startService, type RunningService } from '@leash/engines';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
-import { BUDGET_LEDGER_ENV } from '../ledger/budget.config';
+import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from '../ledger/budget.config';
 import { BudgetReservation } from '../ledger/ledger.aggregates';
 import { LedgerModule } from '../ledger/ledger.module';
 import {
-  SIGNING_KEY,
+  BUDGET_KEY_ENV,
   decidedEvent,
   modelRequestEvent,
   openHarness,
@@ -40,10 +40,14 @@ describe('LedgerModule in a Nest app on the embedded engines', () => {
     class TestBudgetModule {}
 
     service = await startService(
-      { name: 'budget', env: extendEnv(BASE_ENV, BUDGET_LEDGER_ENV), module: TestBudgetModule },
+      {
+        name: 'budget',
+        env: extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS),
+        module: TestBudgetModule,
+      },
       {
         engines: h.engines,
-        env: { LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}` },
+        env: BUDGET_KEY_ENV,
         logger: false,
       },
     );
@@ -65,7 +69,7 @@ describe('LedgerModule in a Nest app on the embedded engines', () => {
   });
 
   it.each(['allow', 'approve'] as const)('funds a decision routed %s', async (route) => {
-    const decided = decidedEvent(h.signer, h.clock, { route, amountUsd: 500 });
+    const decided = decidedEvent(h.policy, h.clock, { route, amountUsd: 500 });
     await h.engines.bus.publish('actions.decided', decided);
     const funded = await waitFor(() =>
       observer.of('leash.actions.funded.v1').find((e) => e.data.actionId === decided.data.actionId),
@@ -75,7 +79,7 @@ describe('LedgerModule in a Nest app on the embedded engines', () => {
   });
 
   it('rejects a decision over a cap on actions.rejected', async () => {
-    const decided = decidedEvent(h.signer, h.clock, { amountUsd: 20_000 });
+    const decided = decidedEvent(h.policy, h.clock, { amountUsd: 20_000 });
     await h.engines.bus.publish('actions.decided', decided);
     const rejected = await waitFor(() =>
       observer

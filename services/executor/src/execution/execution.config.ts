@@ -1,13 +1,26 @@
 import { z } from 'zod';
-import { SIGNING_ENV, integer, variable, type SigningKeyConfig } from '@leash/config';
+import {
+  APPROVALS_PUBLIC_KEYS_ENV,
+  BUDGET_PUBLIC_KEYS_ENV,
+  POLICY_PUBLIC_KEYS_ENV,
+  integer,
+  keyRequirement,
+  variable,
+  type GatePublicKeyConfig,
+  type Requirement,
+} from '@leash/config';
 import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_BYTES } from './tool-output';
 
 /**
- * The execution feature's variables, merged into EXECUTOR_ENV. LEASH_SIGNING_KEYS
- * is the ring every gate shares (libs/config): the executor verifies with it.
+ * The execution feature's variables, merged into EXECUTOR_ENV with
+ * EXECUTION_REQUIREMENTS. The executor holds the three gates' public keys and
+ * no private key: it can check a decision, a grant and an approval, and sign
+ * none of them.
  */
 export const EXECUTION_VARIABLES = {
-  ...SIGNING_ENV,
+  ...POLICY_PUBLIC_KEYS_ENV,
+  ...BUDGET_PUBLIC_KEYS_ENV,
+  ...APPROVALS_PUBLIC_KEYS_ENV,
   LEASH_TOOL_OUTPUT_MAX_BYTES: variable(
     integer(256, MAX_OUTPUT_LIMIT_BYTES).default(DEFAULT_OUTPUT_LIMIT_BYTES),
     {
@@ -29,9 +42,22 @@ export const EXECUTION_VARIABLES = {
   ),
 };
 
+export const EXECUTION_REQUIREMENTS: readonly Requirement[] = [
+  keyRequirement('LEASH_POLICY_PUBLIC_KEYS'),
+  keyRequirement('LEASH_BUDGET_PUBLIC_KEYS'),
+  keyRequirement('LEASH_APPROVALS_PUBLIC_KEYS'),
+];
+
+type PublicKeys = readonly GatePublicKeyConfig[];
+
 /** What the execution module reads from the service config. */
 export interface ExecutionConfig {
-  readonly LEASH_SIGNING_KEYS: readonly SigningKeyConfig[];
+  readonly LEASH_POLICY_PUBLIC_KEYS?: PublicKeys;
+  readonly LEASH_POLICY_PUBLIC_KEYS_FILE?: PublicKeys;
+  readonly LEASH_BUDGET_PUBLIC_KEYS?: PublicKeys;
+  readonly LEASH_BUDGET_PUBLIC_KEYS_FILE?: PublicKeys;
+  readonly LEASH_APPROVALS_PUBLIC_KEYS?: PublicKeys;
+  readonly LEASH_APPROVALS_PUBLIC_KEYS_FILE?: PublicKeys;
   readonly LEASH_TOOL_OUTPUT_MAX_BYTES?: number;
   readonly LEASH_SEED_SIMULATED_BACKENDS?: boolean;
 }

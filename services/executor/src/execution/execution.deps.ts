@@ -1,4 +1,4 @@
-import type { Signer } from '@leash/signing';
+import type { GateVerifier } from '@leash/signing';
 import type { Store } from '@leash/store';
 import type { SimulatedBackends } from '../tools/backends/simulated-backends';
 import type { ToolRegistry } from '../tools/tool-registry';
@@ -21,8 +21,8 @@ export interface ExecutionDeps {
   readonly store: Store;
   readonly registry: ToolRegistry;
   readonly backends: SimulatedBackends;
-  /** Verifies what the policy gate, the budget gate and reviewers signed (LEASH_SIGNING_KEYS). */
-  readonly verifier: Signer;
+  /** Verifies what the policy, budget and approvals gates signed, with their public keys only. */
+  readonly verifier: GateVerifier;
   readonly killGate: KillGate;
   readonly clock?: Clock;
   readonly source?: string;

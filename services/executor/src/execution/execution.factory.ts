@@ -1,4 +1,4 @@
-import { Signer, type SigningKey } from '@leash/signing';
+import { GateVerifier, type GatePublicKeys } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { SimulatedBackends } from '../tools/backends/simulated-backends';
 import { createToolRegistry, type ToolRegistry } from '../tools/tool-registry';
@@ -9,9 +9,9 @@ import { RunActionUseCase } from './run-action/run-action.usecase';
 
 export interface ExecutionOptions {
   readonly store: Store;
-  /** The keys to verify with; or pass a ready `verifier`. */
-  readonly signingKeys?: readonly SigningKey[];
-  readonly verifier?: Signer;
+  /** The gates' public keys to verify with; or pass a ready `verifier`. */
+  readonly publicKeys?: GatePublicKeys;
+  readonly verifier?: GateVerifier;
   /** Default: nothing is killed. */
   readonly killGate?: KillGate;
   /** Default: the reference tools. */
@@ -35,9 +35,10 @@ export function createExecution(options: ExecutionOptions): Execution {
   const clock = options.clock ?? systemClock;
   const verifier =
     options.verifier ??
-    (options.signingKeys ? new Signer(options.signingKeys, () => clock.now()) : undefined);
-  if (!verifier)
-    throw new Error('the executor needs signing keys (LEASH_SIGNING_KEYS) to verify with');
+    (options.publicKeys
+      ? new GateVerifier(options.publicKeys, { now: () => clock.now() })
+      : undefined);
+  if (!verifier) throw new Error("the executor needs the gates' public keys to verify with");
   const registry = options.registry ?? createToolRegistry();
   const backends = new SimulatedBackends(options.store, () => clock.now());
   const deps: ExecutionDeps = {

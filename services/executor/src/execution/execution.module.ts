@@ -9,7 +9,7 @@ import {
   type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
-import { CONFIG } from '@leash/config';
+import { CONFIG, keyFrom } from '@leash/config';
 import { STORE } from '@leash/engines';
 import type { Store } from '@leash/store';
 import { SimulatedBackends } from '../tools/backends/simulated-backends';
@@ -86,14 +86,25 @@ export class ExecutionModule {
           provide: EXECUTION,
           inject: [STORE, CONFIG, KILL_GATE],
           useFactory: (store: Store, config: ExecutionConfig, gate: KillGate): Execution => {
-            if (!config.LEASH_SIGNING_KEYS) {
-              throw new Error(
-                'the executor needs LEASH_SIGNING_KEYS: merge EXECUTION_VARIABLES into EXECUTOR_ENV',
-              );
-            }
             return createExecution({
               store,
-              signingKeys: config.LEASH_SIGNING_KEYS,
+              publicKeys: {
+                policy: keyFrom(
+                  config.LEASH_POLICY_PUBLIC_KEYS,
+                  config.LEASH_POLICY_PUBLIC_KEYS_FILE,
+                  'LEASH_POLICY_PUBLIC_KEYS',
+                ),
+                budget: keyFrom(
+                  config.LEASH_BUDGET_PUBLIC_KEYS,
+                  config.LEASH_BUDGET_PUBLIC_KEYS_FILE,
+                  'LEASH_BUDGET_PUBLIC_KEYS',
+                ),
+                approvals: keyFrom(
+                  config.LEASH_APPROVALS_PUBLIC_KEYS,
+                  config.LEASH_APPROVALS_PUBLIC_KEYS_FILE,
+                  'LEASH_APPROVALS_PUBLIC_KEYS',
+                ),
+              },
               killGate: gate,
               ...(options.registry ? { registry: options.registry() } : {}),
               ...(options.clock ? { clock: options.clock } : {}),

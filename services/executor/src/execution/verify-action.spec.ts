@@ -1,9 +1,9 @@
-import { Signer } from '@leash/signing';
 import {
   ManualClock,
-  OTHER_KEY,
-  SIGNING_KEY,
   authorizedAction,
+  executorVerifier,
+  forgerSigners,
+  gateSigners,
   fundedAction,
   tampered,
 } from '../test/execution-harness';
@@ -11,19 +11,19 @@ import { verifyAction } from './verify-action';
 
 describe('verifyAction', () => {
   const clock = new ManualClock();
-  const signer = new Signer([SIGNING_KEY], () => clock.now());
-  const h = { signer, clock };
-  const forger = new Signer([OTHER_KEY], () => clock.now());
+  const verifier = executorVerifier(() => clock.now());
+  const h = { signers: gateSigners(), clock };
+  const forger = forgerSigners();
 
   it('accepts an action whose decision and grant cover exactly it', () => {
-    expect(verifyAction(fundedAction(h), signer)).toEqual({ ok: true });
+    expect(verifyAction(fundedAction(h), verifier)).toEqual({ ok: true });
   });
 
-  it('refuses a forgery: signed with a secret the executor does not hold', () => {
-    expect(verifyAction(fundedAction(h, { signWith: forger }), signer)).toMatchObject({
+  it("refuses a forgery: signed with keys of the right ids that are not the gates' own", () => {
+    expect(verifyAction(fundedAction(h, { signWith: forger }), verifier)).toMatchObject({
       ok: false,
       code: 'invalid_signature',
-      reason: expect.stringMatching(/policy decision is not a valid signature/),
+      reason: expect.stringMatching(/policy decision is not a valid signature of the policy gate/),
     });
   });
 
@@ -37,7 +37,7 @@ describe('verifyAction', () => {
       { ...event, tenantId: 'globex' },
     ];
     for (const changed of changes) {
-      expect(verifyAction(changed, signer)).toMatchObject({
+      expect(verifyAction(changed, verifier)).toMatchObject({
         ok: false,
         code: 'invalid_signature',
         reason: expect.stringMatching(/does not cover this action/),
@@ -51,9 +51,9 @@ describe('verifyAction', () => {
       ...d,
       decision: { ...d.decision, approvalsRequired: 0, route: 'approve' },
     }));
-    expect(verifyAction(approved, signer)).toMatchObject({ code: 'invalid_signature' });
+    expect(verifyAction(approved, verifier)).toMatchObject({ code: 'invalid_signature' });
     const richer = tampered(event, (d) => ({ ...d, grant: { ...d.grant, reservedUsdMicros: 1 } }));
-    expect(verifyAction(richer, signer)).toMatchObject({
+    expect(verifyAction(richer, verifier)).toMatchObject({
       code: 'invalid_signature',
       reason: expect.stringMatching(/budget grant/),
     });
@@ -61,24 +61,24 @@ describe('verifyAction', () => {
 
   it('refuses an event without a tenant', () => {
     const { tenantId: _tenantId, ...rest } = fundedAction(h);
-    expect(verifyAction(rest, signer)).toMatchObject({ code: 'invalid_signature' });
+    expect(verifyAction(rest, verifier)).toMatchObject({ code: 'invalid_signature' });
   });
 
   it('calls an authentic but expired decision expired, not forged', () => {
     const event = fundedAction(h, { expiresAt: clock.now() + 1_000 });
-    const later = new Signer([SIGNING_KEY], () => clock.now() + 2_000);
+    const later = executorVerifier(() => clock.now() + 2_000);
     expect(verifyAction(event, later)).toMatchObject({ ok: false, code: 'expired' });
   });
 
   describe('route approve', () => {
     it('accepts an approval by the required number of distinct reviewers', () => {
       const event = authorizedAction(h, { approvalsRequired: 2, reviewers: ['ann', 'raj'] });
-      expect(verifyAction(event, signer)).toEqual({ ok: true });
+      expect(verifyAction(event, verifier)).toEqual({ ok: true });
     });
 
     it('refuses a funded action routed to approve: it has no approval', () => {
       expect(
-        verifyAction(fundedAction(h, { route: 'approve', approvalsRequired: 1 }), signer),
+        verifyAction(fundedAction(h, { route: 'approve', approvalsRequired: 1 }), verifier),
       ).toMatchObject({
         code: 'invalid_signature',
         reason: expect.stringMatching(/no approval is attached/),
@@ -87,19 +87,19 @@ describe('verifyAction', () => {
 
     it('refuses one reviewer where two are required, and the same reviewer twice', () => {
       const one = authorizedAction(h, { approvalsRequired: 2, reviewers: ['ann'] });
-      expect(verifyAction(one, signer)).toMatchObject({
+      expect(verifyAction(one, verifier)).toMatchObject({
         code: 'invalid_signature',
         reason: 'the policy asks for 2 distinct reviewers and the approval has 1',
       });
       const twice = authorizedAction(h, { approvalsRequired: 2, reviewers: ['ann', 'ann'] });
-      expect(verifyAction(twice, signer)).toMatchObject({ code: 'invalid_signature' });
+      expect(verifyAction(twice, verifier)).toMatchObject({ code: 'invalid_signature' });
     });
 
     it('refuses an approval of other arguments, or with a reviewer added after signing', () => {
       const event = authorizedAction(h, { approvalsRequired: 2, reviewers: ['ann', 'raj'] });
       const other = authorizedAction(h, { approvalsRequired: 2, reviewers: ['ann', 'raj'] });
       const borrowed = tampered(event, (d) => ({ ...d, approval: other.data.approval }));
-      expect(verifyAction(borrowed, signer)).toMatchObject({
+      expect(verifyAction(borrowed, verifier)).toMatchObject({
         code: 'invalid_signature',
         reason: expect.stringMatching(/approval does not cover/),
       });
@@ -108,16 +108,19 @@ describe('verifyAction', () => {
         ...d,
         approval: { ...d.approval, reviewers: ['ann', 'mallory'] },
       }));
-      expect(verifyAction(added, signer)).toMatchObject({ code: 'invalid_signature' });
+      expect(verifyAction(added, verifier)).toMatchObject({ code: 'invalid_signature' });
     });
 
     it('refuses a forged approval', () => {
       const event = authorizedAction(h, { reviewers: ['ann'] });
       const forged = tampered(event, (d) => ({
         ...d,
-        approval: { ...d.approval, signed: { ...d.approval.signed, signature: 'ab'.repeat(32) } },
+        approval: {
+          ...d.approval,
+          signed: { ...d.approval.signed, signature: Buffer.alloc(64, 1).toString('base64') },
+        },
       }));
-      expect(verifyAction(forged, signer)).toMatchObject({ code: 'invalid_signature' });
+      expect(verifyAction(forged, verifier)).toMatchObject({ code: 'invalid_signature' });
     });
   });
 });

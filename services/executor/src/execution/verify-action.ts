@@ -4,8 +4,7 @@ import {
   decisionFieldsOf,
   grantFields,
   type ActionIdentity,
-  type Signer,
-  type VerifyFailure,
+  type GateVerifier,
 } from '@leash/signing';
 
 /** An action as the executor receives it: funded (route allow) or authorized by reviewers. */
@@ -36,13 +35,6 @@ function approvalOf(action: ExecutableAction): ActionAuthorizedV1['approval'] | 
   return 'approval' in action ? action.approval : undefined;
 }
 
-const FAILURE: Record<VerifyFailure, string> = {
-  hash_mismatch: 'does not cover this action as it stands (a signed field was changed)',
-  unknown_key: 'names a key this executor does not hold',
-  bad_signature: 'is not a valid signature',
-  expired: 'has expired',
-};
-
 /**
  * Checks exactly what each gate signed, rebuilt from the event in hand: the
  * policy decision (tenant, task, action id, tool, arguments, route, policy
@@ -50,7 +42,7 @@ const FAILURE: Record<VerifyFailure, string> = {
  * approve, an approval by at least `approvalsRequired` distinct reviewers.
  * Any field changed after signing fails its hash.
  */
-export function verifyAction(event: ExecutableEvent, verifier: Signer): Verdict {
+export function verifyAction(event: ExecutableEvent, verifier: GateVerifier): Verdict {
   const identity = identityOf(event);
   if (!identity) {
     return {
@@ -61,10 +53,10 @@ export function verifyAction(event: ExecutableEvent, verifier: Signer): Verdict 
   }
   const action = event.data;
   const { decision, grant } = action;
-  const checks: { what: string; failure?: VerifyFailure }[] = [];
+  const checks: { what: string; failure?: string; reason?: string }[] = [];
   const check = (what: string, fields: Record<string, unknown>, signed: typeof decision.signed) => {
     const result = verifier.verify(fields, signed);
-    checks.push({ what, ...(result.ok ? {} : { failure: result.failure }) });
+    checks.push({ what, ...(result.ok ? {} : { failure: result.failure, reason: result.reason }) });
   };
 
   check('the policy decision', decisionFieldsOf(identity, decision), decision.signed);
@@ -95,7 +87,7 @@ export function verifyAction(event: ExecutableEvent, verifier: Signer): Verdict 
     return {
       ok: false,
       code: 'invalid_signature',
-      reason: forged.map((c) => `${c.what} ${FAILURE[c.failure!]}`).join('; '),
+      reason: forged.map((c) => `${c.what} ${c.reason!}`).join('; '),
     };
   }
 

@@ -12,11 +12,15 @@ import {
 } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import {
-  Signer,
+  GateSigner,
+  GateVerifier,
   approvalFields,
   decisionFields,
+  generateGateKey,
   grantFields,
   type ActionIdentity,
+  type GatePublicKeys,
+  type GateSigningKey,
 } from '@leash/signing';
 import { createExecution, type Execution } from '../execution/execution.factory';
 import type { KillGate } from '../execution/kill-gate';
@@ -26,11 +30,61 @@ import { createToolRegistry, type ToolRegistry } from '../tools/tool-registry';
 /*
  * Builds the executor on the embedded engines for specs: in memory (unit
  * specs) or in a temp directory (integration specs, restarts), with a clock
- * the spec moves and the test signing key every gate signs with here.
+ * the spec moves, and each gate's test key pair: the gates sign with the
+ * private keys, the executor holds only the public ones.
  */
 
-export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
-export const OTHER_KEY = { id: 'k1', secret: 'not-the-real-secret-but-just-as-long!' };
+type GateKeys = Record<'policy' | 'budget' | 'approvals', { signingKey: GateSigningKey }>;
+
+function freshKeys() {
+  return {
+    policy: generateGateKey('policy-test'),
+    budget: generateGateKey('budget-test'),
+    approvals: generateGateKey('approvals-test'),
+  };
+}
+
+/** Each gate's key pair, made once per test run. */
+export const GATE_KEYS = freshKeys();
+
+/** What the executor holds: the three gates' public keys. */
+export const PUBLIC_KEYS: GatePublicKeys = {
+  policy: [GATE_KEYS.policy.publicKey],
+  budget: [GATE_KEYS.budget.publicKey],
+  approvals: [GATE_KEYS.approvals.publicKey],
+};
+
+/** The executor's key variables for PUBLIC_KEYS. */
+export const EXECUTOR_KEY_ENV = {
+  LEASH_POLICY_PUBLIC_KEYS: `${GATE_KEYS.policy.publicKey.id}:${GATE_KEYS.policy.publicKey.publicKey}`,
+  LEASH_BUDGET_PUBLIC_KEYS: `${GATE_KEYS.budget.publicKey.id}:${GATE_KEYS.budget.publicKey.publicKey}`,
+  LEASH_APPROVALS_PUBLIC_KEYS: `${GATE_KEYS.approvals.publicKey.id}:${GATE_KEYS.approvals.publicKey.publicKey}`,
+};
+
+/** The three gates, each signing what it signs. */
+export interface GateSigners {
+  readonly policy: GateSigner;
+  readonly budget: GateSigner;
+  readonly approvals: GateSigner;
+}
+
+export function gateSigners(keys: GateKeys = GATE_KEYS): GateSigners {
+  return {
+    policy: new GateSigner('policy', keys.policy.signingKey),
+    budget: new GateSigner('budget', keys.budget.signingKey),
+    approvals: new GateSigner('approvals', keys.approvals.signingKey),
+  };
+}
+
+/** Keys with the gates' ids that are not the gates' own: a forger's. */
+export function forgerSigners(): GateSigners {
+  return gateSigners(freshKeys());
+}
+
+/** The executor's checker: public keys only. */
+export function executorVerifier(now: () => number = Date.now): GateVerifier {
+  return new GateVerifier(PUBLIC_KEYS, { now });
+}
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 
 export class ManualClock {
@@ -55,8 +109,8 @@ export interface HarnessOptions {
 export interface Harness {
   readonly engines: Engines;
   readonly clock: ManualClock;
-  /** Signs as the policy gate, the budget gate and approvals do. */
-  readonly signer: Signer;
+  /** Sign as the policy gate, the budget gate and approvals do. */
+  readonly signers: GateSigners;
   readonly execution: Execution;
   /** Events enqueued in the outbox and not yet published. */
   pending(): Promise<AnyEnvelope[]>;
@@ -80,10 +134,9 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   });
   const engines = await openEngines(config, { source: 'executor' });
   const clock = options.clock ?? new ManualClock();
-  const signer = new Signer([SIGNING_KEY], () => clock.now());
   const execution = createExecution({
     store: engines.store,
-    verifier: signer,
+    verifier: executorVerifier(() => clock.now()),
     clock,
     registry: options.registry ?? createToolRegistry(),
     // No jitter wait in specs: backoff is exercised, its duration is not.
@@ -99,7 +152,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   return {
     engines,
     clock,
-    signer,
+    signers: gateSigners(),
     execution,
     pending,
     pendingOf: async <T extends EventType>(type: T) =>
@@ -128,14 +181,14 @@ export interface ActionOptions {
   readonly expiresAt?: number;
   /** Reviewers of the approval; an approval is attached when given (or when route is approve). */
   readonly reviewers?: readonly string[];
-  /** Sign with this signer instead (e.g. one with the wrong secret: a forgery). */
-  readonly signWith?: Signer;
+  /** Sign with these instead (e.g. keys that are not the gates': a forgery). */
+  readonly signWith?: GateSigners;
 }
 
 /** A funded action as the budget gate publishes it, every signature valid unless told otherwise. */
 /** Who signs, and when: a harness, or a signer with any clock. */
 export interface Signing {
-  readonly signer: Signer;
+  readonly signers: GateSigners;
   readonly clock: { now(): number };
 }
 
@@ -153,7 +206,7 @@ export function authorizedAction(
   h: Signing,
   options: ActionOptions = {},
 ): Envelope<'leash.actions.authorized.v1'> {
-  const { identity, data, attributes, signer, expiresAt } = signedAction(h, {
+  const { identity, data, attributes, signers, expiresAt } = signedAction(h, {
     route: 'approve',
     approvalsRequired: 1,
     ...options,
@@ -163,13 +216,13 @@ export function authorizedAction(
   const approval: ActionAuthorizedV1['approval'] = {
     approvalId,
     reviewers: [...reviewers],
-    signed: signer.sign(approvalFields(identity, approvalId, reviewers), expiresAt),
+    signed: signers.approvals.sign(approvalFields(identity, approvalId, reviewers), expiresAt),
   };
   return createEnvelope('leash.actions.authorized.v1', { ...data, approval }, attributes);
 }
 
 function signedAction(h: Signing, options: ActionOptions) {
-  const signer = options.signWith ?? h.signer;
+  const signers = options.signWith ?? h.signers;
   const tenantId = options.tenantId ?? 'acme';
   const taskId = options.taskId ?? nextId('task');
   const actionId = options.actionId ?? nextId('action');
@@ -198,13 +251,16 @@ function signedAction(h: Signing, options: ActionOptions) {
       determiningPolicies: ['open-ticket'],
       reason: 'allowed',
       irreversibleLifted: false,
-      signed: signer.sign(decisionFields(identity, route, 1, approvalsRequired), expiresAt),
+      signed: signers.policy.sign(decisionFields(identity, route, 1, approvalsRequired), expiresAt),
     },
     versions: { profile: 1, policy: 1 },
     grant: {
       reservationId,
       reservedUsdMicros,
-      signed: signer.sign(grantFields(identity, reservationId, reservedUsdMicros), expiresAt),
+      signed: signers.budget.sign(
+        grantFields(identity, reservationId, reservedUsdMicros),
+        expiresAt,
+      ),
     },
   };
   const attributes = {
@@ -213,7 +269,7 @@ function signedAction(h: Signing, options: ActionOptions) {
     tenantId,
     taskId,
   };
-  return { identity, data, attributes, signer, expiresAt };
+  return { identity, data, attributes, signers, expiresAt };
 }
 
 /** The same event with its data changed after signing: what a tampering hop would send. */

@@ -3,14 +3,14 @@ import { BASE_ENV, extendEnv } from '@leash/config';
 import { startService, type RunningService } from '@leash/engines';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
-import { EXECUTION_VARIABLES } from '../execution/execution.config';
+import { EXECUTION_REQUIREMENTS, EXECUTION_VARIABLES } from '../execution/execution.config';
 import { ExecutionModule } from '../execution/execution.module';
 import { KILL_GATE } from '../execution/kill-gate';
 import { CompensateTaskUseCase } from '../execution/compensate-task/compensate-task.usecase';
 import { PurchaseOrder, Ticket } from '../tools/backends/backend.aggregates';
 import { BusObserver } from './bus-observer';
 import {
-  SIGNING_KEY,
+  EXECUTOR_KEY_ENV,
   fundedAction,
   openHarness,
   orderArguments,
@@ -37,12 +37,12 @@ describe('ExecutionModule', () => {
     service = await startService(
       {
         name: 'executor',
-        env: extendEnv(BASE_ENV, EXECUTION_VARIABLES),
+        env: extendEnv(BASE_ENV, EXECUTION_VARIABLES, EXECUTION_REQUIREMENTS),
         module: TestExecutorModule,
       },
       {
         engines: h.engines,
-        env: { LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}` },
+        env: EXECUTOR_KEY_ENV,
         logger: false,
       },
     );
@@ -65,7 +65,7 @@ describe('ExecutionModule', () => {
 
   it('consumes funded actions through its Nest consumers and runs them', async () => {
     // The service verifies on the real clock: sign on it too.
-    const signing = { signer: h.signer, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
     const event = fundedAction(signing);
     await h.engines.bus.publish('actions.funded', event);
     await waitFor(
@@ -80,7 +80,7 @@ describe('ExecutionModule', () => {
   });
 
   it('refuses through the kill gate it was given', async () => {
-    const signing = { signer: h.signer, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
     killGate.kill({
       commandId: 'kill-m',
       scope: { kind: 'tenant', tenantId: 'globex' },
@@ -97,7 +97,7 @@ describe('ExecutionModule', () => {
   });
 
   it('exports compensate-task for the kill switch', async () => {
-    const signing = { signer: h.signer, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
     const event = fundedAction(signing, {
       tool: 'place_purchase_order',
       agent: 'procurement',

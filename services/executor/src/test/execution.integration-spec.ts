@@ -1,5 +1,4 @@
 import type { Subscription } from '@leash/bus';
-import { Signer } from '@leash/signing';
 import { OutboxRelay, type AnyAggregate } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { subscribeExecution } from '../execution/execution.subscriptions';
@@ -9,7 +8,7 @@ import { TestTool } from '../tools/test-tool';
 import { createToolRegistry } from '../tools/tool-registry';
 import { BusObserver } from './bus-observer';
 import {
-  OTHER_KEY,
+  forgerSigners,
   authorizedAction,
   fundedAction,
   openHarness,
@@ -141,10 +140,7 @@ describe('executor on the embedded engines', () => {
   });
 
   it('never runs a forged action', async () => {
-    await expectNeverRuns(
-      fundedAction(h, { signWith: new Signer([OTHER_KEY]) }),
-      'invalid_signature',
-    );
+    await expectNeverRuns(fundedAction(h, { signWith: forgerSigners() }), 'invalid_signature');
   });
 
   it('never runs an action whose arguments were altered after signing', async () => {

@@ -3,12 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
-import { Signer } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { ActionRun } from '../execution/execution.aggregates';
 import { IdempotencyRecord, Ticket } from '../tools/backends/backend.aggregates';
 import { BusObserver } from './bus-observer';
-import { SIGNING_KEY, engineFiles, fundedAction, tempDir } from './execution-harness';
+import { PUBLIC_KEYS, engineFiles, fundedAction, gateSigners, tempDir } from './execution-harness';
 
 const ROOT = resolve(__dirname, '../../../..');
 const SLOW_START = { timeoutMs: 45_000 }; // a child process compiles TypeScript on start
@@ -41,7 +40,13 @@ describe('an executor killed between the side effect and its commit', () => {
     effectLog: string,
   ): { child: ChildProcess; ready: () => boolean } {
     const files = engineFiles(dir.dir);
-    const args = { busFile: files.bus, storeFile: files.store, effectLog, block };
+    const args = {
+      busFile: files.bus,
+      storeFile: files.store,
+      effectLog,
+      block,
+      publicKeys: PUBLIC_KEYS,
+    };
     const child = spawn(
       process.execPath,
       ['-r', '@swc-node/register', join(__dirname, 'executor.fixture.ts'), JSON.stringify(args)],
@@ -86,8 +91,7 @@ describe('an executor killed between the side effect and its commit', () => {
     await waitFor(first.ready, { ...SLOW_START, description: 'the first executor to start' });
 
     const clock = { now: () => Date.now() };
-    const signer = new Signer([SIGNING_KEY], clock.now);
-    const event = fundedAction({ signer, clock });
+    const event = fundedAction({ signers: gateSigners(), clock });
     const { actionId } = event.data;
     await engines.bus.publish('actions.funded', event);
 

@@ -9,18 +9,20 @@
  */
 import { appendFileSync } from 'node:fs';
 import { BASE_ENV, loadConfig } from '@leash/config';
+import type { GatePublicKeys } from '@leash/signing';
 import { openEngines } from '@leash/engines';
 import { OutboxRelay } from '@leash/store';
 import { createExecution } from '../execution/execution.factory';
 import { subscribeExecution } from '../execution/execution.subscriptions';
 import { createToolRegistry } from '../tools/tool-registry';
-import { SIGNING_KEY } from './execution-harness';
 
 interface FixtureArgs {
   readonly busFile: string;
   readonly storeFile: string;
   readonly effectLog: string;
   readonly block: boolean;
+  /** The parent's test keys: each process of a run makes its own otherwise. */
+  readonly publicKeys: GatePublicKeys;
 }
 
 async function main(): Promise<void> {
@@ -35,7 +37,11 @@ async function main(): Promise<void> {
     if (args.block) await new Promise<never>(() => undefined);
     return output;
   });
-  const execution = createExecution({ store: engines.store, signingKeys: [SIGNING_KEY], registry });
+  const execution = createExecution({
+    store: engines.store,
+    publicKeys: args.publicKeys,
+    registry,
+  });
   await execution.backends.seed();
   const relay = new OutboxRelay({
     outbox: engines.store.outbox,

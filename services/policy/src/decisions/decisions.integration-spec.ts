@@ -5,12 +5,12 @@ import type { Subscription } from '@leash/bus';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import type { Envelope } from '@leash/contracts';
 import { openEngines, startService, type Engines, type RunningService } from '@leash/engines';
-import { Signer, decisionFields } from '@leash/signing';
+import { decisionFields } from '@leash/signing';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { DecisionsModule } from './decisions.module';
 import { POLICY_DECISIONS_VARIABLES } from './policy.config';
-import { proposal, SIGNING_KEY } from './test/policy-harness';
+import { POLICY_SIGNING_KEY_TEXT, policyVerifier, proposal } from './test/policy-harness';
 
 /*
  * The decision gate as it runs: a Nest microservice on the embedded bus
@@ -33,7 +33,7 @@ describe('decisions on the embedded engines', () => {
       LEASH_BUS_FILE: join(directory, 'bus.db'),
       LEASH_STORE_FILE: join(directory, 'store.db'),
       LEASH_PARTITIONS: '2',
-      LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}`,
+      LEASH_POLICY_SIGNING_KEY: POLICY_SIGNING_KEY_TEXT,
       LEASH_DECISION_TTL_MS: '60000',
     };
     engines = await openEngines(loadConfig(ENV, { env }), { source: 'policy' });
@@ -86,7 +86,7 @@ describe('decisions on the embedded engines', () => {
       1,
       0,
     );
-    expect(new Signer([SIGNING_KEY]).verify(fields, outcome.data.decision.signed)).toEqual({
+    expect(policyVerifier().verify(fields, outcome.data.decision.signed)).toEqual({
       ok: true,
     });
   });

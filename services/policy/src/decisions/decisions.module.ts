@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
-import { CONFIG } from '@leash/config';
+import { CONFIG, keyFrom } from '@leash/config';
 import { STORE } from '@leash/engines';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
@@ -48,7 +48,11 @@ export class ReferenceAgentsSeeder implements OnModuleInit {
       ): PolicyGate =>
         createPolicyGate({
           store,
-          signingKeys: config.LEASH_SIGNING_KEYS,
+          signingKey: keyFrom(
+            config.LEASH_POLICY_SIGNING_KEY,
+            config.LEASH_POLICY_SIGNING_KEY_FILE,
+            'LEASH_POLICY_SIGNING_KEY',
+          ),
           decisionTtlMs: config.LEASH_DECISION_TTL_MS,
           ...(killSwitch ? { killSwitch } : {}),
         }),

@@ -9,7 +9,7 @@ import { ControlCommander } from '@leash/kill-switch';
 import { waitFor } from '@leash/testing';
 import { POLICY_ENV } from '../config';
 import { bootstrapPolicy } from '../policy.app';
-import { proposal, SIGNING_KEY } from './test/policy-harness';
+import { proposal, POLICY_SIGNING_KEY_TEXT } from './test/policy-harness';
 
 /*
  * The policy service as it runs (its control module and its decision gate)
@@ -31,7 +31,7 @@ describe('the kill switch in the policy gate, on the embedded engines', () => {
       LEASH_BUS_FILE: join(directory, 'bus.db'),
       LEASH_STORE_FILE: join(directory, 'store.db'),
       LEASH_PARTITIONS: '2',
-      LEASH_SIGNING_KEYS: `${SIGNING_KEY.id}:${SIGNING_KEY.secret}`,
+      LEASH_POLICY_SIGNING_KEY: POLICY_SIGNING_KEY_TEXT,
     };
     engines = await openEngines(loadConfig(POLICY_ENV, { env }), { source: 'policy' });
     service = await bootstrapPolicy({ engines, env, logger: false });

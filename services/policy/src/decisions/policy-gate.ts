@@ -6,15 +6,15 @@ import {
   type ToolSource,
 } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
-import { Signer, type SigningKey } from '@leash/signing';
+import { GateSigner, type GateSigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
 import { PolicyEvaluator } from './evaluation/policy-evaluator';
 
 export interface PolicyGateOptions {
   readonly store: Store;
-  /** The first key signs; all verify. Secrets of at least 32 bytes. */
-  readonly signingKeys: readonly SigningKey[];
+  /** The policy gate's private key: it signs decisions and nothing else. */
+  readonly signingKey: GateSigningKey;
   /** Default 15 minutes. */
   readonly decisionTtlMs?: number;
   /** Default: the reference tools. */
@@ -30,7 +30,7 @@ export interface PolicyGateOptions {
 export interface PolicyGate {
   readonly catalog: AgentCatalog;
   readonly evaluator: PolicyEvaluator;
-  readonly signer: Signer;
+  readonly signer: GateSigner;
   readonly tools: ToolSource;
   readonly decideAction: DecideActionUseCase;
   /** Puts the reference agents in the catalog, leaving existing versions alone. */
@@ -47,7 +47,7 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
     checkPolicy: (cedar) => evaluator.check(cedar),
     now: () => new Date(clock()),
   });
-  const signer = new Signer(options.signingKeys, clock);
+  const signer = new GateSigner('policy', options.signingKey);
   const decideAction = new DecideActionUseCase({
     store: options.store,
     profiles: catalog,

@@ -1,12 +1,20 @@
 import { z } from 'zod';
-import { SIGNING_ENV, integer, variable, type DeepReadonly } from '@leash/config';
+import {
+  POLICY_SIGNING_KEY_ENV,
+  integer,
+  keyRequirement,
+  variable,
+  type DeepReadonly,
+  type Requirement,
+} from '@leash/config';
 
 /**
- * The decision gate's variables, merged into POLICY_ENV. LEASH_SIGNING_KEYS is
- * the ring every gate shares (libs/config).
+ * The decision gate's variables, merged into POLICY_ENV. The policy service
+ * holds the policy gate's private key and no other key: it checks nobody's
+ * signature.
  */
 export const POLICY_DECISIONS_VARIABLES = {
-  ...SIGNING_ENV,
+  ...POLICY_SIGNING_KEY_ENV,
   LEASH_DECISION_TTL_MS: variable(integer(1_000, 86_400_000).default(900_000), {
     description:
       'How long a signed policy decision stays valid; the executor refuses it afterwards.',
@@ -25,7 +33,11 @@ export const POLICY_DECISIONS_VARIABLES = {
   ),
 };
 
+export const POLICY_DECISIONS_REQUIREMENTS: readonly Requirement[] = [
+  keyRequirement('LEASH_POLICY_SIGNING_KEY'),
+];
+
 /** What the decisions module reads from the service config. */
-export type PolicyDecisionsConfig = DeepReadonly<{
-  [K in keyof typeof POLICY_DECISIONS_VARIABLES]: z.output<(typeof POLICY_DECISIONS_VARIABLES)[K]>;
-}>;
+export type PolicyDecisionsConfig = DeepReadonly<
+  z.output<z.ZodObject<typeof POLICY_DECISIONS_VARIABLES>>
+>;

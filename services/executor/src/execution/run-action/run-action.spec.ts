@@ -1,10 +1,10 @@
-import { Signer, actionHash } from '@leash/signing';
+import { actionHash } from '@leash/signing';
 import { Refund, Ticket } from '../../tools/backends/backend.aggregates';
 import { TestTool, type TestToolOptions } from '../../tools/test-tool';
 import type { ToolContext } from '../../tools/tool-implementation';
 import { createToolRegistry } from '../../tools/tool-registry';
 import {
-  OTHER_KEY,
+  forgerSigners,
   authorizedAction,
   fundedAction,
   openHarness,
@@ -149,8 +149,7 @@ describe('RunActionUseCase', () => {
     }
 
     it('a forged action', async () => {
-      const forger = new Signer([OTHER_KEY], () => h.clock.now());
-      await expectRefused(fundedAction(h, { signWith: forger }), 'invalid_signature');
+      await expectRefused(fundedAction(h, { signWith: forgerSigners() }), 'invalid_signature');
       expect(ticketCalls).toHaveLength(0);
     });
 
@@ -223,7 +222,7 @@ describe('RunActionUseCase', () => {
     });
 
     it('a redelivered refusal once', async () => {
-      const event = fundedAction(h, { signWith: new Signer([OTHER_KEY]) });
+      const event = fundedAction(h, { signWith: forgerSigners() });
       await run(event);
       expect(await run(event)).toEqual({ outcome: 'duplicate' });
       expect(await rejections()).toHaveLength(1);

@@ -1,11 +1,11 @@
 import { SUPPORT_PROFILE, IT_HELPDESK_PROFILE } from '@leash/agents';
 import type { Envelope, KillScope, KillV1 } from '@leash/contracts';
 import { KillSwitch, type KillTarget } from '@leash/kill-switch';
-import { Signer, decisionFields, decisionFieldsOf } from '@leash/signing';
+import { decisionFields, decisionFieldsOf } from '@leash/signing';
 import {
   openPolicyHarness,
   proposal,
-  SIGNING_KEY,
+  policyVerifier,
   T0,
   type PolicyHarness,
 } from '../test/policy-harness';
@@ -86,7 +86,7 @@ describe('DecideActionUseCase', () => {
         note: '',
       });
       expect(data.amountUsdMicros).toBe(40_000_000);
-      const verifier = new Signer([SIGNING_KEY], () => T0 + 1_000);
+      const verifier = policyVerifier(() => T0 + 1_000);
       const identity = {
         tenantId: 'acme',
         taskId: 'task-1',
@@ -103,12 +103,12 @@ describe('DecideActionUseCase', () => {
       expect(verifier.verify(fields(data.arguments), data.decision.signed)).toEqual({ ok: true });
       expect(
         verifier.verify(fields({ ...data.arguments, amountUsd: 4000 }), data.decision.signed),
-      ).toEqual({
+      ).toMatchObject({
         ok: false,
         failure: 'hash_mismatch',
       });
-      const late = new Signer([SIGNING_KEY], () => T0 + 16 * 60_000);
-      expect(late.verify(fields(data.arguments), data.decision.signed)).toEqual({
+      const late = policyVerifier(() => T0 + 16 * 60_000);
+      expect(late.verify(fields(data.arguments), data.decision.signed)).toMatchObject({
         ok: false,
         failure: 'expired',
       });
@@ -270,7 +270,7 @@ describe('DecideActionUseCase', () => {
         reviewerGroup: 'it-service-desk',
       });
       expect(event.data.arguments).toEqual({ userEmail: 'CEO@acme.example', reason: 'locked out' });
-      const verifier = new Signer([SIGNING_KEY], () => T0 + 1_000);
+      const verifier = policyVerifier(() => T0 + 1_000);
       const identity = { ...event.data, tenantId: 'acme', taskId: 'task-1' };
       expect(
         verifier.verify(
@@ -296,7 +296,7 @@ describe('DecideActionUseCase', () => {
         reviewerGroup: 'it-service-desk',
         determiningPolicies: ['install-needs-it'],
       });
-      const verifier = new Signer([SIGNING_KEY], () => T0 + 1_000);
+      const verifier = policyVerifier(() => T0 + 1_000);
       const identity = { ...data, tenantId: 'acme', taskId: 'task-1' };
       const redirected = { ...data.decision, reviewerGroup: 'end-user' };
       expect(

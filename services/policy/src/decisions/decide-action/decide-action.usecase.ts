@@ -18,7 +18,7 @@ import {
   type Versions,
 } from '@leash/contracts';
 import { describeScope, type KillSwitch } from '@leash/kill-switch';
-import { Signer, canonicalHash, decisionFields } from '@leash/signing';
+import { GateSigner, canonicalHash, decisionFields } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import { z } from 'zod';
 import {
@@ -46,7 +46,7 @@ export interface DecideActionDependencies {
   readonly policies: PolicySource;
   readonly tools: ToolSource;
   readonly evaluator: PolicyEvaluator;
-  readonly signer: Signer;
+  readonly signer: GateSigner;
   /** How long a signed decision is valid. */
   readonly decisionTtlMs: number;
   readonly clock?: () => number;

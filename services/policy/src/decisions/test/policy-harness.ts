@@ -1,6 +1,7 @@
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type ActionProposedV1, type Envelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
+import { GateVerifier, generateGateKey } from '@leash/signing';
 import type { z } from 'zod';
 import { createPolicyGate, type PolicyGate, type PolicyGateOptions } from '../policy-gate';
 
@@ -9,7 +10,15 @@ import { createPolicyGate, type PolicyGate, type PolicyGateOptions } from '../po
  * spec moves and a builder of proposals.
  */
 
-export const SIGNING_KEY = { id: 'k1', secret: 'a-secret-of-at-least-thirty-two-bytes!' };
+/** The policy gate's key pair, made once per test run. */
+export const POLICY_KEY = generateGateKey('policy-test');
+/** LEASH_POLICY_SIGNING_KEY's value for it. */
+export const POLICY_SIGNING_KEY_TEXT = `${POLICY_KEY.signingKey.id}:${POLICY_KEY.signingKey.privateKey}`;
+
+/** A checker of policy decisions, holding the public key only. */
+export function policyVerifier(now: () => number = Date.now): GateVerifier {
+  return new GateVerifier({ policy: [POLICY_KEY.publicKey] }, { now });
+}
 export const T0 = Date.parse('2026-03-01T12:00:30Z');
 
 export class ManualClock {
@@ -44,7 +53,7 @@ export async function openPolicyHarness(
   const engines = await openEngines(config, { source: 'policy' });
   const clock = new ManualClock();
   const gate = createPolicyGate({
-    signingKeys: [SIGNING_KEY],
+    signingKey: POLICY_KEY.signingKey,
     ...options,
     store: engines.store,
     clock: clock.now,
