@@ -10,7 +10,7 @@ import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { generateGateKey, type GatePublicKey, type GateSigningKey } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { withDevSigningKeys } from '../dev-signing-key';
-import { LeashUnderTest, TEST_REVIEWERS } from '../eval/leash-under-test';
+import { LeashUnderTest, TEST_REVIEWERS, testReviewerKey } from '../eval/leash-under-test';
 import { forgedTransfer, privateKeysOf, signAs } from './support/forger';
 
 /*
@@ -80,7 +80,11 @@ describe('the policy key rotated mid-run', () => {
       next.signingKey,
       `${publicText(next.publicKey)},${publicText(old.publicKey)}`,
     );
-    const client = new LeashClient({ bus: s.leash.engines.bus, source: 'e2e-reviewer' });
+    const client = new LeashClient({
+      bus: s.leash.engines.bus,
+      source: 'e2e-reviewer',
+      verdictKey: testReviewerKey(TEST_REVIEWERS[0]),
+    });
     await client.approve({ ...waiting, tenantId: TENANT, taskId: inFlight }, TEST_REVIEWERS[0]);
     const [paid] = await waitFor(
       async () => {
