@@ -1,4 +1,5 @@
-import type { AgentProfile } from '@leash/agents';
+import { REFERENCE_AGENTS, type AgentProfile } from '@leash/agents';
+import { ConfigError, priceFor, type PriceTable } from '@leash/config';
 import { modelEngineOf, type AgentLoopConfig, type ModelEngine } from '../agent-loop.config';
 import type { ModelPort } from './model.port';
 import { OpenAiModel } from './openai.model';
@@ -58,4 +59,52 @@ export function modelFromConfig(config: AgentLoopConfig, scripts: ScriptSource):
   }
   // Outermost, so a replayed or recorded call is traced the same as a live one.
   return { engine, model: new TracedModel(model, engine), modelName, description };
+}
+
+/**
+ * The model names calls will be booked under: the simulated engines' own,
+ * LEASH_MODEL_NAME, or else the models the reference agents name.
+ */
+export function modelNamesToPrice(
+  config: { readonly LEASH_MODEL_NAME?: string | undefined },
+  engine: ModelEngine,
+): string[] {
+  if (engine !== 'openai') return [engine];
+  if (config.LEASH_MODEL_NAME) return [config.LEASH_MODEL_NAME];
+  return [...new Set(Object.values(REFERENCE_AGENTS).map((agent) => agent.profile.model))];
+}
+
+/**
+ * Refuses to start when a model calls would be made under has no price: the
+ * budget would refuse every call, and every task would end limit_exceeded.
+ */
+export function requirePrices(
+  config: {
+    readonly LEASH_MODEL_NAME?: string | undefined;
+    readonly LEASH_MODEL_PRICES: PriceTable;
+  },
+  engine: ModelEngine,
+): void {
+  const unpriced = modelNamesToPrice(config, engine).filter(
+    (name) => !priceFor(config.LEASH_MODEL_PRICES, name),
+  );
+  if (unpriced.length === 0) return;
+  // The table as it stands plus the missing names, as one value to paste.
+  const example = [
+    ...Object.entries(config.LEASH_MODEL_PRICES).map(
+      ([name, price]) =>
+        `${name}=${price.inputMicrosPerMTok / 1_000_000}/${price.outputMicrosPerMTok / 1_000_000}`,
+    ),
+    ...unpriced.map((name) => `${name}=0/0`),
+  ].join(',');
+  throw new ConfigError('planner', [
+    {
+      variable: 'LEASH_MODEL_PRICES',
+      message:
+        `model ${unpriced.map((name) => `"${name}"`).join(', ')} has no price in LEASH_MODEL_PRICES, ` +
+        'so the budget would refuse every call to it. Set LEASH_MODEL_PRICES to a comma-separated list of ' +
+        'model=input/output, in US dollars per million input/output tokens (it replaces the defaults), ' +
+        `e.g. LEASH_MODEL_PRICES='${example}'`,
+    },
+  ]);
 }
