@@ -135,7 +135,23 @@ function defaultIssuer(env: Environment): string {
   return `${user}@${hostname()}`;
 }
 
+/**
+ * A reader that went away (`leash audit X | head -1`): stop quietly, as Unix
+ * tools do on SIGPIPE, instead of dying on an unhandled EPIPE. Whatever the
+ * command published is already on the bus; there is no one left to tell.
+ */
+function stopQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 if (require.main === module) {
+  stopQuietlyOnClosedPipe();
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
