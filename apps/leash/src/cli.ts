@@ -13,7 +13,7 @@ import { openEngines, type Engines } from '@leash/engines';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
-import { runControlCommand } from './cli/control.command';
+import { runControlCommand, runKillList } from './cli/control.command';
 import { parseAuditCommand, runAuditCommand, type AuditCommand } from './cli/audit.command';
 import { helpText } from './cli/help';
 import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
@@ -93,6 +93,8 @@ function run(
     case 'task-submit':
     case 'task-watch':
       return runTaskCommand(command, engines, terminal);
+    case 'kill-list':
+      return runKillList(engines.store, terminal);
     case 'kill':
     case 'resume':
       return runControlCommand(engines.bus, command, terminal);

@@ -28,6 +28,7 @@ import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { DEMO_REVIEWERS } from './demo/demo-reviewers';
 import { runDemo } from './demo/demo';
+import { activeKills, formatActiveKills } from './cli/control.command';
 import { withDevSigningKey } from './dev-signing-key';
 
 /*
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
       `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
       `metrics and health on http://127.0.0.1:${leash.http.port}`,
   );
+  // A kill outlives a restart: say so, or new tasks die at once with no visible cause.
+  for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
   const running = demo
     ? await runDemo(leash.engines, {
         out: say,
