@@ -1,5 +1,5 @@
 import { ConfigError, DEFAULT_MODEL_PRICES, parsePriceTable } from '@leash/config';
-import { modelNamesToPrice, requirePrices } from './model.factory';
+import { describeModel, modelNamesToPrice, requirePrices } from './model.factory';
 
 const defaults = parsePriceTable(DEFAULT_MODEL_PRICES);
 
@@ -24,5 +24,34 @@ describe('requirePrices', () => {
     expect(modelNamesToPrice({ LEASH_MODEL_NAME: 'x' }, 'replay')).toEqual(['replay']);
     expect(modelNamesToPrice({ LEASH_MODEL_NAME: 'x' }, 'openai')).toEqual(['x']);
     expect(modelNamesToPrice({}, 'openai')).toContain('gpt-4o-mini');
+  });
+});
+
+describe('describeModel', () => {
+  it('names the engine, and for openai the model and the endpoint, never the key', () => {
+    expect(
+      describeModel({
+        LEASH_MODEL: undefined,
+        OPENAI_API_KEY: undefined,
+        OPENAI_BASE_URL: undefined,
+      }),
+    ).toBe('model scripted');
+    expect(
+      describeModel({
+        LEASH_MODEL: 'replay',
+        OPENAI_API_KEY: undefined,
+        OPENAI_BASE_URL: undefined,
+        LEASH_REPLAY_FILE: 'run.json',
+      }),
+    ).toBe('model replay of run.json');
+    const openai = describeModel({
+      LEASH_MODEL: undefined,
+      OPENAI_API_KEY: 'sk-secret',
+      OPENAI_BASE_URL: 'http://localhost:11434/v1',
+      LEASH_MODEL_NAME: 'llama3.1',
+      LEASH_RECORD_FILE: 'rec.json',
+    });
+    expect(openai).toBe('model llama3.1 at http://localhost:11434/v1, recorded to rec.json');
+    expect(openai).not.toContain('sk-secret');
   });
 });

@@ -21,20 +21,18 @@ export function modelFromConfig(config: AgentLoopConfig, scripts: ScriptSource):
   const engine = modelEngineOf(config);
   let model: ModelPort;
   let modelName: (profile: AgentProfile) => string;
-  let description: string;
+  const description = describeModel(config);
   switch (engine) {
     case 'scripted':
       model = new ScriptedModel(scripts);
       // Simulated engines are booked under their own (priced) names, not the profile's model.
       modelName = () => 'scripted';
-      description = 'scripted scenarios';
       break;
     case 'replay': {
       const file = config.LEASH_REPLAY_FILE;
       if (!file) throw new Error('LEASH_MODEL=replay needs LEASH_REPLAY_FILE');
       model = ReplayModel.fromFile(file);
       modelName = () => 'replay';
-      description = `replay of ${file}`;
       break;
     }
     case 'openai':
@@ -50,15 +48,34 @@ export function modelFromConfig(config: AgentLoopConfig, scripts: ScriptSource):
         timeoutMs: config.LEASH_MODEL_TIMEOUT_MS,
       });
       modelName = (profile) => config.LEASH_MODEL_NAME ?? profile.model;
-      description = `openai at ${config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'}`;
       break;
   }
-  if (config.LEASH_RECORD_FILE) {
-    model = new RecordingModel(model, config.LEASH_RECORD_FILE);
-    description += `, recorded to ${config.LEASH_RECORD_FILE}`;
-  }
+  if (config.LEASH_RECORD_FILE) model = new RecordingModel(model, config.LEASH_RECORD_FILE);
   // Outermost, so a replayed or recorded call is traced the same as a live one.
   return { engine, model: new TracedModel(model, engine), modelName, description };
+}
+
+/**
+ * The model the planner calls, for start-up lines: the engine, and for
+ * openai the endpoint and model name. Never a secret.
+ */
+export function describeModel(
+  config: Pick<AgentLoopConfig, 'LEASH_MODEL' | 'OPENAI_API_KEY' | 'OPENAI_BASE_URL'> & {
+    readonly LEASH_MODEL_NAME?: string | undefined;
+    readonly LEASH_REPLAY_FILE?: string | undefined;
+    readonly LEASH_RECORD_FILE?: string | undefined;
+  },
+): string {
+  const engine = modelEngineOf(config);
+  const described =
+    engine === 'scripted'
+      ? 'model scripted'
+      : engine === 'replay'
+        ? `model replay of ${config.LEASH_REPLAY_FILE ?? '(no LEASH_REPLAY_FILE)'}`
+        : `model ${modelNamesToPrice(config, engine).join(' / ')} at ${config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'}`;
+  return config.LEASH_RECORD_FILE
+    ? `${described}, recorded to ${config.LEASH_RECORD_FILE}`
+    : described;
 }
 
 /**
