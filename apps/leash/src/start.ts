@@ -21,6 +21,8 @@ import {
   type RunningService,
 } from '@leash/engines';
 import { APPROVALS_ENV, bootstrapApprovals } from '@leash/service-approvals';
+// The launcher runs the budget service, so it loads it at once; only the CLI loads it lazily, to start fast.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
 import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
 import {
