@@ -53,5 +53,12 @@ describe('describeModel', () => {
     });
     expect(openai).toBe('model llama3.1 at http://localhost:11434/v1, recorded to rec.json');
     expect(openai).not.toContain('sk-secret');
+    expect(
+      describeModel({
+        LEASH_MODEL: 'openai',
+        OPENAI_API_KEY: 'sk-secret',
+        OPENAI_BASE_URL: undefined,
+      }),
+    ).toBe("model of each agent's profile (gpt-4o-mini) at https://api.openai.com/v1");
   });
 });

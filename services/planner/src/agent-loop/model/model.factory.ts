@@ -72,7 +72,8 @@ export function describeModel(
       ? 'model scripted'
       : engine === 'replay'
         ? `model replay of ${config.LEASH_REPLAY_FILE ?? '(no LEASH_REPLAY_FILE)'}`
-        : `model ${modelNamesToPrice(config, engine).join(' / ')} at ${config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'}`;
+        : `model ${config.LEASH_MODEL_NAME ?? `of each agent's profile (${modelNamesToPrice(config, engine).join(', ')})`} ` +
+          `at ${config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'}`;
   return config.LEASH_RECORD_FILE
     ? `${described}, recorded to ${config.LEASH_RECORD_FILE}`
     : described;
