@@ -15,7 +15,7 @@ import { createApprovalQueries } from '@leash/service-approvals';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
-import { runControlCommand } from './cli/control.command';
+import { runControlCommand, runKillList } from './cli/control.command';
 import { parseAuditCommand, runAuditCommand, type AuditCommand } from './cli/audit.command';
 import { helpText } from './cli/help';
 import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
@@ -115,6 +115,8 @@ function run(
     case 'task-submit':
     case 'task-watch':
       return runTaskCommand(command, engines, terminal);
+    case 'kill-list':
+      return runKillList(engines.store, terminal);
     case 'kill':
     case 'resume':
       return runControlCommand(engines.bus, command, terminal);
@@ -168,7 +170,23 @@ function defaultIssuer(env: Environment): string {
   return `${user}@${hostname()}`;
 }
 
+/**
+ * A reader that went away (`leash audit X | head -1`): stop quietly, as Unix
+ * tools do on SIGPIPE, instead of dying on an unhandled EPIPE. Whatever the
+ * command published is already on the bus; there is no one left to tell.
+ */
+function stopQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 if (require.main === module) {
+  stopQuietlyOnClosedPipe();
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

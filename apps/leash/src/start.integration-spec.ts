@@ -116,5 +116,10 @@ describe('the all-in-one launcher', () => {
     const exit = await exited;
     expect(output).toContain('stopped cleanly');
     expect(exit).toEqual({ code: 0, signal: null });
+    // The start line names the model; without the demo, it says what to try next.
+    expect(output).toMatch(/Leash is up: [^\n]*; model scripted/);
+    expect(output).toContain('bin/leash task submit --agent it-helpdesk');
+    expect(output).toContain('bin/leash approvals list');
+    expect(output).toContain('bin/leash audit <task-id>');
   });
 });

@@ -22,14 +22,22 @@ import {
   type RunningService,
 } from '@leash/engines';
 import { APPROVALS_ENV, bootstrapApprovals } from '@leash/service-approvals';
+// The launcher runs the budget service, so it loads it at once; only the CLI loads it lazily, to start fast.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
 import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
-import { PLANNER_ENV, bootstrapPlanner } from '@leash/service-planner';
+import {
+  PLANNER_ENV,
+  bootstrapPlanner,
+  describeModel,
+  type AgentLoopConfig,
+} from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
 import { demoReviewerKeysDir, demoReviewersWithKeys } from './demo/demo-reviewer-keys';
 import { runDemo } from './demo/demo';
+import { activeKills, formatActiveKills } from './cli/control.command';
 import { withDevSigningKeys } from './dev-signing-key';
 
 /*
@@ -126,6 +134,14 @@ export function launcherEnv(env: Environment): Environment {
   };
 }
 
+/** What to try first when the demo is off: a task, the reviewers' inbox, the audit. */
+export const NEXT_STEPS: readonly string[] = [
+  'Try next, from another terminal:',
+  '  bin/leash task submit --agent it-helpdesk --input "My laptop cannot join the office wifi" --watch',
+  '  bin/leash approvals list',
+  '  bin/leash audit <task-id>',
+];
+
 /** LEASH_DEMO: the demo runs unless it is 'false'. */
 function demoEnabled(env: Environment): boolean {
   const value = env.LEASH_DEMO?.trim();
@@ -148,9 +164,13 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
     `Leash is up: ${leash.services.map((s) => s.name).join(', ')}; ` +
+      `${describeModel(leash.config as unknown as AgentLoopConfig)}; ` +
       `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
       `metrics and health on http://127.0.0.1:${leash.http.port}`,
   );
+  // A kill outlives a restart: say so, or new tasks die at once with no visible cause.
+  for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
+  if (!demo) for (const line of NEXT_STEPS) say(line);
   const running = demo
     ? await runDemo(leash.engines, {
         out: say,

@@ -1,4 +1,4 @@
-import type { KillScope } from '@leash/contracts';
+import type { KillScope, KillV1 } from '@leash/contracts';
 
 /** What a kill is matched against: the work a call belongs to. */
 export interface KillTarget {
@@ -48,4 +48,36 @@ export function describeScope(scope: KillScope): string {
     case 'task':
       return `task ${scope.taskId}`;
   }
+}
+
+/** The command that lifts the kills of this scope. */
+export function resumeCommand(scope: KillScope): string {
+  switch (scope.kind) {
+    case 'all':
+      return 'bin/leash resume --all';
+    case 'tenant':
+      return `bin/leash resume --tenant ${scope.tenantId}`;
+    case 'agent':
+      return `bin/leash resume --agent ${scope.agent}`;
+    case 'task':
+      return `bin/leash resume --task ${scope.taskId}`;
+  }
+}
+
+type KillFacts = Pick<KillV1, 'commandId' | 'scope' | 'reason' | 'issuedBy' | 'issuedAt'>;
+
+/** A kill in force, for a person: its scope, why, who, when, and what lifts it. */
+export function describeKill(kill: KillFacts): string {
+  return (
+    `${describeScope(kill.scope)}: "${kill.reason}", by ${kill.issuedBy} at ${kill.issuedAt} ` +
+    `(command ${kill.commandId}); lift it with ${resumeCommand(kill.scope)}`
+  );
+}
+
+/** Why a task ended killed: which kill (scope, who, when, why) and what lifts it. */
+export function killedReason(kill: KillFacts): string {
+  return (
+    `killed by the kill of ${describeScope(kill.scope)} issued by ${kill.issuedBy} at ${kill.issuedAt}: ` +
+    `"${kill.reason}" (lift it with ${resumeCommand(kill.scope)})`
+  );
 }

@@ -1,4 +1,7 @@
+import { loadConfig } from '@leash/config';
 import { startService, type BootstrapOptions, type RunningService } from '@leash/engines';
+import { modelEngineOf, type AgentLoopConfig } from './agent-loop/agent-loop.config';
+import { requirePrices } from './agent-loop/model/model.factory';
 import { PlannerModule } from './app.module';
 import { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
 
@@ -9,5 +12,11 @@ import { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
 export function bootstrapPlanner(
   options?: BootstrapOptions,
 ): Promise<RunningService<PlannerConfig>> {
+  // Before Nest, so a model without a price is refused as a plain config error, and before any engine opens.
+  const config = loadConfig(PLANNER_ENV, {
+    env: options?.env,
+    subject: PLANNER,
+  }) as unknown as AgentLoopConfig;
+  requirePrices(config, modelEngineOf(config));
   return startService({ name: PLANNER, env: PLANNER_ENV, module: PlannerModule }, options);
 }

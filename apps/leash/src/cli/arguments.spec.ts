@@ -15,6 +15,11 @@ function usageError(line: string[]): UsageError {
 
 describe('parseCommand', () => {
   describe('kill', () => {
+    it('reads kill list, which takes nothing else', () => {
+      expect(parse(['kill', 'list'])).toEqual({ kind: 'kill-list' });
+      expect(() => parse(['kill', 'list', '--all'])).toThrow(UsageError);
+    });
+
     it('reads each scope', () => {
       expect(parse(['kill', '--all', '--reason', 'runaway'])).toEqual({
         kind: 'kill',

@@ -26,6 +26,7 @@ export type CliCommand =
       readonly issuedBy: string;
       readonly timeoutMs: number;
     }
+  | { readonly kind: 'kill-list' }
   | {
       readonly kind: 'resume';
       readonly scope: KillScope;
@@ -86,6 +87,10 @@ export function parseCommand(argv: readonly string[], defaults: ParseDefaults): 
 }
 
 function parseKill(argv: readonly string[], defaults: ParseDefaults): CliCommand {
+  if (argv[0] === 'list') {
+    const { values } = parse('kill list', argv.slice(1), HELP);
+    return values.help ? { kind: 'help', topic: 'kill' } : { kind: 'kill-list' };
+  }
   const { values } = parse('kill', argv, { ...HELP, ...SCOPE, rollback: { type: 'boolean' } });
   if (values.help) return { kind: 'help', topic: 'kill' };
   const reason = values.reason?.trim();
@@ -226,7 +231,11 @@ function parse<O extends Options>(
 }
 
 function topicOf(command: string): HelpTopic {
-  return command.startsWith('approvals') ? 'approvals' : (command as HelpTopic);
+  return command.startsWith('approvals')
+    ? 'approvals'
+    : command.startsWith('kill')
+      ? 'kill'
+      : (command as HelpTopic);
 }
 
 interface ScopeValues {

@@ -1,12 +1,16 @@
 import type { Bus } from '@leash/bus';
 import {
   ControlCommander,
+  describeKill,
   describeScope,
+  KILLS,
   type AckReceipt,
   type IssueResult,
+  type KillRecord,
 } from '@leash/kill-switch';
+import type { Store } from '@leash/store';
 import type { CliCommand } from './arguments';
-import type { Terminal } from './terminal';
+import { visible, type Terminal } from './terminal';
 
 type ControlCommand = Extract<CliCommand, { kind: 'kill' | 'resume' }>;
 
@@ -60,5 +64,29 @@ function report(result: IssueResult, command: ControlCommand, terminal: Terminal
     `${command.kind === 'kill' ? 'killed' : 'resumed'}: ${services} services acknowledged ` +
       `in ${last.toFixed(1)} ms (command ${result.commandId})`,
   );
+  return 0;
+}
+
+/** The kills in force, oldest first, as every service loads them at start. */
+export async function activeKills(store: Store): Promise<KillRecord[]> {
+  const stored = await store.repository(KILLS).find({ where: { status: 'active' } });
+  return stored
+    .map(({ doc }) => doc)
+    .sort((a, b) => Date.parse(a.issuedAt) - Date.parse(b.issuedAt));
+}
+
+/** A heading and one line per kill in force; nothing when there is none. */
+export function formatActiveKills(kills: readonly KillRecord[]): string[] {
+  if (kills.length === 0) return [];
+  return [
+    `${kills.length} kill${kills.length === 1 ? '' : 's'} in force: new tasks and calls in ${kills.length === 1 ? 'its' : 'their'} scope are refused until resumed`,
+    ...kills.map((kill) => `  ${visible(describeKill(kill))}`),
+  ];
+}
+
+/** `leash kill list`: the kills in force, with who issued each, when, why, and what lifts it. */
+export async function runKillList(store: Store, terminal: Terminal): Promise<number> {
+  const lines = formatActiveKills(await activeKills(store));
+  for (const line of lines.length > 0 ? lines : ['no kill in force']) terminal.out(line);
   return 0;
 }

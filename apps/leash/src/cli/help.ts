@@ -9,6 +9,7 @@ const OVERVIEW = `leash: operate a running Leash (npm start, or the services alo
 
 Usage:
   leash kill    (--all | --tenant T | --agent A | --task ID) --reason "..." [--rollback]
+  leash kill list
   leash resume  (--all | --tenant T | --agent A | --task ID) [--reason "..."]
   leash approvals list [--tenant T] [--limit N]
   leash approvals approve ID --reviewer R [--key-file F] [--comment "..."]
@@ -39,6 +40,8 @@ Publishes a kill on the control topic and waits until every service
 each acknowledgement and its time. In scope, every service then refuses new
 tool and model calls and aborts the ones in flight. The kill is persisted:
 a restart does not resume killed work. Only \`leash resume\` lifts it.
+\`leash kill list\` prints the kills in force: scope, reason, who, when, and
+the command that lifts each.
 
 Options:
   --all | --tenant T | --agent A | --task ID   the scope: exactly one

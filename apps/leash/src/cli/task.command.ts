@@ -1,7 +1,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { IT_HELPDESK_SCENARIOS, PROCUREMENT_SCENARIOS, SUPPORT_SCENARIOS } from '@leash/agents';
+import {
+  AgentCatalog,
+  catalogHeads,
+  IT_HELPDESK_SCENARIOS,
+  PROCUREMENT_SCENARIOS,
+  SUPPORT_SCENARIOS,
+} from '@leash/agents';
+import { auditEntries, runSummaries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
-import type { AnyEnvelope, TaskStatus } from '@leash/contracts';
+import { TaskRequestedV1, type AnyEnvelope, type TaskStatus } from '@leash/contracts';
 import type { Engines } from '@leash/engines';
 import { demoReviewersFor, DEMO_TENANT } from '../demo/demo-reviewers';
 import { describeEvent, STATUS_EXIT_CODES } from '../demo/task-progress';
@@ -35,6 +42,9 @@ export type TaskCommand =
     }
   | { readonly kind: 'task-watch'; readonly taskId: string; readonly timeoutMs?: number };
 
+/** The longest input a task may have: the contract's own limit. */
+const MAX_INPUT_CHARACTERS = TaskRequestedV1.shape.input.maxLength ?? Infinity;
+
 /** `leash task watch` exits with this when --timeout passes before the task finishes. */
 export const WATCH_TIMEOUT_EXIT_CODE = 124;
 
@@ -44,6 +54,8 @@ leash task watch ID [--timeout MS]
 
 submit publishes tasks.requested (tenant default "${DEMO_TENANT}", whose reviewers
 npm start seeds) and prints the task id and the command that follows it.
+The agent must be in the catalog; --input is at most ${MAX_INPUT_CHARACTERS} characters;
+a --task-id already used is refused (exit 1).
 --scenario names a scripted scenario (the scripted model plays it; its agent
 and input are the defaults of --agent and --input). Without it the scripted
 model finds a scenario by the exact input, else plays the agent's default.
@@ -113,6 +125,12 @@ export function parseTaskCommand(argv: readonly string[]): TaskCommand {
     if (input === undefined || !input.trim()) {
       throw new UsageError('task submit needs --input "..." (or --scenario ID)', 'task');
     }
+    if (input.length > MAX_INPUT_CHARACTERS) {
+      throw new UsageError(
+        `--input is ${input.length} characters; a task's input is at most ${MAX_INPUT_CHARACTERS}`,
+        'task',
+      );
+    }
     const tenantId = (values.tenant as string | undefined)?.trim() ?? DEMO_TENANT;
     if (!tenantId) throw new UsageError('--tenant must not be empty', 'task');
     const taskId = (values['task-id'] as string | undefined)?.trim();
@@ -166,6 +184,11 @@ export async function runTaskCommand(
   const client = new LeashClient({ bus: engines.bus, source: 'leash-cli' });
   if (command.kind === 'task-watch')
     return watch(client, command.taskId, terminal, command.timeoutMs);
+  const refused = await refusal(command, engines);
+  if (refused) {
+    terminal.err(`leash task submit: ${refused.message}`);
+    return refused.code;
+  }
   const taskId = await client.submitTask({
     tenantId: command.tenantId,
     agent: command.agent,
@@ -179,6 +202,43 @@ export async function runTaskCommand(
     return 0;
   }
   return watch(client, taskId, terminal);
+}
+
+/**
+ * What the services would drop or fail later, said now: an agent the
+ * catalog does not know (exit 2, bad usage), a task id already used (exit 1:
+ * the planner would ignore the second task).
+ */
+async function refusal(
+  command: Extract<TaskCommand, { kind: 'task-submit' }>,
+  engines: Engines,
+): Promise<{ readonly message: string; readonly code: number } | undefined> {
+  if (!(await new AgentCatalog(engines.store).profile(command.agent))) {
+    const heads = await engines.store.repository(catalogHeads).find();
+    const known = heads
+      .filter((head) => head.doc.kind === 'profile')
+      .map((head) => head.doc.name)
+      .sort();
+    return {
+      message:
+        `no agent "${command.agent}" in the catalog; known agents: ` +
+        (known.length > 0 ? known.join(', ') : 'none (has Leash started on this store?)'),
+      code: 2,
+    };
+  }
+  const taskId = command.taskId;
+  if (taskId !== undefined) {
+    const seen =
+      (await engines.store.repository(runSummaries).get(taskId)) !== undefined ||
+      (await engines.store.repository(auditEntries).count({ where: { taskId } })) > 0;
+    if (seen) {
+      return {
+        message: `task ${taskId} already exists; follow it with bin/leash task watch ${taskId}, or pick another --task-id`,
+        code: 1,
+      };
+    }
+  }
+  return undefined;
 }
 
 async function watch(

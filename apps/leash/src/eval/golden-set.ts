@@ -1,5 +1,6 @@
 import type { ReferenceScenario } from '@leash/agents';
-import type { TaskStatus } from '@leash/contracts';
+import type { Environment } from '@leash/config';
+import type { AnyEnvelope, TaskStatus } from '@leash/contracts';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { checkTask, toolsRun, type CheckFailure } from './golden-checks';
 import { LeashUnderTest } from './leash-under-test';
@@ -26,6 +27,8 @@ export interface GoldenResult {
   /** From publishing tasks.requested to observing tasks.finished. */
   readonly latencyMs: number;
   readonly toolsRun: number;
+  /** The actions the model proposed, in order: `tool {arguments}`. */
+  readonly trajectory: readonly string[];
 }
 
 export interface GoldenReport {
@@ -42,6 +45,8 @@ export interface GoldenRunOptions {
   readonly scenarios?: readonly ReferenceScenario[];
   /** How long to wait for every task to finish. */
   readonly timeoutMs?: number;
+  /** Extra environment for the system under test (e.g. LEASH_MODEL=replay). */
+  readonly env?: Environment;
 }
 
 /**
@@ -52,7 +57,10 @@ export interface GoldenRunOptions {
 export async function runGoldenSet(options: GoldenRunOptions = {}): Promise<GoldenReport> {
   const scenarios = options.scenarios ?? GOLDEN_SCENARIOS;
   const started = performance.now();
-  const system = await LeashUnderTest.start({ tenants: scenarios.map(goldenTenant) });
+  const system = await LeashUnderTest.start({
+    tenants: scenarios.map(goldenTenant),
+    ...(options.env ? { env: options.env } : {}),
+  });
   try {
     const taskIds: string[] = [];
     for (const scenario of scenarios) {
@@ -83,12 +91,22 @@ export async function runGoldenSet(options: GoldenRunOptions = {}): Promise<Gold
         costUsdMicros: record.finished?.cost.usdMicros ?? 0,
         latencyMs: (record.finishedAt ?? performance.now()) - record.submittedAt,
         toolsRun: toolsRun(record.events).length,
+        trajectory: trajectoryOf(record.events),
       });
     }
     return summarize(results, performance.now() - started);
   } finally {
     await system.stop();
   }
+}
+
+/** The proposed actions of a task, in order, as `tool {arguments}`. */
+export function trajectoryOf(events: readonly AnyEnvelope[]): string[] {
+  return events.flatMap((event) =>
+    event.type === 'leash.actions.proposed.v1'
+      ? [`${event.data.tool} ${JSON.stringify(event.data.arguments)}`]
+      : [],
+  );
 }
 
 function summarize(results: GoldenResult[], wallClockMs: number): GoldenReport {

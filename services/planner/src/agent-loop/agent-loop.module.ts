@@ -103,7 +103,7 @@ export class AgentLoopModule {
             const configured = options.model
               ? undefined
               : modelFromConfig(config, options.scenarios ?? new ScenarioRegistry());
-            if (configured) logger.log(`model: ${configured.description}`);
+            if (configured) logger.log(configured.description);
             return createAgentLoop({
               store,
               model: options.model ?? configured!.model,

@@ -425,7 +425,11 @@ describe('the agent loop', () => {
     await h.decide(taskId);
     expect(model.requests).toHaveLength(0);
     const [finished] = await h.events('leash.tasks.finished.v1');
-    expect(finished!.data).toMatchObject({ status: 'killed', reason: 'killed by oncall: runaway' });
+    // Which kill: its scope, who issued it and when, why, and what lifts it.
+    expect(finished!.data).toMatchObject({
+      status: 'killed',
+      reason: `killed by the kill of agent support issued by oncall at ${new Date(T0).toISOString()}: "runaway" (lift it with bin/leash resume --agent support)`,
+    });
     // The reservation is released: nothing was spent.
     expect((await h.events('leash.usage.recorded.v1'))[0]!.data).toMatchObject({
       inputTokens: 0,

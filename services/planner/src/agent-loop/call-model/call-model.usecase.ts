@@ -1,7 +1,7 @@
 import { TransientError } from '@leash/bus';
 import { priceFor, priceOf } from '@leash/config';
 import type { Envelope } from '@leash/contracts';
-import { KilledError } from '@leash/kill-switch';
+import { KilledError, killedReason } from '@leash/kill-switch';
 import { targetOf, type AgentLoopDeps } from '../agent-loop.deps';
 import { ModelError, type ModelResponse } from '../model/model.port';
 import { TaskEndedError } from '../task-state/in-flight-calls';
@@ -91,13 +91,7 @@ export class CallModelUseCase {
 
     // Nothing is spent when the call is not made: settle the reservation at zero to release it.
     if (ctx.kill) {
-      await this.endIfCurrent(
-        task,
-        requestId,
-        'killed',
-        `killed by ${ctx.kill.issuedBy}: ${ctx.kill.reason}`,
-        zeroUsage,
-      );
+      await this.endIfCurrent(task, requestId, 'killed', killedReason(ctx.kill), zeroUsage);
       return 'ended';
     }
     if (ctx.now >= Date.parse(task.deadlineAt)) {

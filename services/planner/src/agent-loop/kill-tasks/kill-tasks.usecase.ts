@@ -1,5 +1,5 @@
 import type { KillV1 } from '@leash/contracts';
-import { KilledError, scopeCovers } from '@leash/kill-switch';
+import { KilledError, killedReason, scopeCovers } from '@leash/kill-switch';
 import { targetOf, type AgentLoopDeps } from '../agent-loop.deps';
 import { finish } from '../task-state/loop-rules';
 import { PLANNER_TASKS } from '../task-state/planner-task.aggregate';
@@ -19,7 +19,7 @@ export class KillTasksUseCase {
     const open = await this.deps.store
       .repository(PLANNER_TASKS)
       .find({ where: { status: 'running' } });
-    const reason = `killed by ${kill.issuedBy}: ${kill.reason}`;
+    const reason = killedReason(kill);
     const killed: string[] = [];
     for (const { doc } of open) {
       if (!scopeCovers(kill.scope, targetOf(doc))) continue;

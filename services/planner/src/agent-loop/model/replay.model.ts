@@ -78,13 +78,20 @@ export function readRecording(file: string): Recording {
   return parsed.data;
 }
 
-/** The `replay` adapter: answers each request with the recorded response, or refuses. */
+/**
+ * The `replay` adapter: answers each request with the recorded response, or
+ * refuses. A request comes in under the name `replay`, but the recording is
+ * keyed by the model that answered it (`scripted`, `gpt-4o-mini`, ...), so
+ * the lookup is made under each model name the recording holds.
+ */
 export class ReplayModel implements ModelPort {
   private readonly responses = new Map<string, ModelResponse>();
+  private readonly recordedModels: readonly string[];
 
   constructor(recording: Recording) {
     // A key recorded twice (a conversation run twice): the last recording wins.
     for (const entry of recording.entries) this.responses.set(entry.key, entry.response);
+    this.recordedModels = [...new Set(recording.entries.map((entry) => entry.model))];
   }
 
   static fromFile(file: string): ReplayModel {
@@ -94,14 +101,15 @@ export class ReplayModel implements ModelPort {
   async complete(request: ModelRequest): Promise<ModelResponse> {
     request.signal?.throwIfAborted();
     const { key, turn } = recordingKey(request);
-    const response = this.responses.get(key);
-    if (!response) {
-      throw new ModelError(
-        `the recording has no answer for turn ${turn} of this conversation (model ${request.model}, key ${key.slice(0, 12)})`,
-        false,
-      );
+    for (const model of [request.model, ...this.recordedModels]) {
+      const response = this.responses.get(recordingKey({ model, messages: request.messages }).key);
+      if (response) return structuredClone(response);
     }
-    return structuredClone(response);
+    const recorded = this.recordedModels.length > 0 ? this.recordedModels.join(', ') : 'none';
+    throw new ModelError(
+      `the recording has no answer for turn ${turn} of this conversation (model ${request.model}, recorded models ${recorded}, key ${key.slice(0, 12)})`,
+      false,
+    );
   }
 }
 

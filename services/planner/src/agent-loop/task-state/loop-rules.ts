@@ -1,4 +1,5 @@
 import type { ToolDefinition, ToolSource } from '@leash/agents';
+import { killedReason } from '@leash/kill-switch';
 import {
   createEnvelope,
   type ActionCompletedV1,
@@ -126,7 +127,7 @@ export function finish(
  */
 export function requestNextStep(task: PlannerTask, ctx: LoopContext): Outgoing[] {
   if (ctx.kill) {
-    return finish(task, ctx, 'killed', `killed by ${ctx.kill.issuedBy}: ${ctx.kill.reason}`);
+    return finish(task, ctx, 'killed', killedReason(ctx.kill));
   }
   if (task.step >= task.maxSteps) {
     return finish(

@@ -68,6 +68,19 @@ describe('DecideActionUseCase', () => {
       expect(event).toMatchObject({ tenantId: 'acme', taskId: 'task-1', source: 'policy' });
     });
 
+    it('names the model the planner called (scripted, or LEASH_MODEL_NAME), not the profile’s', async () => {
+      const event = decided(
+        await decide(
+          proposal({
+            tool: 'lookup_customer',
+            arguments: { customer: 'C-1' },
+            versions: { prompt: 'support@1', model: 'scripted' },
+          }),
+        ),
+      );
+      expect(event.data.versions).toMatchObject({ profile: 1, model: 'scripted' });
+    });
+
     it('signs exactly these arguments: the signature verifies, and fails when an argument changes', async () => {
       const event = decided(
         await decide(

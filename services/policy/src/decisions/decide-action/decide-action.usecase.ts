@@ -165,7 +165,10 @@ export class DecideActionUseCase {
     const now = this.clock();
     const baseVersions: Versions = {
       ...proposal.versions,
-      ...(profile ? { profile: profile.version, model: profile.model } : {}),
+      // The model is the one the planner called (scripted, replay, LEASH_MODEL_NAME); the profile's only when it does not say.
+      ...(profile
+        ? { profile: profile.version, model: proposal.versions.model ?? profile.model }
+        : {}),
       ...(policy ? { policy: policy.version } : {}),
     };
     const reject = (refusal: Refusal, versions: Versions = baseVersions) =>
