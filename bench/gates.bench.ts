@@ -24,7 +24,7 @@ import {
   ledgerDeps,
   subscribeLedger,
 } from '@leash/service-budget';
-import { PolicyEvaluator, createPolicyGate, decideActionCommand } from '@leash/service-policy';
+import { PolicyEvaluator, createPolicyGate, subscribePolicy } from '@leash/service-policy';
 
 const SIGNING_KEYS = `bench:${'k'.repeat(48)}`;
 const TENANTS = 200;
@@ -99,11 +99,8 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
         profiles: new AgentCatalog(store),
       }),
     );
-    await bus.subscribe('policy', ['actions.proposed'], (d) =>
-      gate.decideAction
-        .execute(decideActionCommand(d.event as never, d.headers))
-        .then(() => undefined),
-    );
+    // Every topic the gate reads: it decides a task's proposals only once it has the task's input.
+    await subscribePolicy(bus, gate);
     await subscribeLedger(bus, ledger);
 
     const sentAt = new Map<string, number>();
@@ -135,6 +132,16 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
     const propose = async () => {
       n += 1;
       const actionId = randomUUID();
+      const tenantId = `tenant-${n % TENANTS}`;
+      const taskId = `task-${n}`;
+      await bus.publish(
+        'tasks.requested',
+        createEnvelope(
+          'leash.tasks.requested.v1',
+          { agent: 'support', input: `From customer${n}@example.com: where is my order?` },
+          { source: 'bench', tenantId, taskId },
+        ),
+      );
       const envelope = createEnvelope(
         'leash.actions.proposed.v1',
         {
@@ -146,7 +153,7 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
           reason: 'look the customer up before answering',
           versions: {},
         },
-        { source: 'bench', tenantId: `tenant-${n % TENANTS}`, taskId: `task-${n}` },
+        { source: 'bench', tenantId, taskId },
       );
       sentAt.set(actionId, performance.now());
       await bus.publish('actions.proposed', envelope);

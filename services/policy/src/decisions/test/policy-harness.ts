@@ -2,6 +2,8 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type ActionProposedV1, type Envelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import type { z } from 'zod';
+import { decideActionCommand } from '../decide-action/decide-action.command';
+import type { DecisionOutcome } from '../decide-action/decide-action.usecase';
 import { createPolicyGate, type PolicyGate, type PolicyGateOptions } from '../policy-gate';
 
 /*
@@ -79,4 +81,40 @@ export function proposal(input: ProposalInput = {}): Envelope<'leash.actions.pro
     },
     { source: 'planner', taskId, ...(tenantId === null ? {} : { tenantId }) },
   );
+}
+
+/** A tasks.requested envelope: what the gate must see of a task before it decides its proposals. */
+export function taskRequested(
+  input: {
+    readonly tenantId?: string;
+    readonly taskId?: string;
+    readonly agent?: string;
+    readonly input?: string;
+    readonly requestedBy?: string;
+  } = {},
+): Envelope<'leash.tasks.requested.v1'> {
+  const { tenantId = 'acme', taskId = 'task-1', agent = 'support', requestedBy } = input;
+  return createEnvelope(
+    'leash.tasks.requested.v1',
+    {
+      agent,
+      input: input.input ?? 'A customer asks about an order.',
+      ...(requestedBy !== undefined ? { requestedBy } : {}),
+    },
+    { source: 'upstream', tenantId, taskId },
+  );
+}
+
+/** Records the task's input first (once per task), then decides: a proposal of a task the gate has seen. */
+export async function decideSeen(
+  gate: PolicyGate,
+  event: Envelope<'leash.actions.proposed.v1'>,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<DecisionOutcome> {
+  if (event.tenantId !== undefined && event.taskId !== undefined) {
+    await gate.recordTaskInput.execute({
+      event: taskRequested({ tenantId: event.tenantId, taskId: event.taskId }),
+    });
+  }
+  return gate.decideAction.execute(decideActionCommand(event, headers));
 }
