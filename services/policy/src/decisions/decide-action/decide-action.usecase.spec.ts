@@ -317,7 +317,7 @@ describe('DecideActionUseCase', () => {
       };
       const event = decided(await decide(proposal(refund)));
       expect(event.data.decision.route).toBe('approve');
-      expect(event.data.decision.determiningPolicies).toContain('tainted-writes-need-a-human');
+      expect(event.data.decision.determiningPolicies).toContain('unverified-order-needs-a-human');
       const read = decided(
         await decide(proposal({ arguments: { customer: 'C-66' }, tainted: ['C-66'] })),
       );
