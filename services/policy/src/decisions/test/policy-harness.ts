@@ -118,3 +118,46 @@ export async function decideSeen(
   }
   return gate.decideAction.execute(decideActionCommand(event, headers));
 }
+
+/** The executor's actions.completed of a proposal: `output` is what the tool returned. */
+export function completed(
+  of: Envelope<'leash.actions.proposed.v1'>,
+  output: unknown,
+  status: 'succeeded' | 'failed' = 'succeeded',
+): Envelope<'leash.actions.completed.v1'> {
+  return createEnvelope(
+    'leash.actions.completed.v1',
+    {
+      actionId: of.data.actionId,
+      agent: of.data.agent,
+      tool: of.data.tool,
+      status,
+      output: typeof output === 'string' ? output : JSON.stringify(output),
+      ...(status === 'failed' ? { error: { kind: 'semantic', message: 'the tool failed' } } : {}),
+      attempts: 1,
+      durationMs: 5,
+      completedAt: new Date(T0).toISOString(),
+    },
+    { source: 'executor', tenantId: of.tenantId!, taskId: of.taskId! },
+  );
+}
+
+/** Another gate's actions.rejected of a proposal (budget over a cap, a reviewer's no). */
+export function rejectedBy(
+  of: Envelope<'leash.actions.proposed.v1'>,
+  gate: 'budget' | 'approvals' | 'executor' = 'approvals',
+): Envelope<'leash.actions.rejected.v1'> {
+  return createEnvelope(
+    'leash.actions.rejected.v1',
+    {
+      actionId: of.data.actionId,
+      agent: of.data.agent,
+      tool: of.data.tool,
+      gate,
+      code: 'approval_rejected',
+      reason: 'a reviewer said no',
+      versions: {},
+    },
+    { source: gate, tenantId: of.tenantId!, taskId: of.taskId! },
+  );
+}
