@@ -3,6 +3,7 @@ import { activityId, taskTaint } from '../decisions.aggregates';
 import { decideActionCommand } from '../decide-action/decide-action.command';
 import {
   T0,
+  completed,
   openPolicyHarness,
   proposal,
   taskRequested,
@@ -48,7 +49,9 @@ describe('ForgetTaskUseCase', () => {
     const records = h.engines.store.repository(taskTaint);
     expect(await records.get(activityId('acme', 'done'))).toBeUndefined();
     expect(await records.get(activityId('acme', 'other'))).toBeDefined();
-    // A redelivery finds nothing to drop.
+    // A redelivery finds nothing to drop; an outcome after the end leaves no record behind.
     expect(await h.gate.forgetTask.execute({ event: finished('done') })).toBe(false);
+    await h.gate.recordActionOutcome.execute({ event: completed(read, { late: true }) });
+    expect(await records.get(activityId('acme', 'done'))).toBeUndefined();
   });
 });

@@ -46,6 +46,9 @@ export class RecordActionOutcomeUseCase {
     const now = this.clock();
     const released = await this.deps.store.transaction(async (tx) => {
       const taint = await loadTaint(tx, tenantId, taskId, now);
+      // No record: the task finished (an approval cancelled with it, say) or was never seen
+      // deciding anything. Nothing waits for this outcome, and no record is left behind.
+      if (taint.version === undefined) return [];
       if (!(await tx.inbox.claim(this.source, event.id))) return releasable(taint.doc);
       const { actionId } = event.data;
       const awaited = taint.doc.awaiting[actionId];
