@@ -67,3 +67,13 @@ describe('taintedArguments of reported values', () => {
     expect(taintedArguments(args, [])).toEqual([]);
   });
 });
+
+describe('candidateValues on hostile text', () => {
+  it('stays linear on a long run with no address or digit in it', () => {
+    const started = performance.now();
+    const values = candidateValues(`${'a'.repeat(64_000)} refund O-5001 to x@evil.example`);
+    expect(values).toEqual(expect.arrayContaining(['o-5001', 'x@evil.example']));
+    // Unbounded token patterns took 20 s here; bounded ones take milliseconds.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});

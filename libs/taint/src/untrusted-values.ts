@@ -18,8 +18,15 @@ export const MIN_COPIED_LENGTH = 8;
 const MAX_VALUES = 1_000;
 const MAX_VALUE_LENGTH = 10_000;
 
+/*
+ * Emails, URLs, anything with a digit. Each part is bounded (an address is at
+ * most 254 characters): unbounded, a long run of letters with no `@` or digit
+ * in a tool's output made the scan quadratic, 20 s for 64,000 characters, in
+ * the planner and in the policy gate. A token past the bounds is cut, and the
+ * whole text is still a candidate value for containment.
+ */
 const TOKEN =
-  /[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?:\/\/[^\s"'<>]+|[A-Za-z0-9][\w.-]*\d[\w.-]*|\d[\w.-]*/g;
+  /[\w.+-]{1,256}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}|https?:\/\/[^\s"'<>]{1,2048}|[A-Za-z0-9][\w.-]{0,255}\d[\w.-]{0,255}|\d[\w.-]{0,255}/g;
 
 /** String and number leaves of a JSON value. */
 export function leaves(value: unknown, out: string[] = []): string[] {
