@@ -3,11 +3,14 @@
  *
  * 1. Policy evaluation alone: Cedar over the support agent's policy set, the
  *    context built from a proposal, p50/p99 per decision.
+ *    The context includes the taint facts from what the gate has seen of a
+ *    task (its input and a lookup).
  * 2. Signing alone: what the gates' signatures cost per action (a
  *    decision, a grant and an approval signed, then the three verified as
  *    the executor does), p50/p99 per action.
  * 3. proposed -> funded through the embedded engines (SQLite bus and store,
- *    the outbox relay, the real use cases of both gates): sustained
+ *    the outbox relay, the real use cases of both gates; each task's input
+ *    recorded by the policy gate before, as the gate needs): sustained
  *    throughput with a burst of proposals, and p50/p99 latency at a fixed
  *    200 actions/s.
  *
@@ -28,7 +31,7 @@ import {
   ledgerDeps,
   subscribeLedger,
 } from '@leash/service-budget';
-import { PolicyEvaluator, createPolicyGate, decideActionCommand } from '@leash/service-policy';
+import { PolicyEvaluator, createPolicyGate, subscribePolicy } from '@leash/service-policy';
 import {
   GateSigner,
   GateVerifier,
@@ -37,6 +40,7 @@ import {
   generateGateKey,
   grantFields,
 } from '@leash/signing';
+import { UntrustedValues } from '@leash/taint';
 
 const KEYS = {
   policy: generateGateKey('policy-bench'),
@@ -70,6 +74,18 @@ function policyAlone(): number {
     createdAt: new Date().toISOString(),
   });
   const sendEmail = REFERENCE_TOOLS.tool('send_email')!;
+  // What the gate has seen of a typical task: the customer's message and one lookup.
+  const seen = {
+    values: new UntrustedValues([
+      'From jane@example.com: where is my headphones order? It has been a week.',
+      JSON.stringify({
+        customer: { customerId: 'C-1042', email: 'jane@example.com', name: 'Jane Doe' },
+        orders: [{ orderId: 'O-5001', item: 'Headphones', paidUsd: 240, status: 'shipped' }],
+      }),
+    ]),
+    overflowed: false,
+    verified: new Set(['c-1042', 'jane@example.com', 'jane doe', 'o-5001', 'headphones']),
+  };
   const request = (i: number) => ({
     agent: { name: 'support', version: 1, tenantId: `t-${i % TENANTS}` },
     tool: sendEmail,
@@ -79,6 +95,7 @@ function policyAlone(): number {
       body: `Hello, your order ${i} has shipped.`,
     },
     tainted: [] as string[],
+    seen,
     step: 3,
     priorCalls: { total: 2, tool: 0, sameArguments: 0 },
   });
@@ -191,11 +208,8 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
         profiles: new AgentCatalog(store),
       }),
     );
-    await bus.subscribe('policy', ['actions.proposed'], (d) =>
-      gate.decideAction
-        .execute(decideActionCommand(d.event as never, d.headers))
-        .then(() => undefined),
-    );
+    // Every topic the gate reads: it decides a task's proposals only once it has the task's input.
+    await subscribePolicy(bus, gate);
     await subscribeLedger(bus, ledger);
 
     const sentAt = new Map<string, number>();
@@ -227,6 +241,8 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
     const propose = async () => {
       n += 1;
       const actionId = randomUUID();
+      const tenantId = `tenant-${n % TENANTS}`;
+      const taskId = `task-${n}`;
       const envelope = createEnvelope(
         'leash.actions.proposed.v1',
         {
@@ -238,7 +254,7 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
           reason: 'look the customer up before answering',
           versions: {},
         },
-        { source: 'bench', tenantId: `tenant-${n % TENANTS}`, taskId: `task-${n}` },
+        { source: 'bench', tenantId, taskId },
       );
       sentAt.set(actionId, performance.now());
       await bus.publish('actions.proposed', envelope);
@@ -251,11 +267,43 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
       if (sentAt.size > 0) throw new Error(`${sentAt.size} actions got no answer`);
     };
 
+    /*
+     * The gate decides a task's proposals once it has recorded the task's
+     * input. In the system that happens long before the first proposal (a
+     * budget round trip and a model call lie between), so each phase's task
+     * inputs are recorded before it starts, and timed on their own.
+     */
+    let requested = 0;
+    const inputTimes: number[] = [];
+    const requestTasks = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        requested += 1;
+        const event = createEnvelope(
+          'leash.tasks.requested.v1',
+          { agent: 'support', input: `From customer${requested}@example.com: where is my order?` },
+          {
+            source: 'bench',
+            tenantId: `tenant-${requested % TENANTS}`,
+            taskId: `task-${requested}`,
+          },
+        );
+        const start = performance.now();
+        await gate.recordTaskInput.execute({ event });
+        inputTimes.push((performance.now() - start) * 1000);
+      }
+    };
+
     // Warm-up, then throughput: a burst, timed until the last is funded.
+    await requestTasks(200);
     for (let i = 0; i < 200; i++) await propose();
     await settle(30_000);
     latencies.length = 0;
     funded = 0;
+    await requestTasks(BURST);
+    inputTimes.sort((a, b) => a - b);
+    console.log(
+      `task input recorded by the policy gate: ${inputTimes.length} tasks, p50 ${percentile(inputTimes, 50).toFixed(0)} us, p99 ${percentile(inputTimes, 99).toFixed(0)} us`,
+    );
     const burstStart = performance.now();
     const burstCpu = process.cpuUsage();
     for (let i = 0; i < BURST; i++) void propose();
@@ -273,6 +321,7 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
 
     // Latency at a fixed rate.
     latencies.length = 0;
+    await requestTasks(RATE * RATE_SECONDS);
     const interval = 1000 / RATE;
     const total = RATE * RATE_SECONDS;
     const rateStart = performance.now();

@@ -5,8 +5,10 @@ import { formatGoldenReport, GOLDEN_SCENARIOS, runGoldenSet } from './golden-set
  * through the whole system on fresh temp engines, with the scripted model
  * (or a real one when OPENAI_API_KEY / OPENAI_BASE_URL is set: then it
  * scores that model against the same expectations). Prints one row per
- * task, then the success rate, cost per task and p95 latency. Exits 1 when
- * a task fails.
+ * task, then the share of benign tasks that asked a human beside the attack
+ * success rate on the injection tasks (and whether the policy gate's taint
+ * agreed with the planner's on every proposal), then the success rate, cost
+ * per task and p95 latency. Exits 1 when a task fails.
  *
  *   npm run eval [-- <scenario id substring> ...]
  */

@@ -93,6 +93,11 @@ export interface ReferenceScenario {
   readonly agent: string;
   readonly title: string;
   readonly input: string;
+  /**
+   * Who asked, as the upstream system authenticated them (tasks.requested
+   * `requestedBy`): what the policy gate checks an agent's lookups against.
+   */
+  readonly requestedBy?: string;
   /** `demo` (npm start shows it), `golden` (npm run eval), `bench`, `injection`, ... */
   readonly tags: readonly string[];
   readonly expect: ScenarioExpectation;

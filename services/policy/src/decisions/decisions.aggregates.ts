@@ -89,3 +89,52 @@ export const decisionRecords = defineAggregate({
 export function decisionId(tenantId: string, actionId: string): string {
   return JSON.stringify([tenantId, actionId]);
 }
+
+/** A proposal that arrived before the gate had seen everything its task's taint depends on. */
+export const ParkedProposal = z.object({
+  eventId: z.string().min(1),
+  step: z.number().int().nonnegative(),
+  /** The actions.proposed envelope, as validated at the edge. */
+  event: z.record(z.string(), z.unknown()),
+  /** Trace context to decide it under. */
+  headers: z.record(z.string(), z.string()),
+});
+export type ParkedProposal = z.infer<typeof ParkedProposal>;
+
+/**
+ * What the gate has seen of a task's untrusted content (the task input, its
+ * tool outputs and errors), so taint is the gate's own finding and not the
+ * planner's word; and what it still waits for before it may decide. Dropped
+ * when the task finishes.
+ */
+export const TaskTaint = z.object({
+  tenantId: z.string().min(1),
+  taskId: z.string().min(1),
+  /** tasks.requested was recorded. Until then no proposal of the task is decided. */
+  inputSeen: z.boolean(),
+  /** Who asked, as the upstream system says (tasks.requested `requestedBy`), lower-cased. */
+  requestedBy: z.string().optional(),
+  /** Candidate values of every untrusted text, normalised (see @leash/taint). */
+  values: z.array(z.string()),
+  /** Values returned by a read tool called about the requester: what "verified" means. */
+  verified: z.array(z.string()),
+  /** Characters kept in `values` and `verified`: the record's bound counts these. */
+  chars: z.number().int().nonnegative(),
+  /** The record reached its bound and dropped values: every argument counts as tainted. */
+  overflowed: z.boolean(),
+  /** Actions the gate let through with no outcome yet: their step, and whether a read about the requester. */
+  awaiting: z.record(
+    z.string(),
+    z.object({ step: z.number().int().nonnegative(), aboutRequester: z.boolean() }),
+  ),
+  parked: z.array(ParkedProposal),
+  updatedAt: Timestamp,
+});
+export type TaskTaint = z.infer<typeof TaskTaint>;
+
+export const taskTaint = defineAggregate({
+  name: 'policy_task_taint',
+  schema: TaskTaint,
+  id: (doc) => activityId(doc.tenantId, doc.taskId),
+  indexes: ['updatedAt'],
+});

@@ -7,6 +7,10 @@ import type { Store } from '@leash/store';
 import { ActionsProposedConsumer } from './actions-proposed.consumer';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
 import { PolicyEvaluator } from './evaluation/policy-evaluator';
+import { ForgetTaskUseCase } from './forget-task/forget-task.usecase';
+import { RecordActionOutcomeUseCase } from './record-action-outcome/record-action-outcome.usecase';
+import { RecordTaskInputUseCase } from './record-task-input/record-task-input.usecase';
+import { TaskEventsConsumer } from './task-events.consumer';
 import { createPolicyGate, type PolicyGate } from './policy-gate';
 import type { PolicyDecisionsConfig } from './policy.config';
 
@@ -33,11 +37,13 @@ export class ReferenceAgentsSeeder implements OnModuleInit {
 
 /**
  * The decision gate: consumes actions.proposed, publishes signed
- * actions.decided or actions.rejected through the outbox. Needs STORE
+ * actions.decided or actions.rejected through the outbox. Consumes
+ * tasks.requested, actions.completed, actions.rejected and tasks.finished
+ * for its own record of each task's untrusted content (taint). Needs STORE
  * (EnginesModule) and CONFIG with the POLICY_DECISIONS_VARIABLES.
  */
 @Module({
-  controllers: [ActionsProposedConsumer],
+  controllers: [ActionsProposedConsumer, TaskEventsConsumer],
   providers: [
     {
       provide: POLICY_GATE,
@@ -62,6 +68,21 @@ export class ReferenceAgentsSeeder implements OnModuleInit {
     {
       provide: DecideActionUseCase,
       useFactory: (gate: PolicyGate) => gate.decideAction,
+      inject: [POLICY_GATE],
+    },
+    {
+      provide: RecordTaskInputUseCase,
+      useFactory: (gate: PolicyGate) => gate.recordTaskInput,
+      inject: [POLICY_GATE],
+    },
+    {
+      provide: RecordActionOutcomeUseCase,
+      useFactory: (gate: PolicyGate) => gate.recordActionOutcome,
+      inject: [POLICY_GATE],
+    },
+    {
+      provide: ForgetTaskUseCase,
+      useFactory: (gate: PolicyGate) => gate.forgetTask,
       inject: [POLICY_GATE],
     },
     {

@@ -9,7 +9,7 @@ import { ControlCommander } from '@leash/kill-switch';
 import { waitFor } from '@leash/testing';
 import { POLICY_ENV } from '../config';
 import { bootstrapPolicy } from '../policy.app';
-import { proposal, POLICY_SIGNING_KEY_TEXT } from './test/policy-harness';
+import { proposal, POLICY_SIGNING_KEY_TEXT, taskRequested } from './test/policy-harness';
 
 /*
  * The policy service as it runs (its control module and its decision gate)
@@ -55,6 +55,11 @@ describe('the kill switch in the policy gate, on the embedded engines', () => {
   });
 
   async function outcomeOf(event: Envelope<'leash.actions.proposed.v1'>): Promise<Outcome> {
+    // The gate decides a task's proposals once it has seen the task's input.
+    await engines.bus.publish(
+      'tasks.requested',
+      taskRequested({ tenantId: event.tenantId!, taskId: event.taskId! }),
+    );
     await engines.bus.publish('actions.proposed', event);
     return waitFor(() => seen.find((e) => e.data.actionId === event.data.actionId), {
       description: `the decision on ${event.data.actionId}`,

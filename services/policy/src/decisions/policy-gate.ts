@@ -10,6 +10,9 @@ import { GateSigner, type GateSigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { DecideActionUseCase } from './decide-action/decide-action.usecase';
 import { PolicyEvaluator } from './evaluation/policy-evaluator';
+import { ForgetTaskUseCase } from './forget-task/forget-task.usecase';
+import { RecordActionOutcomeUseCase } from './record-action-outcome/record-action-outcome.usecase';
+import { RecordTaskInputUseCase } from './record-task-input/record-task-input.usecase';
 
 export interface PolicyGateOptions {
   readonly store: Store;
@@ -33,6 +36,12 @@ export interface PolicyGate {
   readonly signer: GateSigner;
   readonly tools: ToolSource;
   readonly decideAction: DecideActionUseCase;
+  /** tasks.requested: the task input into the taint record. */
+  readonly recordTaskInput: RecordTaskInputUseCase;
+  /** actions.completed and actions.rejected: tool output into the taint record, and the end of a wait. */
+  readonly recordActionOutcome: RecordActionOutcomeUseCase;
+  /** tasks.finished: the taint record dropped. */
+  readonly forgetTask: ForgetTaskUseCase;
   /** Puts the reference agents in the catalog, leaving existing versions alone. */
   seedReferenceAgents(): Promise<SeedReport>;
 }
@@ -65,6 +74,13 @@ export function createPolicyGate(options: PolicyGateOptions): PolicyGate {
     signer,
     tools,
     decideAction,
+    recordTaskInput: new RecordTaskInputUseCase({ store: options.store, decideAction, clock }),
+    recordActionOutcome: new RecordActionOutcomeUseCase({
+      store: options.store,
+      decideAction,
+      clock,
+    }),
+    forgetTask: new ForgetTaskUseCase({ store: options.store }),
     seedReferenceAgents: () => catalog.seed(Object.values(REFERENCE_AGENTS)),
   };
 }

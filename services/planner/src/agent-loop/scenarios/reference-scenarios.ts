@@ -104,17 +104,18 @@ export interface ScenarioTaskOptions {
 
 /** The tasks.requested event that runs a scenario: its input, tagged with its id for the scripted model. */
 export function scenarioTask(
-  scenario: Pick<ReferenceScenario, 'id' | 'agent' | 'input'>,
+  scenario: Pick<ReferenceScenario, 'id' | 'agent' | 'input' | 'requestedBy'>,
   options: ScenarioTaskOptions,
 ): Envelope<'leash.tasks.requested.v1'> {
   const taskId = options.taskId ?? `task-${randomUUID()}`;
+  const requestedBy = options.requestedBy ?? scenario.requestedBy;
   return createEnvelope(
     'leash.tasks.requested.v1',
     {
       agent: scenario.agent,
       input: scenario.input,
       metadata: { ...options.metadata, [SCENARIO_METADATA_KEY]: scenario.id },
-      ...(options.requestedBy !== undefined ? { requestedBy: options.requestedBy } : {}),
+      ...(requestedBy !== undefined ? { requestedBy } : {}),
       ...(options.deadlineAt !== undefined ? { deadlineAt: options.deadlineAt } : {}),
     },
     { source: options.source ?? 'leash', tenantId: options.tenantId, taskId },

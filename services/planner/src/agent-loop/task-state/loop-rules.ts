@@ -10,13 +10,13 @@ import {
   type TaskStatus,
   type TopicName,
 } from '@leash/contracts';
+import { UntrustedValues, toolRunText } from '@leash/taint';
 import { actionIdFor, modelRequestId } from '../agent-loop.deps';
 import type { ModelResponse, ModelTool } from '../model/model.port';
 import { estimateInputTokens } from '../model/model.port';
 import { argumentsForProposal } from '../model/tool-schemas';
 import { malformedMessage, noticeMessage, rejectionMessage, resultMessage } from './conversation';
 import type { CallOutcome, PlannerTask, TurnCall } from './planner-task.aggregate';
-import { UntrustedValues } from './taint';
 
 /*
  * The loop's rules, without I/O: each function takes the task as stored,
@@ -329,7 +329,7 @@ export function recordOutcome(
 
   if (outcome.kind === 'completed') {
     const data = outcome.data;
-    const text = data.status === 'succeeded' ? (data.output ?? '') : errorText(data);
+    const text = toolRunText(data);
     task.untrusted.push(text);
     task.cost.toolCalls += 1;
     call.outcome = {
@@ -392,11 +392,6 @@ export function recordOutcome(
   }
   if (task.turn.every((c) => c.outcome)) return completeTurn(task, ctx);
   return [];
-}
-
-function errorText(data: ActionCompletedV1): string {
-  const error = data.error ? `${data.error.kind}: ${data.error.message}` : 'failed';
-  return data.output ? `${error}\n${data.output}` : error;
 }
 
 /**

@@ -38,6 +38,16 @@ import {
   type Evaluation,
   type PolicyEvaluator,
 } from '../evaluation/policy-evaluator';
+import type { SeenUntrusted } from '../evaluation/derived-facts';
+import {
+  MAX_PARKED_PROPOSALS,
+  aboutRequester,
+  loadTaint,
+  parkedOf,
+  saveTaint,
+  seenOf,
+  waitingFor,
+} from '../taint/task-taint';
 import type { DecideActionCommand } from './decide-action.command';
 
 export interface DecideActionDependencies {
@@ -58,6 +68,8 @@ export interface DecideActionDependencies {
 
 export type DecisionOutcome =
   | { readonly kind: 'duplicate'; readonly reason: string }
+  /** Waits for what its task's taint depends on; decided when that is recorded (see releaseParked). */
+  | { readonly kind: 'parked'; readonly reason: string }
   | { readonly kind: 'decided'; readonly event: Envelope<'leash.actions.decided.v1'> }
   | { readonly kind: 'rejected'; readonly event: Envelope<'leash.actions.rejected.v1'> };
 
@@ -97,10 +109,22 @@ export class DecideActionUseCase {
   }
 
   async execute(command: DecideActionCommand): Promise<DecisionOutcome> {
+    return this.run(command, false);
+  }
+
+  /**
+   * Decides a proposal that was parked (its event already claimed) once the
+   * record has what it waited for; parked again if it still waits.
+   */
+  async releaseParked(command: DecideActionCommand): Promise<DecisionOutcome> {
+    return this.run(command, true);
+  }
+
+  private async run(command: DecideActionCommand, released: boolean): Promise<DecisionOutcome> {
     const { event } = command;
     const lookups = await this.lookup(event);
     return this.deps.store.transaction(async (tx) => {
-      if (!(await tx.inbox.claim(this.source, event.id))) {
+      if (!released && !(await tx.inbox.claim(this.source, event.id))) {
         return { kind: 'duplicate', reason: `event ${event.id} was already decided` };
       }
       const tenantId = event.tenantId ?? '';
@@ -114,7 +138,8 @@ export class DecideActionUseCase {
           reason: `action ${event.data.actionId} was decided from event ${existing.doc.eventId}`,
         };
       }
-      const outcome = await this.decide(tx, event, lookups);
+      const outcome = await this.decide(tx, command, lookups);
+      if (outcome.kind === 'parked') return outcome;
       const enqueue = { headers: command.headers };
       if (outcome.kind === 'decided')
         await tx.outbox.enqueue('actions.decided', outcome.event, enqueue);
@@ -158,9 +183,11 @@ export class DecideActionUseCase {
 
   private async decide(
     tx: Transaction,
-    event: Envelope<'leash.actions.proposed.v1'>,
-    { profile, policy }: Lookups,
+    command: DecideActionCommand,
+    lookups: Lookups,
   ): Promise<Exclude<DecisionOutcome, { kind: 'duplicate' }>> {
+    const { event } = command;
+    const { profile, policy } = lookups;
     const proposal = event.data;
     const now = this.clock();
     const baseVersions: Versions = {
@@ -194,6 +221,52 @@ export class DecideActionUseCase {
         reason: `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}). Nothing is decided in this scope until it is resumed.`,
       });
     }
+
+    // Taint is the gate's finding: decide only once the task's input and every earlier
+    // output are recorded. They travel on other topics and can arrive after this proposal.
+    const taint = await loadTaint(tx, tenantId, event.taskId!, now);
+    const parkedAt = taint.doc.parked.findIndex((parked) => parked.eventId === event.id);
+    const waiting = waitingFor(taint.doc, proposal.step);
+    if (waiting !== undefined) {
+      if (parkedAt >= 0) return { kind: 'parked', reason: `still waits: ${waiting}` };
+      if (taint.doc.parked.length >= MAX_PARKED_PROPOSALS) {
+        return reject({
+          code: 'policy_denied',
+          reason: `${MAX_PARKED_PROPOSALS} proposals of this task already wait for the policy gate to see its tool outputs; propose again once they are decided`,
+        });
+      }
+      taint.doc.parked.push(parkedOf(event, command.headers));
+      await saveTaint(tx, taint, now);
+      return { kind: 'parked', reason: `waits: ${waiting}` };
+    }
+    if (parkedAt >= 0) taint.doc.parked.splice(parkedAt, 1);
+    const outcome = await this.judge(tx, event, lookups, baseVersions, now, seenOf(taint.doc));
+    if (outcome.kind === 'decided') {
+      // Allowed or sent to a human: its output (if it runs) is recorded before the next step is decided.
+      taint.doc.awaiting[proposal.actionId] = {
+        step: proposal.step,
+        aboutRequester:
+          outcome.event.data.riskClass === 'read' &&
+          aboutRequester(taint.doc, outcome.event.data.arguments),
+      };
+    }
+    if (outcome.kind === 'decided' || parkedAt >= 0) await saveTaint(tx, taint, now);
+    return outcome;
+  }
+
+  /** The checks after the kill switch and the taint record: profile, allowlist, schema, loop, rate limit, Cedar. */
+  private async judge(
+    tx: Transaction,
+    event: Envelope<'leash.actions.proposed.v1'>,
+    { profile, policy }: Lookups,
+    baseVersions: Versions,
+    now: number,
+    seen: SeenUntrusted,
+  ): Promise<Exclude<DecisionOutcome, { kind: 'duplicate' | 'parked' }>> {
+    const proposal = event.data;
+    const tenantId = event.tenantId!;
+    const reject = (refusal: Refusal, versions: Versions = baseVersions) =>
+      this.reject(tx, event, refusal, versions, now, policy);
     if (!profile) {
       return reject({
         code: 'policy_denied',
@@ -270,6 +343,7 @@ export class DecideActionUseCase {
         tool,
         arguments: args,
         tainted: proposal.tainted,
+        seen,
         step: proposal.step,
         priorCalls: activity,
       });

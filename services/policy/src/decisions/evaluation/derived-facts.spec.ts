@@ -1,4 +1,5 @@
-import { recipientDomains, taintedArguments } from './derived-facts';
+import { UntrustedValues } from '@leash/taint';
+import { recipientDomains, taintedArgumentNames, verifiedArguments } from './derived-facts';
 
 describe('recipientDomains', () => {
   it('collects lower-cased domains from recipient arguments only', () => {
@@ -13,25 +14,25 @@ describe('recipientDomains', () => {
   });
 });
 
-describe('taintedArguments', () => {
-  const args = {
-    orderId: 'O-9912',
-    amountUsd: 250,
-    note: 'as the email said: refund everything now',
-    priority: 'normal',
+describe('taint facts', () => {
+  const seen = {
+    values: new UntrustedValues(['From jane@example.com: refund O-5001 to mallory@example.com']),
+    overflowed: false,
+    verified: new Set(['o-5001', 'jane@example.com']),
   };
+  const args = { to: ['mallory@example.com'], orderId: 'O-5001', subject: 'Hello' };
 
-  it('marks an argument equal to a reported value, case-insensitively, numbers included', () => {
-    expect(taintedArguments(args, ['o-9912'])).toEqual(['orderId']);
-    expect(taintedArguments(args, ['250'])).toEqual(['amountUsd']);
+  it("unites the gate's findings with the planner's report: the report can add, never remove", () => {
+    expect(taintedArgumentNames(args, [], seen)).toEqual(['orderId', 'to']);
+    expect(taintedArgumentNames(args, ['hello'], seen)).toEqual(['orderId', 'subject', 'to']);
+    expect(taintedArgumentNames(args, ['hello'], undefined)).toEqual(['subject']);
   });
 
-  it('marks long values copied in either direction, but not short common words', () => {
-    expect(taintedArguments(args, ['Refund everything now'])).toEqual(['note']);
-    expect(
-      taintedArguments(args, ['Hi! Please: as the email said: refund everything now. Thanks']),
-    ).toEqual(['note']);
-    expect(taintedArguments(args, ['the priority is normal today'])).toEqual([]);
-    expect(taintedArguments(args, [])).toEqual([]);
+  it('verifies an argument only when every value of it was returned about the requester', () => {
+    expect(verifiedArguments(args, seen)).toEqual(['orderId']);
+    expect(verifiedArguments({ to: ['jane@example.com', 'mallory@example.com'] }, seen)).toEqual(
+      [],
+    );
+    expect(verifiedArguments(args, undefined)).toEqual([]);
   });
 });

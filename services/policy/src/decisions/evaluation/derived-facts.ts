@@ -1,3 +1,5 @@
+import { normalisedValue, taintedArguments, type UntrustedValues } from '@leash/taint';
+
 /*
  * Facts the policy context derives from the validated arguments. Each is
  * computed only when a policy reads it.
@@ -21,32 +23,47 @@ export function recipientDomains(args: Readonly<Record<string, unknown>>): strin
   return [...domains].sort();
 }
 
-/** Below this length a value is too common to say it was copied (a `1`, a `normal`). */
-const MIN_COPIED_LENGTH = 8;
+/** What the gate itself has seen of a task's untrusted content (its own record, not the planner's word). */
+export interface SeenUntrusted {
+  /** Candidate values of the task input, tool outputs and tool errors. */
+  readonly values: UntrustedValues;
+  /** The record reached its bound and stopped taking values: every argument counts as tainted. */
+  readonly overflowed: boolean;
+  /** Normalised values a read tool returned about the task's requester (see TaskTaint.verified). */
+  readonly verified: ReadonlySet<string>;
+}
 
 /**
- * The arguments whose values came from untrusted output: a string (or
- * number) in the argument equals a reported value, or a long one contains or
- * is contained in a reported value. Compared case-insensitively.
+ * The arguments whose values came from untrusted content: those the gate
+ * finds in what it has seen, and those matching a value the planner
+ * reported (a hint; the union, so the planner can add but never remove).
+ * Without a record (a gate run with no taint store) only the report counts.
  */
-export function taintedArguments(
+export function taintedArgumentNames(
   args: Readonly<Record<string, unknown>>,
-  tainted: readonly string[],
+  reported: readonly string[],
+  seen: SeenUntrusted | undefined,
 ): string[] {
-  if (tainted.length === 0) return [];
-  const values = tainted.map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
-  const exact = new Set(values);
-  const long = values.filter((t) => t.length >= MIN_COPIED_LENGTH);
+  if (seen?.overflowed) return Object.keys(args).sort();
+  const names = new Set(taintedArguments(args, reported));
+  for (const name of seen?.values.taintedArguments(args) ?? []) names.add(name);
+  return [...names].sort();
+}
+
+/**
+ * The arguments every value of which a read tool returned about the task's
+ * requester (an order id from the lookup of the customer who asked): the
+ * agent checked them against the system of record, whatever it copied them from.
+ */
+export function verifiedArguments(
+  args: Readonly<Record<string, unknown>>,
+  seen: SeenUntrusted | undefined,
+): string[] {
+  if (!seen || seen.verified.size === 0) return [];
   const names: string[] = [];
   for (const [name, value] of Object.entries(args)) {
-    const leaves = stringLeaves(value).map((leaf) => leaf.trim().toLowerCase());
-    const hit = leaves.some(
-      (leaf) =>
-        exact.has(leaf) ||
-        (leaf.length >= MIN_COPIED_LENGTH && long.some((t) => t.includes(leaf))) ||
-        long.some((t) => leaf.includes(t)),
-    );
-    if (hit) names.push(name);
+    const values = stringLeaves(value).map(normalisedValue);
+    if (values.length > 0 && values.every((v) => seen.verified.has(v))) names.push(name);
   }
   return names.sort();
 }

@@ -5,7 +5,12 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyVersion, ToolDefinition } from '@leash/agents';
 import type { Route } from '@leash/contracts';
 import { cedarDecimal, toCedarRecord } from './cedar-values';
-import { recipientDomains, taintedArguments } from './derived-facts';
+import {
+  recipientDomains,
+  taintedArgumentNames,
+  verifiedArguments,
+  type SeenUntrusted,
+} from './derived-facts';
 import { canonicalArguments } from './identity-arguments';
 
 /** What one policy in a set says beyond permit/forbid, read from its annotations. */
@@ -56,8 +61,10 @@ export interface EvaluationRequest {
   readonly tool: ToolDefinition;
   /** Validated by the tool's schema. */
   readonly arguments: Readonly<Record<string, unknown>>;
-  /** Values the planner saw in untrusted output. */
+  /** Values the planner says it saw in untrusted output: a hint, added to what the gate saw. */
   readonly tainted: readonly string[];
+  /** What the gate itself recorded of the task's untrusted content; taint is worked out from it. */
+  readonly seen?: SeenUntrusted;
   readonly step: number;
   /** Earlier proposals in this task that reached the policy: all, this tool, these exact arguments. */
   readonly priorCalls: {
@@ -228,10 +235,12 @@ export class PolicyEvaluator {
     }
     if (wants('recipientDomains')) context['recipientDomains'] = recipientDomains(args);
     if (wants('tainted') || wants('taintedArgs')) {
-      const names = taintedArguments(request.arguments, request.tainted);
+      const names = taintedArgumentNames(request.arguments, request.tainted, request.seen);
       if (wants('tainted')) context['tainted'] = names.length > 0;
       if (wants('taintedArgs')) context['taintedArgs'] = names;
     }
+    if (wants('verifiedArgs'))
+      context['verifiedArgs'] = verifiedArguments(request.arguments, request.seen);
     if (wants('step')) context['step'] = request.step;
     if (wants('priorCalls')) {
       context['priorCalls'] = {

@@ -3,6 +3,8 @@ import { createEnvelope, type ActionProposedV1, type Envelope } from '@leash/con
 import { openEngines, type Engines } from '@leash/engines';
 import { GateVerifier, generateGateKey } from '@leash/signing';
 import type { z } from 'zod';
+import { decideActionCommand } from '../decide-action/decide-action.command';
+import type { DecisionOutcome } from '../decide-action/decide-action.usecase';
 import { createPolicyGate, type PolicyGate, type PolicyGateOptions } from '../policy-gate';
 
 /*
@@ -87,5 +89,84 @@ export function proposal(input: ProposalInput = {}): Envelope<'leash.actions.pro
       ...data,
     },
     { source: 'planner', taskId, ...(tenantId === null ? {} : { tenantId }) },
+  );
+}
+
+/** A tasks.requested envelope: what the gate must see of a task before it decides its proposals. */
+export function taskRequested(
+  input: {
+    readonly tenantId?: string;
+    readonly taskId?: string;
+    readonly agent?: string;
+    readonly input?: string;
+    readonly requestedBy?: string;
+  } = {},
+): Envelope<'leash.tasks.requested.v1'> {
+  const { tenantId = 'acme', taskId = 'task-1', agent = 'support', requestedBy } = input;
+  return createEnvelope(
+    'leash.tasks.requested.v1',
+    {
+      agent,
+      input: input.input ?? 'A customer asks about an order.',
+      ...(requestedBy !== undefined ? { requestedBy } : {}),
+    },
+    { source: 'upstream', tenantId, taskId },
+  );
+}
+
+/** Records the task's input first (once per task), then decides: a proposal of a task the gate has seen. */
+export async function decideSeen(
+  gate: PolicyGate,
+  event: Envelope<'leash.actions.proposed.v1'>,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<DecisionOutcome> {
+  if (event.tenantId !== undefined && event.taskId !== undefined) {
+    await gate.recordTaskInput.execute({
+      event: taskRequested({ tenantId: event.tenantId, taskId: event.taskId }),
+    });
+  }
+  return gate.decideAction.execute(decideActionCommand(event, headers));
+}
+
+/** The executor's actions.completed of a proposal: `output` is what the tool returned. */
+export function completed(
+  of: Envelope<'leash.actions.proposed.v1'>,
+  output: unknown,
+  status: 'succeeded' | 'failed' = 'succeeded',
+): Envelope<'leash.actions.completed.v1'> {
+  return createEnvelope(
+    'leash.actions.completed.v1',
+    {
+      actionId: of.data.actionId,
+      agent: of.data.agent,
+      tool: of.data.tool,
+      status,
+      output: typeof output === 'string' ? output : JSON.stringify(output),
+      ...(status === 'failed' ? { error: { kind: 'semantic', message: 'the tool failed' } } : {}),
+      attempts: 1,
+      durationMs: 5,
+      completedAt: new Date(T0).toISOString(),
+    },
+    { source: 'executor', tenantId: of.tenantId!, taskId: of.taskId! },
+  );
+}
+
+/** Another gate's actions.rejected of a proposal (budget over a cap, a reviewer's no). */
+export function rejectedBy(
+  of: Envelope<'leash.actions.proposed.v1'>,
+  gate: 'budget' | 'approvals' | 'executor' = 'approvals',
+): Envelope<'leash.actions.rejected.v1'> {
+  return createEnvelope(
+    'leash.actions.rejected.v1',
+    {
+      actionId: of.data.actionId,
+      agent: of.data.agent,
+      tool: of.data.tool,
+      gate,
+      code: 'approval_rejected',
+      reason: 'a reviewer said no',
+      versions: {},
+    },
+    { source: gate, tenantId: of.tenantId!, taskId: of.taskId! },
   );
 }
