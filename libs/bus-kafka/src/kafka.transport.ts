@@ -7,16 +7,17 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import type {
-  BusTransport,
-  ConsumeControls,
-  ConsumeSpec,
-  ConsumerLag,
-  PublishReceipt,
-  RecordHandler,
-  TopicSpec,
-  TransportConsumer,
-  TransportRecord,
+import {
+  partitionOf,
+  type BusTransport,
+  type ConsumeControls,
+  type ConsumeSpec,
+  type ConsumerLag,
+  type PublishReceipt,
+  type RecordHandler,
+  type TopicSpec,
+  type TransportConsumer,
+  type TransportRecord,
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
 import { kafkaClientConfig, type KafkaConnection } from './kafka-connection';
@@ -39,6 +40,17 @@ export interface KafkaTransportOptions extends KafkaConnection {
   readonly log?: KafkaTransportLog;
 }
 
+/** Records per produce request at most. */
+const MAX_BATCH = 1_000;
+
+interface PendingSend {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: WireMessage;
+  resolve(receipt: PublishReceipt): void;
+  reject(error: unknown): void;
+}
+
 const CONSOLE_LOG: KafkaTransportLog = { warn: (message) => console.warn(message) };
 
 /**
@@ -51,7 +63,8 @@ const CONSOLE_LOG: KafkaTransportLog = { warn: (message) => console.warn(message
  * when every batch of the last one was handled, so one slow handler would hold up
  * every partition. Here kafkajs only fetches: each batch goes into its partition's
  * lane and the partition is paused until its lane drains. A lane runs its records one
- * at a time, and commits each offset after its handler resolves (no auto-commit).
+ * at a time; an offset is committed only after its record's handler resolved (no
+ * auto-commit), the finished offsets of every partition together in one request.
  * kafkajs's fetch loop never waits on a handler, so it keeps heartbeating through a
  * long one. On a rebalance, records not started are dropped (the next owner fetches
  * them from the committed offset); a running handler finishes, and its offset is
@@ -65,6 +78,9 @@ export class KafkaTransport implements BusTransport {
   private readonly provisioner: TopicProvisioner;
   private readonly consumers = new Set<KafkaGroupConsumer>();
   private producer: Promise<Producer> | undefined;
+  private readonly outbox: PendingSend[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly partitionCounts = new Map<string, Promise<number>>();
   private admin: Promise<Admin> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -90,25 +106,97 @@ export class KafkaTransport implements BusTransport {
     return this.provisioner.ensure(topics);
   }
 
+  /**
+   * Sends that arrive while a request is in flight wait and go together in the next one
+   * (kafkajs does not batch concurrent sends by itself, and one request in flight keeps
+   * order per key). Each record's partition is computed here with Kafka's default
+   * partitioner, so each gets its own offset back.
+   */
   async send(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt[]> {
     this.assertOpen();
-    const producer = await this.connectedProducer();
-    const receipts: PublishReceipt[] = [];
-    // One request per message: kafkajs reports a base offset per partition, not per message,
-    // and the bus sends one message at a time.
-    for (const message of messages) {
-      const [metadata] = await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key: message.key, value: message.value, headers: { ...message.headers } }],
+    const partitions = await this.partitionCount(topic);
+    return Promise.all(
+      messages.map(
+        (message) =>
+          new Promise<PublishReceipt>((resolve, reject) => {
+            const partition = partitionOf(message.key, partitions);
+            this.outbox.push({ topic, partition, message, resolve, reject });
+            if (!this.flushing) this.flushing = this.flush();
+          }),
+      ),
+    );
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      const producer = await this.connectedProducer().catch((error: unknown) => {
+        for (const pending of this.outbox.splice(0)) pending.reject(error);
+        return undefined;
       });
-      receipts.push({
-        topic,
-        partition: metadata.partition,
-        offset: String(metadata.baseOffset ?? metadata.offset ?? '-1'),
-      });
+      while (producer && this.outbox.length > 0) {
+        const batch = this.outbox.splice(0, MAX_BATCH);
+        const byTopic = new Map<string, PendingSend[]>();
+        for (const pending of batch) {
+          const list = byTopic.get(pending.topic) ?? [];
+          list.push(pending);
+          byTopic.set(pending.topic, list);
+        }
+        try {
+          const metadata = await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, list]) => ({
+              topic,
+              messages: list.map(({ partition, message }) => ({
+                partition,
+                key: message.key,
+                value: message.value,
+                headers: { ...message.headers },
+              })),
+            })),
+          });
+          // Within a partition the records got consecutive offsets from its base, in order.
+          const next = new Map<string, bigint>();
+          for (const m of metadata) {
+            next.set(`${m.topicName}\u0000${m.partition}`, BigInt(m.baseOffset ?? '-1'));
+          }
+          for (const pending of batch) {
+            const key = `${pending.topic}\u0000${pending.partition}`;
+            const offset = next.get(key) ?? -1n;
+            if (offset >= 0n) next.set(key, offset + 1n);
+            pending.resolve({
+              topic: pending.topic,
+              partition: pending.partition,
+              offset: String(offset),
+            });
+          }
+        } catch (error) {
+          for (const pending of batch) pending.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+      // A send that arrived after the loop's last look goes out now.
+      if (this.outbox.length > 0) this.flushing = this.flush();
     }
-    return receipts;
+  }
+
+  /** Partitions of a topic, as the broker has them; cached (topics only grow). */
+  private partitionCount(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (!count) {
+      count = (async () => {
+        const admin = await this.connectedAdmin();
+        const metadata = await retryWhileMoving(() =>
+          admin.fetchTopicMetadata({ topics: [topic] }),
+        );
+        const found = metadata.topics.find((t) => t.name === topic);
+        if (!found || found.partitions.length === 0) throw new Error(`kafka: no topic ${topic}`);
+        return found.partitions.length;
+      })();
+      count.catch(() => this.partitionCounts.delete(topic));
+      this.partitionCounts.set(topic, count);
+    }
+    return count;
   }
 
   async consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
@@ -170,6 +258,8 @@ export class KafkaTransport implements BusTransport {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.consumers].map((consumer) => consumer.stop()));
+      // Sends already accepted go out before the producer disconnects.
+      while (this.flushing) await this.flushing;
       await this.disconnectClients();
     })();
     return this.closing;
@@ -248,6 +338,11 @@ class CrashedError extends Error {}
 
 class KafkaGroupConsumer implements TransportConsumer {
   private readonly lanes = new Map<string, Lane>();
+  private readonly toCommit = new Map<
+    string,
+    { topic: string; partition: number; offset: string }
+  >();
+  private committing: Promise<void> | undefined;
   private assigned = new Set<string>();
   private stopping: Promise<void> | undefined;
   private crashed = false;
@@ -433,28 +528,47 @@ class KafkaGroupConsumer implements TransportConsumer {
         await delay(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)));
       }
     }
-    await this.commit(lane, record.offset);
+    this.commitLater(lane, record.offset);
   }
 
-  private async commit(lane: Lane, offset: string): Promise<void> {
+  /**
+   * Queues the offset after a finished record for the next commit request: one request in
+   * flight per consumer, carrying every partition's latest finished offset. Only finished
+   * records are queued, so no commit passes a handler that did not finish.
+   */
+  private commitLater(lane: Lane, offset: string): void {
+    const key = laneKey(lane.topic, lane.partition);
     const next = (BigInt(offset) + 1n).toString();
-    for (;;) {
-      if (this.crashed) return;
-      if (!this.holds(lane)) {
-        lane.next = -1n;
-        return;
+    this.toCommit.set(key, { topic: lane.topic, partition: lane.partition, offset: next });
+    this.committing ??= this.flushCommits();
+  }
+
+  private async flushCommits(): Promise<void> {
+    try {
+      while (this.toCommit.size > 0 && !this.crashed) {
+        const batch = [...this.toCommit.values()];
+        this.toCommit.clear();
+        for (;;) {
+          // A partition that moved in a rebalance is its new owner's to commit.
+          const held = batch.filter((c) => this.assigned.has(laneKey(c.topic, c.partition)));
+          if (held.length === 0 || this.crashed) break;
+          try {
+            await this.consumer.commitOffsets(held);
+            break;
+          } catch (error) {
+            if (!isRebalanceError(error)) {
+              // Not committed: those records come again (at least once); handlers are idempotent.
+              this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`);
+              break;
+            }
+            // Mid-rebalance the coordinator refuses commits: wait for the new assignment.
+            await Promise.race([this.nextJoin, delay(1_000)]);
+          }
+        }
       }
-      try {
-        await this.consumer.commitOffsets([
-          { topic: lane.topic, partition: lane.partition, offset: next },
-        ]);
-        return;
-      } catch (error) {
-        // Mid-rebalance the coordinator refuses commits: wait for the new assignment, then
-        // commit only if the partition is still ours.
-        if (!isRebalanceError(error)) throw error;
-        await Promise.race([this.nextJoin, delay(1_000)]);
-      }
+    } finally {
+      this.committing = undefined;
+      if (this.toCommit.size > 0 && !this.crashed) this.committing = this.flushCommits();
     }
   }
 
@@ -498,6 +612,7 @@ class KafkaGroupConsumer implements TransportConsumer {
       this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
       for (const lane of this.lanes.values()) lane.queue.length = 0;
       await Promise.allSettled([...this.lanes.values()].map((lane) => lane.running));
+      while (this.committing) await this.committing;
       await this.consumer.disconnect();
       this.forget();
     })();
