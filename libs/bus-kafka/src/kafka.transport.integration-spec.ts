@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describeBusContract, type BusContractHarness } from '@leash/contract-suites';
+import { waitFor } from '@leash/testing';
 import { KafkaTransport } from './kafka.transport';
 
 const brokers = process.env.KAFKA_BROKERS?.split(',').filter((b) => b.trim() !== '');
@@ -32,6 +33,77 @@ function kafkaHarness(brokerList: string[]): BusContractHarness {
 
 if (brokers && brokers.length > 0) {
   describeBusContract(`kafka (${brokers.join(',')})`, () => kafkaHarness(brokers));
+
+  describe('kafka rebalance during a long handler', () => {
+    it('lets the running handler finish unaborted on a scale-out, and loses nothing', async () => {
+      const transports: KafkaTransport[] = [];
+      const open = () => {
+        const transport = new KafkaTransport({
+          brokers,
+          clientId: 'leash-rebalance-test',
+          replicationFactor: 1,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+        });
+        transports.push(transport);
+        return transport;
+      };
+      const topic = `rebalance-${randomUUID().slice(0, 8)}`;
+      const group = `${topic}-group`;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const handled: { member: string; key: string; aborted: boolean }[] = [];
+      let started = false;
+      const handler =
+        (member: string) => async (record: { key: string }, controls: { signal: AbortSignal }) => {
+          if (record.key === 'long' && !started) {
+            started = true;
+            await released;
+          }
+          handled.push({ member, key: record.key, aborted: controls.signal.aborted });
+        };
+      try {
+        const a = open();
+        await a.ensureTopics([{ name: topic, partitions: 4 }]);
+        await a.consume({ group, topics: [topic] }, handler('a'));
+        await a.send(topic, [{ key: 'long', value: Buffer.from('1'), headers: {} }]);
+        await waitFor(() => started, { description: 'the long handler to start' });
+
+        // Scale out while it runs: the group rebalances around the running handler.
+        const b = open();
+        await b.consume({ group, topics: [topic] }, handler('b'));
+        const keys = Array.from({ length: 40 }, (_, i) => `k-${i}`);
+        await a.send(
+          topic,
+          keys.map((key) => ({ key, value: Buffer.from(key), headers: {} })),
+        );
+        // Both members work while the long handler runs (records behind it on its partition wait).
+        await waitFor(() => new Set(handled.map((h) => h.member)).size === 2, {
+          description: 'both members handling records while the long one runs',
+          timeoutMs: 20_000,
+        });
+        release();
+        await waitFor(
+          () =>
+            handled.some((h) => h.key === 'long') &&
+            keys.every((key) => handled.some((h) => h.key === key)),
+          { description: 'every record handled once the long one finished', timeoutMs: 20_000 },
+        );
+        const long = handled.filter((h) => h.key === 'long');
+        // Never aborted by the rebalance. If its partition moved, the new owner may redo it
+        // (at least once): at most once more.
+        expect(long.every((h) => !h.aborted)).toBe(true);
+        expect(long.length).toBeLessThanOrEqual(2);
+        expect(new Set(handled.map((h) => h.member))).toEqual(new Set(['a', 'b']));
+      } catch (error) {
+        process.stderr.write(`handled: ${JSON.stringify(handled)}\n`);
+        throw error;
+      } finally {
+        release();
+        await Promise.all(transports.map((t) => t.close()));
+      }
+    }, 60_000);
+  });
 
   describe('kafka topic provisioning', () => {
     it('creates topics once and reports one that exists with fewer partitions', async () => {

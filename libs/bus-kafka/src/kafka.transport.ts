@@ -40,6 +40,9 @@ export interface KafkaTransportOptions extends KafkaConnection {
   readonly log?: KafkaTransportLog;
 }
 
+/** A commit refused this many times across rebalances is given up: its records come again. */
+const MAX_COMMIT_ATTEMPTS = 10;
+
 /** Records per produce request at most. */
 const MAX_BATCH = 1_000;
 
@@ -548,7 +551,7 @@ class KafkaGroupConsumer implements TransportConsumer {
       while (this.toCommit.size > 0 && !this.crashed) {
         const batch = [...this.toCommit.values()];
         this.toCommit.clear();
-        for (;;) {
+        for (let attempt = 1; ; attempt++) {
           // A partition that moved in a rebalance is its new owner's to commit.
           const held = batch.filter((c) => this.assigned.has(laneKey(c.topic, c.partition)));
           if (held.length === 0 || this.crashed) break;
@@ -556,7 +559,7 @@ class KafkaGroupConsumer implements TransportConsumer {
             await this.consumer.commitOffsets(held);
             break;
           } catch (error) {
-            if (!isRebalanceError(error)) {
+            if (!isRebalanceError(error) || attempt >= MAX_COMMIT_ATTEMPTS) {
               // Not committed: those records come again (at least once); handlers are idempotent.
               this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`);
               break;
