@@ -8,15 +8,21 @@
  *       one is handled and its offset committed;
  *   (b) latency: publish-to-handler p50/p99 at a fixed 1,000 events/s.
  *
- * npm run bench:bus  [-- --events 100000 --rate 1000 --seconds 5]
+ * With KAFKA_BROKERS set (deploy/local/kafka.sh start), the same two runs go
+ * through the Kafka transport too, on topics of their own, and both engines'
+ * figures are printed side by side.
+ *
+ * npm run bench:bus  [-- --events 100000 --kafka-events 20000 --rate 1000 --seconds 5]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { Kafka, logLevel } from 'kafkajs';
 import { createBus, type Bus, type Delivery } from '@leash/bus';
 import { SqliteTransport } from '@leash/bus-embedded';
+import { KafkaTransport } from '@leash/bus-kafka';
 import { createEnvelope, encodeEnvelope, type Envelope } from '@leash/contracts';
 
 const TOPIC = 'tasks.requested';
@@ -63,14 +69,71 @@ function committedTotal(file: string, group: string): number {
   }
 }
 
-async function openBus(file: string): Promise<Bus> {
-  const transport = new SqliteTransport({ filename: file, defaultPartitions: PARTITIONS });
-  return createBus({ transport, source: 'bench', partitions: PARTITIONS });
+/** An engine under test: opens a fresh bus per run and tells how many offsets a group committed. */
+interface Engine {
+  readonly name: string;
+  open(run: string): Promise<Bus>;
+  committed(run: string, group: string): Promise<number>;
 }
 
-async function throughput(dir: string, events: number): Promise<number> {
-  const file = join(dir, 'throughput.db');
-  const bus = await openBus(file);
+function embeddedEngine(dir: string): Engine {
+  const fileOf = (run: string) => join(dir, `${run}.db`);
+  return {
+    name: 'embedded',
+    async open(run) {
+      const transport = new SqliteTransport({
+        filename: fileOf(run),
+        defaultPartitions: PARTITIONS,
+      });
+      return createBus({ transport, source: 'bench', partitions: PARTITIONS });
+    },
+    async committed(run, group) {
+      return committedTotal(fileOf(run), group);
+    },
+  };
+}
+
+function kafkaEngine(brokers: string[]): Engine {
+  // Topics of this bench run only: a broker keeps earlier runs' records.
+  const prefix = `bench-${Date.now()}.`;
+  const topicPrefix = (run: string) => `${prefix}${run}.`;
+  return {
+    name: 'kafka',
+    async open(run) {
+      const transport = new KafkaTransport({
+        brokers,
+        clientId: 'leash-bench',
+        replicationFactor: 1,
+      });
+      return createBus({
+        transport,
+        source: 'bench',
+        partitions: PARTITIONS,
+        topicPrefix: topicPrefix(run),
+      });
+    },
+    async committed(run, group) {
+      const admin = new Kafka({
+        brokers,
+        clientId: 'leash-bench',
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        const [offsets] = await admin.fetchOffsets({
+          groupId: group,
+          topics: [`${topicPrefix(run)}${TOPIC}`],
+        });
+        return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+async function throughput(engine: Engine, events: number): Promise<number> {
+  const bus = await engine.open('throughput');
   const prepared = Array.from({ length: events }, (_, i) => makeEvent(i));
   console.log(`event size: ${encodeEnvelope(TOPIC, prepared[0]).value.length} bytes of value`);
   let handled = 0;
@@ -86,8 +149,8 @@ async function throughput(dir: string, events: number): Promise<number> {
   const published = performance.now();
   await until(() => handled >= events);
   const handledAt = performance.now();
-  // Commits are written with the next batch of writes; wait until the file has them all.
-  while (committedTotal(file, 'bench-throughput') < events) {
+  // Commits may trail the handlers; wait until the engine has them all.
+  while ((await engine.committed('throughput', 'bench-throughput')) < events) {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const done = performance.now();
@@ -95,20 +158,20 @@ async function throughput(dir: string, events: number): Promise<number> {
   await bus.close();
   const rate = Math.round(events / ((done - started) / 1000));
   console.log(
-    `throughput: ${events} events published in ${(published - started).toFixed(0)} ms, ` +
+    `${engine.name} throughput: ${events} events published in ${(published - started).toFixed(0)} ms, ` +
       `handled by ${(handledAt - started).toFixed(0)} ms, committed by ${(done - started).toFixed(0)} ms ` +
       `-> ${rate} events/s`,
   );
   // CPU per event reads true on a busy machine, where wall-clock rates do not.
   console.log(
-    `throughput CPU: ${((used.user + used.system) / events).toFixed(1)} µs per event ` +
+    `${engine.name} throughput CPU (this process; a broker's is elsewhere): ${((used.user + used.system) / events).toFixed(1)} µs per event ` +
       `(all threads), ${Math.round(1e6 / ((used.user + used.system) / events))} events per CPU-second`,
   );
   return rate;
 }
 
-async function latency(dir: string, rate: number, seconds: number): Promise<[number, number]> {
-  const bus = await openBus(join(dir, 'latency.db'));
+async function latency(engine: Engine, rate: number, seconds: number): Promise<[number, number]> {
+  const bus = await engine.open('latency');
   const sentAt = new Map<string, number>();
   const samples: number[] = [];
   let measuring = false;
@@ -147,7 +210,7 @@ async function latency(dir: string, rate: number, seconds: number): Promise<[num
   samples.sort((a, b) => a - b);
   const [p50, p99] = [percentile(samples, 50), percentile(samples, 99)];
   console.log(
-    `latency: ${samples.length} events at ${rate}/s: p50 ${p50.toFixed(2)} ms, ` +
+    `${engine.name} latency: ${samples.length} events at ${rate}/s: p50 ${p50.toFixed(2)} ms, ` +
       `p90 ${percentile(samples, 90).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, ` +
       `max ${samples[samples.length - 1].toFixed(2)} ms`,
   );
@@ -158,12 +221,26 @@ async function main(): Promise<void> {
   const events = arg('events', 100_000);
   const rate = arg('rate', 1000);
   const seconds = arg('seconds', 5);
+  const kafkaEvents = arg('kafka-events', 20_000);
   const dir = mkdtempSync(join(tmpdir(), 'leash-bus-bench-'));
+  const brokers = process.env.KAFKA_BROKERS?.split(',').filter((b) => b.trim() !== '');
   console.log(`load average: ${loadavg()[0].toFixed(2)} on this machine`);
   try {
-    const perSecond = await throughput(dir, events);
-    const [p50, p99] = await latency(dir, rate, seconds);
-    console.log(`bus: ${perSecond} events/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
+    const runs: { engine: Engine; events: number }[] = [{ engine: embeddedEngine(dir), events }];
+    if (brokers && brokers.length > 0)
+      runs.push({ engine: kafkaEngine(brokers), events: kafkaEvents });
+    else
+      console.log('kafka: skipped (KAFKA_BROKERS is unset; deploy/local/kafka.sh start prints it)');
+    const results: string[] = [];
+    for (const { engine, events: count } of runs) {
+      const perSecond = await throughput(engine, count);
+      const [p50, p99] = await latency(engine, rate, seconds);
+      results.push(
+        `${engine.name.padEnd(8)} ${String(perSecond).padStart(7)} events/s   p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms`,
+      );
+    }
+    console.log(`\n1 KB events, ${PARTITIONS} partitions; latency at ${rate} events/s:`);
+    for (const line of results) console.log(line);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

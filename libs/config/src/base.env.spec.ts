@@ -45,6 +45,52 @@ describe('BASE_ENV', () => {
     expect(config.LEASH_HTTP_PORT).toBe(8080);
   });
 
+  it('reads the Kafka connection: client id, replication, TLS and SASL', () => {
+    const config = loadConfig(BASE_ENV, {
+      env: {
+        LEASH_BUS: 'kafka',
+        KAFKA_BROKERS: 'k1:9093',
+        KAFKA_CLIENT_ID: 'policy',
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'policy',
+        KAFKA_SASL_PASSWORD: 'pw',
+      },
+    });
+    expect(config).toMatchObject({
+      KAFKA_CLIENT_ID: 'policy',
+      KAFKA_REPLICATION_FACTOR: 3,
+      KAFKA_SSL: true,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    });
+    expect(loadConfig(BASE_ENV, { env: {} })).toMatchObject({
+      KAFKA_CLIENT_ID: 'leash',
+      KAFKA_REPLICATION_FACTOR: -1,
+      KAFKA_SSL: false,
+      KAFKA_SASL_MECHANISM: 'none',
+    });
+  });
+
+  it('fails fast on an incomplete Kafka SASL setup, naming each variable', () => {
+    const message = problemsOf({
+      LEASH_BUS: 'kafka',
+      KAFKA_BROKERS: 'k1:9093',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_REPLICATION_FACTOR: '0',
+    });
+    expect(message).toContain(
+      'KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM=scram-sha-512',
+    );
+    expect(message).toContain(
+      'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM=scram-sha-512',
+    );
+    expect(message).toContain('KAFKA_REPLICATION_FACTOR is "0"');
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'oauthbearer' })).toContain(
+      'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is required when KAFKA_SASL_MECHANISM=oauthbearer',
+    );
+  });
+
   it('returns a deeply frozen object', () => {
     const config = loadConfig(BASE_ENV, { env: { LEASH_BUS: 'kafka', KAFKA_BROKERS: 'k:1' } });
     expect(Object.isFrozen(config)).toBe(true);

@@ -21,6 +21,62 @@ export const BASE_ENV = defineEnv(
       description: 'Kafka bootstrap brokers, used when LEASH_BUS=kafka.',
       expected: 'a comma-separated list of host:port',
     }),
+    KAFKA_CLIENT_ID: variable(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,100}$/)
+        .default('leash'),
+      {
+        description: 'The Kafka client id: names this process in broker logs, quotas and ACLs.',
+        expected: 'up to 100 of A-Z a-z 0-9 . _ -',
+      },
+    ),
+    KAFKA_REPLICATION_FACTOR: variable(
+      integer(-1, 32)
+        .refine((factor) => factor !== 0)
+        .default(-1),
+      {
+        description:
+          "Replication factor of the topics Leash creates on Kafka; -1 takes the broker's default.replication.factor.",
+        expected: 'a whole number from 1 to 32, or -1',
+      },
+    ),
+    KAFKA_SSL: variable(
+      z
+        .enum(['true', 'false'])
+        .default('false')
+        .transform((v) => v === 'true'),
+      {
+        description: 'Connect to Kafka over TLS.',
+        expected: 'true or false',
+      },
+    ),
+    KAFKA_SSL_CA_FILE: variable(z.string().trim().min(1).optional(), {
+      description:
+        "A PEM file of the CA that signed the brokers' certificates, when not a public CA; implies KAFKA_SSL=true.",
+      expected: 'a file path',
+    }),
+    KAFKA_SASL_MECHANISM: variable(
+      z.enum(['none', 'scram-sha-512', 'oauthbearer']).default('none'),
+      {
+        description: 'How Leash authenticates to Kafka.',
+        expected: 'none, scram-sha-512 or oauthbearer',
+      },
+    ),
+    KAFKA_SASL_USERNAME: variable(z.string().min(1).optional(), {
+      description: 'The SCRAM user, when KAFKA_SASL_MECHANISM=scram-sha-512.',
+      expected: 'a user name',
+    }),
+    KAFKA_SASL_PASSWORD: variable(z.string().min(1).optional(), {
+      description: 'The SCRAM password, when KAFKA_SASL_MECHANISM=scram-sha-512.',
+      expected: 'a password',
+      secret: true,
+    }),
+    KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: variable(z.string().trim().min(1).optional(), {
+      description:
+        'A file holding the OAuth bearer token, when KAFKA_SASL_MECHANISM=oauthbearer; read again at each re-authentication, so a sidecar can rotate it.',
+      expected: 'a file path',
+    }),
     LEASH_STORE: variable(z.enum(['sqlite', 'mongo']).default('sqlite'), {
       description: 'The store engine: SQLite (one machine) or MongoDB.',
       expected: 'sqlite or mongo',
@@ -77,6 +133,18 @@ export const BASE_ENV = defineEnv(
   },
   [
     { variable: 'KAFKA_BROKERS', when: { variable: 'LEASH_BUS', equals: 'kafka' } },
+    {
+      variable: 'KAFKA_SASL_USERNAME',
+      when: { variable: 'KAFKA_SASL_MECHANISM', equals: 'scram-sha-512' },
+    },
+    {
+      variable: 'KAFKA_SASL_PASSWORD',
+      when: { variable: 'KAFKA_SASL_MECHANISM', equals: 'scram-sha-512' },
+    },
+    {
+      variable: 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE',
+      when: { variable: 'KAFKA_SASL_MECHANISM', equals: 'oauthbearer' },
+    },
     { variable: 'MONGO_URL', when: { variable: 'LEASH_STORE', equals: 'mongo' } },
   ],
 );

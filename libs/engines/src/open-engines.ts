@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createBus, type Bus } from '@leash/bus';
+import { createBus, type Bus, type BusTransport } from '@leash/bus';
 import { SqliteTransport } from '@leash/bus-embedded';
 import type { BaseConfig } from '@leash/config';
 import { OutboxRelay, type Store } from '@leash/store';
@@ -12,6 +12,14 @@ export type EnginesConfig = Pick<
   | 'LEASH_BUS'
   | 'LEASH_BUS_FILE'
   | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_REPLICATION_FACTOR'
+  | 'KAFKA_SSL'
+  | 'KAFKA_SSL_CA_FILE'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_SASL_USERNAME'
+  | 'KAFKA_SASL_PASSWORD'
+  | 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE'
   | 'LEASH_STORE'
   | 'LEASH_STORE_FILE'
   | 'MONGO_URL'
@@ -55,24 +63,16 @@ export async function openEngines(
   config: EnginesConfig,
   options: OpenEnginesOptions,
 ): Promise<Engines> {
-  if (config.LEASH_BUS === 'kafka') {
-    throw new EngineUnavailableError(
-      'LEASH_BUS=kafka: the kafka bus adapter is not available in this build; use LEASH_BUS=embedded',
-    );
-  }
   if (config.LEASH_STORE === 'mongo') {
     throw new EngineUnavailableError(
       'LEASH_STORE=mongo: the mongo store adapter is not available in this build; use LEASH_STORE=sqlite',
     );
   }
 
-  const busFile = fileIn(config.LEASH_BUS_FILE);
   const storeFile = fileIn(config.LEASH_STORE_FILE);
+  const { transport, where } = await openTransport(config);
   const bus = createBus({
-    transport: new SqliteTransport({
-      filename: busFile,
-      defaultPartitions: config.LEASH_PARTITIONS,
-    }),
+    transport,
     source: options.source,
     topicPrefix: config.LEASH_TOPIC_PREFIX,
     partitions: config.LEASH_PARTITIONS,
@@ -104,7 +104,7 @@ export async function openEngines(
   return {
     bus,
     store,
-    location: { bus: `${bus.system} ${busFile}`, store: `${store.system} ${storeFile}` },
+    location: { bus: `${bus.system} ${where}`, store: `${store.system} ${storeFile}` },
     close() {
       // The relay first (what it has not sent stays in the outbox for the next
       // start), then the bus, whose handlers may still be writing to the store.
@@ -114,6 +114,47 @@ export async function openEngines(
       return closing;
     },
   };
+}
+
+/**
+ * The bus transport the config names. Kafka's adapter is loaded only when asked for,
+ * so the embedded default never loads kafkajs.
+ */
+async function openTransport(
+  config: EnginesConfig,
+): Promise<{ transport: BusTransport; where: string }> {
+  if (config.LEASH_BUS === 'kafka') {
+    const brokers = config.KAFKA_BROKERS ?? [];
+    const { KafkaTransport } = await import('@leash/bus-kafka');
+    const sasl =
+      config.KAFKA_SASL_MECHANISM === 'scram-sha-512'
+        ? {
+            mechanism: 'scram-sha-512' as const,
+            username: config.KAFKA_SASL_USERNAME ?? '',
+            password: config.KAFKA_SASL_PASSWORD ?? '',
+          }
+        : config.KAFKA_SASL_MECHANISM === 'oauthbearer'
+          ? {
+              mechanism: 'oauthbearer' as const,
+              tokenFile: config.KAFKA_SASL_OAUTHBEARER_TOKEN_FILE ?? '',
+            }
+          : undefined;
+    const transport = new KafkaTransport({
+      brokers,
+      clientId: config.KAFKA_CLIENT_ID,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      ssl: config.KAFKA_SSL,
+      ...(config.KAFKA_SSL_CA_FILE !== undefined ? { sslCaFile: config.KAFKA_SSL_CA_FILE } : {}),
+      ...(sasl ? { sasl } : {}),
+    });
+    return { transport, where: brokers.join(',') };
+  }
+  const busFile = fileIn(config.LEASH_BUS_FILE);
+  const transport = new SqliteTransport({
+    filename: busFile,
+    defaultPartitions: config.LEASH_PARTITIONS,
+  });
+  return { transport, where: busFile };
 }
 
 /** The absolute path of an engine file, its directory created so a fresh checkout just starts. */

@@ -1,0 +1,3 @@
+export * from './kafka.transport';
+export * from './topic-provisioner';
+export * from './kafka-connection';

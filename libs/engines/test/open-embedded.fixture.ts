@@ -1,0 +1,20 @@
+// Opens and closes the embedded engines in a fresh process, then prints how many kafkajs
+// modules that loaded: the embedded default must load none. Args: <bus file> <store file>.
+import { BASE_ENV, loadConfig } from '@leash/config';
+import { openEngines } from '../src';
+
+async function main(): Promise<void> {
+  const [busFile, storeFile] = process.argv.slice(2);
+  const env = { LEASH_BUS_FILE: busFile, LEASH_STORE_FILE: storeFile };
+  const engines = await openEngines(loadConfig(BASE_ENV, { env }), {
+    source: 'test',
+    relayOutbox: false,
+  });
+  await engines.close();
+  const kafkajs = Object.keys(require.cache).filter((path) =>
+    path.includes('/node_modules/kafkajs/'),
+  );
+  process.stdout.write(String(kafkajs.length));
+}
+
+void main();
