@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { auditEntries } from '@leash/audit';
 import { loadConfig, type EnvSpec, type Environment } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+// A test may load the budget service at once; only the CLI loads it lazily, to start fast.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV, BudgetReservation } from '@leash/service-budget';
 import { EXECUTOR_ENV, Transfer } from '@leash/service-executor';
 import { PLANNER_ENV, REFERENCE_SCENARIOS } from '@leash/service-planner';

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { auditEntries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { approvalRequests } from '@leash/service-approvals';
+// A test may load the budget service at once; only the CLI loads it lazily, to start fast.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV } from '@leash/service-budget';
 import { Transfer } from '@leash/service-executor';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
