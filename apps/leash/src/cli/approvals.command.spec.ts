@@ -46,8 +46,19 @@ function desk(pending: PendingApprovalView[], outcome?: { accepted: boolean; rea
       pending.find((p) => p.approvalId === id) ?? { refusal: `no approval request ${id}` },
   );
   const outcomeOf = jest.fn().mockResolvedValue(outcome);
+  const checkArguments = jest.fn(
+    async (_request: PendingApprovalView, args: Record<string, unknown>) =>
+      typeof args['amountUsd'] === 'number' ? undefined : 'amountUsd: expected number',
+  );
   return {
-    desk: { listPending, lookup, decide, outcome: outcomeOf } satisfies ApprovalsDesk,
+    desk: {
+      listPending,
+      lookup,
+      decide,
+      outcome: outcomeOf,
+      checkArguments,
+    } satisfies ApprovalsDesk,
+    checkArguments,
     decide,
     lookup,
     listPending,
@@ -109,16 +120,42 @@ describe('leash approvals', () => {
       readKey,
     );
     expect(code).toBe(0);
+    // The given fields are merged into the proposed arguments: what is signed is the whole call.
     expect(d.decide).toHaveBeenCalledWith(
       request,
       'cy',
-      { verdict: 'edit', arguments: { amountUsd: 60 } },
+      { verdict: 'edit', arguments: { orderId: "o'42", amountUsd: 60 } },
       KEY,
     );
+    expect(d.checkArguments).toHaveBeenCalledWith(request, { orderId: "o'42", amountUsd: 60 });
     expect(d.outcomeOf).toHaveBeenCalledWith('event-1', VERDICT_WAIT_MS);
     expect(out[0]).toContain('edit of apv-1 by cy published (event event-1');
     expect(out[0]).toContain(`signed with key ${KEY.keyId}`);
     expect(out[1]).toBe('accepted: approved by cy (2 of 2)');
+  });
+
+  it('refuses an edit whose merged arguments break the tool schema: exit 2, nothing published', async () => {
+    const { t, out, err } = terminal();
+    const d = desk([request], { accepted: true, reason: 'edited' });
+    const code = await runApprovalsDecide(
+      d.desk,
+      {
+        kind: 'approvals-decide',
+        verdict: 'edit',
+        approvalId: 'apv-1',
+        reviewer: 'cy',
+        arguments: { amountUsd: 'lots' },
+      },
+      t,
+      readKey,
+    );
+    expect(code).toBe(2);
+    expect(d.decide).not.toHaveBeenCalled();
+    expect(out).toEqual([]);
+    expect(err).toEqual([
+      "leash approvals edit: the edited arguments do not match issue_refund's parameters: " +
+        'amountUsd: expected number; nothing was published',
+    ]);
   });
 
   it('exits 1 with the reason when the service refuses the verdict, or never records it', async () => {

@@ -45,6 +45,14 @@ export interface ApprovalsDesk {
     verdict: CliVerdict,
     key: VerdictSigningKey,
   ): Promise<string>;
+  /**
+   * Checks edited arguments against the parameters of the request's tool, as
+   * the policy gate will: undefined when they fit, otherwise the schema error.
+   */
+  checkArguments(
+    request: PendingApprovalView,
+    args: Record<string, unknown>,
+  ): Promise<string | undefined>;
   /** What the approvals service recorded for the verdict, once it has (undefined after the timeout). */
   outcome(
     verdictId: string,
@@ -103,12 +111,27 @@ export async function runApprovalsDecide(
     return 1;
   }
   const comment = command.comment !== undefined ? { comment: command.comment } : {};
-  const verdict: CliVerdict =
-    command.verdict === 'approve'
-      ? { verdict: 'approve', ...comment }
-      : command.verdict === 'reject'
-        ? { verdict: 'reject', feedback: command.feedback! }
-        : { verdict: 'edit', arguments: command.arguments!, ...comment };
+  let verdict: CliVerdict;
+  if (command.verdict === 'edit') {
+    // An edit names the fields to change; the rest of the proposed call stays as it was.
+    const merged = { ...found.arguments, ...command.arguments! };
+    const problem = await desk.checkArguments(found, merged);
+    if (problem !== undefined) {
+      terminal.err(
+        visible(
+          `leash approvals edit: the edited arguments do not match ${found.tool}'s parameters: ` +
+            `${problem}; nothing was published`,
+        ),
+      );
+      return 2;
+    }
+    verdict = { verdict: 'edit', arguments: merged, ...comment };
+  } else {
+    verdict =
+      command.verdict === 'approve'
+        ? { verdict: 'approve', ...comment }
+        : { verdict: 'reject', feedback: command.feedback! };
+  }
   const eventId = await desk.decide(found, command.reviewer, verdict, key);
   terminal.out(
     `${command.verdict} of ${found.approvalId} by ${command.reviewer} published ` +

@@ -79,8 +79,10 @@ reviewers' keys; ~/.leash/reviewer-keys when the store is not SQLite).
 Without it the command stops and names the file and leash reviewers keygen.
 The approvals service checks the signature against the reviewer's keys in
 the directory (leash help reviewers), and that the reviewer may decide it.
-reject's feedback reaches the planner; edit proposes the new arguments again
-through policy and budget.
+reject's feedback reaches the planner. edit merges the fields given in --args
+into the proposed arguments (the others stay as proposed), checks the result
+against the tool's parameters (a mismatch exits 2 and publishes nothing),
+signs the merged arguments and proposes them again through policy and budget.
 `;
 
 export function helpText(topic?: HelpTopic): string {
