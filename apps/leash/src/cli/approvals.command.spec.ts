@@ -24,6 +24,12 @@ const request: PendingApprovalView = {
   arguments: { orderId: "o'42", amountUsd: 120 },
   reason: 'the customer was charged twice',
   riskClass: 'write',
+  policy: {
+    policyId: 'support',
+    version: 4,
+    determiningPolicies: ['refund-above-100-needs-lead'],
+    reason: 'needs a human: "refund-above-100-needs-lead" (refunds over $100 need a lead)',
+  },
   reservedUsdMicros: 1_250_000,
   reviewerGroup: 'support-leads',
   reviewersRequired: 2,
@@ -75,7 +81,9 @@ describe('leash approvals', () => {
       '  agent      support v3, task task-9 (tenant acme)',
       '  tool       issue_refund  risk write  cost $1.25 reserved',
       '  arguments  {"orderId":"o\'42","amountUsd":120}',
-      '  reason     the customer was charged twice',
+      '  policy     support v4, rule refund-above-100-needs-lead',
+      '  why human  needs a human: "refund-above-100-needs-lead" (refunds over $100 need a lead)',
+      '  planner    the customer was charged twice',
       '  reviewers  1/2 of group support-leads (approved: bo)',
       '  answer     leash approvals approve apv-1 --reviewer <you>',
       '             leash approvals reject apv-1 --reviewer <you> --feedback "..."',
@@ -237,7 +245,7 @@ describe('leash approvals list with escape sequences in the request', () => {
       expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     }
     expect(out).toContain(
-      '  reason     small refund\\x1b[2K\\x1b[1A\\x1b]0;leash: nothing pending\\x07\\x07\\x9b2K',
+      '  planner    small refund\\x1b[2K\\x1b[1A\\x1b]0;leash: nothing pending\\x07\\x07\\x9b2K',
     );
     expect(out).toContain(
       '  arguments  {"orderId":"o-1\\u001b[8m","amountUsd":900,"note":"\\u202e0001$"}',

@@ -14,6 +14,13 @@ export interface PendingApprovalView {
   readonly arguments: Record<string, unknown>;
   readonly reason: string;
   readonly riskClass: RiskClass;
+  /** The policy decision that sent the action to a human. */
+  readonly policy: {
+    readonly policyId: string;
+    readonly version: number;
+    readonly determiningPolicies: readonly string[];
+    readonly reason: string;
+  };
   readonly reservedUsdMicros: number;
   readonly reviewerGroup: string;
   readonly reviewersRequired: number;
@@ -163,7 +170,12 @@ export function formatPending(request: PendingApprovalView, now: Date): string[]
     `  agent      ${request.agent.name} v${request.agent.version}, task ${request.taskId} (tenant ${request.tenantId})`,
     `  tool       ${request.tool}  risk ${request.riskClass}  cost ${usd(request.reservedUsdMicros)} reserved`,
     `  arguments  ${args}`,
-    `  reason     ${request.reason.replace(/\s+/g, ' ').slice(0, 300)}`,
+    `  policy     ${request.policy.policyId} v${request.policy.version}, ` +
+      (request.policy.determiningPolicies.length === 0
+        ? 'no rule named (the default route)'
+        : `rule${request.policy.determiningPolicies.length === 1 ? '' : 's'} ${request.policy.determiningPolicies.join(', ')}`),
+    `  why human  ${oneLine(request.policy.reason, 500)}`,
+    `  planner    ${oneLine(request.reason, 300)}`,
     `  reviewers  ${request.approvedBy.length}/${request.reviewersRequired} of group ${request.reviewerGroup}` +
       (request.approvedBy.length > 0 ? ` (approved: ${request.approvedBy.join(', ')})` : ''),
     `  answer     leash approvals approve ${id} --reviewer <you>`,
@@ -188,6 +200,10 @@ function untilText(iso: string, now: Date): string {
   if (hours > 0) return `in ${hours}h ${minutes % 60}m`;
   if (minutes > 0) return `in ${minutes}m ${seconds % 60}s`;
   return `in ${seconds}s`;
+}
+
+function oneLine(text: string, max: number): string {
+  return text.replace(/\s+/g, ' ').slice(0, max);
 }
 
 function shellQuote(text: string): string {
