@@ -140,12 +140,24 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
     }
     case 'leash.approvals.decided.v1': {
       const d = event.data;
+      // Only sent: the approvals service may still refuse it (verdict_recorded says).
       return [
         line(
           'reviewer',
-          `${d.reviewer}: ${d.verdict}${d.verdict === 'reject' ? ` ("${short(d.feedback, 80)}")` : ''}`,
+          `${d.reviewer} sent ${d.verdict}${d.verdict === 'reject' ? ` ("${short(d.feedback, 80)}")` : ''}`,
+          'dim',
         ),
       ];
+    }
+    case 'leash.approvals.verdict_recorded.v1': {
+      const d = event.data;
+      if (d.outcome === 'refused') {
+        const code = d.refusal ? ` (${d.refusal})` : '';
+        return [
+          line('REFUSED', `${d.reviewer}: ${d.verdict}${code}: ${short(d.reason, 140)}`, 'bad'),
+        ];
+      }
+      return [line('reviewer', `${d.reviewer}: ${d.verdict} accepted: ${short(d.reason, 120)}`)];
     }
     case 'leash.actions.authorized.v1':
       return [
