@@ -121,8 +121,21 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
       // One approve per distinct reviewer the quorum needs.
       const approvers = Array.from(
         { length: d.reviewersRequired },
-        (_, i) => known[i] ?? `<reviewer ${i + 1}>`,
+        (_, i) => known[i] ?? `R${i + 1}`,
       );
+      // Reviewers this view does not know of (a tenant without demo reviewers): say where they
+      // are listed and how one is added, rather than print a placeholder that cannot work.
+      const howToAdd =
+        known.length >= d.reviewersRequired
+          ? []
+          : [
+              line(
+                '',
+                `reviewers: ${cli} reviewers list --tenant ${event.tenantId ?? 'T'}; to add one: ` +
+                  `${cli} reviewers keygen --reviewer R, then ${cli} reviewers add --reviewer R ` +
+                  `--group ${d.reviewerGroup} --tenant ${event.tenantId ?? 'T'} --public-key @<the R.pub it wrote>`,
+              ),
+            ];
       return [
         line(
           'WAITING',
@@ -136,6 +149,7 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
           '',
           `reject:  ${cli} approvals reject ${d.approvalId} --reviewer ${approvers[0]} --feedback "..."`,
         ),
+        ...howToAdd,
       ];
     }
     case 'leash.approvals.decided.v1': {
