@@ -49,6 +49,15 @@ describe('the documentation a fresh clone has', () => {
     }
   });
 
+  it('the README says what the demo does with the injected password reset', () => {
+    const flat = readme.replace(/\s+/g, ' ');
+    // The demo routes it to two IT reviewers and prints their approve commands: not "never run".
+    expect(flat).not.toMatch(/executive's password \(never run\)/);
+    expect(flat).toContain('the reset waits for two IT reviewers (`it-service-desk`)');
+    expect(flat).toContain('tainted');
+    expect(flat).toContain('pasting both runs the reset');
+  });
+
   it('the design says what is not built yet', () => {
     const design = readFileSync(join(ROOT, 'docs', 'design.md'), 'utf8');
     expect(design).toMatch(/^## Not built yet$/m);

@@ -275,10 +275,16 @@ describe('observability of a run through the five services', () => {
     }
     expect(audited.has(root)).toBe(true);
 
-    // The resource names the process; each span names its service.
-    expect(new Set(trace.map((span) => span.resource['service.name']))).toEqual(new Set(['leash']));
+    // In one process too, each span's resource names the service that made it.
     expect(trace.every((span) => span.resource['service.version'])).toBe(true);
-    const services = new Set(trace.map((span) => span.attributes['leash.service']));
+    for (const span of trace.filter((span) => span.attributes['leash.service'] !== undefined)) {
+      expect({ span: span.name, service: span.resource['service.name'] }).toEqual({
+        span: span.name,
+        service: span.attributes['leash.service'],
+      });
+      expect(span.resource['service.namespace']).toBe('leash');
+    }
+    const services = new Set(trace.map((span) => span.resource['service.name']));
     for (const service of ['planner', 'policy', 'budget', 'executor']) {
       expect(services).toContain(service);
     }

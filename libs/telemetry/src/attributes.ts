@@ -6,7 +6,7 @@ import type { Attributes } from '@opentelemetry/api';
  * ours. Names never change once shipped: dashboards and saved queries use them.
  */
 export const LEASH = {
-  /** The service a span works for; in the all-in-one process every service shares one resource. */
+  /** The service a span works for; set at the span's start, it also picks its resource's service.name. */
   service: 'leash.service',
   taskId: 'leash.task.id',
   tenantId: 'leash.tenant.id',

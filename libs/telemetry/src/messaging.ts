@@ -56,7 +56,11 @@ export interface PublishSpanInfo {
 export function startPublishSpan(info: PublishSpanInfo): Span {
   const span = leashTracer().startSpan(
     `publish ${info.destination}`,
-    { kind: SpanKind.PRODUCER },
+    // The service is known at the start: it picks the span's resource (service.name).
+    {
+      kind: SpanKind.PRODUCER,
+      ...(info.event.source ? { attributes: { [LEASH.service]: info.event.source } } : {}),
+    },
     info.parent,
   );
   if (span.isRecording()) {
@@ -103,7 +107,7 @@ export function serviceOfGroup(group: string): string {
 export function startProcessSpan(info: ProcessSpanInfo): Span {
   const span = leashTracer().startSpan(
     `process ${info.destination}`,
-    { kind: SpanKind.CONSUMER },
+    { kind: SpanKind.CONSUMER, attributes: { [LEASH.service]: serviceOfGroup(info.group) } },
     info.parent,
   );
   if (span.isRecording()) {
@@ -159,7 +163,12 @@ export function startBatchProcessSpan(info: BatchProcessSpanInfo): Span {
   }
   const span = leashTracer().startSpan(
     oneDestination ? `process ${first}` : 'process',
-    { kind: SpanKind.CONSUMER, links, root: true },
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      root: true,
+      attributes: { [LEASH.service]: serviceOfGroup(info.group) },
+    },
     ROOT_CONTEXT,
   );
   if (span.isRecording()) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { propagation } from '@opentelemetry/api';
+import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -13,10 +13,14 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ServiceTracerProvider } from './service-tracer-provider';
 import { deriveTracesFromTasks } from './tracing';
 
 export interface TelemetryOptions {
-  /** `resource service.name`: the service, or `leash` for the all-in-one process. */
+  /**
+   * The process's `service.name`: the service, or `leash` for the all-in-one process, where
+   * each span carrying `leash.service` is exported under that service's name instead.
+   */
   readonly serviceName: string;
   /** Default: LEASH_VERSION, else the version in the repository's package.json. */
   readonly serviceVersion?: string;
@@ -80,6 +84,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (options.exporter) processors.push(new BatchSpanProcessor(options.exporter));
   else if (endpoint)
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint })));
+  const sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     resource: resourceFromAttributes({
@@ -89,15 +94,26 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     // Host and process detectors add nothing a span needs here, and cost start-up time.
     autoDetectResources: false,
     textMapPropagator: new W3CTraceContextPropagator(),
-    // No processor, no tracer provider: spans are the API's no-ops. An unsampled span
-    // instead would tell every downstream service not to record this task's trace.
-    spanProcessors: processors,
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    // The SDK registers no tracer provider: ours (below) keeps one per service. Without a
+    // processor there is none at all: spans are the API's no-ops. An unsampled span instead
+    // would tell every downstream service not to record this task's trace.
+    spanProcessors: [],
+    sampler,
     // Without these the SDK would start OTLP metric and log exporters from its defaults.
     metricReaders: [],
     logRecordProcessors: [],
   });
   sdk.start();
+  if (processors.length > 0) {
+    trace.setGlobalTracerProvider(
+      new ServiceTracerProvider({
+        serviceName: options.serviceName,
+        serviceVersion,
+        spanProcessors: processors,
+        sampler,
+      }),
+    );
+  }
   deriveTracesFromTasks(processors.length > 0);
   // The SDK sets it too; set here so the bus propagates even if OTEL_SDK_DISABLED is set.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -110,10 +126,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       await Promise.all(processors.map((processor) => processor.forceFlush()));
     },
     shutdown() {
-      shutdown ??= sdk.shutdown().finally(() => {
-        deriveTracesFromTasks(false);
-        started = undefined;
-      });
+      shutdown ??= Promise.all([
+        sdk.shutdown(),
+        ...processors.map((processor) => processor.shutdown()),
+      ])
+        .then(() => undefined)
+        .finally(() => {
+          if (processors.length > 0) trace.disable();
+          deriveTracesFromTasks(false);
+          started = undefined;
+        });
       return shutdown;
     },
   };

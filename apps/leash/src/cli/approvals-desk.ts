@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { AgentCatalog, REFERENCE_TOOLS } from '@leash/agents';
 import { LeashClient } from '@leash/client';
 import type { Engines } from '@leash/engines';
 import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals';
@@ -33,6 +34,25 @@ export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
     async decide(request, reviewer, verdict, key) {
       const event = await client.decide(request, reviewer, verdict, { key });
       return event.id;
+    },
+    async checkArguments(request, args) {
+      // The same checks the policy gate makes first: the agent version's allowlist, then the
+      // tool's zod parameters (the definitions the gate holds).
+      const profile = await new AgentCatalog(engines.store).profile(
+        request.agent.name,
+        request.agent.version,
+      );
+      if (profile && !profile.tools.includes(request.tool)) {
+        return `${request.tool} is not a tool of ${request.agent.name} v${request.agent.version}`;
+      }
+      const tool = REFERENCE_TOOLS.tool(request.tool);
+      if (!tool) return `no definition of tool ${request.tool} is deployed`;
+      const parsed = tool.parameters.safeParse(args);
+      if (parsed.success) return undefined;
+      return parsed.error.issues
+        .slice(0, 20)
+        .map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`)
+        .join('; ');
     },
     async outcome(verdictId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -24,6 +24,12 @@ const request: PendingApprovalView = {
   arguments: { orderId: "o'42", amountUsd: 120 },
   reason: 'the customer was charged twice',
   riskClass: 'write',
+  policy: {
+    policyId: 'support',
+    version: 4,
+    determiningPolicies: ['refund-above-100-needs-lead'],
+    reason: 'needs a human: "refund-above-100-needs-lead" (refunds over $100 need a lead)',
+  },
   reservedUsdMicros: 1_250_000,
   reviewerGroup: 'support-leads',
   reviewersRequired: 2,
@@ -46,8 +52,19 @@ function desk(pending: PendingApprovalView[], outcome?: { accepted: boolean; rea
       pending.find((p) => p.approvalId === id) ?? { refusal: `no approval request ${id}` },
   );
   const outcomeOf = jest.fn().mockResolvedValue(outcome);
+  const checkArguments = jest.fn(
+    async (_request: PendingApprovalView, args: Record<string, unknown>) =>
+      typeof args['amountUsd'] === 'number' ? undefined : 'amountUsd: expected number',
+  );
   return {
-    desk: { listPending, lookup, decide, outcome: outcomeOf } satisfies ApprovalsDesk,
+    desk: {
+      listPending,
+      lookup,
+      decide,
+      outcome: outcomeOf,
+      checkArguments,
+    } satisfies ApprovalsDesk,
+    checkArguments,
     decide,
     lookup,
     listPending,
@@ -64,7 +81,9 @@ describe('leash approvals', () => {
       '  agent      support v3, task task-9 (tenant acme)',
       '  tool       issue_refund  risk write  cost $1.25 reserved',
       '  arguments  {"orderId":"o\'42","amountUsd":120}',
-      '  reason     the customer was charged twice',
+      '  policy     support v4, rule refund-above-100-needs-lead',
+      '  why human  needs a human: "refund-above-100-needs-lead" (refunds over $100 need a lead)',
+      '  planner    the customer was charged twice',
       '  reviewers  1/2 of group support-leads (approved: bo)',
       '  answer     leash approvals approve apv-1 --reviewer <you>',
       '             leash approvals reject apv-1 --reviewer <you> --feedback "..."',
@@ -109,16 +128,42 @@ describe('leash approvals', () => {
       readKey,
     );
     expect(code).toBe(0);
+    // The given fields are merged into the proposed arguments: what is signed is the whole call.
     expect(d.decide).toHaveBeenCalledWith(
       request,
       'cy',
-      { verdict: 'edit', arguments: { amountUsd: 60 } },
+      { verdict: 'edit', arguments: { orderId: "o'42", amountUsd: 60 } },
       KEY,
     );
+    expect(d.checkArguments).toHaveBeenCalledWith(request, { orderId: "o'42", amountUsd: 60 });
     expect(d.outcomeOf).toHaveBeenCalledWith('event-1', VERDICT_WAIT_MS);
     expect(out[0]).toContain('edit of apv-1 by cy published (event event-1');
     expect(out[0]).toContain(`signed with key ${KEY.keyId}`);
     expect(out[1]).toBe('accepted: approved by cy (2 of 2)');
+  });
+
+  it('refuses an edit whose merged arguments break the tool schema: exit 2, nothing published', async () => {
+    const { t, out, err } = terminal();
+    const d = desk([request], { accepted: true, reason: 'edited' });
+    const code = await runApprovalsDecide(
+      d.desk,
+      {
+        kind: 'approvals-decide',
+        verdict: 'edit',
+        approvalId: 'apv-1',
+        reviewer: 'cy',
+        arguments: { amountUsd: 'lots' },
+      },
+      t,
+      readKey,
+    );
+    expect(code).toBe(2);
+    expect(d.decide).not.toHaveBeenCalled();
+    expect(out).toEqual([]);
+    expect(err).toEqual([
+      "leash approvals edit: the edited arguments do not match issue_refund's parameters: " +
+        'amountUsd: expected number; nothing was published',
+    ]);
   });
 
   it('exits 1 with the reason when the service refuses the verdict, or never records it', async () => {
@@ -200,7 +245,7 @@ describe('leash approvals list with escape sequences in the request', () => {
       expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
     }
     expect(out).toContain(
-      '  reason     small refund\\x1b[2K\\x1b[1A\\x1b]0;leash: nothing pending\\x07\\x07\\x9b2K',
+      '  planner    small refund\\x1b[2K\\x1b[1A\\x1b]0;leash: nothing pending\\x07\\x07\\x9b2K',
     );
     expect(out).toContain(
       '  arguments  {"orderId":"o-1\\u001b[8m","amountUsd":900,"note":"\\u202e0001$"}',

@@ -14,6 +14,13 @@ export interface PendingApprovalView {
   readonly arguments: Record<string, unknown>;
   readonly reason: string;
   readonly riskClass: RiskClass;
+  /** The policy decision that sent the action to a human. */
+  readonly policy: {
+    readonly policyId: string;
+    readonly version: number;
+    readonly determiningPolicies: readonly string[];
+    readonly reason: string;
+  };
   readonly reservedUsdMicros: number;
   readonly reviewerGroup: string;
   readonly reviewersRequired: number;
@@ -45,6 +52,14 @@ export interface ApprovalsDesk {
     verdict: CliVerdict,
     key: VerdictSigningKey,
   ): Promise<string>;
+  /**
+   * Checks edited arguments against the parameters of the request's tool, as
+   * the policy gate will: undefined when they fit, otherwise the schema error.
+   */
+  checkArguments(
+    request: PendingApprovalView,
+    args: Record<string, unknown>,
+  ): Promise<string | undefined>;
   /** What the approvals service recorded for the verdict, once it has (undefined after the timeout). */
   outcome(
     verdictId: string,
@@ -103,12 +118,27 @@ export async function runApprovalsDecide(
     return 1;
   }
   const comment = command.comment !== undefined ? { comment: command.comment } : {};
-  const verdict: CliVerdict =
-    command.verdict === 'approve'
-      ? { verdict: 'approve', ...comment }
-      : command.verdict === 'reject'
-        ? { verdict: 'reject', feedback: command.feedback! }
-        : { verdict: 'edit', arguments: command.arguments!, ...comment };
+  let verdict: CliVerdict;
+  if (command.verdict === 'edit') {
+    // An edit names the fields to change; the rest of the proposed call stays as it was.
+    const merged = { ...found.arguments, ...command.arguments! };
+    const problem = await desk.checkArguments(found, merged);
+    if (problem !== undefined) {
+      terminal.err(
+        visible(
+          `leash approvals edit: the edited arguments do not match ${found.tool}'s parameters: ` +
+            `${problem}; nothing was published`,
+        ),
+      );
+      return 2;
+    }
+    verdict = { verdict: 'edit', arguments: merged, ...comment };
+  } else {
+    verdict =
+      command.verdict === 'approve'
+        ? { verdict: 'approve', ...comment }
+        : { verdict: 'reject', feedback: command.feedback! };
+  }
   const eventId = await desk.decide(found, command.reviewer, verdict, key);
   terminal.out(
     `${command.verdict} of ${found.approvalId} by ${command.reviewer} published ` +
@@ -140,7 +170,12 @@ export function formatPending(request: PendingApprovalView, now: Date): string[]
     `  agent      ${request.agent.name} v${request.agent.version}, task ${request.taskId} (tenant ${request.tenantId})`,
     `  tool       ${request.tool}  risk ${request.riskClass}  cost ${usd(request.reservedUsdMicros)} reserved`,
     `  arguments  ${args}`,
-    `  reason     ${request.reason.replace(/\s+/g, ' ').slice(0, 300)}`,
+    `  policy     ${request.policy.policyId} v${request.policy.version}, ` +
+      (request.policy.determiningPolicies.length === 0
+        ? 'no rule named (the default route)'
+        : `rule${request.policy.determiningPolicies.length === 1 ? '' : 's'} ${request.policy.determiningPolicies.join(', ')}`),
+    `  why human  ${oneLine(request.policy.reason, 500)}`,
+    `  planner    ${oneLine(request.reason, 300)}`,
     `  reviewers  ${request.approvedBy.length}/${request.reviewersRequired} of group ${request.reviewerGroup}` +
       (request.approvedBy.length > 0 ? ` (approved: ${request.approvedBy.join(', ')})` : ''),
     `  answer     leash approvals approve ${id} --reviewer <you>`,
@@ -165,6 +200,10 @@ function untilText(iso: string, now: Date): string {
   if (hours > 0) return `in ${hours}h ${minutes % 60}m`;
   if (minutes > 0) return `in ${minutes}m ${seconds % 60}s`;
   return `in ${seconds}s`;
+}
+
+function oneLine(text: string, max: number): string {
+  return text.replace(/\s+/g, ' ').slice(0, max);
 }
 
 function shellQuote(text: string): string {

@@ -190,7 +190,7 @@ function parseApprovals(argv: readonly string[]): CliCommand {
     if (sub === 'edit') {
       if (values.args === undefined) {
         throw new UsageError(
-          'approvals edit needs --args \'{"field": ...}\' (the new arguments)',
+          'approvals edit needs --args \'{"field": ...}\' (the fields to change; the others stay as proposed)',
           'approvals',
         );
       }

@@ -70,8 +70,9 @@ leash approvals reject  ID --reviewer R [--key-file F] --feedback "..."
 leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
 
 list shows the requests waiting for reviewers (soonest expiry first) with
-the agent, task, tool, arguments, risk, reserved cost, expiry and the
-command that answers each. A verdict is published on approvals.decided,
+the agent, task, tool, arguments, risk, reserved cost, expiry, the policy
+rules that sent each to a human with their reasons, the planner's reason,
+and the command that answers each. A verdict is published on approvals.decided,
 bound to the request's action hash and signed with the reviewer's private
 key: --key-file F, by default R.key in the keys dir (LEASH_REVIEWER_KEYS_DIR;
 reviewer-keys beside LEASH_STORE_FILE, where npm start keeps the demo
@@ -79,8 +80,10 @@ reviewers' keys; ~/.leash/reviewer-keys when the store is not SQLite).
 Without it the command stops and names the file and leash reviewers keygen.
 The approvals service checks the signature against the reviewer's keys in
 the directory (leash help reviewers), and that the reviewer may decide it.
-reject's feedback reaches the planner; edit proposes the new arguments again
-through policy and budget.
+reject's feedback reaches the planner. edit merges the fields given in --args
+into the proposed arguments (the others stay as proposed), checks the result
+against the tool's parameters (a mismatch exits 2 and publishes nothing),
+signs the merged arguments and proposes them again through policy and budget.
 `;
 
 export function helpText(topic?: HelpTopic): string {

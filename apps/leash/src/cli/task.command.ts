@@ -10,7 +10,7 @@ import { auditEntries, runSummaries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { TaskRequestedV1, type AnyEnvelope, type TaskStatus } from '@leash/contracts';
 import type { Engines } from '@leash/engines';
-import { demoReviewersFor, DEMO_TENANT } from '../demo/demo-reviewers';
+import { demoReviewersFor, DEMO_TENANT, DEMO_TENANTS } from '../demo/demo-reviewers';
 import { describeEvent, STATUS_EXIT_CODES } from '../demo/task-progress';
 import { UsageError } from './arguments';
 import { InTimeOrder } from './in-time-order';
@@ -52,8 +52,8 @@ export const TASK_HELP = `leash task submit --agent A --input "..." [--tenant T]
 leash task submit --scenario ID [--tenant T] [--watch]
 leash task watch ID [--timeout MS]
 
-submit publishes tasks.requested (tenant default "${DEMO_TENANT}", whose reviewers
-npm start seeds) and prints the task id and the command that follows it.
+submit publishes tasks.requested (tenant default "${DEMO_TENANT}"; npm start seeds
+reviewers for ${DEMO_TENANTS.join(' and ')}, other tenants need leash reviewers add) and prints the task id and the command that follows it.
 The agent must be in the catalog; --input is at most ${MAX_INPUT_CHARACTERS} characters;
 a --task-id already used is refused (exit 1).
 --scenario names a scripted scenario (the scripted model plays it; its agent

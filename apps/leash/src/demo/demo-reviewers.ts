@@ -2,12 +2,15 @@ import { REFERENCE_AGENTS } from '@leash/agents';
 
 /*
  * The reviewer directory `npm start` seeds when LEASH_REVIEWERS is unset:
- * two people in every reference reviewer group of tenant `demo` (two, so
+ * two people in every reference reviewer group of each demo tenant (two, so
  * an approval that needs a quorum of two can be given from the CLI).
  */
 
 /** The tenant the demo's tasks, and `leash task submit` by default, run in. */
 export const DEMO_TENANT = 'demo';
+
+/** The tenants the demo and the README suggest (`--tenant demo-2`), each with reviewers. */
+export const DEMO_TENANTS: readonly string[] = [DEMO_TENANT, 'demo-2'];
 
 /** Every reviewer group the reference agents' approval chains name. */
 export const REFERENCE_REVIEWER_GROUPS: readonly string[] = [
@@ -23,13 +26,16 @@ export interface DemoReviewer {
   readonly groups: readonly string[];
 }
 
-export const DEMO_REVIEWERS: readonly DemoReviewer[] = REFERENCE_REVIEWER_GROUPS.flatMap((group) =>
-  DEMO_PEOPLE.map((person) => ({
-    tenantId: DEMO_TENANT,
-    reviewer: `${person}.${group}`,
-    displayName: `${person} (${group}, demo)`,
-    groups: [group],
-  })),
+// The same people (and key files) in each tenant: one key per person, as a real reviewer has.
+export const DEMO_REVIEWERS: readonly DemoReviewer[] = DEMO_TENANTS.flatMap((tenantId) =>
+  REFERENCE_REVIEWER_GROUPS.flatMap((group) =>
+    DEMO_PEOPLE.map((person) => ({
+      tenantId,
+      reviewer: `${person}.${group}`,
+      displayName: `${person} (${group}, ${tenantId})`,
+      groups: [group],
+    })),
+  ),
 );
 
 /** The demo reviewers who may answer `group` in `tenantId`, for the commands the demo prints. */

@@ -73,3 +73,51 @@ describe('describeEvent: escape sequences in untrusted text', () => {
     }
   });
 });
+
+describe('describeEvent: a verdict', () => {
+  const sent = createEnvelope(
+    'leash.approvals.decided.v1',
+    { verdict: 'approve', approvalId: 'apv-1', actionHash: 'a'.repeat(64), reviewer: 'mallory' },
+    { source: 'leash-cli', tenantId: 'demo', taskId: 'task-1' },
+  );
+  const recorded = (outcome: 'accepted' | 'refused', reason: string) =>
+    createEnvelope(
+      'leash.approvals.verdict_recorded.v1',
+      {
+        approvalId: 'apv-1',
+        verdictId: sent.id,
+        reviewer: 'mallory',
+        verdict: 'approve',
+        outcome,
+        ...(outcome === 'refused'
+          ? { refusal: 'unknown_reviewer' as const }
+          : { effect: 'counted' as const }),
+        reason,
+        tool: 'reset_password',
+      },
+      { source: 'approvals', tenantId: 'demo', taskId: 'task-1' },
+    );
+
+  it('does not print a sent verdict as if it counted', () => {
+    const lines = describeEvent(sent);
+    expect(lines.join('\n')).not.toMatch(/mallory: approve$/m);
+    expect(lines.join('\n')).toContain('sent');
+  });
+
+  it('prints a refused verdict as refused, with the reason', () => {
+    const [line, ...rest] = describeEvent(
+      recorded('refused', 'mallory is not in the reviewer directory of tenant demo'),
+    );
+    expect(rest).toEqual([]);
+    expect(line).toContain('REFUSED');
+    expect(line).toContain('unknown_reviewer');
+    expect(line).toContain('mallory is not in the reviewer directory of tenant demo');
+  });
+
+  it('prints an accepted verdict with what it did', () => {
+    const [line] = describeEvent(recorded('accepted', 'approved by mallory (1 of 2)'));
+    expect(line).toContain('mallory: approve accepted');
+    expect(line).toContain('approved by mallory (1 of 2)');
+    expect(line).not.toContain('REFUSED');
+  });
+});

@@ -121,8 +121,21 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
       // One approve per distinct reviewer the quorum needs.
       const approvers = Array.from(
         { length: d.reviewersRequired },
-        (_, i) => known[i] ?? `<reviewer ${i + 1}>`,
+        (_, i) => known[i] ?? `R${i + 1}`,
       );
+      // Reviewers this view does not know of (a tenant without demo reviewers): say where they
+      // are listed and how one is added, rather than print a placeholder that cannot work.
+      const howToAdd =
+        known.length >= d.reviewersRequired
+          ? []
+          : [
+              line(
+                '',
+                `reviewers: ${cli} reviewers list --tenant ${event.tenantId ?? 'T'}; to add one: ` +
+                  `${cli} reviewers keygen --reviewer R, then ${cli} reviewers add --reviewer R ` +
+                  `--group ${d.reviewerGroup} --tenant ${event.tenantId ?? 'T'} --public-key @<the R.pub it wrote>`,
+              ),
+            ];
       return [
         line(
           'WAITING',
@@ -136,16 +149,29 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
           '',
           `reject:  ${cli} approvals reject ${d.approvalId} --reviewer ${approvers[0]} --feedback "..."`,
         ),
+        ...howToAdd,
       ];
     }
     case 'leash.approvals.decided.v1': {
       const d = event.data;
+      // Only sent: the approvals service may still refuse it (verdict_recorded says).
       return [
         line(
           'reviewer',
-          `${d.reviewer}: ${d.verdict}${d.verdict === 'reject' ? ` ("${short(d.feedback, 80)}")` : ''}`,
+          `${d.reviewer} sent ${d.verdict}${d.verdict === 'reject' ? ` ("${short(d.feedback, 80)}")` : ''}`,
+          'dim',
         ),
       ];
+    }
+    case 'leash.approvals.verdict_recorded.v1': {
+      const d = event.data;
+      if (d.outcome === 'refused') {
+        const code = d.refusal ? ` (${d.refusal})` : '';
+        return [
+          line('REFUSED', `${d.reviewer}: ${d.verdict}${code}: ${short(d.reason, 140)}`, 'bad'),
+        ];
+      }
+      return [line('reviewer', `${d.reviewer}: ${d.verdict} accepted: ${short(d.reason, 120)}`)];
     }
     case 'leash.actions.authorized.v1':
       return [

@@ -24,6 +24,13 @@ export const ApprovalRequestedV1 = z.object({
     policyId: z.string(),
     version: z.number().int().positive(),
     determiningPolicies: z.array(z.string()),
+    reason: z
+      .string()
+      .max(10_000)
+      .optional()
+      .describe(
+        "The policy decision's reason: the rules that sent the action to a human, and theirs.",
+      ),
   }),
   reservedUsdMicros: UsdMicros,
   history: z.array(z.string().max(2_000)).max(200).describe('What the task has done so far.'),

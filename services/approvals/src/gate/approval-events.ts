@@ -34,6 +34,7 @@ export function approvalRequestedEvent(
         policyId: funded.decision.policyId,
         version: funded.decision.policyVersion,
         determiningPolicies: funded.decision.determiningPolicies,
+        reason: funded.decision.reason,
       },
       reservedUsdMicros: funded.grant.reservedUsdMicros,
       history: request.history.slice(-200),

@@ -22,6 +22,8 @@ export interface PendingApproval {
     readonly policyId: string;
     readonly version: number;
     readonly determiningPolicies: readonly string[];
+    /** Why the policy sent the action to a human: the rules and their reasons. */
+    readonly reason: string;
   };
   readonly reservedUsdMicros: number;
   readonly history: readonly string[];
@@ -103,6 +105,7 @@ export function toPendingApproval(request: ApprovalRequest): PendingApproval {
       policyId: funded.decision.policyId,
       version: funded.decision.policyVersion,
       determiningPolicies: funded.decision.determiningPolicies,
+      reason: funded.decision.reason,
     },
     reservedUsdMicros: funded.grant.reservedUsdMicros,
     history: request.history,
