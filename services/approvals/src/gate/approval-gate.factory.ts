@@ -10,12 +10,11 @@ import { RecordVerdictUseCase } from '../record-verdict/record-verdict.usecase';
 import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
 import { ReviewerDirectory } from '../reviewers/reviewer-directory';
 import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
+import { systemClock, type Clock } from '@leash/clock';
 import {
   APPROVALS_SOURCE,
   DEFAULT_APPROVAL_VALIDITY_MS,
-  systemClock,
   type ApprovalGateDeps,
-  type Clock,
 } from './approval-gate';
 import {
   approvalRequests,

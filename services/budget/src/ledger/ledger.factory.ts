@@ -12,7 +12,8 @@ import { ReleaseUnrunActionUseCase } from '../release-unrun-action/release-unrun
 import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
 import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
 import type { BudgetLedgerConfig } from './budget.config';
-import { systemClock, type Clock, type LedgerDeps } from './ledger';
+import { systemClock, type Clock } from '@leash/clock';
+import { type LedgerDeps } from './ledger';
 
 /** Every use case of the ledger, built without Nest (tests, the benchmark, the Nest module). */
 export interface LedgerUseCases {

@@ -1,14 +1,9 @@
+import type { Clock } from '@leash/clock';
 import type { GateVerifier } from '@leash/signing';
 import type { Store } from '@leash/store';
 import type { SimulatedBackends } from '../tools/backends/simulated-backends';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { KillGate } from './kill-gate';
-
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** The CloudEvents source of what the executor publishes. */
 export const EXECUTOR_SOURCE = 'executor';
