@@ -4,7 +4,6 @@ import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
-import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
 import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
 import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-action.usecase';
 import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
@@ -92,12 +91,4 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
     ...(options.source !== undefined ? { source: options.source } : {}),
     ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}),
   };
-}
-
-export function createReservationSweeper(
-  useCases: Pick<LedgerUseCases, 'chargeExpiredReservations'>,
-  intervalMs: number,
-  onError?: (error: unknown) => void,
-): ReservationSweeper {
-  return new ReservationSweeper(useCases.chargeExpiredReservations, { intervalMs, onError });
 }
