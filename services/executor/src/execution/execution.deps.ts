@@ -1,7 +1,7 @@
 import type { Clock } from '@leash/clock';
 import type { GateVerifier } from '@leash/signing';
 import type { Store } from '@leash/store';
-import type { SimulatedBackends } from '../tools/backends/simulated-backends';
+import type { ToolBackends } from '../tools/tool-port';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { KillGate } from './kill-gate';
 
@@ -15,7 +15,8 @@ export const EXECUTOR_CONSUMER = 'executor';
 export interface ExecutionDeps {
   readonly store: Store;
   readonly registry: ToolRegistry;
-  readonly backends: SimulatedBackends;
+  /** What the tools act on; the simulated backends are one implementation. */
+  readonly backends: ToolBackends;
   /** Verifies what the policy, budget and approvals gates signed, with their public keys only. */
   readonly verifier: GateVerifier;
   readonly killGate: KillGate;
