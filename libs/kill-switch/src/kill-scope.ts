@@ -74,6 +74,14 @@ export function describeKill(kill: KillFacts): string {
   );
 }
 
+/** Why a gate refuses work a kill covers: the kill, and what the gate does not do until it is resumed. */
+export function killRefusal(
+  kill: Pick<KillV1, 'commandId' | 'scope' | 'reason' | 'issuedBy'>,
+  refused: string,
+): string {
+  return `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}), so ${refused} until it is resumed`;
+}
+
 /** Why a task ended killed: which kill (scope, who, when, why) and what lifts it. */
 export function killedReason(kill: KillFacts): string {
   return (

@@ -11,7 +11,6 @@ import { InMemoryTransport } from '../in-memory.transport';
 import { BusContext } from './bus.context';
 import { BusModule } from './bus.module';
 import { BusServer } from './bus.server';
-import { EventPublisher } from './event-publisher';
 
 function kill(commandId: string) {
   return createEnvelope(
@@ -123,7 +122,7 @@ describe('BusServer', () => {
     const inbox = started.get(Inbox);
     const command = kill('cmd-1');
 
-    await started.get(EventPublisher).publish('control', command);
+    await bus.publish('control', command);
 
     const [received] = await waitFor(
       () => (inbox.received.length > 0 ? inbox.received : undefined),

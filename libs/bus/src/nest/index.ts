@@ -1,7 +1,5 @@
 export * from './tokens';
 export * from './bus.context';
 export * from './bus.server';
-export * from './bus.client';
-export * from './event-publisher';
 export * from './bus-exception.filter';
 export * from './bus.module';

@@ -4,8 +4,5 @@ export const BUS = Symbol('leash:bus');
 /** Injection token of the CloudEvents `source` this service publishes as (its name). */
 export const EVENT_SOURCE = Symbol('leash:event-source');
 
-/** Injection token of the `BusClient` (a Nest ClientProxy over the bus). */
-export const BUS_CLIENT = Symbol('leash:bus-client');
-
 /** Nest's transport id of the bus, for hooks that tell transports apart. */
 export const BUS_TRANSPORT = Symbol('leash:bus-transport');

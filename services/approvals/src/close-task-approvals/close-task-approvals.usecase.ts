@@ -1,12 +1,12 @@
 import type { Envelope } from '@leash/contracts';
 import { transactionRetryingConflicts } from '@leash/store';
 import { requestRejectedEvent } from '../gate/approval-events';
+import { utcIso } from '@leash/clock';
 import {
   CONSUMERS,
   actionLine,
   appendHistory,
   markTaskFinished,
-  utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
 import { approvalRequests } from '../gate/approvals.aggregates';

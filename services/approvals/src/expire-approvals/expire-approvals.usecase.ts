@@ -5,7 +5,8 @@ import {
   type ApprovalRequest,
 } from '../gate/approvals.aggregates';
 import { approvalRequestedEvent, requestRejectedEvent } from '../gate/approval-events';
-import { actionLine, appendHistory, utcIso, type ApprovalGateDeps } from '../gate/approval-gate';
+import { utcIso } from '@leash/clock';
+import { actionLine, appendHistory, type ApprovalGateDeps } from '../gate/approval-gate';
 
 export interface ExpiryReport {
   /** Requests that ran out of reviewer groups: denied with approval_expired. */

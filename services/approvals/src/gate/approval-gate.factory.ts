@@ -3,19 +3,17 @@ import type { KillSwitch } from '@leash/kill-switch';
 import { GateSigner, GateVerifier, type GatePublicKey, type GateSigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { CloseTaskApprovalsUseCase } from '../close-task-approvals/close-task-approvals.usecase';
-import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';
 import { ExpireApprovalsUseCase } from '../expire-approvals/expire-approvals.usecase';
 import { ListPendingApprovalsUseCase } from '../list-pending-approvals/list-pending-approvals.usecase';
 import { RecordVerdictUseCase } from '../record-verdict/record-verdict.usecase';
 import { RequestApprovalUseCase } from '../request-approval/request-approval.usecase';
 import { ReviewerDirectory } from '../reviewers/reviewer-directory';
 import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
+import { systemClock, type Clock } from '@leash/clock';
 import {
   APPROVALS_SOURCE,
   DEFAULT_APPROVAL_VALIDITY_MS,
-  systemClock,
   type ApprovalGateDeps,
-  type Clock,
 } from './approval-gate';
 import {
   approvalRequests,
@@ -98,12 +96,4 @@ export function createApprovalGate(options: ApprovalGateOptions): ApprovalGate {
     expireApprovals: new ExpireApprovalsUseCase(deps),
     closeTaskApprovals: new CloseTaskApprovalsUseCase(deps),
   };
-}
-
-export function createApprovalSweeper(
-  gate: Pick<ApprovalGate, 'expireApprovals'>,
-  intervalMs: number,
-  onError?: (error: unknown) => void,
-): ApprovalSweeper {
-  return new ApprovalSweeper(gate.expireApprovals, { intervalMs, ...(onError ? { onError } : {}) });
 }

@@ -26,7 +26,7 @@ import { RequestApprovalUseCase } from '../request-approval/request-approval.use
 import { parseReviewers, type Reviewer } from '../reviewers/reviewer';
 import { ReviewerDirectory } from '../reviewers/reviewer-directory';
 import type { TrustedFrontEnd } from '../reviewers/trusted-front-end';
-import type { Clock } from './approval-gate';
+import type { Clock } from '@leash/clock';
 import { createApprovalGate, type ApprovalGate } from './approval-gate.factory';
 import type { ApprovalsGateConfig } from './approvals.config';
 

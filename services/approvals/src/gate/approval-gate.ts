@@ -1,6 +1,7 @@
 import type { ProfileSource } from '@leash/agents';
-import type { ActionFundedV1, KillV1 } from '@leash/contracts';
-import { describeScope, type KillSwitch } from '@leash/kill-switch';
+import { utcIso, type Clock } from '@leash/clock';
+import type { ActionFundedV1 } from '@leash/contracts';
+import type { KillSwitch } from '@leash/kill-switch';
 import type { GateSigner, GateVerifier } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { ReviewerDirectory } from '../reviewers/reviewer-directory';
@@ -11,13 +12,6 @@ import {
   taskHistoryId,
   type TaskHistory,
 } from './approvals.aggregates';
-
-/** Time, injected so specs can pass an expiry without waiting. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** What the gate's use cases are built from; every side effect goes through one of these. */
 export interface ApprovalGateDeps {
@@ -49,16 +43,6 @@ export const CONSUMERS = {
   approvalsDecided: 'approvals:approvals.decided',
   tasksFinished: 'approvals:tasks.finished',
 } as const;
-
-/** Why the gate refuses work a kill covers. */
-export function killedReason(kill: KillV1, refused: string): string {
-  return `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}), so ${refused} until it is resumed`;
-}
-
-/** Stored and compared as UTC ISO strings, so string order is time order. */
-export function utcIso(at: number): string {
-  return new Date(at).toISOString();
-}
 
 const ARGUMENTS_SHOWN = 300;
 

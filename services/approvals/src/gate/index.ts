@@ -8,7 +8,6 @@ export * from './approval-gate';
 export * from './approval-events';
 export * from './approval-gate.factory';
 export * from './approval-gate.module';
-export * from './approval-gate.subscriptions';
 export * from '../reviewers/reviewer';
 export * from '../reviewers/reviewer-directory';
 export * from '../reviewers/trusted-front-end';

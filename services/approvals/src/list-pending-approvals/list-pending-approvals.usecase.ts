@@ -1,7 +1,7 @@
 import type { AgentRef, RiskClass } from '@leash/contracts';
 import type { Store } from '@leash/store';
 import { approvalRequests, type ApprovalRequest } from '../gate/approvals.aggregates';
-import { utcIso, type Clock } from '../gate/approval-gate';
+import { utcIso, type Clock } from '@leash/clock';
 import { checkReviewer, type ReviewerDirectory } from '../reviewers/reviewer-directory';
 import type { ListPendingApprovalsQuery } from './list-pending-approvals.query';
 

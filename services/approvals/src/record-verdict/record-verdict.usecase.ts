@@ -15,14 +15,9 @@ import {
   type VerdictRefusal,
 } from '../gate/approvals.aggregates';
 import { actionAuthorizedEvent, actionRejectedEvent } from '../gate/approval-events';
-import {
-  CONSUMERS,
-  actionLine,
-  appendHistory,
-  killedReason,
-  utcIso,
-  type ApprovalGateDeps,
-} from '../gate/approval-gate';
+import { utcIso } from '@leash/clock';
+import { killRefusal } from '@leash/kill-switch';
+import { CONSUMERS, actionLine, appendHistory, type ApprovalGateDeps } from '../gate/approval-gate';
 import { reviewerKey, reviewers } from '../reviewers/reviewer';
 import { checkReviewer, type ReviewerCheck } from '../reviewers/reviewer-directory';
 import { checkVerdictProof } from './check-verdict-proof';
@@ -193,7 +188,7 @@ export class RecordVerdictUseCase {
       if (kill) {
         return {
           refusal: 'killed',
-          reason: killedReason(kill, `no ${verdict.verdict} of it is taken`),
+          reason: killRefusal(kill, `no ${verdict.verdict} of it is taken`),
         };
       }
     }

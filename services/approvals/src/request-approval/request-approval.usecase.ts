@@ -11,13 +11,13 @@ import {
   approvalRequestedEvent,
   type Rejection,
 } from '../gate/approval-events';
+import { utcIso } from '@leash/clock';
+import { killRefusal } from '@leash/kill-switch';
 import {
   CONSUMERS,
   actionLine,
   appendHistory,
-  killedReason,
   taskFinished,
-  utcIso,
   type ApprovalGateDeps,
 } from '../gate/approval-gate';
 import type { RequestApprovalCommand } from './request-approval.command';
@@ -98,7 +98,7 @@ export class RequestApprovalUseCase {
       const finished = await taskFinished(tx, tenantId, taskId);
       if (kill || finished || !chain) {
         const rejection: Rejection = kill
-          ? { code: 'killed', reason: killedReason(kill, 'no reviewer is asked about it') }
+          ? { code: 'killed', reason: killRefusal(kill, 'no reviewer is asked about it') }
           : finished
             ? {
                 code: 'task_finished',

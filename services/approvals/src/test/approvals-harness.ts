@@ -13,7 +13,7 @@ import {
   verdictSigningKey,
   type VerdictSigningKey,
 } from '@leash/signing';
-import type { Clock } from '../gate/approval-gate';
+import { ManualClock, type Clock } from '@leash/clock';
 import { createApprovalGate, type ApprovalGate } from '../gate/approval-gate.factory';
 import type { ReviewerInput } from '../reviewers/reviewer';
 import { TrustedFrontEnd, type TrustedFrontEndInput } from '../reviewers/trusted-front-end';
@@ -57,16 +57,6 @@ export function approvalsVerifier(now: () => number = Date.now): GateVerifier {
 }
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 export const HOUR = 3_600_000;
-
-export class ManualClock implements Clock {
-  constructor(public at: number = T0) {}
-  now(): number {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 export class MapProfiles implements ProfileSource {
   private readonly profiles = new Map<string, AgentProfile>();
@@ -180,7 +170,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:', LEASH_PARTITIONS: '2' },
   });
   const engines = await openEngines(config, { source: 'approvals' });
-  const clock = new ManualClock();
+  const clock = new ManualClock(T0);
   const profiles = referenceProfiles();
   const gate = createApprovalGate({
     store: engines.store,

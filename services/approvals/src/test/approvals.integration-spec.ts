@@ -1,3 +1,4 @@
+import { ManualClock } from '@leash/clock';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import type { ApprovalGate } from '../gate/approval-gate.factory';
 import { APPROVALS_GATE_REQUIREMENTS, APPROVALS_GATE_VARIABLES } from '../gate/approvals.config';
 import { createApprovalQueries } from '../gate/approval-gate.factory';
 import {
-  ManualClock,
   REVIEWERS,
   APPROVALS_KEY_ENV,
   approvalsVerifier,

@@ -1,7 +1,8 @@
 import { transactionRetryingConflicts } from '@leash/store';
 import { chargeInFull } from '../ledger/budget-rules';
 import { closeReservation } from '../ledger/ledger-book';
-import { BUDGET_SOURCE, systemClock, utcIso, type Clock, type LedgerDeps } from '../ledger/ledger';
+import { systemClock, utcIso, type Clock } from '@leash/clock';
+import { BUDGET_SOURCE, type LedgerDeps } from '../ledger/ledger';
 import { BudgetReservation } from '../ledger/ledger.aggregates';
 import type { ChargeExpiredReservationsCommand } from './charge-expired-reservations.command';
 

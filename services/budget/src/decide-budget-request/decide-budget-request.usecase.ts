@@ -24,16 +24,9 @@ import {
   type CapLine,
 } from '../ledger/budget-rules';
 import { LedgerBook, dayCounterId, taskCounterId, type CounterIds } from '../ledger/ledger-book';
-import {
-  BUDGET_SOURCE,
-  CONSUMERS,
-  killedReason,
-  systemClock,
-  tenantDay,
-  utcIso,
-  type Clock,
-  type LedgerDeps,
-} from '../ledger/ledger';
+import { systemClock, utcIso, type Clock } from '@leash/clock';
+import { killRefusal } from '@leash/kill-switch';
+import { BUDGET_SOURCE, CONSUMERS, tenantDay, type LedgerDeps } from '../ledger/ledger';
 import {
   BudgetReservation,
   BudgetTask,
@@ -122,7 +115,11 @@ export class DecideBudgetRequestUseCase {
       // Checked in the transaction, so a kill applied during the look-ups still counts.
       const kill = this.deps.killSwitch?.covering({ tenantId, agent, taskId: request.taskId });
       const ask: Ask = kill
-        ? { ok: false, code: 'killed', reason: killedReason(kill, what(request)) }
+        ? {
+            ok: false,
+            code: 'killed',
+            reason: `${killRefusal(kill, `budget reserves nothing for this ${what(request)}`)}.`,
+          }
         : profile
           ? this.ask(request, profile, now)
           : unknownAgent(request);

@@ -1,7 +1,9 @@
 import { createEnvelope } from '@leash/contracts';
 import { EventValidationError } from '@leash/contracts';
 import { transactionRetryingConflicts } from '@leash/store';
-import { CONSUMERS, killedReason, utcIso, type LedgerDeps } from '../ledger/ledger';
+import { utcIso } from '@leash/clock';
+import { killRefusal } from '@leash/kill-switch';
+import { CONSUMERS, type LedgerDeps } from '../ledger/ledger';
 import type { FundDecidedActionCommand } from './fund-decided-action.command';
 
 /** The request id of an action's reservation: one per action, so a second decision gets the first's answer. */
@@ -56,7 +58,7 @@ export class FundDecidedActionUseCase {
               tool: decided.tool,
               gate: 'budget',
               code: 'killed',
-              reason: killedReason(kill, 'action'),
+              reason: `${killRefusal(kill, 'budget reserves nothing for this action')}.`,
               versions: decided.versions,
             },
             { id: `killed:${event.id}`, source: this.source, tenantId, taskId },

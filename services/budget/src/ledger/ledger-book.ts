@@ -12,7 +12,7 @@ import {
   type CapLine,
   type Tallies,
 } from './budget-rules';
-import { utcIso } from './ledger';
+import { utcIso } from '@leash/clock';
 import {
   BudgetCounter,
   BudgetReservation,

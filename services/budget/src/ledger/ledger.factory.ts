@@ -4,7 +4,6 @@ import type { ProfileSource } from '@leash/agents';
 import type { KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
-import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
 import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
 import { FundDecidedActionUseCase } from '../fund-decided-action/fund-decided-action.usecase';
 import { RegisterTaskUseCase } from '../register-task/register-task.usecase';
@@ -12,7 +11,8 @@ import { ReleaseUnrunActionUseCase } from '../release-unrun-action/release-unrun
 import { SetTenantTimeZoneUseCase } from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
 import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
 import type { BudgetLedgerConfig } from './budget.config';
-import { systemClock, type Clock, type LedgerDeps } from './ledger';
+import { systemClock, type Clock } from '@leash/clock';
+import { type LedgerDeps } from './ledger';
 
 /** Every use case of the ledger, built without Nest (tests, the benchmark, the Nest module). */
 export interface LedgerUseCases {
@@ -91,12 +91,4 @@ export function ledgerDeps(options: LedgerDepsFromConfig): LedgerDeps {
     ...(options.source !== undefined ? { source: options.source } : {}),
     ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}),
   };
-}
-
-export function createReservationSweeper(
-  useCases: Pick<LedgerUseCases, 'chargeExpiredReservations'>,
-  intervalMs: number,
-  onError?: (error: unknown) => void,
-): ReservationSweeper {
-  return new ReservationSweeper(useCases.chargeExpiredReservations, { intervalMs, onError });
 }

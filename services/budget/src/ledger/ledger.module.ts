@@ -25,7 +25,8 @@ import { ReleaseUnrunActionUseCase } from '../release-unrun-action/release-unrun
 import { SettleUsageUseCase } from '../settle-usage/settle-usage.usecase';
 import { UsageRecordedConsumer } from '../settle-usage/usage-recorded.consumer';
 import type { BudgetLedgerConfig } from './budget.config';
-import type { Clock, LedgerDeps } from './ledger';
+import type { Clock } from '@leash/clock';
+import type { LedgerDeps } from './ledger';
 import { ledgerDeps } from './ledger.factory';
 
 export const LEDGER_DEPS = Symbol('budget:ledger-deps');

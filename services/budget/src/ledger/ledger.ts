@@ -1,18 +1,11 @@
 import type { ProfileSource } from '@leash/agents';
-import type { KillV1 } from '@leash/contracts';
-import { describeScope, type KillSwitch } from '@leash/kill-switch';
+import type { Clock } from '@leash/clock';
+import type { KillSwitch } from '@leash/kill-switch';
 import type { GateSigner, GateVerifier } from '@leash/signing';
 import type { Store, Transaction } from '@leash/store';
 import type { PriceTable } from './price-table';
 import { dayKey } from './day-key';
 import { DEFAULT_TIME_ZONE, TenantSettings, type TenantSettingsDoc } from './ledger.aggregates';
-
-/** Time, injected so tests can cross a day boundary or a deadline without waiting. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** What the ledger's use cases are built from; every side effect goes through one of these. */
 export interface LedgerDeps {
@@ -86,14 +79,4 @@ export async function tenantTimeZone(
   at: number,
 ): Promise<string> {
   return (await tenantDay(store, tenantId, at)).timeZone;
-}
-
-/** Why budget refuses work a kill covers, written for the planner. */
-export function killedReason(kill: KillV1, what: string): string {
-  return `killed: the kill switch stopped new work of ${describeScope(kill.scope)} (${kill.reason}; kill ${kill.commandId} by ${kill.issuedBy}), so budget reserves nothing for this ${what} until it is resumed.`;
-}
-
-/** Deadlines are stored in UTC so that string order is time order. */
-export function utcIso(at: number | string): string {
-  return new Date(at).toISOString();
 }

@@ -3,7 +3,8 @@ import { rejectionFields, type ActionIdentity } from '@leash/signing';
 import { transactionRetryingConflicts, type Transaction } from '@leash/store';
 import { actionRequestId } from '../fund-decided-action/fund-decided-action.usecase';
 import { NOTHING_SPENT } from '../ledger/budget-rules';
-import { BUDGET_SOURCE, CONSUMERS, systemClock, type LedgerDeps } from '../ledger/ledger';
+import { systemClock } from '@leash/clock';
+import { BUDGET_SOURCE, CONSUMERS, type LedgerDeps } from '../ledger/ledger';
 import { closeReservation } from '../ledger/ledger-book';
 import { BudgetReservation, type BudgetReservationDoc } from '../ledger/ledger.aggregates';
 

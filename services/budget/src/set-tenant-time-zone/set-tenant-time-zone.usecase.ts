@@ -1,14 +1,8 @@
 import { createEnvelope } from '@leash/contracts';
 import { transactionRetryingConflicts } from '@leash/store';
 import { dayEnd, dayKey, isTimeZone } from '../ledger/day-key';
-import {
-  BUDGET_SOURCE,
-  systemClock,
-  tenantDayOf,
-  utcIso,
-  type Clock,
-  type LedgerDeps,
-} from '../ledger/ledger';
+import { systemClock, utcIso, type Clock } from '@leash/clock';
+import { BUDGET_SOURCE, tenantDayOf, type LedgerDeps } from '../ledger/ledger';
 import {
   DEFAULT_TIME_ZONE,
   TenantSettings,

@@ -11,15 +11,8 @@ import {
   type CapLine,
 } from '../ledger/budget-rules';
 import { LedgerBook, dayCounterId, taskCounterId } from '../ledger/ledger-book';
-import {
-  BUDGET_SOURCE,
-  CONSUMERS,
-  systemClock,
-  tenantDay,
-  utcIso,
-  type Clock,
-  type LedgerDeps,
-} from '../ledger/ledger';
+import { systemClock, utcIso, type Clock } from '@leash/clock';
+import { BUDGET_SOURCE, CONSUMERS, tenantDay, type LedgerDeps } from '../ledger/ledger';
 import {
   BudgetReservation,
   BudgetUsage,

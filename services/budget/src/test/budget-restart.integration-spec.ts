@@ -1,7 +1,7 @@
+import { ManualClock } from '@leash/clock';
 import { waitFor } from '@leash/testing';
 import { BudgetCounter, BudgetReservation } from '../ledger/ledger.aggregates';
 import {
-  ManualClock,
   MapProfiles,
   decidedEvent,
   openHarness,
@@ -9,6 +9,7 @@ import {
   tempDir,
   testProfile,
   type Harness,
+  T0,
 } from './ledger-harness';
 import { Observer, runLedgerOnBus, type LedgerOnBus } from './ledger-on-bus';
 
@@ -29,7 +30,7 @@ describe('budget across a restart', () => {
 
   it('loses nothing and books nothing twice when the store and bus close mid-stream', async () => {
     dir = tempDir();
-    const clock = new ManualClock();
+    const clock = new ManualClock(T0);
     const profiles = new MapProfiles();
     profiles.add(
       testProfile(roomyCaps({ tenantDay: { classes: { purchase_order: { amountUsd: 60_000 } } } })),

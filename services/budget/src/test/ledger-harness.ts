@@ -14,7 +14,8 @@ import { openEngines, type Engines } from '@leash/engines';
 import { GateSigner, GateVerifier, decisionFields, generateGateKey } from '@leash/signing';
 import type { z } from 'zod';
 import { parsePriceTable } from '../ledger/price-table';
-import type { Clock, LedgerDeps } from '../ledger/ledger';
+import { ManualClock, type Clock } from '@leash/clock';
+import type { LedgerDeps } from '../ledger/ledger';
 import { createLedgerUseCases, type LedgerUseCases } from '../ledger/ledger.factory';
 import {
   BudgetCounter,
@@ -45,16 +46,6 @@ export const BUDGET_KEY_ENV = {
 };
 export const PRICES = parsePriceTable('gpt-4o-mini=0.15/0.6,free-model=0/0');
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
-
-export class ManualClock implements Clock {
-  constructor(public at: number = T0) {}
-  now(): number {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 export class MapProfiles implements ProfileSource {
   private readonly profiles = new Map<string, AgentProfile>();
@@ -153,7 +144,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     },
   });
   const engines = await openEngines(config, { source: 'budget' });
-  const clock = options.clock ?? new ManualClock();
+  const clock = options.clock ?? new ManualClock(T0);
   const profiles = options.profiles ?? new MapProfiles();
   const signer = new GateSigner('budget', BUDGET_KEY.signingKey);
   const policy = new GateSigner('policy', POLICY_KEY.signingKey);

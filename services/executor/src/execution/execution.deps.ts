@@ -1,14 +1,9 @@
+import type { Clock } from '@leash/clock';
 import type { GateVerifier } from '@leash/signing';
 import type { Store } from '@leash/store';
-import type { SimulatedBackends } from '../tools/backends/simulated-backends';
+import type { ToolBackends } from '../tools/tool-port';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { KillGate } from './kill-gate';
-
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** The CloudEvents source of what the executor publishes. */
 export const EXECUTOR_SOURCE = 'executor';
@@ -20,7 +15,8 @@ export const EXECUTOR_CONSUMER = 'executor';
 export interface ExecutionDeps {
   readonly store: Store;
   readonly registry: ToolRegistry;
-  readonly backends: SimulatedBackends;
+  /** What the tools act on; the simulated backends are one implementation. */
+  readonly backends: ToolBackends;
   /** Verifies what the policy, budget and approvals gates signed, with their public keys only. */
   readonly verifier: GateVerifier;
   readonly killGate: KillGate;

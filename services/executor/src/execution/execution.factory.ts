@@ -3,7 +3,8 @@ import type { Store } from '@leash/store';
 import { SimulatedBackends } from '../tools/backends/simulated-backends';
 import { createToolRegistry, type ToolRegistry } from '../tools/tool-registry';
 import { CompensateTaskUseCase } from './compensate-task/compensate-task.usecase';
-import { systemClock, type Clock, type ExecutionDeps } from './execution.deps';
+import { systemClock, type Clock } from '@leash/clock';
+import { type ExecutionDeps } from './execution.deps';
 import { NO_KILLS, type KillGate } from './kill-gate';
 import { RunActionUseCase } from './run-action/run-action.usecase';
 

@@ -18,7 +18,7 @@ import { ActionsAuthorizedConsumer } from './actions-authorized.consumer';
 import { ActionsFundedConsumer } from './actions-funded.consumer';
 import { CompensateTaskUseCase } from './compensate-task/compensate-task.usecase';
 import type { ExecutionConfig } from './execution.config';
-import type { Clock } from './execution.deps';
+import type { Clock } from '@leash/clock';
 import { createExecution, type Execution } from './execution.factory';
 import { KILL_GATE, NO_KILLS, type KillGate } from './kill-gate';
 import { RunActionUseCase } from './run-action/run-action.usecase';

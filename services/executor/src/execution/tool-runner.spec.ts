@@ -1,5 +1,5 @@
 import { TestTool } from '../tools/test-tool';
-import type { SimulatedBackends } from '../tools/backends/simulated-backends';
+import type { ToolBackends } from '../tools/tool-port';
 import { RunInterruptedError, runTool, type RunToolOptions } from './tool-runner';
 
 describe('runTool', () => {
@@ -7,7 +7,7 @@ describe('runTool', () => {
     actionId: 'a-1',
     tenantId: 'acme',
     taskId: 'task-1',
-    backends: {} as SimulatedBackends,
+    backends: {} as ToolBackends,
   };
   const options = (extra: Partial<RunToolOptions> = {}): RunToolOptions => ({
     abort: new AbortController().signal,

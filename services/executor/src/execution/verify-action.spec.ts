@@ -1,16 +1,17 @@
+import { ManualClock } from '@leash/clock';
 import {
-  ManualClock,
   authorizedAction,
   executorVerifier,
   forgerSigners,
   gateSigners,
   fundedAction,
   tampered,
+  T0,
 } from '../test/execution-harness';
 import { verifyAction } from './verify-action';
 
 describe('verifyAction', () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(T0);
   const verifier = executorVerifier(() => clock.now());
   const h = { signers: gateSigners(), clock };
   const forger = forgerSigners();

@@ -1,3 +1,4 @@
+import { ManualClock, type Clock } from '@leash/clock';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,16 +88,6 @@ export function executorVerifier(now: () => number = Date.now): GateVerifier {
 }
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 
-export class ManualClock {
-  constructor(public at: number = T0) {}
-  now(): number {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
-
 export interface HarnessOptions {
   /** Keep the engines in files in this directory; in memory otherwise. */
   readonly dir?: string;
@@ -133,7 +124,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     env: { LEASH_BUS_FILE: files.bus, LEASH_STORE_FILE: files.store, LEASH_PARTITIONS: '4' },
   });
   const engines = await openEngines(config, { source: 'executor' });
-  const clock = options.clock ?? new ManualClock();
+  const clock = options.clock ?? new ManualClock(T0);
   const execution = createExecution({
     store: engines.store,
     verifier: executorVerifier(() => clock.now()),
@@ -189,7 +180,7 @@ export interface ActionOptions {
 /** Who signs, and when: a harness, or a signer with any clock. */
 export interface Signing {
   readonly signers: GateSigners;
-  readonly clock: { now(): number };
+  readonly clock: Clock;
 }
 
 export function fundedAction(

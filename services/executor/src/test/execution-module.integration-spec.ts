@@ -1,3 +1,4 @@
+import { systemClock } from '@leash/clock';
 import { Module } from '@nestjs/common';
 import { BASE_ENV, extendEnv } from '@leash/config';
 import { startService, type RunningService } from '@leash/engines';
@@ -65,7 +66,7 @@ describe('ExecutionModule', () => {
 
   it('consumes funded actions through its Nest consumers and runs them', async () => {
     // The service verifies on the real clock: sign on it too.
-    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: systemClock };
     const event = fundedAction(signing);
     await h.engines.bus.publish('actions.funded', event);
     await waitFor(
@@ -80,7 +81,7 @@ describe('ExecutionModule', () => {
   });
 
   it('refuses through the kill gate it was given', async () => {
-    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: systemClock };
     killGate.kill({
       commandId: 'kill-m',
       scope: { kind: 'tenant', tenantId: 'globex' },
@@ -97,7 +98,7 @@ describe('ExecutionModule', () => {
   });
 
   it('exports compensate-task for the kill switch', async () => {
-    const signing = { signers: h.signers, clock: { now: () => Date.now() } };
+    const signing = { signers: h.signers, clock: systemClock };
     const event = fundedAction(signing, {
       tool: 'place_purchase_order',
       agent: 'procurement',

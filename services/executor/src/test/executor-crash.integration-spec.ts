@@ -1,3 +1,4 @@
+import { systemClock } from '@leash/clock';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -90,7 +91,7 @@ describe('an executor killed between the side effect and its commit', () => {
     const first = startExecutor(true, effectLog);
     await waitFor(first.ready, { ...SLOW_START, description: 'the first executor to start' });
 
-    const clock = { now: () => Date.now() };
+    const clock = systemClock;
     const event = fundedAction({ signers: gateSigners(), clock });
     const { actionId } = event.data;
     await engines.bus.publish('actions.funded', event);

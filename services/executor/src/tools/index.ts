@@ -1,4 +1,5 @@
 export * from './tool-implementation';
+export * from './tool-port';
 export * from './tool-registry';
 export * from './reference-tools';
 export * from './test-tool';

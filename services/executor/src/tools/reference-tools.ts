@@ -1,5 +1,5 @@
 import { REFERENCE_TOOLS, type ToolDefinition } from '@leash/agents';
-import type { BackendCall } from './backends/simulated-backends';
+import type { BackendCall } from './tool-port';
 import type { ToolContext, ToolImplementation } from './tool-implementation';
 
 /*

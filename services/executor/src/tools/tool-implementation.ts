@@ -1,5 +1,5 @@
 import type { ToolDefinition } from '@leash/agents';
-import type { SimulatedBackends } from './backends/simulated-backends';
+import type { ToolBackends } from './tool-port';
 
 /** What a tool implementation receives besides its arguments. */
 export interface ToolContext {
@@ -9,7 +9,7 @@ export interface ToolContext {
   readonly taskId: string;
   /** Aborted on timeout or kill; pass it to every I/O call. */
   readonly signal: AbortSignal;
-  readonly backends: SimulatedBackends;
+  readonly backends: ToolBackends;
 }
 
 /** The code behind a tool definition. Resolves with JSON-serialisable output. */

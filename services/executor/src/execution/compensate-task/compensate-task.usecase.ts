@@ -4,7 +4,8 @@ import {
   type ActionRunDoc,
   type Compensation,
 } from '../execution.aggregates';
-import { systemClock, type Clock, type ExecutionDeps } from '../execution.deps';
+import { systemClock, type Clock } from '@leash/clock';
+import { type ExecutionDeps } from '../execution.deps';
 import { capMessage } from '../tool-output';
 import { runTool } from '../tool-runner';
 import type { CompensateTaskCommand, CompensateTaskResult } from './compensate-task.command';

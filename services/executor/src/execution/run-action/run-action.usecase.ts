@@ -3,13 +3,8 @@ import { actionHash } from '@leash/signing';
 import type { Transaction } from '@leash/store';
 import type { RegisteredTool } from '../../tools/tool-implementation';
 import { ActionRun, ExecutorAudit, type ActionRunDoc } from '../execution.aggregates';
-import {
-  EXECUTOR_CONSUMER,
-  EXECUTOR_SOURCE,
-  systemClock,
-  type Clock,
-  type ExecutionDeps,
-} from '../execution.deps';
+import { systemClock, type Clock } from '@leash/clock';
+import { EXECUTOR_CONSUMER, EXECUTOR_SOURCE, type ExecutionDeps } from '../execution.deps';
 import type { KillTarget } from '../kill-gate';
 import { capMessage, capOutput, DEFAULT_OUTPUT_LIMIT_BYTES } from '../tool-output';
 import { runTool, type ToolOutcome } from '../tool-runner';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnyAggregate, InputOf, Store, Transaction } from '@leash/store';
 import { ToolSemanticError } from '../tool-implementation';
+import type { BackendCall, PurchaseOrderRequest, ToolBackends } from '../tool-port';
 import {
   Customer,
   CustomerOrder,
@@ -28,16 +29,6 @@ import {
   SEED_KB_ARTICLES,
 } from './backend-seed';
 
-/** Who is calling a write, and with which idempotency key. */
-export interface BackendCall {
-  readonly tenantId: string;
-  readonly taskId: string;
-  /** The idempotency key: the action id. */
-  readonly actionId: string;
-  /** Checked before the write commits, so a call abandoned on timeout or kill changes nothing. */
-  readonly signal?: AbortSignal;
-}
-
 export type BackendClock = () => number;
 
 /**
@@ -48,7 +39,7 @@ export type BackendClock = () => number;
  * call with that key returns the recorded result and changes nothing, so a
  * retry after a crash or a timeout has its effect once in total.
  */
-export class SimulatedBackends {
+export class SimulatedBackends implements ToolBackends {
   constructor(
     private readonly store: Store,
     private readonly now: BackendClock = Date.now,
@@ -229,17 +220,7 @@ export class SimulatedBackends {
     });
   }
 
-  placePurchaseOrder(
-    call: BackendCall,
-    input: {
-      supplierId: string;
-      sku: string;
-      quantity: number;
-      unitPriceUsd: number;
-      amountUsd: number;
-      justification: string;
-    },
-  ) {
+  placePurchaseOrder(call: BackendCall, input: PurchaseOrderRequest) {
     return this.once(call, 'place_purchase_order', async (tx, at) => {
       const items = tx.repository(InventoryItem);
       const item = await items.get(input.sku);

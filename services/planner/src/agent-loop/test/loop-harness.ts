@@ -1,3 +1,4 @@
+import { ManualClock } from '@leash/clock';
 import {
   REFERENCE_AGENTS,
   type AgentProfile,
@@ -33,14 +34,6 @@ import { PLANNER_TASKS, type PlannerTask } from '../task-state/planner-task.aggr
 
 export const T0 = Date.parse('2026-03-01T12:00:00Z');
 export const PRICES = parsePriceTable('scripted=1/2,gpt-4o-mini=0.15/0.6');
-
-export class ManualClock {
-  constructor(public at = T0) {}
-  readonly now = (): number => this.at;
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 export class MapProfiles implements ProfileSource {
   private readonly profiles = new Map<string, AgentProfile>();
@@ -136,7 +129,7 @@ export async function openLoopHarness(
     loadConfig(BASE_ENV, { env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:' } }),
     { source: 'planner', relayOutbox: false },
   );
-  const clock = new ManualClock();
+  const clock = new ManualClock(T0);
   const killGate = new TestKillGate();
   const registry = new ScenarioRegistry(options.scenarios ?? []);
   const loop = createAgentLoop({

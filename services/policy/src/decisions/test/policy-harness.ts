@@ -1,3 +1,4 @@
+import { ManualClock } from '@leash/clock';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type ActionProposedV1, type Envelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
@@ -23,14 +24,6 @@ export function policyVerifier(now: () => number = Date.now): GateVerifier {
 }
 export const T0 = Date.parse('2026-03-01T12:00:30Z');
 
-export class ManualClock {
-  constructor(public at: number = T0) {}
-  readonly now = (): number => this.at;
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
-
 export interface PolicyHarness {
   readonly engines: Engines;
   readonly gate: PolicyGate;
@@ -53,7 +46,7 @@ export async function openPolicyHarness(
     },
   });
   const engines = await openEngines(config, { source: 'policy' });
-  const clock = new ManualClock();
+  const clock = new ManualClock(T0);
   const gate = createPolicyGate({
     signingKey: POLICY_KEY.signingKey,
     ...options,
