@@ -55,6 +55,31 @@ export default [
               sourceTag: 'type:contract-suites',
               onlyDependOnLibsWithTags: ['type:port', ...everyLayer],
             },
+            // Scopes: a bus project knows only the bus and the shared layers; so does a store
+            // project, except that the store port's outbox relay publishes through the bus port
+            // (and the type rules above keep that to port -> port).
+            {
+              sourceTag: 'scope:bus',
+              onlyDependOnLibsWithTags: [
+                'scope:bus',
+                'type:contract-suites',
+                'type:sqlite',
+                ...everyLayer,
+              ],
+            },
+            {
+              allSourceTags: ['type:adapter', 'scope:store'],
+              onlyDependOnLibsWithTags: [
+                'scope:store',
+                'type:contract-suites',
+                'type:sqlite',
+                ...everyLayer,
+              ],
+            },
+            {
+              allSourceTags: ['type:port', 'scope:store'],
+              onlyDependOnLibsWithTags: ['scope:store', 'scope:bus', ...everyLayer],
+            },
             // A service never imports another service.
             {
               sourceTag: 'type:service',
