@@ -14,7 +14,7 @@ export interface EnginesModuleOptions {
   readonly source: string;
 }
 
-/** Puts the engines in the app's container: BUS, STORE, EventPublisher, BUS_CLIENT. */
+/** Puts the engines in the app's container: BUS and STORE. */
 @Module({})
 export class EnginesModule {
   static forRoot(options: EnginesModuleOptions): DynamicModule {
