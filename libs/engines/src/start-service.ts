@@ -5,8 +5,7 @@ import {
   type LoggerService,
   type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { BusServer } from '@leash/bus';
+import { listenOnBus, type BusListener } from '@leash/bus';
 import {
   LeashConfigModule,
   loadConfig,
@@ -28,7 +27,7 @@ export interface ServiceDefinition<E extends EnvSpec> {
   readonly name: ServiceName;
   readonly env: E;
   /** The service's feature modules. */
-  readonly module: Type<unknown>;
+  readonly module: Type<unknown> | DynamicModule;
 }
 
 export interface BootstrapOptions {
@@ -88,19 +87,20 @@ export async function startService<E extends EnvSpec>(
   };
   const logger = options.logger ?? nestLogger({ service: name, level: config.LOG_LEVEL });
 
-  let app: INestMicroservice | undefined;
+  let listener: BusListener | undefined;
   let http: ObservabilityServer | undefined;
   const stopLag = ownsEngines
     ? leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? [])
     : undefined;
   try {
-    app = await NestFactory.createMicroservice(root, {
-      strategy: new BusServer({ bus: engines.bus, group: name }),
+    // EnginesModule provides the bus (and the store) to the whole app.
+    listener = await listenOnBus({
+      bus: engines.bus,
+      group: name,
+      module: root,
       logger,
-      // Nest would otherwise abort() the process on a start-up error; the caller decides.
-      abortOnError: false,
+      provideBus: false,
     });
-    const listening = (await app.listen()) as { topics?: readonly string[] } | undefined;
     if (options.http ?? ownsEngines) {
       http = await startObservabilityServer({
         port: httpPortOf(observability),
@@ -109,7 +109,7 @@ export async function startService<E extends EnvSpec>(
     }
     if (logger) {
       logger.log(
-        `listening as group ${name} on ${listening?.topics?.join(', ') || 'no topics'}; ` +
+        `listening as group ${name} on ${listener.topics.join(', ') || 'no topics'}; ` +
           `bus ${engines.location.bus}, store ${engines.location.store}` +
           (http ? `; metrics and health on port ${http.port}` : ''),
         'Bootstrap',
@@ -118,17 +118,17 @@ export async function startService<E extends EnvSpec>(
   } catch (error) {
     stopLag?.();
     await http?.close().catch(() => undefined);
-    await app?.close().catch(() => undefined);
+    await listener?.close().catch(() => undefined);
     if (ownsEngines) await engines.close();
     throw error;
   }
 
-  const started = app;
+  const started = listener;
   let closing: Promise<void> | undefined;
   return {
     name,
     config,
-    app: started,
+    app: started.app,
     engines,
     http,
     close() {
