@@ -21,6 +21,7 @@ import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
 import { startObservabilityServer, type ObservabilityServer } from './observability-server';
 import { openEngines, type Engines } from './open-engines';
 import { traceStore } from './traced-store';
+import { untilTheBusAnswers } from './until-the-bus-answers';
 
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
@@ -92,21 +93,29 @@ export async function startService<E extends EnvSpec>(
   const stopLag = ownsEngines
     ? leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? [])
     : undefined;
+  let consuming = false;
   try {
-    // EnginesModule provides the bus (and the store) to the whole app.
-    listener = await listenOnBus({
-      bus: engines.bus,
-      group: name,
-      module: root,
-      logger,
-      provideBus: false,
-    });
     if (options.http ?? ownsEngines) {
+      // Up before the bus: an orchestrator sees a live process that is not ready yet.
       http = await startObservabilityServer({
         port: httpPortOf(observability),
-        targets: [{ name, bus: engines.bus, store: engines.store }],
+        targets: [{ name, bus: engines.bus, store: engines.store, consuming: () => consuming }],
       });
     }
+    // EnginesModule provides the bus (and the store) to the whole app.
+    listener = await untilTheBusAnswers(
+      () => listenOnBus({ bus: engines.bus, group: name, module: root, logger, provideBus: false }),
+      {
+        bus: engines.bus,
+        onRetry: (error, delayMs) =>
+          (logger || undefined)?.warn(
+            `the bus does not answer (${error instanceof Error ? error.message : String(error)}); ` +
+              `trying again in ${delayMs} ms`,
+            'Bootstrap',
+          ),
+      },
+    );
+    consuming = true;
     if (logger) {
       logger.log(
         `listening as group ${name} on ${listener.topics.join(', ') || 'no topics'}; ` +
