@@ -25,13 +25,9 @@ import { AgentCatalog, REFERENCE_AGENTS, REFERENCE_TOOLS } from '@leash/agents';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
-import {
-  BUDGET_ENV,
-  createLedgerUseCases,
-  ledgerDeps,
-  subscribeLedger,
-} from '@leash/service-budget';
-import { PolicyEvaluator, createPolicyGate, subscribePolicy } from '@leash/service-policy';
+import { listenOnBus } from '@leash/bus';
+import { BUDGET_ENV, LedgerModule, createLedgerUseCases, ledgerDeps } from '@leash/service-budget';
+import { DecisionsModule, PolicyEvaluator, createPolicyGate } from '@leash/service-policy';
 import {
   GateSigner,
   GateVerifier,
@@ -209,8 +205,8 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
       }),
     );
     // Every topic the gate reads: it decides a task's proposals only once it has the task's input.
-    await subscribePolicy(bus, gate);
-    await subscribeLedger(bus, ledger);
+    await listenOnBus({ bus, group: 'policy', module: DecisionsModule.forGate(gate) });
+    await listenOnBus({ bus, group: 'budget', module: LedgerModule.forUseCases(ledger, store) });
 
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];

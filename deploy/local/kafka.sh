@@ -8,7 +8,7 @@
 #
 # The jars come from Maven Central through `mvn` and the pom beside this script; nothing else is
 # downloaded. Environment:
-#   KAFKA_VERSION     Apache Kafka version (default below; see docs/adr/0007-kafka.md for why)
+#   KAFKA_VERSION     Apache Kafka version (default below; see docs/adr/0008-kafka.md for why)
 #   LEASH_KAFKA_HOME  cache and state directory (default <repo>/.leash/kafka, git-ignored)
 #   KAFKA_HEAP_OPTS   JVM heap (default -Xms256m -Xmx512m)
 #   KAFKA_PORT        listener port (default: a free port)

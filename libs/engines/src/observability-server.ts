@@ -27,7 +27,8 @@ import { leashMetrics, nestLogger } from '@leash/telemetry';
  *
  *   GET /metrics        Prometheus text format
  *   GET /health/live    200 while the process serves requests
- *   GET /health/ready   200 when every target's bus and store answer, else 503
+ *   GET /health/ready   200 when every target's bus and store answer and its
+ *                       consumers have joined their group, else 503
  */
 
 export interface HealthTarget {
@@ -35,6 +36,11 @@ export interface HealthTarget {
   readonly name: string;
   readonly bus: Pick<Bus, 'ping'>;
   readonly store: Pick<Store, 'ping'>;
+  /**
+   * False until the target's consumers are in place (`<name>.consumers`): a
+   * service that waits for its broker at start-up serves its endpoint, not ready.
+   */
+  readonly consuming?: () => boolean;
 }
 
 export interface ObservabilityServerOptions {
@@ -96,10 +102,17 @@ class HealthController {
           });
         }
       };
+    const consuming = (target: HealthTarget) => async (): Promise<HealthIndicatorResult> => {
+      const indicator = this.indicators.check(`${target.name}.consumers`);
+      return target.consuming?.() === false
+        ? indicator.down({ message: 'not consuming yet: waiting for the bus' })
+        : indicator.up();
+    };
     return this.health.check(
       this.options.targets.flatMap((target) => [
         ping(`${target.name}.bus`, target.bus),
         ping(`${target.name}.store`, target.store),
+        ...(target.consuming ? [consuming(target)] : []),
       ]),
     );
   }

@@ -6,7 +6,7 @@ import { Controller, Module } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
-import { waitFor } from '@leash/testing';
+import { describeOnKafka, waitFor } from '@leash/testing';
 import { openEngines } from './open-engines';
 import { startService } from './start-service';
 
@@ -101,60 +101,50 @@ describe('openEngines: adapters load only when chosen', () => {
   });
 });
 
-const brokers = process.env.KAFKA_BROKERS;
-if (brokers) {
-  describe('openEngines on Kafka', () => {
-    it('carries events over the broker with LEASH_BUS=kafka', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'leash-engines-kafka-'));
-      const config = loadConfig(BASE_ENV, {
-        env: {
-          LEASH_BUS: 'kafka',
-          KAFKA_BROKERS: brokers,
-          KAFKA_CLIENT_ID: 'leash-engines-test',
-          KAFKA_REPLICATION_FACTOR: '1',
-          LEASH_TOPIC_PREFIX: `engines-${process.pid}-${Date.now()}.`,
-          LEASH_PARTITIONS: '2',
-          LEASH_STORE_FILE: join(dir, 'store.db'),
+describeOnKafka('openEngines on Kafka', (brokerList) => {
+  const brokers = brokerList.join(',');
+  it('carries events over the broker with LEASH_BUS=kafka', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leash-engines-kafka-'));
+    const config = loadConfig(BASE_ENV, {
+      env: {
+        LEASH_BUS: 'kafka',
+        KAFKA_BROKERS: brokers,
+        KAFKA_CLIENT_ID: 'leash-engines-test',
+        KAFKA_REPLICATION_FACTOR: '1',
+        LEASH_TOPIC_PREFIX: `engines-${process.pid}-${Date.now()}.`,
+        LEASH_PARTITIONS: '2',
+        LEASH_STORE_FILE: join(dir, 'store.db'),
+      },
+    });
+    const engines = await openEngines(config, { source: 'test' });
+    try {
+      expect(engines.bus.system).toBe('kafka');
+      expect(engines.location.bus).toBe(`kafka ${brokers}`);
+      await expect(engines.bus.ping()).resolves.toBeUndefined();
+      const seen: AnyEnvelope[] = [];
+      await engines.bus.subscribe(
+        'engines-test',
+        ['control'],
+        async (delivery) => void seen.push(delivery.event),
+        { fromBeginning: false },
+      );
+      const kill = createEnvelope(
+        'leash.control.kill.v1',
+        {
+          commandId: 'c-kafka',
+          scope: { kind: 'all' },
+          reason: 'test',
+          issuedBy: 'test',
+          issuedAt: new Date().toISOString(),
         },
-      });
-      const engines = await openEngines(config, { source: 'test' });
-      try {
-        expect(engines.bus.system).toBe('kafka');
-        expect(engines.location.bus).toBe(`kafka ${brokers}`);
-        await expect(engines.bus.ping()).resolves.toBeUndefined();
-        const seen: AnyEnvelope[] = [];
-        await engines.bus.subscribe(
-          'engines-test',
-          ['control'],
-          async (delivery) => void seen.push(delivery.event),
-          { fromBeginning: false },
-        );
-        const kill = createEnvelope(
-          'leash.control.kill.v1',
-          {
-            commandId: 'c-kafka',
-            scope: { kind: 'all' },
-            reason: 'test',
-            issuedBy: 'test',
-            issuedAt: new Date().toISOString(),
-          },
-          { source: 'test' },
-        );
-        await engines.bus.publish('control', kill);
-        await waitFor(() => seen.length === 1, { description: 'the kill over Kafka' });
-        expect(seen[0].id).toBe(kill.id);
-      } finally {
-        await engines.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }, 60_000);
-  });
-} else {
-  process.stderr.write(
-    'SKIPPED openEngines on Kafka: KAFKA_BROKERS is unset; run `deploy/local/kafka.sh start` and export the KAFKA_BROKERS it prints\n',
-  );
-  describe('openEngines on Kafka', () => {
-    it.skip('SKIPPED: KAFKA_BROKERS is unset; run `deploy/local/kafka.sh start` and export the KAFKA_BROKERS it prints', () =>
-      undefined);
-  });
-}
+        { source: 'test' },
+      );
+      await engines.bus.publish('control', kill);
+      await waitFor(() => seen.length === 1, { description: 'the kill over Kafka' });
+      expect(seen[0].id).toBe(kill.id);
+    } finally {
+      await engines.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

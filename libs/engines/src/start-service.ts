@@ -5,8 +5,7 @@ import {
   type LoggerService,
   type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { BusServer } from '@leash/bus';
+import { listenOnBus, type BusListener } from '@leash/bus';
 import {
   LeashConfigModule,
   loadConfig,
@@ -22,13 +21,14 @@ import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
 import { startObservabilityServer, type ObservabilityServer } from './observability-server';
 import { openEngines, type Engines } from './open-engines';
 import { traceStore } from './traced-store';
+import { untilTheBusAnswers } from './until-the-bus-answers';
 
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
   readonly name: ServiceName;
   readonly env: E;
   /** The service's feature modules. */
-  readonly module: Type<unknown>;
+  readonly module: Type<unknown> | DynamicModule;
 }
 
 export interface BootstrapOptions {
@@ -88,28 +88,37 @@ export async function startService<E extends EnvSpec>(
   };
   const logger = options.logger ?? nestLogger({ service: name, level: config.LOG_LEVEL });
 
-  let app: INestMicroservice | undefined;
+  let listener: BusListener | undefined;
   let http: ObservabilityServer | undefined;
   const stopLag = ownsEngines
     ? leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? [])
     : undefined;
+  let consuming = false;
   try {
-    app = await NestFactory.createMicroservice(root, {
-      strategy: new BusServer({ bus: engines.bus, group: name }),
-      logger,
-      // Nest would otherwise abort() the process on a start-up error; the caller decides.
-      abortOnError: false,
-    });
-    const listening = (await app.listen()) as { topics?: readonly string[] } | undefined;
     if (options.http ?? ownsEngines) {
+      // Up before the bus: an orchestrator sees a live process that is not ready yet.
       http = await startObservabilityServer({
         port: httpPortOf(observability),
-        targets: [{ name, bus: engines.bus, store: engines.store }],
+        targets: [{ name, bus: engines.bus, store: engines.store, consuming: () => consuming }],
       });
     }
+    // EnginesModule provides the bus (and the store) to the whole app.
+    listener = await untilTheBusAnswers(
+      () => listenOnBus({ bus: engines.bus, group: name, module: root, logger, provideBus: false }),
+      {
+        bus: engines.bus,
+        onRetry: (error, delayMs) =>
+          (logger || undefined)?.warn(
+            `the bus does not answer (${error instanceof Error ? error.message : String(error)}); ` +
+              `trying again in ${delayMs} ms`,
+            'Bootstrap',
+          ),
+      },
+    );
+    consuming = true;
     if (logger) {
       logger.log(
-        `listening as group ${name} on ${listening?.topics?.join(', ') || 'no topics'}; ` +
+        `listening as group ${name} on ${listener.topics.join(', ') || 'no topics'}; ` +
           `bus ${engines.location.bus}, store ${engines.location.store}` +
           (http ? `; metrics and health on port ${http.port}` : ''),
         'Bootstrap',
@@ -118,17 +127,17 @@ export async function startService<E extends EnvSpec>(
   } catch (error) {
     stopLag?.();
     await http?.close().catch(() => undefined);
-    await app?.close().catch(() => undefined);
+    await listener?.close().catch(() => undefined);
     if (ownsEngines) await engines.close();
     throw error;
   }
 
-  const started = app;
+  const started = listener;
   let closing: Promise<void> | undefined;
   return {
     name,
     config,
-    app: started,
+    app: started.app,
     engines,
     http,
     close() {

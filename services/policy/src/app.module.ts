@@ -3,5 +3,5 @@ import { ControlModule } from './control/control.module';
 import { DecisionsModule } from './decisions';
 
 /** The policy service's features. Config and engines are provided around it by startService. */
-@Module({ imports: [ControlModule, DecisionsModule] })
+@Module({ imports: [ControlModule, DecisionsModule.forRoot()] })
 export class PolicyModule {}

@@ -3,3 +3,4 @@ export * from './bus.context';
 export * from './bus.server';
 export * from './bus-exception.filter';
 export * from './bus.module';
+export * from './listen-on-bus';

@@ -15,4 +15,3 @@ export { actionRequestId } from '../fund-decided-action/fund-decided-action.usec
 export { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
 export * from '../set-tenant-time-zone/set-tenant-time-zone.usecase';
 export type { SetTenantTimeZoneCommand } from '../set-tenant-time-zone/set-tenant-time-zone.command';
-export * from './ledger.subscriptions';

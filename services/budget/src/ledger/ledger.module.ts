@@ -27,7 +27,7 @@ import { UsageRecordedConsumer } from '../settle-usage/usage-recorded.consumer';
 import type { BudgetLedgerConfig } from './budget.config';
 import type { Clock } from '@leash/clock';
 import type { LedgerDeps } from './ledger';
-import { ledgerDeps } from './ledger.factory';
+import { ledgerDeps, type LedgerUseCases } from './ledger.factory';
 
 export const LEDGER_DEPS = Symbol('budget:ledger-deps');
 
@@ -51,15 +51,25 @@ class ReservationSweeperHost implements OnApplicationBootstrap, BeforeApplicatio
   }
 }
 
+/** Each use case's token, and its name in LedgerUseCases. */
 const USE_CASES = [
-  FundDecidedActionUseCase,
-  DecideBudgetRequestUseCase,
-  SettleUsageUseCase,
-  ReleaseUnrunActionUseCase,
-  ChargeExpiredReservationsUseCase,
-  RegisterTaskUseCase,
-  SetTenantTimeZoneUseCase,
-] as const;
+  [FundDecidedActionUseCase, 'fundDecidedAction'],
+  [DecideBudgetRequestUseCase, 'decideBudgetRequest'],
+  [SettleUsageUseCase, 'settleUsage'],
+  [ReleaseUnrunActionUseCase, 'releaseUnrunAction'],
+  [ChargeExpiredReservationsUseCase, 'chargeExpiredReservations'],
+  [RegisterTaskUseCase, 'registerTask'],
+  [SetTenantTimeZoneUseCase, 'setTenantTimeZone'],
+] as const satisfies readonly (readonly [unknown, keyof LedgerUseCases])[];
+
+const CONSUMERS = [
+  ActionsDecidedConsumer,
+  BudgetRequestsConsumer,
+  UsageRecordedConsumer,
+  TasksRequestedConsumer,
+  ActionsRejectedConsumer,
+];
+const USE_CASE_TOKENS = USE_CASES.map(([token]) => token);
 
 /**
  * The budget ledger: consumers of actions.decided, budget.requests,
@@ -73,13 +83,7 @@ export class LedgerModule {
     const logger = new Logger('budget:ledger');
     return {
       module: LedgerModule,
-      controllers: [
-        ActionsDecidedConsumer,
-        BudgetRequestsConsumer,
-        UsageRecordedConsumer,
-        TasksRequestedConsumer,
-        ActionsRejectedConsumer,
-      ],
+      controllers: CONSUMERS,
       providers: [
         {
           provide: LEDGER_DEPS,
@@ -98,7 +102,7 @@ export class LedgerModule {
               ...(killSwitch ? { killSwitch } : {}),
             }),
         },
-        ...USE_CASES.map((useCase) => ({
+        ...USE_CASE_TOKENS.map((useCase) => ({
           provide: useCase,
           inject: [LEDGER_DEPS],
           useFactory: (deps: LedgerDeps) => new useCase(deps),
@@ -114,7 +118,23 @@ export class LedgerModule {
         },
         ReservationSweeperHost,
       ],
-      exports: [...USE_CASES, ReservationSweeper],
+      exports: [...USE_CASE_TOKENS, ReservationSweeper],
+    };
+  }
+
+  /**
+   * The same consumers over use cases the caller built (specs, the benchmark),
+   * with the store their gauges read: run it with listenOnBus. No sweeper.
+   */
+  static forUseCases(useCases: LedgerUseCases, store: Store): DynamicModule {
+    return {
+      module: LedgerModule,
+      controllers: CONSUMERS,
+      providers: [
+        { provide: STORE, useValue: store },
+        ...USE_CASES.map(([token, name]) => ({ provide: token, useValue: useCases[name] })),
+      ],
+      exports: USE_CASE_TOKENS,
     };
   }
 }

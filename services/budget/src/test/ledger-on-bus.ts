@@ -1,7 +1,7 @@
-import type { Subscription } from '@leash/bus';
+import { listenOnBus, type Subscription } from '@leash/bus';
 import type { AnyEnvelope, EventType, TopicName } from '@leash/contracts';
 import { OutboxRelay } from '@leash/store';
-import { subscribeLedger } from '../ledger/ledger.subscriptions';
+import { LedgerModule } from '../ledger/ledger.module';
 import type { Harness } from './ledger-harness';
 
 /** The ledger running on the harness's bus: its consumers, and a relay publishing its outbox. */
@@ -16,10 +16,15 @@ export async function runLedgerOnBus(h: Harness): Promise<LedgerOnBus> {
     pollIntervalMs: 50,
   });
   relay.start();
-  const subscription = await subscribeLedger(h.engines.bus, h.useCases, {
-    fromBeginning: true,
-    // Quick retries: a model request may overtake its task's registration.
-    retry: { initialDelayMs: 10, maxDelayMs: 50 },
+  const subscription = await listenOnBus({
+    bus: h.engines.bus,
+    group: 'budget',
+    module: LedgerModule.forUseCases(h.useCases, h.engines.store),
+    subscribe: {
+      fromBeginning: true,
+      // Quick retries: a model request may overtake its task's registration.
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    },
   });
   return {
     async stop() {

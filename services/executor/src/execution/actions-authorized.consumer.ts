@@ -3,7 +3,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { BusContext } from '@leash/bus';
 import type { AnyEnvelope } from '@leash/contracts';
 import { gateSpan } from '@leash/telemetry';
-import { executableEvent } from './execution.subscriptions';
+import { executableEvent } from './executable-event';
 import { RunActionUseCase } from './run-action/run-action.usecase';
 
 @Controller()

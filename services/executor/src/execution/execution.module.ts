@@ -61,6 +61,8 @@ class BackendSeeder implements OnModuleInit {
   }
 }
 
+const CONSUMERS = [ActionsFundedConsumer, ActionsAuthorizedConsumer];
+
 /**
  * The tool executor: consumes actions.funded (route allow) and
  * actions.authorized, runs the tool once per action id, and publishes
@@ -79,7 +81,7 @@ export class ExecutionModule {
     return {
       module: ExecutionModule,
       imports: [...(options.imports ?? [])],
-      controllers: [ActionsFundedConsumer, ActionsAuthorizedConsumer],
+      controllers: CONSUMERS,
       providers: [
         killGate,
         {
@@ -140,6 +142,18 @@ export class ExecutionModule {
         ToolRegistry,
         SimulatedBackends,
       ],
+    };
+  }
+
+  /**
+   * The same consumers over a run-action use case the caller built (specs,
+   * fixtures): run it with listenOnBus. Nothing is seeded.
+   */
+  static forRunAction(runAction: RunActionUseCase): DynamicModule {
+    return {
+      module: ExecutionModule,
+      controllers: CONSUMERS,
+      providers: [{ provide: RunActionUseCase, useValue: runAction }],
     };
   }
 }

@@ -4,7 +4,7 @@ export * from './execution.config';
 export * from './execution.deps';
 export * from './execution.factory';
 export * from './execution.module';
-export * from './execution.subscriptions';
+export * from './executable-event';
 export * from './verify-action';
 export * from './tool-output';
 export * from './tool-runner';

@@ -1,7 +1,7 @@
-import type { Subscription } from '@leash/bus';
+import { listenOnBus, type Subscription } from '@leash/bus';
 import { OutboxRelay, type AnyAggregate } from '@leash/store';
 import { waitFor } from '@leash/testing';
-import { subscribeExecution } from '../execution/execution.subscriptions';
+import { ExecutionModule } from '../execution/execution.module';
 import { ActionRun } from '../execution/execution.aggregates';
 import { BACKEND_AGGREGATES, Refund, Ticket } from '../tools/backends/backend.aggregates';
 import { TestTool } from '../tools/test-tool';
@@ -56,8 +56,11 @@ describe('executor on the embedded engines', () => {
       pollIntervalMs: 20,
     });
     relay.start();
-    subscription = await subscribeExecution(h.engines.bus, h.execution.runAction, {
-      fromBeginning: true,
+    subscription = await listenOnBus({
+      bus: h.engines.bus,
+      group: 'executor',
+      module: ExecutionModule.forRunAction(h.execution.runAction),
+      subscribe: { fromBeginning: true },
     });
     await observer.start(h.engines.bus, [
       'actions.completed',

@@ -12,8 +12,9 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import type { GatePublicKeys } from '@leash/signing';
 import { openEngines } from '@leash/engines';
 import { OutboxRelay } from '@leash/store';
+import { listenOnBus } from '@leash/bus';
 import { createExecution } from '../execution/execution.factory';
-import { subscribeExecution } from '../execution/execution.subscriptions';
+import { ExecutionModule } from '../execution/execution.module';
 import { createToolRegistry } from '../tools/tool-registry';
 
 interface FixtureArgs {
@@ -49,8 +50,11 @@ async function main(): Promise<void> {
     pollIntervalMs: 20,
   });
   relay.start();
-  const subscription = await subscribeExecution(engines.bus, execution.runAction, {
-    fromBeginning: true,
+  const subscription = await listenOnBus({
+    bus: engines.bus,
+    group: 'executor',
+    module: ExecutionModule.forRunAction(execution.runAction),
+    subscribe: { fromBeginning: true },
   });
   process.on('SIGTERM', () => {
     void subscription

@@ -44,7 +44,7 @@ describe('decisions on the embedded engines', () => {
     };
     engines = await openEngines(loadConfig(ENV, { env }), { source: 'policy' });
     service = await startService(
-      { name: 'policy', env: ENV, module: DecisionsModule },
+      { name: 'policy', env: ENV, module: DecisionsModule.forRoot() },
       { engines, env, logger: false },
     );
     relay = new OutboxRelay({ outbox: engines.store.outbox, bus: engines.bus, pollIntervalMs: 20 });

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
 import { CONFIG, keyFrom } from '@leash/config';
 import { STORE } from '@leash/engines';
@@ -35,68 +42,73 @@ export class ReferenceAgentsSeeder implements OnModuleInit {
   }
 }
 
+/** The use cases (and reads) the consumers and the rest of the service take from the gate. */
+const GATE_PARTS = [
+  { provide: DecideActionUseCase, useFactory: (gate: PolicyGate) => gate.decideAction },
+  { provide: RecordTaskInputUseCase, useFactory: (gate: PolicyGate) => gate.recordTaskInput },
+  {
+    provide: RecordActionOutcomeUseCase,
+    useFactory: (gate: PolicyGate) => gate.recordActionOutcome,
+  },
+  { provide: ForgetTaskUseCase, useFactory: (gate: PolicyGate) => gate.forgetTask },
+  { provide: AgentCatalog, useFactory: (gate: PolicyGate) => gate.catalog },
+  { provide: PolicyEvaluator, useFactory: (gate: PolicyGate) => gate.evaluator },
+].map((part) => ({ ...part, inject: [POLICY_GATE] }));
+
+const CONSUMERS = [ActionsProposedConsumer, TaskEventsConsumer];
+const EXPORTS = [POLICY_GATE, DecideActionUseCase, AgentCatalog, PolicyEvaluator];
+
 /**
  * The decision gate: consumes actions.proposed, publishes signed
  * actions.decided or actions.rejected through the outbox. Consumes
  * tasks.requested, actions.completed, actions.rejected and tasks.finished
- * for its own record of each task's untrusted content (taint). Needs STORE
- * (EnginesModule) and CONFIG with the POLICY_DECISIONS_VARIABLES.
+ * for its own record of each task's untrusted content (taint).
  */
-@Module({
-  controllers: [ActionsProposedConsumer, TaskEventsConsumer],
-  providers: [
-    {
-      provide: POLICY_GATE,
-      useFactory: (
-        store: Store,
-        config: PolicyDecisionsConfig,
-        killSwitch: KillSwitch | undefined,
-      ): PolicyGate =>
-        createPolicyGate({
-          store,
-          signingKey: keyFrom(
-            config.LEASH_POLICY_SIGNING_KEY,
-            config.LEASH_POLICY_SIGNING_KEY_FILE,
-            'LEASH_POLICY_SIGNING_KEY',
-          ),
-          decisionTtlMs: config.LEASH_DECISION_TTL_MS,
-          ...(killSwitch ? { killSwitch } : {}),
-        }),
-      // The service's ControlModule provides it (global); the module alone, as specs run it, has none.
-      inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
-    },
-    {
-      provide: DecideActionUseCase,
-      useFactory: (gate: PolicyGate) => gate.decideAction,
-      inject: [POLICY_GATE],
-    },
-    {
-      provide: RecordTaskInputUseCase,
-      useFactory: (gate: PolicyGate) => gate.recordTaskInput,
-      inject: [POLICY_GATE],
-    },
-    {
-      provide: RecordActionOutcomeUseCase,
-      useFactory: (gate: PolicyGate) => gate.recordActionOutcome,
-      inject: [POLICY_GATE],
-    },
-    {
-      provide: ForgetTaskUseCase,
-      useFactory: (gate: PolicyGate) => gate.forgetTask,
-      inject: [POLICY_GATE],
-    },
-    {
-      provide: AgentCatalog,
-      useFactory: (gate: PolicyGate) => gate.catalog,
-      inject: [POLICY_GATE],
-    },
-    {
-      provide: PolicyEvaluator,
-      useFactory: (gate: PolicyGate) => gate.evaluator,
-      inject: [POLICY_GATE],
-    },
-    ReferenceAgentsSeeder,
-  ],
-  exports: [POLICY_GATE, DecideActionUseCase, AgentCatalog, PolicyEvaluator],
-})
-export class DecisionsModule {}
+@Module({})
+export class DecisionsModule {
+  /** The service's: the gate built from STORE (EnginesModule) and CONFIG with the POLICY_DECISIONS_VARIABLES. */
+  static forRoot(): DynamicModule {
+    return {
+      module: DecisionsModule,
+      controllers: CONSUMERS,
+      providers: [
+        {
+          provide: POLICY_GATE,
+          useFactory: (
+            store: Store,
+            config: PolicyDecisionsConfig,
+            killSwitch: KillSwitch | undefined,
+          ): PolicyGate =>
+            createPolicyGate({
+              store,
+              signingKey: keyFrom(
+                config.LEASH_POLICY_SIGNING_KEY,
+                config.LEASH_POLICY_SIGNING_KEY_FILE,
+                'LEASH_POLICY_SIGNING_KEY',
+              ),
+              decisionTtlMs: config.LEASH_DECISION_TTL_MS,
+              ...(killSwitch ? { killSwitch } : {}),
+            }),
+          // The service's ControlModule provides it (global); the module alone, as specs run it, has none.
+          inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
+        },
+        ...GATE_PARTS,
+        ReferenceAgentsSeeder,
+      ],
+      exports: EXPORTS,
+    };
+  }
+
+  /**
+   * The same consumers over a gate the caller built (specs, the benchmark):
+   * run it with listenOnBus. Nothing is seeded.
+   */
+  static forGate(gate: PolicyGate): DynamicModule {
+    return {
+      module: DecisionsModule,
+      controllers: CONSUMERS,
+      providers: [{ provide: POLICY_GATE, useValue: gate }, ...GATE_PARTS],
+      exports: EXPORTS,
+    };
+  }
+}

@@ -4,7 +4,6 @@ export * from './policy.config';
 export * from './decisions.aggregates';
 export * from './decide-action/decide-action.command';
 export * from './decide-action/decide-action.usecase';
-export * from './decisions.subscriptions';
 export * from './record-task-input/record-task-input.usecase';
 export * from './record-action-outcome/record-action-outcome.usecase';
 export * from './forget-task/forget-task.usecase';

@@ -1,7 +1,7 @@
-import type { Subscription } from '@leash/bus';
+import { listenOnBus, type BusListener } from '@leash/bus';
 import { waitFor } from '@leash/testing';
 import { decisionId, decisionRecords } from './decisions.aggregates';
-import { subscribePolicy } from './decisions.subscriptions';
+import { DecisionsModule } from './decisions.module';
 import {
   completed,
   openPolicyHarness,
@@ -11,17 +11,21 @@ import {
 } from './test/policy-harness';
 
 /*
- * The gate wired without Nest (the benchmark's way): every topic it reads
- * reaches its use case, so a proposal that overtook its task's input, or
+ * The gate's consumers over a gate the spec built (the benchmark's way):
+ * every topic it reads reaches its use case, so a proposal that overtook its task's input, or
  * the output of the step before, is decided once they arrive.
  */
-describe('subscribePolicy on the embedded bus', () => {
+describe('the policy consumers on the embedded bus', () => {
   let h: PolicyHarness;
-  let subscription: Subscription;
+  let subscription: BusListener;
 
   beforeEach(async () => {
     h = await openPolicyHarness();
-    subscription = await subscribePolicy(h.engines.bus, h.gate);
+    subscription = await listenOnBus({
+      bus: h.engines.bus,
+      group: 'policy',
+      module: DecisionsModule.forGate(h.gate),
+    });
   });
 
   afterEach(async () => {
