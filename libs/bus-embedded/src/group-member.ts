@@ -199,7 +199,7 @@ export class GroupMember implements TransportConsumer {
   private state: MemberState = 'active';
   private seenGeneration = -1;
   private rebalanceQueued = false;
-  private timer: NodeJS.Timeout | undefined;
+  private lastFullRound = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -235,8 +235,6 @@ export class GroupMember implements TransportConsumer {
     });
     this.host.groupChanged(this.group);
     this.rebalance();
-    // Ref'd on purpose: a running consumer keeps the process alive, as a Kafka one does.
-    this.timer = setInterval(() => this.tick(), settings.heartbeatIntervalMs);
   }
 
   /** Called when the file changed or a local peer changed the group. */
@@ -249,14 +247,34 @@ export class GroupMember implements TransportConsumer {
     }
   }
 
-  /** While stopping, only renew: a long drain must not cost the leases it is about to commit under. */
-  private tick(): void {
-    if (this.state === 'active') this.rebalance();
-    else if (this.state === 'stopping') {
-      this.heartbeat().catch((error) => this.host.report(error, `group ${this.group}: heartbeat`));
+  /**
+   * This member's part of its transport's heartbeat, inside the transaction the
+   * transport runs for all its members (one per beat, however many members: an
+   * idle `npm start` has about fifteen). It renews the session and leases and
+   * says whether a full round of the group protocol is due: the group changed,
+   * this member was evicted, another member is dead, or half a session passed
+   * since the last one (a safety net). The transport runs those rounds after
+   * the commit. While stopping, it only renews: a long drain must not cost the
+   * leases it is about to commit under.
+   */
+  beat(now: number): boolean {
+    const { log, settings } = this.host;
+    if (this.state === 'stopping') {
+      log.renewMember(this.group, this.memberId, now + settings.sessionTimeoutMs);
+      return false;
     }
+    if (this.state !== 'active') return false;
+    if (now - this.lastFullRound >= settings.sessionTimeoutMs / 2) return true;
+    return (
+      !log.renewMember(this.group, this.memberId, now + settings.sessionTimeoutMs) ||
+      log.generation(this.group) !== this.seenGeneration ||
+      log
+        .liveness(this.group)
+        .some((member) => member.memberId !== this.memberId && !this.isAlive(member, now))
+    );
   }
 
+  /** A handler's explicit heartbeat during a long call: renews now, whatever the timer. */
   async heartbeat(): Promise<void> {
     if (this.state !== 'active' && this.state !== 'stopping') return;
     const { log, settings } = this.host;
@@ -264,6 +282,11 @@ export class GroupMember implements TransportConsumer {
       log.renewMember(this.group, this.memberId, Date.now() + settings.sessionTimeoutMs),
     );
     if (!alive) this.requestRebalance();
+  }
+
+  /** A full round of the group protocol, now: what `beat` asked for. */
+  fullRound(): void {
+    this.rebalance();
   }
 
   stop(): Promise<void> {
@@ -278,7 +301,6 @@ export class GroupMember implements TransportConsumer {
   abandon(): void {
     if (this.state === 'stopped') return;
     this.state = 'crashed';
-    clearInterval(this.timer);
     for (const worker of this.workers.values()) worker.halt('consumer crashed');
   }
 
@@ -308,6 +330,7 @@ export class GroupMember implements TransportConsumer {
     if (this.state !== 'active') return;
     const { log, settings } = this.host;
     const now = Date.now();
+    this.lastFullRound = now;
     const expiresAt = now + settings.sessionTimeoutMs;
     const taken: Array<{ topic: TopicRow; part: number; position: number }> = [];
     const release: PartitionWorker[] = [];
@@ -437,7 +460,6 @@ export class GroupMember implements TransportConsumer {
     this.state = 'stopping';
     const { settings, log } = this.host;
     await Promise.all([...this.workers.values()].map((w) => w.drain(settings.drainTimeoutMs)));
-    clearInterval(this.timer);
     if ((this.state as MemberState) === 'crashed') return;
     try {
       this.host.flushWrites();

@@ -205,6 +205,13 @@ export class SqliteLog {
         `SELECT member_id AS memberId, host, pid, topics, expires_at AS expiresAt
          FROM bus_members WHERE group_name = ? ORDER BY member_id`,
       ),
+      liveness: db.prepare<
+        [string],
+        { memberId: string; host: string; pid: number; expiresAt: number }
+      >(
+        `SELECT member_id AS memberId, host, pid, expires_at AS expiresAt
+         FROM bus_members WHERE group_name = ?`,
+      ),
       insertMember: db.prepare<[string, string, string, number, string, number, number]>(
         `INSERT INTO bus_members (group_name, member_id, host, pid, topics, joined_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -391,6 +398,11 @@ export class SqliteLog {
   }
 
   /** Extends a member's session and its leases; false when the member is gone (evicted). */
+  /** Who is in the group and until when, without their topics: for the heartbeat's check. */
+  liveness(group: string): Omit<MemberRow, 'topics'>[] {
+    return this.q.liveness.all(group);
+  }
+
   renewMember(group: string, memberId: string, expiresAt: number): boolean {
     const found = this.q.renewMember.run(expiresAt, group, memberId).changes > 0;
     if (found) this.q.renewLeases.run(expiresAt, group, memberId);

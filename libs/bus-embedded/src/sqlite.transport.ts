@@ -33,8 +33,17 @@ export interface SqliteTransportOptions {
   readonly autoCreateTopics?: boolean;
   /** How long a write waits for another process's write lock. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
-  /** How often the file is checked for other processes' writes (PRAGMA data_version). Default 5 ms. */
+  /**
+   * How often the file is checked for other processes' writes (PRAGMA data_version)
+   * while they write. Default 5 ms.
+   */
   readonly pollIntervalMs?: number;
+  /**
+   * The check slows down to this while nothing changes, and comes back to
+   * `pollIntervalMs` at the first change or local write: an idle process costs
+   * little, and a busy one notices others quickly. Default 50 ms.
+   */
+  readonly idlePollIntervalMs?: number;
   /**
    * How often a worker thread checkpoints the WAL into the database, so the
    * fsync that comes with it never blocks the event loop. Default 250 ms.
@@ -110,6 +119,8 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private flushQueued = false;
   private lastDataVersion: number;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pollDelayMs = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<number> | undefined;
   private checkpointer: WalCheckpointer | undefined;
@@ -122,6 +133,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
       defaultPartitions: positive(options.defaultPartitions ?? 8, 'defaultPartitions'),
       autoCreateTopics: options.autoCreateTopics ?? true,
       pollIntervalMs: positive(options.pollIntervalMs ?? 5, 'pollIntervalMs'),
+      idlePollIntervalMs: positive(
+        Math.max(options.idlePollIntervalMs ?? 50, options.pollIntervalMs ?? 5),
+        'idlePollIntervalMs',
+      ),
       fetchBatchSize: positive(options.fetchBatchSize ?? 256, 'fetchBatchSize'),
       heartbeatIntervalMs: positive(options.heartbeatIntervalMs ?? 1000, 'heartbeatIntervalMs'),
       sessionTimeoutMs: positive(options.sessionTimeoutMs ?? 10_000, 'sessionTimeoutMs'),
@@ -201,6 +216,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
     const member = new GroupMember(this, spec, handler);
     this.members.add(member);
     this.startPolling();
+    this.startHeartbeat();
     try {
       member.join();
     } catch (error) {
@@ -346,6 +362,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
       return;
     }
     for (const [key, row] of appended) this.remember(key, row);
+    if (sends.length > 0) this.quickenPolling();
     sends.forEach((send, i) => send.resolve(receipts[i]));
     for (const worker of fenced) worker.member.fenced(worker);
     if (advanced.size > 0) {
@@ -393,7 +410,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
 
   detach(member: GroupMember): void {
     this.members.delete(member);
-    if (this.members.size === 0) this.stopPolling();
+    if (this.members.size === 0) {
+      this.stopPolling();
+      this.stopHeartbeat();
+    }
   }
 
   report(error: unknown, context: string): void {
@@ -487,25 +507,45 @@ export class SqliteTransport implements BusTransport, MemberHost {
   /** Notices other processes' writes: new records wake idle partitions, group changes rebalance. */
   private startPolling(): void {
     if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => this.poll(), this.settings.pollIntervalMs);
+    this.schedulePoll(this.settings.pollIntervalMs);
+  }
+
+  private schedulePoll(delayMs: number): void {
+    this.pollDelayMs = delayMs;
+    this.pollTimer = setTimeout(() => {
+      const changed = this.poll();
+      if (this.pollTimer === undefined) return; // stopped meanwhile
+      const { pollIntervalMs, idlePollIntervalMs } = this.settings;
+      this.schedulePoll(
+        changed ? pollIntervalMs : Math.min(idlePollIntervalMs, Math.ceil(this.pollDelayMs * 1.5)),
+      );
+    }, delayMs);
     this.pollTimer.unref();
   }
 
+  /** Local activity: others are likely to answer, so watch the file closely again. */
+  private quickenPolling(): void {
+    if (this.pollTimer === undefined || this.pollDelayMs <= this.settings.pollIntervalMs) return;
+    clearTimeout(this.pollTimer);
+    this.schedulePoll(this.settings.pollIntervalMs);
+  }
+
   private stopPolling(): void {
-    clearInterval(this.pollTimer);
+    clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
   }
 
-  private poll(): void {
-    if (this.state === 'closed') return;
+  /** Whether another process wrote since the last poll. */
+  private poll(): boolean {
+    if (this.state === 'closed') return false;
     let version: number;
     try {
       version = this.log.dataVersion();
     } catch (error) {
       this.report(error, 'polling the file');
-      return;
+      return false;
     }
-    if (version === this.lastDataVersion) return;
+    if (version === this.lastDataVersion) return false;
     this.lastDataVersion = version;
     try {
       this.readHeads();
@@ -516,10 +556,39 @@ export class SqliteTransport implements BusTransport, MemberHost {
     }
     this.wakeAll();
     for (const member of this.members) member.checkGeneration();
+    return true;
+  }
+
+  /** One heartbeat for every member of this process: one transaction, not one per member. */
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer) return;
+    // Ref'd on purpose: a running consumer keeps the process alive, as a Kafka one does.
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.settings.heartbeatIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private heartbeat(): void {
+    if (this.state === 'closed') return;
+    const now = Date.now();
+    const due: GroupMember[] = [];
+    try {
+      this.log.transaction(() => {
+        for (const member of this.members) if (member.beat(now)) due.push(member);
+      });
+    } catch (error) {
+      this.report(error, 'heartbeat');
+      return;
+    }
+    for (const member of due) member.fullRound();
   }
 
   private stopTimers(): void {
     this.stopPolling();
+    this.stopHeartbeat();
     clearInterval(this.retentionTimer);
     this.retentionTimer = undefined;
   }
