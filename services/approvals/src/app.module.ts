@@ -1,7 +1,15 @@
 import { Module } from '@nestjs/common';
+import { catalogSeedProvider } from '@leash/agents';
+import { CONFIG } from '@leash/config';
+import { STORE } from '@leash/engines';
 import { ControlModule } from './control/control.module';
+import { APPROVALS } from './config';
 import { ApprovalGateModule } from './gate';
 
 /** The approvals service's features. Config and engines are provided around it by startService. */
-@Module({ imports: [ControlModule, ApprovalGateModule.forRoot()] })
+@Module({
+  imports: [ControlModule, ApprovalGateModule.forRoot()],
+  // Each service owns its store, so each seeds its own catalog before its consumers start.
+  providers: [catalogSeedProvider({ store: STORE, config: CONFIG, service: APPROVALS })],
+})
 export class ApprovalsModule {}

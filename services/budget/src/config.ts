@@ -1,3 +1,4 @@
+import { CATALOG_SEED_VARIABLES } from '@leash/agents';
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
 import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from './ledger/budget.config';
 import type { ServiceName } from '@leash/contracts';
@@ -5,6 +6,10 @@ import type { ServiceName } from '@leash/contracts';
 export const BUDGET = 'budget' satisfies ServiceName;
 
 /** The budget service's environment: the base variables and the ledger's. */
-export const BUDGET_ENV = extendEnv(BASE_ENV, BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS);
+export const BUDGET_ENV = extendEnv(
+  BASE_ENV,
+  { ...BUDGET_LEDGER_ENV, ...CATALOG_SEED_VARIABLES },
+  BUDGET_LEDGER_REQUIREMENTS,
+);
 
 export type BudgetConfig = ConfigOf<typeof BUDGET_ENV>;

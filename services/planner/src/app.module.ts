@@ -1,7 +1,15 @@
 import { Module } from '@nestjs/common';
+import { catalogSeedProvider } from '@leash/agents';
+import { CONFIG } from '@leash/config';
+import { STORE } from '@leash/engines';
 import { AgentLoopModule } from './agent-loop';
 import { ControlModule } from './control/control.module';
+import { PLANNER } from './config';
 
 /** The planner service's features. Config and engines are provided around it by startService. */
-@Module({ imports: [ControlModule, AgentLoopModule.forRoot()] })
+@Module({
+  imports: [ControlModule, AgentLoopModule.forRoot()],
+  // Each service owns its store, so each seeds its own catalog before its consumers start.
+  providers: [catalogSeedProvider({ store: STORE, config: CONFIG, service: PLANNER })],
+})
 export class PlannerModule {}

@@ -1,3 +1,4 @@
+import { CATALOG_SEED_VARIABLES } from '@leash/agents';
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
 import type { ServiceName } from '@leash/contracts';
 import { AGENT_LOOP_REQUIREMENTS, AGENT_LOOP_VARIABLES } from './agent-loop/agent-loop.config';
@@ -5,6 +6,10 @@ import { AGENT_LOOP_REQUIREMENTS, AGENT_LOOP_VARIABLES } from './agent-loop/agen
 export const PLANNER = 'planner' satisfies ServiceName;
 
 /** The planner service's environment: the base variables and the agent loop's. */
-export const PLANNER_ENV = extendEnv(BASE_ENV, AGENT_LOOP_VARIABLES, AGENT_LOOP_REQUIREMENTS);
+export const PLANNER_ENV = extendEnv(
+  BASE_ENV,
+  { ...AGENT_LOOP_VARIABLES, ...CATALOG_SEED_VARIABLES },
+  AGENT_LOOP_REQUIREMENTS,
+);
 
 export type PlannerConfig = ConfigOf<typeof PLANNER_ENV>;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seedCatalog } from '@leash/agents';
 import type { Subscription } from '@leash/bus';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import { createEnvelope, type Envelope } from '@leash/contracts';
@@ -43,6 +44,8 @@ describe('decisions on the embedded engines', () => {
       LEASH_DECISION_TTL_MS: '60000',
     };
     engines = await openEngines(loadConfig(ENV, { env }), { source: 'policy' });
+    // The service seeds its catalog (PolicyModule); the gate's module alone does not.
+    await seedCatalog(engines.store, { LEASH_SEED_REFERENCE_AGENTS: true });
     service = await startService(
       { name: 'policy', env: ENV, module: DecisionsModule.forRoot() },
       { engines, env, logger: false },

@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  Module,
-  type DynamicModule,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
 import { CONFIG, keyFrom } from '@leash/config';
 import { STORE } from '@leash/engines';
@@ -23,24 +16,6 @@ import type { PolicyDecisionsConfig } from './policy.config';
 
 /** Injection token of the wired PolicyGate. */
 export const POLICY_GATE = Symbol('leash:policy-gate');
-
-/** Seeds the reference agents before the consumer starts, when the config asks for it. */
-@Injectable()
-export class ReferenceAgentsSeeder implements OnModuleInit {
-  private readonly logger = new Logger('decisions');
-
-  constructor(
-    @Inject(POLICY_GATE) private readonly gate: PolicyGate,
-    @Inject(CONFIG) private readonly config: PolicyDecisionsConfig,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    if (!this.config.LEASH_SEED_REFERENCE_AGENTS) return;
-    const report = await this.gate.seedReferenceAgents();
-    const added = [...report.profiles, ...report.policies, ...report.tools];
-    if (added.length > 0) this.logger.log(`seeded the catalog: ${added.join(', ')}`);
-  }
-}
 
 /** The use cases (and reads) the consumers and the rest of the service take from the gate. */
 const GATE_PARTS = [
@@ -93,7 +68,6 @@ export class DecisionsModule {
           inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
         },
         ...GATE_PARTS,
-        ReferenceAgentsSeeder,
       ],
       exports: EXPORTS,
     };

@@ -9,7 +9,6 @@ describe('policy decisions config', () => {
     const config = loadConfig(ENV, { env: { LEASH_POLICY_SIGNING_KEY: POLICY_SIGNING_KEY_TEXT } });
     expect(config.LEASH_POLICY_SIGNING_KEY).toEqual(POLICY_KEY.signingKey);
     expect(config.LEASH_DECISION_TTL_MS).toBe(900_000);
-    expect(config.LEASH_SEED_REFERENCE_AGENTS).toBe(true);
     expect(Object.keys(ENV.variables).filter((name) => /KEY/.test(name))).toEqual([
       'LEASH_POLICY_SIGNING_KEY',
       'LEASH_POLICY_SIGNING_KEY_FILE',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   POLICY_SIGNING_KEY_ENV,
   integer,
@@ -20,17 +20,6 @@ export const POLICY_DECISIONS_VARIABLES = {
       'How long a signed policy decision stays valid; the executor refuses it afterwards.',
     expected: 'milliseconds from 1000 to 86400000',
   }),
-  LEASH_SEED_REFERENCE_AGENTS: variable(
-    z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((v) => v === 'true'),
-    {
-      description:
-        'Put the reference agents (it-helpdesk, procurement, support) in the catalog at start-up, leaving existing versions as they are.',
-      expected: 'true or false',
-    },
-  ),
 };
 
 export const POLICY_DECISIONS_REQUIREMENTS: readonly Requirement[] = [
