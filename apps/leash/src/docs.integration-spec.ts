@@ -23,7 +23,7 @@ describe('the documentation a fresh clone has', () => {
   });
 
   it('the README and the design send no one outside the repository', () => {
-    const services = ['approvals', 'budget', 'executor', 'planner', 'policy'];
+    const services = ['approvals', 'audit', 'budget', 'executor', 'planner', 'policy'];
     for (const file of [
       'README.md',
       'docs/design.md',

@@ -8,7 +8,6 @@ import {
   type BaseConfig,
   type Environment,
 } from '@leash/config';
-import { AuditRecorder } from '@leash/audit';
 import {
   OBSERVABILITY_ENV,
   exitOnStartupError,
@@ -22,6 +21,7 @@ import {
   type RunningService,
 } from '@leash/engines';
 import { APPROVALS_ENV, bootstrapApprovals } from '@leash/service-approvals';
+import { bootstrapAudit } from '@leash/service-audit';
 // The launcher runs the budget service, so it loads it at once; only the CLI loads it lazily, to start fast.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
@@ -71,9 +71,9 @@ export interface Leash {
   readonly config: BaseConfig;
   readonly engines: Engines;
   readonly services: readonly RunningService<unknown>[];
-  /** The audit log's writer: consumer group `audit` on every topic. */
-  readonly audit: AuditRecorder;
-  /** One metrics and health endpoint for the five services. */
+  /** The audit log's writer (services/audit): consumer group `audit` on every topic. */
+  readonly audit: RunningService<unknown>;
+  /** One metrics and health endpoint for the five services and the audit recorder. */
   readonly http: ObservabilityServer;
   /** Drains every service's consumers, then closes the engines. */
   stop(): Promise<void>;
@@ -88,7 +88,7 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
   leashLogger({ service: 'leash', level: config.LOG_LEVEL });
   const engines = await openEngines(config, { source: 'leash' });
   const services: RunningService<unknown>[] = [];
-  const audit = new AuditRecorder({ bus: engines.bus, store: engines.store });
+  let audit: RunningService<unknown> | undefined;
   const stopLag = leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? []);
   let http: ObservabilityServer | undefined;
   const stop = async (): Promise<void> => {
@@ -96,17 +96,20 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
       stopLag();
       await http?.close().catch(() => undefined);
       // Consumers first, all at once: each drains its in-flight handlers while the engines are still open.
-      await Promise.all([...services.map((service) => service.close()), audit.stop()]);
+      await Promise.all([
+        ...services.map((service) => service.close()),
+        ...(audit ? [audit.close()] : []),
+      ]);
     } finally {
       await engines.close();
     }
   };
   try {
     for (const bootstrap of SERVICES) services.push(await bootstrap({ engines, env }));
-    await audit.start();
+    audit = await bootstrapAudit({ engines, env });
     http = await startObservabilityServer({
       port: httpPortOf(observability),
-      targets: services.map((service) => ({
+      targets: [...services, audit].map((service) => ({
         name: service.name,
         bus: engines.bus,
         store: engines.store,
@@ -116,7 +119,7 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, engines, services, audit, http, stop };
+  return { config, engines, services, audit: audit!, http, stop };
 }
 
 /**

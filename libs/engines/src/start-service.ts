@@ -23,9 +23,12 @@ import { openEngines, type Engines } from './open-engines';
 import { traceStore } from './traced-store';
 import { untilTheBusAnswers } from './until-the-bus-answers';
 
+/** A process startService runs: one of the five services, or the audit recorder. */
+export type ProcessName = ServiceName | 'audit';
+
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
-  readonly name: ServiceName;
+  readonly name: ProcessName;
   readonly env: E;
   /** The service's feature modules. */
   readonly module: Type<unknown> | DynamicModule;
@@ -46,7 +49,7 @@ export interface BootstrapOptions {
 }
 
 export interface RunningService<C = BaseConfig> {
-  readonly name: ServiceName;
+  readonly name: ProcessName;
   readonly config: C;
   readonly app: INestMicroservice;
   readonly engines: Engines;
