@@ -10,7 +10,7 @@ import {
   type BaseConfig,
   type Environment,
 } from '@leash/config';
-import { openEngines, type Engines } from '@leash/engines';
+import { openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
 import { createApprovalQueries } from '@leash/service-approvals';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
@@ -86,12 +86,13 @@ export async function runCli(
   }
   // A key pair is made on the reviewer's machine: no running Leash is needed.
   if (command.kind === 'reviewers-keygen') return runReviewersKeygen(command, config, terminal);
-  const missing = missingEngineFile(config);
+  const owner = ownerOf(command);
+  const missing = missingEngineFile(config, owner);
   if (missing) {
     terminal.err(missing);
     return 1;
   }
-  const engines = await openEngines(config, { source: 'leash-cli' });
+  const engines = await openEngines(config, { source: 'leash-cli', owner });
   try {
     return await run(command, engines, terminal, config);
   } finally {
@@ -99,8 +100,38 @@ export async function runCli(
   }
 }
 
+type EngineCommand = Exclude<Command, { kind: 'help' } | { kind: 'reviewers-keygen' }>;
+
+/**
+ * The service whose store a command reads and writes. In one process every
+ * service shares one store; with LEASH_STORE_DIR each owns its own file there.
+ */
+function ownerOf(command: EngineCommand): ProcessName {
+  switch (command.kind) {
+    case 'audit':
+    case 'runs-search':
+      return 'audit';
+    case 'tenant-time-zone':
+      return 'budget';
+    case 'task-submit':
+    case 'task-watch':
+      return 'planner';
+    case 'kill-list':
+    case 'kill':
+    case 'resume':
+      return 'policy';
+    case 'approvals-list':
+    case 'approvals-decide':
+    case 'reviewers-add':
+    case 'reviewers-list':
+    case 'reviewers-remove':
+    case 'reviewers-revoke-key':
+      return 'approvals';
+  }
+}
+
 function run(
-  command: Exclude<Command, { kind: 'help' } | { kind: 'reviewers-keygen' }>,
+  command: EngineCommand,
   engines: Engines,
   terminal: Terminal,
   keys: KeyLocationConfig,
@@ -143,16 +174,17 @@ function run(
  * say so instead of creating an empty bus and waiting for acknowledgements
  * that cannot come.
  */
-function missingEngineFile(config: BaseConfig): string | undefined {
+function missingEngineFile(config: BaseConfig, owner: ProcessName): string | undefined {
   const files: string[] = [];
   if (config.LEASH_BUS === 'embedded') files.push(config.LEASH_BUS_FILE);
-  if (config.LEASH_STORE === 'sqlite') files.push(config.LEASH_STORE_FILE);
+  if (config.LEASH_STORE === 'sqlite') files.push(storeFileOf(config, owner));
   for (const file of files) {
     if (file !== ':memory:' && !existsSync(resolve(file))) {
-      return (
-        `leash: ${resolve(file)} does not exist: is Leash running (npm start) with the same ` +
-        'LEASH_BUS_FILE / LEASH_STORE_FILE, from the same directory?'
-      );
+      const same =
+        config.LEASH_STORE_DIR === undefined
+          ? '(npm start) with the same LEASH_BUS_FILE / LEASH_STORE_FILE'
+          : `with the same LEASH_STORE_DIR (the ${owner} service's store)`;
+      return `leash: ${resolve(file)} does not exist: is Leash running ${same}, from the same directory?`;
     }
   }
   return undefined;

@@ -7,7 +7,7 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
 import { waitFor } from '@leash/testing';
 import { runCli } from './cli';
-import type { Terminal } from './cli/terminal';
+import { recordingTerminal } from './cli/testing/recording-terminal';
 
 /*
  * `leash task submit` says what is wrong with a task before it reaches the
@@ -35,15 +35,8 @@ describe('leash task submit: mistakes said at once', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function terminal() {
-    const out: string[] = [];
-    const err: string[] = [];
-    const t: Terminal = { out: (l) => out.push(l), err: (l) => err.push(l) };
-    return { t, out, err };
-  }
-
   it('refuses an input over the limit with the limit, exit 2', async () => {
-    const run = terminal();
+    const run = recordingTerminal();
     const input = 'x'.repeat(120_000);
     const code = await runCli(
       ['task', 'submit', '--agent', 'it-helpdesk', '--input', input],
@@ -57,7 +50,7 @@ describe('leash task submit: mistakes said at once', () => {
   });
 
   it('refuses an agent the catalog does not know, listing the known ones, exit 2', async () => {
-    const run = terminal();
+    const run = recordingTerminal();
     const code = await runCli(['task', 'submit', '--agent', 'nope', '--input', 'hi'], env, run.t);
     expect(code).toBe(2);
     expect(run.out).toEqual([]);
@@ -68,7 +61,7 @@ describe('leash task submit: mistakes said at once', () => {
 
   it('says a task id already exists instead of submitting it again', async () => {
     const argv = ['task', 'submit', '--agent', 'support', '--input', 'hello', '--task-id', 'ext-7'];
-    const first = terminal();
+    const first = recordingTerminal();
     expect(await runCli(argv, env, first.t)).toBe(0);
     expect(first.out[0]).toMatch(/^submitted task ext-7/);
     await waitFor(
@@ -77,13 +70,13 @@ describe('leash task submit: mistakes said at once', () => {
       { description: 'the first submission in the audit log' },
     );
 
-    const second = terminal();
+    const second = recordingTerminal();
     expect(await runCli(argv, env, second.t)).toBe(1);
     expect(second.out).toEqual([]);
     expect(second.err.join('\n')).toMatch(/task ext-7 already exists/);
 
     // Another id is still welcome.
-    const other = terminal();
+    const other = recordingTerminal();
     const otherArgv = [
       'task',
       'submit',

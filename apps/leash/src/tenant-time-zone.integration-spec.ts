@@ -6,7 +6,7 @@ import type { AnyEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
 import { waitFor } from '@leash/testing';
 import { runCli } from './cli';
-import type { Terminal } from './cli/terminal';
+import { recordingTerminal } from './cli/testing/recording-terminal';
 
 /* `leash tenant time-zone`: the operator's change reaches the budget's settings and its audit event. */
 describe('leash tenant time-zone', () => {
@@ -22,15 +22,8 @@ describe('leash tenant time-zone', () => {
 
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function terminal() {
-    const out: string[] = [];
-    const err: string[] = [];
-    const t: Terminal = { out: (l) => out.push(l), err: (l) => err.push(l) };
-    return { t, out, err };
-  }
-
   it('records the pending change with its operator and publishes it for the audit', async () => {
-    const first = terminal();
+    const first = recordingTerminal();
     const argv = ['tenant', 'time-zone', 'acme', 'Etc/GMT+12', '--by', 'ops@acme.example'];
     expect(await runCli(argv, env, first.t)).toBe(0);
     expect(first.err).toEqual([]);
@@ -72,11 +65,11 @@ describe('leash tenant time-zone', () => {
       await engines.close();
     }
 
-    const again = terminal();
+    const again = recordingTerminal();
     expect(await runCli(argv, env, again.t)).toBe(0);
     expect(again.out[0]).toContain('already on Etc/GMT+12');
 
-    const bad = terminal();
+    const bad = recordingTerminal();
     expect(await runCli(['tenant', 'time-zone', 'acme', 'Mars/Base'], env, bad.t)).toBe(2);
     expect(bad.err[0]).toContain('"Mars/Base" is not an IANA time zone');
   });

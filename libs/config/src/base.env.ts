@@ -85,6 +85,11 @@ export const BASE_ENV = defineEnv(
       description: 'The SQLite file of the store; its directory is created if missing.',
       expected: 'a file path',
     }),
+    LEASH_STORE_DIR: variable(z.string().trim().min(1).optional(), {
+      description:
+        "A directory of SQLite stores, one per service (<service>.db), in place of LEASH_STORE_FILE: how each service on one machine owns its state. The CLI reads each command's service's store there.",
+      expected: 'a directory path',
+    }),
     MONGO_URL: variable(url(['mongodb', 'mongodb+srv']).optional(), {
       description: 'MongoDB connection string, used when LEASH_STORE=mongo. Carries credentials.',
       expected: 'a mongodb:// or mongodb+srv:// URL',

@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
-import { openEngines } from './open-engines';
+import { openEngines, storeFileOf } from './open-engines';
 
 describe('openEngines', () => {
   it('refuses the mongo store in this build', async () => {
@@ -9,5 +10,25 @@ describe('openEngines', () => {
     await expect(openEngines(config, { source: 'test' })).rejects.toThrow(
       'LEASH_STORE=mongo: the mongo store adapter is not available in this build',
     );
+  });
+
+  it('refuses a store directory without an owner, before opening anything', async () => {
+    const config = loadConfig(BASE_ENV, {
+      env: { LEASH_STORE_DIR: '/nonexistent/stores', LEASH_BUS_FILE: '/nonexistent/bus.db' },
+    });
+    await expect(openEngines(config, { source: 'leash' })).rejects.toThrow(
+      /LEASH_STORE_DIR gives each service a store of its own; .* set LEASH_STORE_FILE instead/,
+    );
+  });
+});
+
+describe('storeFileOf', () => {
+  it("is each owner's file in LEASH_STORE_DIR, else LEASH_STORE_FILE whoever asks", () => {
+    const dir = loadConfig(BASE_ENV, { env: { LEASH_STORE_DIR: 'run/stores' } });
+    expect(storeFileOf(dir, 'planner')).toBe(join('run/stores', 'planner.db'));
+    expect(storeFileOf(dir, 'audit')).toBe(join('run/stores', 'audit.db'));
+    const one = loadConfig(BASE_ENV, { env: { LEASH_STORE_FILE: 'one.db' } });
+    expect(storeFileOf(one, 'planner')).toBe('one.db');
+    expect(storeFileOf(one)).toBe('one.db');
   });
 });

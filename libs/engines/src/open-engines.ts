@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createBus, type Bus, type BusTransport } from '@leash/bus';
 import { SqliteTransport } from '@leash/bus-embedded';
 import type { BaseConfig } from '@leash/config';
@@ -22,6 +22,7 @@ export type EnginesConfig = Pick<
   | 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE'
   | 'LEASH_STORE'
   | 'LEASH_STORE_FILE'
+  | 'LEASH_STORE_DIR'
   | 'MONGO_URL'
   | 'LEASH_TOPIC_PREFIX'
   | 'LEASH_PARTITIONS'
@@ -47,6 +48,11 @@ export interface OpenEnginesOptions {
   readonly relayOutbox?: boolean;
   /** Relay failures; the relay keeps retrying. */
   readonly onRelayError?: (error: unknown) => void;
+  /**
+   * Whose store to open when LEASH_STORE_DIR gives each service its own: the
+   * service (or `audit`); the CLI passes the service that owns what a command reads.
+   */
+  readonly owner?: string;
 }
 
 /** An engine the config asks for that this build cannot provide. */
@@ -69,7 +75,7 @@ export async function openEngines(
     );
   }
 
-  const storeFile = fileIn(config.LEASH_STORE_FILE);
+  const storeFile = fileIn(storeFileOf(config, options.owner));
   const { transport, where } = await openTransport(config);
   const bus = createBus({
     transport,
@@ -114,6 +120,24 @@ export async function openEngines(
       return closing;
     },
   };
+}
+
+/**
+ * The store file of `owner`: `<LEASH_STORE_DIR>/<owner>.db` when the config
+ * gives each service its own, else LEASH_STORE_FILE. A store directory
+ * without an owner is refused: which service's state would it be?
+ */
+export function storeFileOf(
+  config: Pick<EnginesConfig, 'LEASH_STORE_FILE' | 'LEASH_STORE_DIR'>,
+  owner?: string,
+): string {
+  if (config.LEASH_STORE_DIR === undefined) return config.LEASH_STORE_FILE;
+  if (owner === undefined) {
+    throw new EngineUnavailableError(
+      'LEASH_STORE_DIR gives each service a store of its own; this process runs on one store: set LEASH_STORE_FILE instead',
+    );
+  }
+  return join(config.LEASH_STORE_DIR, `${owner}.db`);
 }
 
 /**

@@ -75,7 +75,7 @@ export async function startService<E extends EnvSpec>(
   const config = loadConfig(definition.env, { env: options.env, subject: name }) as ConfigOf<E> &
     BaseConfig;
   const observability = loadConfig(OBSERVABILITY_ENV, { env: options.env, subject: name });
-  const engines = options.engines ?? (await openEngines(config, { source: name }));
+  const engines = options.engines ?? (await openEngines(config, { source: name, owner: name }));
   const ownsEngines = options.engines === undefined;
   const root: DynamicModule = {
     module: ServiceRootModule,

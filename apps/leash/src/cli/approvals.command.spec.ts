@@ -9,7 +9,7 @@ import {
 } from './approvals.command';
 import { generateVerdictKeyPair, verdictSigningKey } from '@leash/signing';
 import { KeyFileError } from './reviewer-keys';
-import type { Terminal } from './terminal';
+import { recordingTerminal } from './testing/recording-terminal';
 
 const KEY = verdictSigningKey(generateVerdictKeyPair().privateKeyPem);
 const readKey = () => KEY;
@@ -36,13 +36,6 @@ const request: PendingApprovalView = {
   approvedBy: ['bo'],
   expiresAt: '2026-01-01T00:10:00.000Z',
 };
-
-function terminal() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const t: Terminal = { out: (l) => out.push(l), err: (l) => err.push(l) };
-  return { t, out, err };
-}
 
 function desk(pending: PendingApprovalView[], outcome?: { accepted: boolean; reason: string }) {
   const decide = jest.fn().mockResolvedValue('event-1');
@@ -98,7 +91,7 @@ describe('leash approvals', () => {
   });
 
   it('lists with the filters given, or says there is nothing', async () => {
-    const { t, out } = terminal();
+    const { t, out } = recordingTerminal();
     const empty = desk([]);
     await expect(
       runApprovalsList(empty.desk, { kind: 'approvals-list', tenantId: 'acme' }, t, now),
@@ -106,14 +99,14 @@ describe('leash approvals', () => {
     expect(empty.listPending).toHaveBeenCalledWith({ tenantId: 'acme' });
     expect(out).toEqual(['no pending approvals']);
 
-    const one = terminal();
+    const one = recordingTerminal();
     await runApprovalsList(desk([request]).desk, { kind: 'approvals-list' }, one.t, now);
     expect(one.out[0]).toBe('1 pending approval, soonest expiry first');
     expect(one.out).toContain('apv-1  expires 2026-01-01T00:10:00.000Z (in 9m 12s)');
   });
 
   it('publishes a verdict bound to the pending request, and reports it accepted', async () => {
-    const { t, out } = terminal();
+    const { t, out } = recordingTerminal();
     const d = desk([request], { accepted: true, reason: 'approved by cy (2 of 2)' });
     const code = await runApprovalsDecide(
       d.desk,
@@ -143,7 +136,7 @@ describe('leash approvals', () => {
   });
 
   it('refuses an edit whose merged arguments break the tool schema: exit 2, nothing published', async () => {
-    const { t, out, err } = terminal();
+    const { t, out, err } = recordingTerminal();
     const d = desk([request], { accepted: true, reason: 'edited' });
     const code = await runApprovalsDecide(
       d.desk,
@@ -167,7 +160,7 @@ describe('leash approvals', () => {
   });
 
   it('exits 1 with the reason when the service refuses the verdict, or never records it', async () => {
-    const refused = terminal();
+    const refused = recordingTerminal();
     const d = desk([request], { accepted: false, reason: 'cy is not in reviewer group x' });
     const verdict = {
       kind: 'approvals-decide' as const,
@@ -180,7 +173,7 @@ describe('leash approvals', () => {
       'leash approvals approve: refused: cy is not in reviewer group x',
     ]);
 
-    const silent = terminal();
+    const silent = recordingTerminal();
     await expect(
       runApprovalsDecide(desk([request]).desk, verdict, silent.t, readKey),
     ).resolves.toBe(1);
@@ -188,7 +181,7 @@ describe('leash approvals', () => {
   });
 
   it('refuses an id that is not pending, and publishes nothing', async () => {
-    const { t, err } = terminal();
+    const { t, err } = recordingTerminal();
     const d = desk([request]);
     const code = await runApprovalsDecide(
       d.desk,
@@ -210,7 +203,7 @@ describe('leash approvals', () => {
   });
 
   it('stops before publishing when the key file is missing, naming the file and keygen', async () => {
-    const { t, err } = terminal();
+    const { t, err } = recordingTerminal();
     const d = desk([request]);
     const code = await runApprovalsDecide(
       d.desk,
@@ -239,7 +232,7 @@ describe('leash approvals list with escape sequences in the request', () => {
   };
 
   it('shows them visibly, and the edit command still carries the same arguments', async () => {
-    const { t, out } = terminal();
+    const { t, out } = recordingTerminal();
     await runApprovalsList(desk([hostile]).desk, { kind: 'approvals-list' }, t, now);
     for (const line of out) {
       expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
@@ -257,7 +250,7 @@ describe('leash approvals list with escape sequences in the request', () => {
   });
 
   it('shows a refusal or acceptance reason visibly too', async () => {
-    const { t, out, err } = terminal();
+    const { t, out, err } = recordingTerminal();
     const d = desk([request], { accepted: true, reason: 'ok\u001b]0;x\u0007\nFAKE' });
     await runApprovalsDecide(
       d.desk,

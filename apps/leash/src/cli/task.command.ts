@@ -10,6 +10,7 @@ import { auditEntries, runSummaries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { TaskRequestedV1, type AnyEnvelope, type TaskStatus } from '@leash/contracts';
 import type { Engines } from '@leash/engines';
+import { PLANNER_TASKS } from '@leash/service-planner';
 import { demoReviewersFor, DEMO_TENANT, DEMO_TENANTS } from '../demo/demo-reviewers';
 import { describeEvent, STATUS_EXIT_CODES } from '../demo/task-progress';
 import { UsageError } from './arguments';
@@ -228,7 +229,10 @@ async function refusal(
   }
   const taskId = command.taskId;
   if (taskId !== undefined) {
+    // The planner's record of the task, which is what ignores a second one; in one
+    // process, also what the audit saw of a task the planner has not taken yet.
     const seen =
+      (await engines.store.repository(PLANNER_TASKS).get(taskId)) !== undefined ||
       (await engines.store.repository(runSummaries).get(taskId)) !== undefined ||
       (await engines.store.repository(auditEntries).count({ where: { taskId } })) > 0;
     if (seen) {
