@@ -441,10 +441,9 @@ class KafkaGroupConsumer implements TransportConsumer {
 
   private async findLogEnds(): Promise<void> {
     const admin = await this.admin();
-    const committed = await admin.fetchOffsets({
-      groupId: this.spec.group,
-      topics: [...this.spec.topics],
-    });
+    const committed = await retryWhileMoving(() =>
+      admin.fetchOffsets({ groupId: this.spec.group, topics: [...this.spec.topics] }),
+    );
     for (const { topic, partitions } of committed) {
       const uncommitted = partitions.filter((p) => Number(p.offset) < 0);
       if (uncommitted.length === 0) continue;
@@ -668,19 +667,31 @@ function isRebalanceError(error: unknown): boolean {
   );
 }
 
-/** Retries a request a freshly created topic can fail while its leaders settle. */
+/**
+ * Errors a request can meet while a topic's leaders settle after it was
+ * created, or while the group coordinator (a partition of __consumer_offsets,
+ * created on a fresh cluster's first group) loads or moves.
+ */
+const SETTLING = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+/** Retries a request while what it needs settles (SETTLING), for up to 30 s. */
 async function retryWhileMoving<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
   for (let attempt = 1; ; attempt++) {
     try {
       return await request();
     } catch (error) {
-      const type = (error as { type?: string }).type;
-      const moving =
-        type === 'NOT_LEADER_FOR_PARTITION' ||
-        type === 'LEADER_NOT_AVAILABLE' ||
-        type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!moving || attempt >= 20) throw error;
-      await delay(100 * Math.min(attempt, 5));
+      const wait = 100 * Math.min(attempt, 5);
+      const settling = SETTLING.has((error as { type?: string }).type ?? '');
+      if (!settling || Date.now() + wait > deadline) throw error;
+      await delay(wait);
     }
   }
 }

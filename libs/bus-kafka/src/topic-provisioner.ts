@@ -44,8 +44,10 @@ export class TopicProvisioner {
     const missing = wanted.filter((topic) => !existing.has(topic.name));
     if (missing.length > 0) {
       try {
+        // Leaders are waited for below, for the topics others created too: kafkajs's own wait
+        // gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers while it settles.
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: missing.map((topic) => ({
             topic: topic.name,
             numPartitions: topic.partitions,
