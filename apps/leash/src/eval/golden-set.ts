@@ -3,7 +3,7 @@ import type { Environment } from '@leash/config';
 import type { AnyEnvelope, TaskStatus } from '@leash/contracts';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { checkTask, toolsRun, type CheckFailure } from './golden-checks';
-import { LeashUnderTest } from './leash-under-test';
+import { LeashUnderTest, type ScenarioDriver } from './leash-under-test';
 import { taintAgreement, type TaintAgreement } from './taint-agreement';
 
 /** The scenarios tagged `golden`: the set `npm run eval` scores. */
@@ -62,6 +62,11 @@ export interface GoldenRunOptions {
   readonly timeoutMs?: number;
   /** Extra environment for the system under test (e.g. LEASH_MODEL=replay). */
   readonly env?: Environment;
+  /**
+   * Starts the system under test with reviewers for `tenants`. Default: the
+   * launcher in this process on fresh temp engines (LeashUnderTest).
+   */
+  readonly system?: (tenants: readonly string[]) => Promise<ScenarioDriver>;
 }
 
 /**
@@ -72,10 +77,10 @@ export interface GoldenRunOptions {
 export async function runGoldenSet(options: GoldenRunOptions = {}): Promise<GoldenReport> {
   const scenarios = options.scenarios ?? GOLDEN_SCENARIOS;
   const started = performance.now();
-  const system = await LeashUnderTest.start({
-    tenants: scenarios.map(goldenTenant),
-    ...(options.env ? { env: options.env } : {}),
-  });
+  const tenants = scenarios.map(goldenTenant);
+  const system = options.system
+    ? await options.system(tenants)
+    : await LeashUnderTest.start({ tenants, ...(options.env ? { env: options.env } : {}) });
   try {
     const taskIds: string[] = [];
     for (const scenario of scenarios) {
@@ -94,7 +99,7 @@ export async function runGoldenSet(options: GoldenRunOptions = {}): Promise<Gold
     const results: GoldenResult[] = [];
     for (const taskId of taskIds) {
       const record = system.record(taskId);
-      const failures = await checkTask(system.store, record);
+      const failures = await checkTask(system.backends, record);
       const ran = toolsRun(record.events);
       const injection = record.scenario.tags.includes('injection');
       results.push({

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReferenceScenario } from '@leash/agents';
-import type { Subscription } from '@leash/bus';
+import type { Bus, Subscription } from '@leash/bus';
 import { runApprovalConsumer, TASK_TOPICS, type ApprovalConsumer } from '@leash/client';
 import type { Environment } from '@leash/config';
 import type { AnyEnvelope, TaskFinishedV1, TopicName } from '@leash/contracts';
@@ -94,43 +95,34 @@ export function reviewerDirectory(
   );
 }
 
-export class LeashUnderTest {
+/**
+ * What a scenario run needs of a system under test, whatever its shape: the
+ * bus to publish tasks and observe them on, and the store where the
+ * executor's (simulated) backends keep what the tools did. The in-process
+ * launcher (LeashUnderTest) and the services as processes on Kafka
+ * (ClusterUnderTest) both drive scenarios through this.
+ */
+export abstract class ScenarioDriver {
   private readonly tasks = new Map<string, TaskRecord>();
   private counter = 0;
+  protected readonly closers: (() => Promise<void>)[] = [];
 
-  private constructor(
-    readonly leash: Leash,
-    readonly dir: string,
-    private readonly ownsDir: boolean,
-    private readonly closers: (() => Promise<void>)[],
+  protected constructor(
+    /** The bus the system runs on. */
+    readonly bus: Bus,
+    /** The store of the executor's backends: fixtures go in, the checks read what tools did. */
+    readonly backends: Store,
   ) {}
 
-  static async start(options: LeashUnderTestOptions): Promise<LeashUnderTest> {
-    const ownsDir = options.dir === undefined;
-    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'leash-under-test-'));
-    const leash = await startLeash({
-      ...process.env,
-      LOG_LEVEL: 'error',
-      LEASH_DEMO: 'false',
-      LEASH_BUS_FILE: join(dir, 'bus.db'),
-      LEASH_STORE_FILE: join(dir, 'store.db'),
-      LEASH_REVIEWERS: JSON.stringify(reviewerDirectory(options.tenants)),
-      ...options.env,
-    });
-    const closers: (() => Promise<void>)[] = [];
-    const harness = new LeashUnderTest(leash, dir, ownsDir, closers);
+  /** Observes every task topic, and runs the in-process reviewers unless told not to. */
+  protected async attach(reviewers: boolean): Promise<void> {
     try {
-      await harness.observe();
-      if (options.reviewers !== false) await harness.runReviewers();
+      await this.observe();
+      if (reviewers) await this.runReviewers();
     } catch (error) {
-      await harness.stop();
+      await this.stop();
       throw error;
     }
-    return harness;
-  }
-
-  get store(): Store {
-    return this.leash.engines.store;
   }
 
   /** Applies the scenario's fixtures, then publishes its task; returns the task id. */
@@ -138,7 +130,7 @@ export class LeashUnderTest {
     scenario: ReferenceScenario,
     options: { readonly tenantId: string; readonly taskId?: string },
   ): Promise<string> {
-    await applyFixtures(this.store, [scenario.fixtures]);
+    await applyFixtures(this.backends, [scenario.fixtures]);
     this.counter += 1;
     const taskId = options.taskId ?? `${scenario.id}-${this.counter}`;
     const event = scenarioTask(scenario, { tenantId: options.tenantId, taskId, source: 'e2e' });
@@ -150,7 +142,7 @@ export class LeashUnderTest {
       events: [],
       approvals: [],
     });
-    await this.leash.engines.bus.publish('tasks.requested', event);
+    await this.bus.publish('tasks.requested', event);
     return taskId;
   }
 
@@ -170,16 +162,18 @@ export class LeashUnderTest {
     return taskIds.map((id) => this.record(id));
   }
 
+  /** Closes the observer and the reviewers, then the system itself. */
   async stop(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) await close().catch(() => undefined);
-    await this.leash.stop();
-    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
+    await this.stopSystem();
   }
+
+  protected abstract stopSystem(): Promise<void>;
 
   private async observe(): Promise<void> {
     const topics: TopicName[] = [...TASK_TOPICS];
-    const subscription: Subscription = await this.leash.engines.bus.subscribe(
-      `e2e-observer-${process.pid}`,
+    const subscription: Subscription = await this.bus.subscribe(
+      `e2e-observer-${process.pid}-${randomUUID().slice(0, 8)}`,
       topics,
       async ({ event }) => {
         const record = event.taskId ? this.tasks.get(event.taskId) : undefined;
@@ -205,7 +199,7 @@ export class LeashUnderTest {
     const consumers: ApprovalConsumer[] = [];
     for (const reviewer of TEST_REVIEWERS) {
       consumers.push(
-        await runApprovalConsumer(this.leash.engines.bus, {
+        await runApprovalConsumer(this.bus, {
           reviewer,
           key: testReviewerKey(reviewer),
           source: 'e2e-reviewer',
@@ -243,5 +237,43 @@ export class LeashUnderTest {
     this.closers.push(async () => {
       for (const consumer of consumers) await consumer.close();
     });
+  }
+}
+
+/** The whole system in this process: the launcher (startLeash) on temp embedded engines. */
+export class LeashUnderTest extends ScenarioDriver {
+  private constructor(
+    readonly leash: Leash,
+    readonly dir: string,
+    private readonly ownsDir: boolean,
+  ) {
+    super(leash.engines.bus, leash.engines.store);
+  }
+
+  static async start(options: LeashUnderTestOptions): Promise<LeashUnderTest> {
+    const ownsDir = options.dir === undefined;
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'leash-under-test-'));
+    const leash = await startLeash({
+      ...process.env,
+      LOG_LEVEL: 'error',
+      LEASH_DEMO: 'false',
+      LEASH_BUS_FILE: join(dir, 'bus.db'),
+      LEASH_STORE_FILE: join(dir, 'store.db'),
+      LEASH_REVIEWERS: JSON.stringify(reviewerDirectory(options.tenants)),
+      ...options.env,
+    });
+    const harness = new LeashUnderTest(leash, dir, ownsDir);
+    await harness.attach(options.reviewers !== false);
+    return harness;
+  }
+
+  /** The one store every service shares in one process. */
+  get store(): Store {
+    return this.leash.engines.store;
+  }
+
+  protected async stopSystem(): Promise<void> {
+    await this.leash.stop();
+    if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
