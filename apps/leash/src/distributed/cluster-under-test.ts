@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASE_ENV, loadConfig, type Environment } from '@leash/config';
+import { openEngines, type Engines } from '@leash/engines';
+import { ScenarioDriver, reviewerDirectory } from '../eval/leash-under-test';
+import { LocalCluster } from './local-cluster';
+
+export interface ClusterUnderTestOptions {
+  readonly brokers: readonly string[];
+  /** Tenants to seed reviewers in. */
+  readonly tenants: readonly string[];
+  /** A topic prefix of the run's own, so a shared broker's earlier records are not read. */
+  readonly topicPrefix: string;
+  readonly partitions?: number;
+  /** Extra environment for every process. */
+  readonly env?: Environment;
+  /** Run the in-process reviewers (default true). */
+  readonly reviewers?: boolean;
+}
+
+/**
+ * The services as separate OS processes on Kafka (LocalCluster), driven as
+ * the golden set and the e2e specs drive the launcher: this process
+ * publishes tasks and observes them over the broker, runs the reviewers, and
+ * reads the executor's backends from the executor's own store.
+ */
+export class ClusterUnderTest extends ScenarioDriver {
+  private constructor(
+    readonly cluster: LocalCluster,
+    private readonly client: Engines,
+    private readonly dir: string,
+  ) {
+    super(client.bus, client.store);
+  }
+
+  static async start(options: ClusterUnderTestOptions): Promise<ClusterUnderTest> {
+    const dir = mkdtempSync(join(tmpdir(), 'leash-cluster-'));
+    const cluster = new LocalCluster({
+      brokers: options.brokers,
+      dataDir: dir,
+      topicPrefix: options.topicPrefix,
+      ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
+      env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true', ...options.env },
+      envOf: { approvals: { LEASH_REVIEWERS: JSON.stringify(reviewerDirectory(options.tenants)) } },
+    });
+    let client: Engines | undefined;
+    try {
+      await cluster.start();
+      // The executor's store, shared with the executor process as its instances share it.
+      client = await openEngines(loadConfig(BASE_ENV, { env: cluster.clientEnv() }), {
+        source: 'e2e',
+        owner: 'executor',
+        relayOutbox: false,
+      });
+    } catch (error) {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const harness = new ClusterUnderTest(cluster, client, dir);
+    await harness.attach(options.reviewers !== false);
+    return harness;
+  }
+
+  protected async stopSystem(): Promise<void> {
+    try {
+      await this.client.close();
+      await this.cluster.stop();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
