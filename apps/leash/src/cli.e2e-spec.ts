@@ -5,32 +5,10 @@ import { join, resolve } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines } from '@leash/engines';
 import { waitFor } from '@leash/testing';
+import { runLeash } from './e2e/support/processes';
 
 const ROOT = resolve(__dirname, '../../..');
 const SERVICES = ['planner', 'policy', 'budget', 'approvals', 'executor'];
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs bin/leash as an operator would from another terminal, in another directory. */
-function leash(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(join(ROOT, 'bin', 'leash'), args, {
-      cwd: tmpdir(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
 
 /** Each service's line: name, time to ack, instance. */
 function ackLines(stdout: string): Map<string, number> {
@@ -91,7 +69,7 @@ describe('the leash CLI against a running npm start', () => {
     });
     expect(output).toContain('Leash is up');
 
-    const killed = await leash(['kill', '--all', '--reason', 'test'], env);
+    const killed = await runLeash(['kill', '--all', '--reason', 'test'], env);
     expect(killed.stderr).toBe('');
     expect(killed.code).toBe(0);
     expect(killed.stdout).toContain('kill (all) by ');
@@ -107,18 +85,18 @@ describe('the leash CLI against a running npm start', () => {
       },
     );
 
-    const resumed = await leash(['resume', '--all', '--reason', 'test over'], env);
+    const resumed = await runLeash(['resume', '--all', '--reason', 'test over'], env);
     expect(resumed.code).toBe(0);
     expect([...ackLines(resumed.stdout).keys()].sort()).toEqual([...SERVICES].sort());
     expect(resumed.stdout).toMatch(/resumed: 5 services acknowledged in [\d.]+ ms/);
 
-    const list = await leash(['approvals', 'list'], env);
+    const list = await runLeash(['approvals', 'list'], env);
     expect(list).toMatchObject({ code: 0, stdout: 'no pending approvals\n' });
-    const unknown = await leash(['approvals', 'approve', 'apv-none', '--reviewer', 'ana'], env);
+    const unknown = await runLeash(['approvals', 'approve', 'apv-none', '--reviewer', 'ana'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('leash approvals approve: no approval request apv-none');
 
-    const bad = await leash(['kill', '--tenant', 'acme', '--task', 't1', '--reason', 'x'], env);
+    const bad = await runLeash(['kill', '--tenant', 'acme', '--task', 't1', '--reason', 'x'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('leash: kill takes one scope, got --tenant and --task');
 
@@ -133,14 +111,17 @@ describe('the leash CLI against a running npm start', () => {
       LEASH_BUS_FILE: join(dir, 'idle', 'bus.db'),
       LEASH_STORE_FILE: join(dir, 'idle', 'store.db'),
     };
-    const nothing = await leash(['kill', '--all', '--reason', 'test'], env);
+    const nothing = await runLeash(['kill', '--all', '--reason', 'test'], env);
     expect(nothing.code).toBe(1);
     expect(nothing.stderr).toContain('does not exist: is Leash running (npm start)');
 
     // The engines exist, but no service runs on them.
     const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'e2e' });
     await engines.close();
-    const unanswered = await leash(['kill', '--all', '--reason', 'test', '--timeout', '300'], env);
+    const unanswered = await runLeash(
+      ['kill', '--all', '--reason', 'test', '--timeout', '300'],
+      env,
+    );
     expect(unanswered.code).toBe(1);
     expect(unanswered.stderr).toContain(
       'leash kill: no acknowledgement within 300 ms from planner, policy, budget, approvals, executor',

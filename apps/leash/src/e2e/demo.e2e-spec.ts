@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { waitFor } from '@leash/testing';
+import { launch, runLeash, type Launched } from './support/processes';
 
 /*
  * `npm start` as a person runs it: no setup beyond temp engine files. The
@@ -11,28 +11,12 @@ import { waitFor } from '@leash/testing';
  * command from another process lets the waiting refund go on.
  */
 
-const ROOT = resolve(__dirname, '../../../..');
-
-function leash(args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(join(ROOT, 'bin', 'leash'), args, { cwd: tmpdir(), env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
 describe('npm start with the demo', () => {
   let dir: string;
-  let launcher: ChildProcess | undefined;
-  let output = '';
+  let launcher: Launched | undefined;
 
   afterAll(() => {
-    if (launcher && launcher.exitCode === null && launcher.signalCode === null)
-      launcher.kill('SIGKILL');
+    launcher?.kill();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -47,20 +31,13 @@ describe('npm start with the demo', () => {
     delete env.LOG_LEVEL;
     delete env.LEASH_REVIEWERS;
     delete env.LEASH_DEMO;
-    const exited = new Promise<number | null>((done) => {
-      launcher = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-        cwd: ROOT,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      launcher.on('exit', done);
-    });
-    await waitFor(() => output.includes('Leash keeps running') || launcher?.exitCode !== null, {
-      timeoutMs: 90_000,
-      description: 'the demo summary',
-    });
+    const started = launch('apps/leash/src/start.ts', env);
+    launcher = started;
+    await waitFor(
+      () => started.output().includes('Leash keeps running') || started.child.exitCode !== null,
+      { timeoutMs: 90_000, description: 'the demo summary' },
+    );
+    const output = started.output();
     expect(output).toContain('Leash is up');
     // Human lines, not JSON logs.
     expect(output).not.toMatch(/^\{"level"/m);
@@ -81,17 +58,17 @@ describe('npm start with the demo', () => {
     expect(statSync(join(dir, 'reviewer-keys', `${reviewer}.key`)).mode & 0o777).toBe(0o600);
     expect(output).toContain(`approve signs with their keys in ${join(dir, 'reviewer-keys')}`);
     expect(output).not.toContain('PRIVATE KEY');
-    const approved = await leash(command.split(' ').slice(1), env);
+    const approved = await runLeash(command.split(' ').slice(1), env);
     expect(approved.stderr).toBe('');
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/signed with key ed25519:[0-9a-f]{16}/);
     await waitFor(
-      () => /it-helpdesk\.install-slack\s+ran\s+install_software succeeded/.test(output),
+      () => /it-helpdesk\.install-slack\s+ran\s+install_software succeeded/.test(started.output()),
       { description: `the install to run once ${approvalId} is approved` },
     );
 
     // A clean stop on SIGTERM is start.integration-spec.ts's to check.
-    launcher?.kill('SIGTERM');
-    await exited;
+    started.child.kill('SIGTERM');
+    await started.exited;
   });
 });

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AuditRecorder } from '@leash/audit';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
+import { runLeash } from './support/processes';
 
 /*
  * Untrusted text with terminal escape sequences, through the real binary:
@@ -14,28 +14,11 @@ import { openEngines } from '@leash/engines';
  * covers it.)
  */
 
-const ROOT = resolve(__dirname, '../../../..');
 // Erase the line and go up (hide what was printed), retitle the terminal (OSC), ring (BEL), C1 CSI, bidi override, a newline.
 const HOSTILE =
   'pay $9,900\u001b[2K\u001b[1A\u001b]0;leash: all clear\u0007\u0007\u009b8m\u202e\nFAKE approved';
 const SHOWN = 'pay $9,900\\x1b[2K\\x1b[1A\\x1b]0;leash: all clear\\x07\\x07\\x9b8m\\u202e';
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-
-function leash(args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(join(ROOT, 'bin', 'leash'), args, {
-      cwd: tmpdir(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 describe('hostile text through leash task watch and leash audit', () => {
   let dir: string;
@@ -86,8 +69,8 @@ describe('hostile text through leash task watch and leash audit', () => {
       await engines.close();
     }
 
-    const watched = await leash(['task', 'watch', taskId, '--timeout', '30000'], env);
-    const audited = await leash(['audit', taskId], env);
+    const watched = await runLeash(['task', 'watch', taskId, '--timeout', '30000'], env);
+    const audited = await runLeash(['audit', taskId], env);
     for (const run of [watched, audited]) {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout).toContain(SHOWN);
