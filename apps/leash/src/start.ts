@@ -36,7 +36,8 @@ import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
 import { demoReviewerKeysDir, demoReviewersWithKeys } from './demo/demo-reviewer-keys';
-import { runDemo } from './demo/demo';
+import { runDemo, sharedEngines } from './demo/demo';
+import { NEXT_STEPS } from './demo/next-steps';
 import { activeKills, formatActiveKills } from './cli/control.command';
 import { withDevSigningKeys } from './dev-signing-key';
 
@@ -137,14 +138,6 @@ export function launcherEnv(env: Environment): Environment {
   };
 }
 
-/** What to try first when the demo is off: a task, the reviewers' inbox, the audit. */
-export const NEXT_STEPS: readonly string[] = [
-  'Try next, from another terminal:',
-  '  bin/leash task submit --agent it-helpdesk --input "My laptop cannot join the office wifi" --watch',
-  '  bin/leash approvals list',
-  '  bin/leash audit <task-id>',
-];
-
 /** LEASH_DEMO: the demo runs unless it is 'false'. */
 function demoEnabled(env: Environment): boolean {
   const value = env.LEASH_DEMO?.trim();
@@ -175,7 +168,7 @@ async function main(): Promise<void> {
   for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
   if (!demo) for (const line of NEXT_STEPS) say(line);
   const running = demo
-    ? await runDemo(leash.engines, {
+    ? await runDemo(sharedEngines(leash.engines), {
         out: say,
         color: process.stdout.isTTY === true && !process.env.NO_COLOR,
         ...(demoKeysDir !== undefined ? { reviewerKeysDir: demoKeysDir } : {}),

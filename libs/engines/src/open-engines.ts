@@ -69,12 +69,7 @@ export async function openEngines(
   config: EnginesConfig,
   options: OpenEnginesOptions,
 ): Promise<Engines> {
-  if (config.LEASH_STORE === 'mongo') {
-    throw new EngineUnavailableError(
-      'LEASH_STORE=mongo: the mongo store adapter is not available in this build; use LEASH_STORE=sqlite',
-    );
-  }
-
+  checkStore(config);
   const storeFile = fileIn(storeFileOf(config, options.owner));
   const { transport, where } = await openTransport(config);
   const bus = createBus({
@@ -120,6 +115,27 @@ export async function openEngines(
       return closing;
     },
   };
+}
+
+/**
+ * A store alone, with no bus and no outbox relay: for a process that reads
+ * (or seeds) another service's state beside a bus it already has, such as
+ * the distributed launcher's demo. The caller closes it.
+ */
+export async function openStore(
+  config: Pick<EnginesConfig, 'LEASH_STORE' | 'LEASH_STORE_FILE' | 'LEASH_STORE_DIR'>,
+  owner?: string,
+): Promise<Store> {
+  checkStore(config);
+  return openSqliteStore({ filename: fileIn(storeFileOf(config, owner)) });
+}
+
+function checkStore(config: Pick<EnginesConfig, 'LEASH_STORE'>): void {
+  if (config.LEASH_STORE === 'mongo') {
+    throw new EngineUnavailableError(
+      'LEASH_STORE=mongo: the mongo store adapter is not available in this build; use LEASH_STORE=sqlite',
+    );
+  }
 }
 
 /**

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ReferenceScenario } from '@leash/agents';
-import type { Subscription } from '@leash/bus';
+import type { Bus, Subscription } from '@leash/bus';
 import { LeashClient, TASK_TOPICS } from '@leash/client';
 import type { AnyEnvelope, TaskStatus } from '@leash/contracts';
 import type { Engines } from '@leash/engines';
 import { createApprovalQueries } from '@leash/service-approvals';
 import { PLANNER_TASKS, REFERENCE_SCENARIOS } from '@leash/service-planner';
+import type { Store } from '@leash/store';
 import { DEMO_TENANT, demoReviewersFor } from './demo-reviewers';
 import { applyFixtures } from './scenario-fixtures';
 import { describeEvent, dollars, paint, statusTone } from './task-progress';
@@ -50,6 +51,21 @@ export interface DemoOptions {
   readonly reviewerKeysDir?: string;
 }
 
+/**
+ * What the demo runs against: the bus, and the store of each service it
+ * reads (the executor's backends for the scenarios' fixtures, the planner's
+ * tasks, the approvals service's queue). In one process that is one store.
+ */
+export interface DemoSystem {
+  readonly bus: Bus;
+  store(owner: 'executor' | 'planner' | 'approvals'): Store;
+}
+
+/** The demo's view of engines every service shares (the all-in-one launcher). */
+export function sharedEngines(engines: Engines): DemoSystem {
+  return { bus: engines.bus, store: () => engines.store };
+}
+
 export interface Demo {
   /** Resolves when every demo task has finished or waits for a person. */
   readonly settled: Promise<void>;
@@ -67,14 +83,14 @@ interface DemoTask {
 
 const LABEL_WIDTH = 38;
 
-export async function runDemo(engines: Engines, options: DemoOptions): Promise<Demo> {
+export async function runDemo(system: DemoSystem, options: DemoOptions): Promise<Demo> {
   const { out, color } = options;
   const tasks = new Map<string, DemoTask>(
     DEMO_SCENARIOS.map((scenario) => [demoTaskId(scenario), { scenario, waiting: new Map() }]),
   );
   // Every scenario's fixtures, so `leash task submit --scenario` finds its data too.
   await applyFixtures(
-    engines.store,
+    system.store('executor'),
     REFERENCE_SCENARIOS.map((s) => s.fixtures),
   );
 
@@ -118,7 +134,7 @@ export async function runDemo(engines: Engines, options: DemoOptions): Promise<D
   };
 
   // From the end of the log: what happens from now on, whoever submitted it.
-  const subscription: Subscription = await engines.bus.subscribe(
+  const subscription: Subscription = await system.bus.subscribe(
     `leash-demo.${randomUUID()}`,
     TASK_TOPICS,
     async ({ event }) => {
@@ -139,8 +155,8 @@ export async function runDemo(engines: Engines, options: DemoOptions): Promise<D
       'each step, gate decision, approval, tool run and cost as it happens.',
   );
   out('');
-  const client = new LeashClient({ bus: engines.bus, source: 'leash-demo' });
-  const planned = engines.store.repository(PLANNER_TASKS);
+  const client = new LeashClient({ bus: system.bus, source: 'leash-demo' });
+  const planned = system.store('planner').repository(PLANNER_TASKS);
   for (const [taskId, task] of tasks) {
     const earlier = (await planned.get(taskId))?.doc;
     if (earlier && earlier.status !== 'running') {
@@ -161,14 +177,14 @@ export async function runDemo(engines: Engines, options: DemoOptions): Promise<D
     });
   }
   // Tasks that ran before and wait for a person: their requests are in the store, not new events.
-  await restoreWaiting(engines, tasks);
+  await restoreWaiting(system.store('approvals'), tasks);
   checkSettled();
 
   return { settled, close: () => subscription.close() };
 }
 
-async function restoreWaiting(engines: Engines, tasks: Map<string, DemoTask>): Promise<void> {
-  const pending = await createApprovalQueries(engines.store).listPendingApprovals.execute({
+async function restoreWaiting(approvals: Store, tasks: Map<string, DemoTask>): Promise<void> {
+  const pending = await createApprovalQueries(approvals).listPendingApprovals.execute({
     tenantId: DEMO_TENANT,
   });
   for (const request of pending) {

@@ -108,8 +108,11 @@ export class LocalCluster {
     const child = spawn(
       process.execPath,
       ['-r', '@swc-node/register', `services/${name}/src/main.ts`],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      // A process group of its own: a Ctrl-C at the launcher's terminal reaches the launcher
+      // alone, which stops each process once (a second signal would skip its drain).
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
+    keepAlongside(child);
     const lines: string[] = [];
     const log = createWriteStream(join(this.options.dataDir, 'logs', `${id}.log`), { flags: 'a' });
     const keep = (chunk: Buffer) => {
@@ -194,6 +197,21 @@ export class LocalCluster {
     }
     return env;
   }
+}
+
+const CHILDREN = new Set<ChildProcess>();
+
+/** A child is never left behind by a launcher (or a test run) that exits. */
+function keepAlongside(child: ChildProcess): void {
+  if (CHILDREN.size === 0 && process.listeners('exit').every((l) => l !== killChildren)) {
+    process.on('exit', killChildren);
+  }
+  CHILDREN.add(child);
+  child.once('exit', () => CHILDREN.delete(child));
+}
+
+function killChildren(): void {
+  for (const child of CHILDREN) child.kill('SIGKILL');
 }
 
 interface GateKeyFiles {
