@@ -95,6 +95,13 @@ export interface LagRow {
   readonly lag: number;
 }
 
+/** A partition's retained offsets: from `low` to `high` (the next offset). */
+export interface PartitionSpan {
+  readonly partition: number;
+  readonly low: number;
+  readonly high: number;
+}
+
 export interface PartitionHead {
   readonly topicId: number;
   readonly part: number;
@@ -145,6 +152,13 @@ export class SqliteLog {
         .pluck(),
       setNextOffset: db.prepare<[number, number, number]>(
         'UPDATE bus_partitions SET next_offset = ? WHERE topic_id = ? AND part = ?',
+      ),
+      ranges: db.prepare<[number], PartitionSpan>(
+        `SELECT p.part AS partition,
+                coalesce((SELECT min(m.msg_offset) FROM bus_messages m
+                          WHERE m.topic_id = p.topic_id AND m.part = p.part), p.next_offset) AS low,
+                p.next_offset AS high
+         FROM bus_partitions p WHERE p.topic_id = ? ORDER BY p.part`,
       ),
       heads: db.prepare<[], PartitionHead>(
         'SELECT topic_id AS topicId, part, next_offset AS nextOffset FROM bus_partitions',
@@ -312,6 +326,11 @@ export class SqliteLog {
   /** Each group's uncommitted records per topic and partition, from the committed offsets. */
   lag(): LagRow[] {
     return this.q.lag.all();
+  }
+
+  /** Each partition's earliest retained offset and next offset. */
+  ranges(topicId: number): PartitionSpan[] {
+    return this.q.ranges.all(topicId);
   }
 
   heads(): PartitionHead[] {

@@ -4,6 +4,7 @@ import {
   partitionOf,
   type BusTransport,
   type ConsumerLag,
+  type PartitionRange,
   type ConsumeSpec,
   type PublishReceipt,
   type RecordHandler,
@@ -229,6 +230,15 @@ export class SqliteTransport implements BusTransport, MemberHost {
   async ping(): Promise<void> {
     this.assertOpen();
     this.log.ping();
+  }
+
+  async ranges(topic: string): Promise<readonly PartitionRange[]> {
+    // Sends of this process still batched are not in the log yet; the range is the log's.
+    return this.log.ranges(this.resolveTopic(topic).id).map(({ partition, low, high }) => ({
+      partition,
+      low: String(low),
+      high: String(high),
+    }));
   }
 
   async lag(): Promise<readonly ConsumerLag[]> {

@@ -13,6 +13,7 @@ import {
   type ConsumeControls,
   type ConsumeSpec,
   type ConsumerLag,
+  type PartitionRange,
   type PublishReceipt,
   type RecordHandler,
   type TopicSpec,
@@ -236,6 +237,14 @@ export class KafkaTransport implements BusTransport {
   async ping(): Promise<void> {
     const admin = await this.connectedAdmin();
     await admin.describeCluster();
+  }
+
+  async ranges(topic: string): Promise<readonly PartitionRange[]> {
+    const admin = await this.connectedAdmin();
+    const offsets = await retryWhileMoving(() => admin.fetchTopicOffsets(topic));
+    return offsets
+      .map(({ partition, low, high }) => ({ partition, low, high }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async lag(): Promise<readonly ConsumerLag[]> {

@@ -75,7 +75,20 @@ export interface BusTransport {
    * metric; an adapter that cannot tell omits it.
    */
   lag?(): Promise<readonly ConsumerLag[]>;
+  /**
+   * The retained range of each partition of a topic. Optional: a consumer
+   * that must read a topic's history up to a point (the control channel)
+   * asks; an adapter that cannot tell omits it.
+   */
+  ranges?(topic: string): Promise<readonly PartitionRange[]>;
   close(): Promise<void>;
+}
+
+/** One partition's retained log: offsets from `low` (the earliest retained) to `high` (the next written). */
+export interface PartitionRange {
+  readonly partition: number;
+  readonly low: string;
+  readonly high: string;
 }
 
 export interface ConsumerLag {
@@ -176,6 +189,12 @@ export interface Bus {
   ping(): Promise<void>;
   /** Consumer lag per group, topic and partition; empty when the transport cannot tell. */
   lag?(): Promise<readonly ConsumerLag[]>;
+  /**
+   * Each partition's retained range: what a subscriber from the beginning
+   * will be delivered, up to `high` as of now. Undefined when the transport
+   * cannot tell.
+   */
+  ranges(topic: TopicName): Promise<readonly PartitionRange[] | undefined>;
   /** Closes every subscription gracefully, then the transport. */
   close(): Promise<void>;
 }

@@ -32,6 +32,7 @@ import type {
   Bus,
   BusTransport,
   ConsumerLag,
+  PartitionRange,
   ConsumeControls,
   DeadLetter,
   Delivery,
@@ -405,6 +406,10 @@ class TransportBus implements Bus {
 
   async lag(): Promise<readonly ConsumerLag[]> {
     return this.transport.lag ? this.transport.lag() : [];
+  }
+
+  async ranges(topic: TopicName): Promise<readonly PartitionRange[] | undefined> {
+    return this.transport.ranges ? this.transport.ranges(this.topicName(topic)) : undefined;
   }
 
   close(): Promise<void> {

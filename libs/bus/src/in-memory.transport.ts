@@ -3,6 +3,7 @@ import type {
   BusTransport,
   ConsumeControls,
   ConsumeSpec,
+  PartitionRange,
   PublishReceipt,
   RecordHandler,
   TopicSpec,
@@ -461,6 +462,15 @@ export class InMemoryTransport implements BusTransport {
 
   async ping(): Promise<void> {
     this.assertOpen();
+  }
+
+  async ranges(topic: string): Promise<readonly PartitionRange[]> {
+    this.assertOpen();
+    return this.engine.topic(topic).partitions.map((log) => ({
+      partition: log.partition,
+      low: '0',
+      high: String(log.records.length),
+    }));
   }
 
   /** Stops every consumer of this transport gracefully (drain and commit). Idempotent. */

@@ -160,6 +160,33 @@ export function describeBusContract(
     );
 
     it(
+      "tells each partition's range: a reader from the beginning is delivered up to its high offset",
+      async () => {
+        const bus = busOn(await harness.open());
+        const events = Array.from({ length: 12 }, (_, i) =>
+          taskEvent(`range-${i}-${randomUUID()}`, i),
+        );
+        for (const event of events) await bus.publish(TOPIC, event);
+        const ranges = await bus.ranges(TOPIC);
+        expect(ranges).toBeDefined();
+        const high = new Map(ranges!.map((r) => [r.partition, BigInt(r.high)]));
+        const stored = ranges!.reduce((sum, r) => sum + Number(BigInt(r.high) - BigInt(r.low)), 0);
+        expect(stored).toBe(events.length);
+
+        // Everything published before the ranges were read is below each partition's high.
+        const below: string[] = [];
+        await bus.subscribe(group('ranges'), [TOPIC], async (d) => {
+          if (BigInt(d.offset) < high.get(d.partition)!) below.push(d.event.id);
+        });
+        await waitFor(() => below.length >= events.length, {
+          description: "every event below its partition's high offset",
+        });
+        expect(new Set(below)).toEqual(new Set(events.map((e) => e.id)));
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
       'processes partitions concurrently: a blocked key does not hold up another partition',
       async () => {
         const bus = busOn(await harness.open());
