@@ -31,18 +31,84 @@ describe('ControlChannel and ControlCommander', () => {
     service: 'planner' | 'policy' | 'budget' | 'approvals' | 'executor',
     name: string,
     onRollback?: (kill: KillV1) => Promise<void>,
+    store = memory,
   ) {
-    const killSwitch = await KillSwitch.open({ store: memory.asStore(), service, instance: name });
+    const killSwitch = await KillSwitch.open({ store: store.asStore(), service, instance: name });
     const channel = new ControlChannel({ bus, killSwitch, onRollback });
     await channel.start();
     channels.push(channel);
     return { killSwitch, channel };
   }
 
-  it('subscribes one group per instance', async () => {
-    const { channel } = await instance('executor', 'host-1');
-    expect(channel.group).toBe(controlGroup('executor', 'host-1'));
-    expect(channel.group).toBe('executor.control.host-1');
+  it('subscribes one group per instance and start', async () => {
+    const first = await instance('executor', 'host-1');
+    const again = await instance('executor', 'host-1');
+    expect(first.channel.group).toMatch(/^executor\.control\.host-1\.[0-9a-f]{8}$/);
+    expect(first.channel.group.startsWith(`${controlGroup('executor', 'host-1')}.`)).toBe(true);
+    expect(again.channel.group).not.toBe(first.channel.group);
+  });
+
+  function killEvent(commandId: string, data: Partial<KillV1> = {}) {
+    return createEnvelope(
+      'leash.control.kill.v1',
+      {
+        commandId,
+        scope: { kind: 'all' as const },
+        reason: 'test',
+        issuedBy: 'oncall',
+        issuedAt: new Date().toISOString(),
+        ...data,
+      },
+      { source: 'test' },
+    );
+  }
+
+  it('a start after a kill, on a store that never saw it, honours it once start() resolves', async () => {
+    const acks: AnyEnvelope[] = [];
+    watcher = await bus.subscribe('watcher', ['control'], async (d) => {
+      if (d.event.type === 'leash.control.ack.v1') acks.push(d.event);
+    });
+    const rolledBack: KillV1[] = [];
+    // Issued while no executor ran: nobody recorded it in the executor's store.
+    await bus.publish('control', killEvent('k-early', { rollback: true }));
+    await bus.publish(
+      'control',
+      killEvent('k-lifted', { scope: { kind: 'agent', agent: 'support' } }),
+    );
+    await bus.publish(
+      'control',
+      createEnvelope(
+        'leash.control.resume.v1',
+        {
+          commandId: 'r-1',
+          scope: { kind: 'agent', agent: 'support' },
+          reason: 'fixed',
+          issuedBy: 'oncall',
+          issuedAt: new Date().toISOString(),
+        },
+        { source: 'test' },
+      ),
+    );
+
+    const late = await instance(
+      'executor',
+      'late',
+      async (kill) => void rolledBack.push(kill),
+      new MemoryKillStore(),
+    );
+    // No waiting: start() resolved only after the history was applied.
+    expect(late.killSwitch.active().map((k) => k.commandId)).toEqual(['k-early']);
+    expect(
+      late.killSwitch.covering({ tenantId: 'acme', agent: 'it-helpdesk', taskId: 't' })?.commandId,
+    ).toBe('k-early');
+
+    // History is applied, not acknowledged again nor rolled back again; what comes next is live.
+    await bus.publish('control', killEvent('k-live'));
+    await waitFor(() => acks.some((a) => (a.data as ControlAckV1).commandId === 'k-live'), {
+      description: 'the live kill acknowledged',
+    });
+    expect(acks.map((a) => (a.data as ControlAckV1).commandId)).toEqual(['k-live']);
+    expect(rolledBack).toEqual([]);
   });
 
   it('reaches every instance of a service: each aborts its own calls and acknowledges', async () => {

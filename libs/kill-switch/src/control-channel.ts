@@ -1,4 +1,5 @@
-import type { Bus, Subscription } from '@leash/bus';
+import { randomUUID } from 'node:crypto';
+import type { Bus, Delivery, Subscription } from '@leash/bus';
 import { createEnvelope, type AnyEnvelope, type KillV1 } from '@leash/contracts';
 import { describeScope } from './kill-scope';
 import type { KillSwitch } from './kill-switch';
@@ -22,35 +23,99 @@ export interface ControlChannelOptions {
 }
 
 /**
- * The consumer group of one service instance on the control topic. Per
- * instance, not per service: a kill must reach every instance, where a
- * service-wide group would hand it to one of them only.
+ * The consumer group of one start of one service instance on the control
+ * topic. Per instance, not per service: a kill must reach every instance,
+ * where a service-wide group would hand it to one of them only. Per start:
+ * each start reads the topic's history from its beginning (see ControlChannel).
  */
-export function controlGroup(service: string, instance: string): string {
-  return `${service}.control.${instance}`;
+export function controlGroup(service: string, instance: string, start?: string): string {
+  return start === undefined
+    ? `${service}.control.${instance}`
+    : `${service}.control.${instance}.${start}`;
 }
+
+/** How long a start may take to read the control topic's history. */
+const CATCH_UP_TIMEOUT_MS = 60_000;
 
 /**
  * Applies every kill and resume on the control topic to a KillSwitch and
- * acknowledges it. It starts at the end of the log: kills issued before are
- * in the store, which the KillSwitch loaded.
+ * acknowledges it.
+ *
+ * A service instance that starts after a kill must honour it before it does
+ * any work, even when it was not running when the kill was issued and its
+ * store never recorded it (every instance of the service was down, or the
+ * store is new). So each start reads the control topic from its beginning in
+ * a consumer group of its own, and `start()` resolves only once it has
+ * applied everything the topic held when it began: the service's consumers
+ * start after that. History is applied, in order, to the KillSwitch, which
+ * keeps a lifted kill lifted; it is neither acknowledged again nor rolled back
+ * again (the instances that were running did both). Everything after is live.
  */
 export class ControlChannel {
   readonly group: string;
   private subscription: Subscription | undefined;
+  /** Per partition, the offset the history ends at (exclusive), while it is read. */
+  private history = new Map<number, bigint>();
+  private caughtUp: (() => void) | undefined;
 
   constructor(private readonly options: ControlChannelOptions) {
-    this.group = controlGroup(options.killSwitch.service, options.killSwitch.instance);
+    this.group = controlGroup(
+      options.killSwitch.service,
+      options.killSwitch.instance,
+      randomUUID().slice(0, 8),
+    );
   }
 
   async start(): Promise<void> {
     if (this.subscription) return;
-    this.subscription = await this.options.bus.subscribe(
+    const { bus, log } = this.options;
+    const ranges = (await bus.ranges('control')) ?? [];
+    this.history = new Map(
+      ranges
+        .filter((r) => BigInt(r.high) > BigInt(r.low))
+        .map((r) => [r.partition, BigInt(r.high)]),
+    );
+    const read = new Promise<void>((resolve) => (this.caughtUp = resolve));
+    if (this.history.size === 0) this.caughtUp?.();
+    this.subscription = await bus.subscribe(
       this.group,
       ['control'],
-      (delivery) => this.handle(delivery.event),
-      { fromBeginning: false },
+      (delivery) => this.deliver(delivery),
+      { fromBeginning: true },
     );
+    // An event the bus dead-letters (invalid, or failing every attempt) never reaches the
+    // handler: the group's committed position tells that the history was passed all the same.
+    const poll = setInterval(() => void this.checkLag(), 500);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        read,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `the control topic's history was not read within ${CATCH_UP_TIMEOUT_MS} ms: ` +
+                    'a kill issued while this instance was down could be missed, so it does not start',
+                ),
+              ),
+            CATCH_UP_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(poll);
+    }
+    const active = this.options.killSwitch.active();
+    if (active.length > 0) {
+      log?.log(
+        `${active.length} kill(s) in force at start: ${active.map((k) => describeScope(k.scope)).join(', ')}`,
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -59,12 +124,42 @@ export class ControlChannel {
     await subscription?.close();
   }
 
-  /** Applies one control event; acknowledgements (of anyone) are ignored. */
-  async handle(event: AnyEnvelope): Promise<void> {
+  private async checkLag(): Promise<void> {
+    if (this.history.size === 0) return;
+    const lags = (await this.options.bus.lag?.().catch(() => [])) ?? [];
+    const ours = lags.filter((lag) => lag.group === this.group);
+    for (const partition of [...this.history.keys()]) {
+      if (ours.some((lag) => lag.partition === partition && lag.lag === 0)) {
+        this.history.delete(partition);
+      }
+    }
+    if (this.history.size === 0) this.caughtUp?.();
+  }
+
+  private async deliver(delivery: Delivery): Promise<void> {
+    const end = this.history.get(delivery.partition);
+    const past = end !== undefined && BigInt(delivery.offset) < end;
+    await this.handle(delivery.event, { past });
+    if (past && BigInt(delivery.offset) >= end - 1n) {
+      this.history.delete(delivery.partition);
+      if (this.history.size === 0) this.caughtUp?.();
+    }
+  }
+
+  /**
+   * Applies one control event; acknowledgements (of anyone) are ignored. A
+   * past event (issued before this start) is applied only: not acknowledged,
+   * not rolled back.
+   */
+  async handle(
+    event: AnyEnvelope,
+    { past = false }: { readonly past?: boolean } = {},
+  ): Promise<void> {
     const { killSwitch, log } = this.options;
     if (event.type === 'leash.control.kill.v1') {
       const kill = event.data;
       const aborted = await killSwitch.apply(kill);
+      if (past) return;
       await this.acknowledge(event.id, killSwitch.acknowledgement('kill', kill.commandId, aborted));
       log?.log(
         `kill ${kill.commandId} (${describeScope(kill.scope)}) by ${kill.issuedBy}: ` +
@@ -74,6 +169,7 @@ export class ControlChannel {
     } else if (event.type === 'leash.control.resume.v1') {
       const resume = event.data;
       const lifted = await killSwitch.resume(resume);
+      if (past) return;
       await this.acknowledge(event.id, killSwitch.acknowledgement('resume', resume.commandId, 0));
       log?.log(
         `resume ${resume.commandId} (${describeScope(resume.scope)}) by ${resume.issuedBy}: ` +
