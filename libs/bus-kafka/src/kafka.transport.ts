@@ -551,35 +551,49 @@ class KafkaGroupConsumer implements TransportConsumer {
     const key = laneKey(lane.topic, lane.partition);
     const next = (BigInt(offset) + 1n).toString();
     this.toCommit.set(key, { topic: lane.topic, partition: lane.partition, offset: next });
-    this.committing ??= this.flushCommits();
+    this.flush();
+  }
+
+  /**
+   * Starts a commit round unless one runs. `committing` is cleared in a callback, never
+   * inside the round: a round that ends at once (no partition held any more) would clear
+   * it before it was set, leaving a settled promise that blocks every later round and
+   * makes stop()'s wait for it spin.
+   */
+  private flush(): void {
+    if (this.committing) return;
+    const round: Promise<void> = this.flushCommits()
+      .catch((error: unknown) =>
+        this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`),
+      )
+      .finally(() => {
+        if (this.committing === round) this.committing = undefined;
+        if (this.toCommit.size > 0 && !this.crashed) this.flush();
+      });
+    this.committing = round;
   }
 
   private async flushCommits(): Promise<void> {
-    try {
-      while (this.toCommit.size > 0 && !this.crashed) {
-        const batch = [...this.toCommit.values()];
-        this.toCommit.clear();
-        for (let attempt = 1; ; attempt++) {
-          // A partition that moved in a rebalance is its new owner's to commit.
-          const held = batch.filter((c) => this.assigned.has(laneKey(c.topic, c.partition)));
-          if (held.length === 0 || this.crashed) break;
-          try {
-            await this.consumer.commitOffsets(held);
+    while (this.toCommit.size > 0 && !this.crashed) {
+      const batch = [...this.toCommit.values()];
+      this.toCommit.clear();
+      for (let attempt = 1; ; attempt++) {
+        // A partition that moved in a rebalance is its new owner's to commit.
+        const held = batch.filter((c) => this.assigned.has(laneKey(c.topic, c.partition)));
+        if (held.length === 0 || this.crashed) break;
+        try {
+          await this.consumer.commitOffsets(held);
+          break;
+        } catch (error) {
+          if (!isRebalanceError(error) || attempt >= MAX_COMMIT_ATTEMPTS) {
+            // Not committed: those records come again (at least once); handlers are idempotent.
+            this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`);
             break;
-          } catch (error) {
-            if (!isRebalanceError(error) || attempt >= MAX_COMMIT_ATTEMPTS) {
-              // Not committed: those records come again (at least once); handlers are idempotent.
-              this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`);
-              break;
-            }
-            // Mid-rebalance the coordinator refuses commits: wait for the new assignment.
-            await Promise.race([this.nextJoin, delay(1_000)]);
           }
+          // Mid-rebalance the coordinator refuses commits: wait for the new assignment.
+          await Promise.race([this.nextJoin, delay(1_000)]);
         }
       }
-    } finally {
-      this.committing = undefined;
-      if (this.toCommit.size > 0 && !this.crashed) this.committing = this.flushCommits();
     }
   }
 
