@@ -712,11 +712,25 @@ async function retryWhileMoving<T>(request: () => Promise<T>): Promise<T> {
       return await request();
     } catch (error) {
       const wait = 100 * Math.min(attempt, 5);
-      const settling = SETTLING.has((error as { type?: string }).type ?? '');
+      const settling =
+        SETTLING.has((error as { type?: string }).type ?? '') || isEmptyOffsetsAnswer(error);
       if (!settling || Date.now() + wait > deadline) throw error;
       await delay(wait);
     }
   }
+}
+
+/**
+ * kafkajs 2.2.4's fetchTopicOffsets destructures the first topic of the brokers'
+ * answer; while its cached metadata has no partitions for the topic (a broker restart,
+ * a group moving) the answer is empty and it throws this TypeError instead of a
+ * retriable error. Seen when a service restarts while others are busy.
+ */
+function isEmptyOffsetsAnswer(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    /Cannot destructure property 'partitions' of '(low|high)\.pop\(\.\.\.\)'/.test(error.message)
+  );
 }
 
 function delay(ms: number): Promise<void> {
