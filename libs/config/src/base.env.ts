@@ -41,6 +41,11 @@ export const BASE_ENV = defineEnv(
         expected: 'a whole number from 1 to 32, or -1',
       },
     ),
+    KAFKA_SESSION_TIMEOUT_MS: variable(integer(6_000, 300_000).default(30_000), {
+      description:
+        "How long a consumer group waits for a silent member before moving its partitions: a process that died is noticed after it. Within the broker's group.min/max.session.timeout.ms.",
+      expected: 'milliseconds from 6000 to 300000',
+    }),
     KAFKA_SSL: variable(
       z
         .enum(['true', 'false'])

@@ -14,6 +14,7 @@ export type EnginesConfig = Pick<
   | 'KAFKA_BROKERS'
   | 'KAFKA_CLIENT_ID'
   | 'KAFKA_REPLICATION_FACTOR'
+  | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_SSL'
   | 'KAFKA_SSL_CA_FILE'
   | 'KAFKA_SASL_MECHANISM'
@@ -183,6 +184,7 @@ async function openTransport(
       brokers,
       clientId: config.KAFKA_CLIENT_ID,
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       ssl: config.KAFKA_SSL,
       ...(config.KAFKA_SSL_CA_FILE !== undefined ? { sslCaFile: config.KAFKA_SSL_CA_FILE } : {}),
       ...(sasl ? { sasl } : {}),
