@@ -254,7 +254,7 @@ async function readiness(port: number): Promise<number | undefined> {
 }
 
 /** A port nothing listens on now. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);
