@@ -217,7 +217,8 @@ function stopQuietlyOnClosedPipe(): void {
   });
 }
 
-if (require.main === module) {
+/** Runs the command line of this process and sets its exit code. */
+export function main(): void {
   stopQuietlyOnClosedPipe();
   runCli(process.argv.slice(2)).then(
     (code) => {
@@ -231,3 +232,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) main();

@@ -1,0 +1,31 @@
+/**
+ * `leash`, `leash help`: what the CLI does. A module of its own, importing
+ * nothing, so bin/leash answers it before the CLI's heavy modules load.
+ */
+export const OVERVIEW = `leash: operate a running Leash (npm start, or the services alone) from any terminal.
+
+Usage:
+  leash kill    (--all | --tenant T | --agent A | --task ID) --reason "..." [--rollback]
+  leash kill list
+  leash resume  (--all | --tenant T | --agent A | --task ID) [--reason "..."]
+  leash approvals list [--tenant T] [--limit N]
+  leash approvals approve ID --reviewer R [--key-file F] [--comment "..."]
+  leash approvals reject  ID --reviewer R [--key-file F] --feedback "..."
+  leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
+  leash reviewers keygen --reviewer R [--key-file F]
+  leash reviewers add --reviewer R --group G --public-key (PEM | BASE64 | @FILE) [--tenant T]
+  leash reviewers (list | remove | revoke-key) ...
+  leash task submit --agent A --input "..." [--tenant T] [--scenario ID] [--watch]
+  leash task watch ID [--timeout MS]
+  leash audit TASK_ID [--json]
+  leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
+  leash tenant time-zone TENANT ZONE [--by NAME]
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers]
+
+The CLI opens the same bus and store as the services: the same variables
+(LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)
+with the same defaults. bin/leash runs from the repository root, as npm start
+does, so relative paths mean the same files.
+
+Exit codes: 0 done; 1 not acknowledged in time, or the command failed; 2 bad arguments or config.
+`;
