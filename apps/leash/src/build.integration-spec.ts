@@ -21,7 +21,7 @@ describe('the production build', () => {
     mkdirSync(join(ROOT, 'tmp'), { recursive: true });
     out = mkdtempSync(join(ROOT, 'tmp', 'build-'));
     data = mkdtempSync(join(tmpdir(), 'leash-build-data-'));
-    execFileSync(process.execPath, ['tools/dist/build.js', out], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['tools/build/build.js', out], { cwd: ROOT, stdio: 'pipe' });
   }, 120_000);
 
   afterAll(() => {
@@ -30,7 +30,7 @@ describe('the production build', () => {
   });
 
   const compiled = (script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) =>
-    spawn(process.execPath, ['-r', './tools/dist/register.js', join(out, script), ...args], {
+    spawn(process.execPath, ['-r', './tools/build/register.js', join(out, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, LEASH_DIST: out, OTEL_SDK_DISABLED: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +50,7 @@ describe('the production build', () => {
       }
     };
     for (const args of [['--help'], ['help', 'kill'], ['kill', '--all']]) {
-      const built = run(args, join(out, 'apps/leash/src/bin.js'), './tools/dist/register.js', {
+      const built = run(args, join(out, 'apps/leash/src/bin.js'), './tools/build/register.js', {
         LEASH_DIST: out,
       });
       const source = run(args, 'apps/leash/src/bin.ts', '@swc-node/register', {});
