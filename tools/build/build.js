@@ -10,7 +10,13 @@ const out = path.resolve(process.argv[2] || path.join(root, 'dist'));
 rmSync(out, { recursive: true, force: true });
 execFileSync(
   process.execPath,
-  [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out],
+  [
+    require.resolve('typescript/bin/tsc'),
+    '-p',
+    path.join(root, 'tsconfig.build.json'),
+    '--outDir',
+    out,
+  ],
   { stdio: 'inherit' },
 );
 // Files the code reads at run time beside itself (the reference agents' Cedar policies).
