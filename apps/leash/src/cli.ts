@@ -92,7 +92,13 @@ export async function runCli(
     terminal.err(missing);
     return 1;
   }
-  const engines = await openEngines(config, { source: 'leash-cli', owner });
+  // Only `tenant time-zone` publishes through the store's outbox; relaying it would also
+  // send the owning service's pending events, so no other command relays.
+  const engines = await openEngines(config, {
+    source: 'leash-cli',
+    owner,
+    relayOutbox: command.kind === 'tenant-time-zone',
+  });
   try {
     return await run(command, engines, terminal, config);
   } finally {
