@@ -22,6 +22,7 @@ import {
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
 import { kafkaClientConfig, type KafkaConnection } from './kafka-connection';
+import { isSettling } from './kafka-errors';
 import { TopicProvisioner, type TopicShortfall } from './topic-provisioner';
 
 /** Where the adapter reports what an operator should see; defaults to the console. */
@@ -690,21 +691,7 @@ function isRebalanceError(error: unknown): boolean {
   );
 }
 
-/**
- * Errors a request can meet while a topic's leaders settle after it was
- * created, or while the group coordinator (a partition of __consumer_offsets,
- * created on a fresh cluster's first group) loads or moves.
- */
-const SETTLING = new Set([
-  'NOT_LEADER_FOR_PARTITION',
-  'LEADER_NOT_AVAILABLE',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'GROUP_LOAD_IN_PROGRESS',
-  'GROUP_COORDINATOR_NOT_AVAILABLE',
-  'NOT_COORDINATOR_FOR_GROUP',
-]);
-
-/** Retries a request while what it needs settles (SETTLING), for up to 30 s. */
+/** Retries a request while what it needs settles (isSettling), for up to 30 s. */
 async function retryWhileMoving<T>(request: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (let attempt = 1; ; attempt++) {
@@ -712,25 +699,10 @@ async function retryWhileMoving<T>(request: () => Promise<T>): Promise<T> {
       return await request();
     } catch (error) {
       const wait = 100 * Math.min(attempt, 5);
-      const settling =
-        SETTLING.has((error as { type?: string }).type ?? '') || isEmptyOffsetsAnswer(error);
-      if (!settling || Date.now() + wait > deadline) throw error;
+      if (!isSettling(error) || Date.now() + wait > deadline) throw error;
       await delay(wait);
     }
   }
-}
-
-/**
- * kafkajs 2.2.4's fetchTopicOffsets destructures the first topic of the brokers'
- * answer; while its cached metadata has no partitions for the topic (a broker restart,
- * a group moving) the answer is empty and it throws this TypeError instead of a
- * retriable error. Seen when a service restarts while others are busy.
- */
-function isEmptyOffsetsAnswer(error: unknown): boolean {
-  return (
-    error instanceof TypeError &&
-    /Cannot destructure property 'partitions' of '(low|high)\.pop\(\.\.\.\)'/.test(error.message)
-  );
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { TopicSpec } from '@leash/bus';
+import { isSettling } from './kafka-errors';
 
 /** A topic that exists with fewer partitions than configured: ordering holds, parallelism does not. */
 export interface TopicShortfall {
@@ -102,12 +103,6 @@ export class TopicProvisioner {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
-}
-
-/** What the broker says of a topic being created elsewhere: not there or not led yet. */
-function isSettling(error: unknown): boolean {
-  const { type } = error as { type?: string };
-  return type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
 }
 
 function isTopicExists(error: unknown): boolean {

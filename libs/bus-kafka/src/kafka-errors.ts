@@ -1,0 +1,37 @@
+/**
+ * Errors a request can meet while what it needs settles: a topic's leaders
+ * after it was created (by this process or another), or the group
+ * coordinator (a partition of __consumer_offsets, created on a fresh
+ * cluster's first group) while it loads or moves.
+ */
+const SETTLING = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+/**
+ * Whether an error is one of those, worth retrying. kafkajs wraps a broker error
+ * its own retries gave up on in a KafkaJSNonRetriableError whose `cause` has the
+ * type, so the cause counts too.
+ */
+export function isSettling(error: unknown): boolean {
+  const { type, cause } = (error ?? {}) as { type?: string; cause?: { type?: string } };
+  return SETTLING.has(type ?? '') || SETTLING.has(cause?.type ?? '') || isEmptyOffsetsAnswer(error);
+}
+
+/**
+ * kafkajs 2.2.4's fetchTopicOffsets destructures the first topic of the brokers'
+ * answer; while its cached metadata has no partitions for the topic (a broker restart,
+ * a group moving) the answer is empty and it throws this TypeError instead of a
+ * retriable error. Seen when a service restarts while others are busy.
+ */
+function isEmptyOffsetsAnswer(error: unknown): boolean {
+  return (
+    error instanceof TypeError &&
+    /Cannot destructure property 'partitions' of '(low|high)\.pop\(\.\.\.\)'/.test(error.message)
+  );
+}
