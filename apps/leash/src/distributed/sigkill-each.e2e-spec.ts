@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describeOnKafka } from '@leash/testing';
+import { describeOnKafka, waitFor } from '@leash/testing';
 import { runGoldenSet, type GoldenReport } from '../eval/golden-set';
 import { ClusterUnderTest } from './cluster-under-test';
 import { CLUSTER_PROCESSES } from './local-cluster';
@@ -40,12 +40,17 @@ describeOnKafka('the golden set while each process is SIGKILLed in turn', (broke
           // A dead member's partitions move after this: short, so six deaths take seconds.
           env: { KAFKA_SESSION_TIMEOUT_MS: '6000' },
         });
-        // Each process dies in turn while the tasks run (the first seconds of the run), and
-        // comes back with the same instance id and store while the next one dies.
+        // Each process dies in turn while the tasks run, at a random point of their progress,
+        // and comes back with the same instance id and store while the next one dies.
         chaos = (async () => {
           const restarts: Promise<unknown>[] = [];
           for (const name of CLUSTER_PROCESSES) {
-            await new Promise((resolve) => setTimeout(resolve, 100 + random() * 500));
+            // A random point of the run: a few more of the tasks' events observed.
+            const point = system.observed + 3 + Math.floor(random() * 12);
+            await waitFor(() => system.observed >= point, {
+              timeoutMs: 60_000,
+              description: `${point} task events before killing ${name}`,
+            });
             await system.cluster.kill(`${name}-1`, 'SIGKILL');
             killed.push(name);
             restarts.push(system.cluster.startProcess(name, 1));

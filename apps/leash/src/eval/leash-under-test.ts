@@ -105,6 +105,8 @@ export function reviewerDirectory(
 export abstract class ScenarioDriver {
   private readonly tasks = new Map<string, TaskRecord>();
   private counter = 0;
+  /** Events of submitted tasks observed so far: how far a run has got. */
+  observed = 0;
   protected readonly closers: (() => Promise<void>)[] = [];
 
   protected constructor(
@@ -179,6 +181,7 @@ export abstract class ScenarioDriver {
         const record = event.taskId ? this.tasks.get(event.taskId) : undefined;
         if (!record) return;
         record.events.push(event);
+        this.observed += 1;
         if (event.type === 'leash.tasks.finished.v1' && !record.finished) {
           record.finished = event.data;
           record.finishedAt = performance.now();
