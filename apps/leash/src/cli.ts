@@ -10,13 +10,19 @@ import {
   type BaseConfig,
   type Environment,
 } from '@leash/config';
-import { openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
+import { openBus, openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
 import { createApprovalQueries } from '@leash/service-approvals';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
 import { runControlCommand, runKillList } from './cli/control.command';
 import { parseAuditCommand, runAuditCommand, type AuditCommand } from './cli/audit.command';
+import {
+  parseDeploymentCommand,
+  runGateKeys,
+  runTopicsProvision,
+  type DeploymentCommand,
+} from './cli/deployment.command';
 import { helpText } from './cli/help';
 import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
 import { parseTaskCommand, runTaskCommand, type TaskCommand } from './cli/task.command';
@@ -39,7 +45,13 @@ import {
 export const CLI_ENV = extendEnv(BASE_ENV, REVIEWER_KEYS_ENV);
 
 type Command =
-  CliCommand | TaskCommand | AuditCommand | RunsCommand | TenantCommand | ReviewersCommand;
+  | CliCommand
+  | TaskCommand
+  | AuditCommand
+  | RunsCommand
+  | TenantCommand
+  | ReviewersCommand
+  | DeploymentCommand;
 
 /*
  * `leash`: the operator's CLI (bin/leash). Each command opens the same
@@ -65,7 +77,9 @@ export async function runCli(
               ? parseTenantCommand(argv.slice(1), { issuedBy: defaultIssuer(env) })
               : argv[0] === 'reviewers'
                 ? parseReviewersCommand(argv.slice(1))
-                : parseCommand(argv, { issuedBy: defaultIssuer(env) });
+                : argv[0] === 'gate-keys' || argv[0] === 'topics'
+                  ? parseDeploymentCommand(argv)
+                  : parseCommand(argv, { issuedBy: defaultIssuer(env) });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     terminal.err(`leash: ${error.message}`);
@@ -76,6 +90,8 @@ export async function runCli(
     terminal.out(helpText(command.topic));
     return 0;
   }
+  // Keys are made before anything runs: no config, no engines.
+  if (command.kind === 'gate-keys') return runGateKeys(command, terminal);
   let config: BaseConfig & KeyLocationConfig;
   try {
     config = loadConfig(CLI_ENV, { env, subject: 'leash' });
@@ -86,6 +102,14 @@ export async function runCli(
   }
   // A key pair is made on the reviewer's machine: no running Leash is needed.
   if (command.kind === 'reviewers-keygen') return runReviewersKeygen(command, config, terminal);
+  if (command.kind === 'topics-provision') {
+    const { bus, where } = await openBus(config, 'leash-cli');
+    try {
+      return await runTopicsProvision(bus, where, terminal);
+    } finally {
+      await bus.close();
+    }
+  }
   const owner = ownerOf(command);
   const missing = missingEngineFile(config, owner);
   if (missing) {
@@ -106,7 +130,13 @@ export async function runCli(
   }
 }
 
-type EngineCommand = Exclude<Command, { kind: 'help' } | { kind: 'reviewers-keygen' }>;
+type EngineCommand = Exclude<
+  Command,
+  | { kind: 'help' }
+  | { kind: 'reviewers-keygen' }
+  | { kind: 'gate-keys' }
+  | { kind: 'topics-provision' }
+>;
 
 /**
  * The service whose store a command reads and writes. In one process every

@@ -184,6 +184,13 @@ export interface Bus {
     topics: readonly TopicName[],
     handler: (letter: DeadLetter) => Promise<void>,
   ): Promise<Subscription>;
+  /**
+   * Creates the topics (each with its dead-letter topic) where they do not exist,
+   * with the bus's partition count. Publish and subscribe do it on first use; a
+   * deployment that provisions topics beforehand (a Kubernetes Job, an operator
+   * granting services no CREATE) calls it for every topic. Idempotent.
+   */
+  provision(topics: readonly TopicName[]): Promise<void>;
   /** Sends raw bytes to a topic, bypassing validation: for tests and tools that replay or forge. */
   publishRaw(topic: TopicName, message: WireMessage): Promise<PublishReceipt>;
   ping(): Promise<void>;

@@ -213,13 +213,14 @@ class TransportBus implements Bus {
 
   private async send(topic: TopicName, message: WireMessage): Promise<PublishReceipt> {
     const name = this.topicName(topic);
-    if (!this.ready.has(topic)) await this.ensure([topic]);
+    if (!this.ready.has(topic)) await this.provision([topic]);
     const receipts = await this.transport.send(name, [message]);
     return receipts[0];
   }
 
   /** Creates each topic and its dead-letter topic once per bus; a failure is not cached, so the next call retries. */
-  private async ensure(topics: readonly TopicName[]): Promise<void> {
+  async provision(topics: readonly TopicName[]): Promise<void> {
+    this.assertOpen();
     const pending: Promise<void>[] = [];
     for (const topic of topics) {
       if (this.ready.has(topic)) continue;
@@ -255,7 +256,7 @@ class TransportBus implements Bus {
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
     const names = this.prepare(group, topics);
-    await this.ensure(topics);
+    await this.provision(topics);
     const retry = resolveRetryPolicy(this.retry, options.retry);
     const onRecord = this.eventHandler(group, handler, retry, options.processSpans !== false);
     return this.open(group, names, onRecord, options.fromBeginning);
@@ -267,7 +268,7 @@ class TransportBus implements Bus {
     handler: (letter: DeadLetter) => Promise<void>,
   ): Promise<Subscription> {
     const names = this.prepare(group, topics).map((name) => deadLetterTopic(name));
-    await this.ensure(topics);
+    await this.provision(topics);
     // A rejection is redelivered by the transport: there is no dead-letter topic for dead letters.
     const onRecord: RecordHandler = (record) => handler(toDeadLetter(record));
     return this.open(group, names, onRecord, undefined);

@@ -72,13 +72,7 @@ export async function openEngines(
 ): Promise<Engines> {
   checkStore(config);
   const storeFile = fileIn(storeFileOf(config, options.owner));
-  const { transport, where } = await openTransport(config);
-  const bus = createBus({
-    transport,
-    source: options.source,
-    topicPrefix: config.LEASH_TOPIC_PREFIX,
-    partitions: config.LEASH_PARTITIONS,
-  });
+  const { bus, where } = await openBus(config, options.source);
   let store: Store;
   try {
     store = await openSqliteStore({ filename: storeFile });
@@ -116,6 +110,24 @@ export async function openEngines(
       return closing;
     },
   };
+}
+
+/**
+ * The bus alone, with no store: for a process that only talks on the bus, such
+ * as `leash topics provision`. The caller closes it.
+ */
+export async function openBus(
+  config: EnginesConfig,
+  source: string,
+): Promise<{ bus: Bus; where: string }> {
+  const { transport, where } = await openTransport(config);
+  const bus = createBus({
+    transport,
+    source,
+    topicPrefix: config.LEASH_TOPIC_PREFIX,
+    partitions: config.LEASH_PARTITIONS,
+  });
+  return { bus, where };
 }
 
 /**

@@ -1,5 +1,6 @@
 export * from './canonical';
 export * from './gate-keys';
+export * from './gate-key-files';
 export * from './gate-signer';
 export * from './gate-verifier';
 export * from './signed-fields';

@@ -13,8 +13,18 @@ export class UsageError extends Error {
   }
 }
 
-export type HelpTopic =
-  'kill' | 'resume' | 'approvals' | 'task' | 'audit' | 'runs' | 'tenant' | 'reviewers';
+const HELP_TOPICS = [
+  'kill',
+  'resume',
+  'approvals',
+  'task',
+  'audit',
+  'runs',
+  'tenant',
+  'reviewers',
+  'deploy',
+] as const;
+export type HelpTopic = (typeof HELP_TOPICS)[number];
 
 export type CliCommand =
   | { readonly kind: 'help'; readonly topic?: HelpTopic }
@@ -74,6 +84,7 @@ export function parseCommand(argv: readonly string[], defaults: ParseDefaults): 
     case 'help':
     case '--help':
     case '-h':
+      if (rest[0] === 'gate-keys' || rest[0] === 'topics') return { kind: 'help', topic: 'deploy' };
       return { kind: 'help', ...(isTopic(rest[0]) ? { topic: rest[0] } : {}) };
     case 'kill':
       return parseKill(rest, defaults);
@@ -314,13 +325,5 @@ function jsonObject(flag: string, value: string): Record<string, unknown> {
 }
 
 function isTopic(value: string | undefined): value is HelpTopic {
-  return (
-    value === 'kill' ||
-    value === 'resume' ||
-    value === 'approvals' ||
-    value === 'task' ||
-    value === 'audit' ||
-    value === 'runs' ||
-    value === 'reviewers'
-  );
+  return (HELP_TOPICS as readonly (string | undefined)[]).includes(value);
 }

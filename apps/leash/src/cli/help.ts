@@ -1,6 +1,7 @@
 import type { HelpTopic } from './arguments';
 import { OVERVIEW } from './overview';
 import { AUDIT_HELP } from './audit.command';
+import { DEPLOY_HELP } from './deployment.command';
 import { REVIEWERS_HELP } from './reviewers.command';
 import { RUNS_HELP } from './runs.command';
 import { TASK_HELP } from './task.command';
@@ -77,6 +78,8 @@ export function helpText(topic?: HelpTopic): string {
       return TENANT_HELP;
     case 'reviewers':
       return REVIEWERS_HELP;
+    case 'deploy':
+      return DEPLOY_HELP;
     default:
       return OVERVIEW;
   }

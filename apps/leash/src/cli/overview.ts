@@ -20,7 +20,9 @@ Usage:
   leash audit TASK_ID [--json]
   leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
   leash tenant time-zone TENANT ZONE [--by NAME]
-  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers]
+  leash gate-keys --dir D [--public-dir P] [--gate G]     (before a deployment starts)
+  leash topics provision
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | deploy]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)

@@ -1,10 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Environment } from '@leash/config';
 import type { ProcessName } from '@leash/engines';
-import { SIGNING_GATES, generateGateKey, type SigningGate } from '@leash/signing';
+import {
+  SIGNING_GATES,
+  keepGateKeyFiles,
+  type GateKeyFiles,
+  type SigningGate,
+} from '@leash/signing';
 import { waitFor } from '@leash/testing';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -214,25 +219,10 @@ function killChildren(): void {
   for (const child of CHILDREN) child.kill('SIGKILL');
 }
 
-interface GateKeyFiles {
-  readonly privateFile: string;
-  readonly publicFile: string;
-}
-
 /** Each gate's key pair in `dir`, made on first use. */
 function keptGateKeys(dir: string): Record<SigningGate, GateKeyFiles> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = {} as Record<SigningGate, GateKeyFiles>;
-  for (const gate of SIGNING_GATES) {
-    const privateFile = join(dir, `${gate}.key`);
-    const publicFile = join(dir, `${gate}.pub`);
-    if (!existsSync(privateFile) || !existsSync(publicFile)) {
-      const { signingKey, publicKey } = generateGateKey(`${gate}-local-${Date.now().toString(36)}`);
-      writeFileSync(privateFile, `${signingKey.id}:${signingKey.privateKey}\n`, { mode: 0o600 });
-      writeFileSync(publicFile, `${publicKey.id}:${publicKey.publicKey}\n`, { mode: 0o644 });
-    }
-    files[gate] = { privateFile, publicFile };
-  }
+  for (const gate of SIGNING_GATES) files[gate] = keepGateKeyFiles(gate, { keyDir: dir });
   return files;
 }
 
