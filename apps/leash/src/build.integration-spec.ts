@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateGateKey } from '@leash/signing';
@@ -57,6 +58,25 @@ describe('the production build', () => {
       expect({ args, built }).toEqual({ args, built: source });
     }
   }, 60_000);
+
+  it('needs no dev dependency at run time: every package the compiled code loads is a dependency', () => {
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const missing = new Set<string>();
+    for (const file of readdirSync(out, { recursive: true }).map(String)) {
+      if (!file.endsWith('.js')) continue;
+      const code = readFileSync(join(out, file), 'utf8');
+      for (const [, specifier] of code.matchAll(/(?:require|import)\("([^"]+)"\)/g)) {
+        if (/^(\.|node:|@leash\/)/.test(specifier!) || builtinModules.includes(specifier!))
+          continue;
+        const parts = specifier!.split('/');
+        const name = specifier!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+        if (!(name in dependencies)) missing.add(`${name} (${file})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
 
   it('a compiled service boots on the embedded engines and reports ready', async () => {
     const port = await freePort();
