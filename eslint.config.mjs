@@ -99,6 +99,16 @@ export default [
               sourceTag: 'type:client',
               onlyDependOnLibsWithTags: ['type:port', 'type:signing', ...everyLayer],
             },
+            // The deployment files' checks read each service's config schema and make keys.
+            {
+              sourceTag: 'type:deploy',
+              onlyDependOnLibsWithTags: [
+                'type:service',
+                'type:engines',
+                'type:signing',
+                ...everyLayer,
+              ],
+            },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [

@@ -6,7 +6,7 @@ const { pathsToModuleNameMapper } = require('./tools/jest/paths');
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/services'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/services', '<rootDir>/deploy'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',
