@@ -39,6 +39,10 @@ export interface LeashMetrics {
   readonly published: Counter<'topic'>;
   readonly processed: Counter<'topic' | 'group' | 'outcome'>;
   readonly processDuration: Histogram<'topic' | 'group'>;
+  /** Tool calls the executor is running now, by tool. */
+  readonly toolCallsInFlight: Gauge<'tool'>;
+  /** How long each tool run took (retries included), by tool and outcome. */
+  readonly toolCallDuration: Histogram<'tool' | 'status'>;
   /** Registers a lag source (a bus); returns the unregister. */
   addLagSource(source: Source<readonly LagEntry[]>): () => void;
   /** Registers an approvals source (the approvals service's store); returns the unregister. */
@@ -185,6 +189,19 @@ function createMetrics(registry: Registry): LeashMetrics {
       help: 'Time a consumer group took to handle one event, retries included.',
       labelNames: ['topic', 'group'] as const,
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    toolCallsInFlight: new Gauge({
+      name: 'leash_tool_calls_in_flight',
+      help: 'Tool calls the executor is running now, by tool.',
+      labelNames: ['tool'] as const,
+      registers,
+    }),
+    toolCallDuration: new Histogram({
+      name: 'leash_tool_call_duration_seconds',
+      help: 'Time a tool run took, retries included, by tool and outcome (succeeded, or the error kind).',
+      labelNames: ['tool', 'status'] as const,
+      buckets: [...LATENCY_BUCKETS, 30, 60],
       registers,
     }),
     addLagSource(source) {

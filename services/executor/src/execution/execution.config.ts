@@ -29,6 +29,11 @@ export const EXECUTION_VARIABLES = {
       expected: `a whole number from 256 to ${MAX_OUTPUT_LIMIT_BYTES}`,
     },
   ),
+  LEASH_SIMULATED_WRITE_LATENCY_MS: variable(integer(0, 60_000).default(0), {
+    description:
+      "Each write of the simulated backends first waits this long, as a real system's latency would (a kill or a timeout cuts the wait, and nothing is written): for demos, drills and tests of a kill mid-call.",
+    expected: 'a whole number of milliseconds from 0 to 60000',
+  }),
   LEASH_SEED_SIMULATED_BACKENDS: variable(
     z
       .enum(['true', 'false'])
@@ -59,5 +64,6 @@ export interface ExecutionConfig {
   readonly LEASH_APPROVALS_PUBLIC_KEYS?: PublicKeys;
   readonly LEASH_APPROVALS_PUBLIC_KEYS_FILE?: PublicKeys;
   readonly LEASH_TOOL_OUTPUT_MAX_BYTES?: number;
+  readonly LEASH_SIMULATED_WRITE_LATENCY_MS?: number;
   readonly LEASH_SEED_SIMULATED_BACKENDS?: boolean;
 }

@@ -19,6 +19,8 @@ export interface ExecutionOptions {
   readonly registry?: ToolRegistry;
   readonly clock?: Clock;
   readonly outputLimitBytes?: number;
+  /** How long each simulated backend write waits first (default 0). */
+  readonly simulatedWriteLatencyMs?: number;
   readonly random?: () => number;
   readonly source?: string;
 }
@@ -41,7 +43,9 @@ export function createExecution(options: ExecutionOptions): Execution {
       : undefined);
   if (!verifier) throw new Error("the executor needs the gates' public keys to verify with");
   const registry = options.registry ?? createToolRegistry();
-  const backends = new SimulatedBackends(options.store, () => clock.now());
+  const backends = new SimulatedBackends(options.store, () => clock.now(), {
+    writeLatencyMs: options.simulatedWriteLatencyMs ?? 0,
+  });
   const deps: ExecutionDeps = {
     store: options.store,
     registry,

@@ -113,6 +113,9 @@ export class ExecutionModule {
               ...(config.LEASH_TOOL_OUTPUT_MAX_BYTES !== undefined
                 ? { outputLimitBytes: config.LEASH_TOOL_OUTPUT_MAX_BYTES }
                 : {}),
+              ...(config.LEASH_SIMULATED_WRITE_LATENCY_MS
+                ? { simulatedWriteLatencyMs: config.LEASH_SIMULATED_WRITE_LATENCY_MS }
+                : {}),
             });
           },
         },

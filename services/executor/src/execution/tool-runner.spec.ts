@@ -1,3 +1,4 @@
+import { resetLeashMetrics } from '@leash/telemetry';
 import { TestTool } from '../tools/test-tool';
 import type { ToolBackends } from '../tools/tool-port';
 import { RunInterruptedError, runTool, type RunToolOptions } from './tool-runner';
@@ -13,6 +14,26 @@ describe('runTool', () => {
     abort: new AbortController().signal,
     random: () => 0,
     ...extra,
+  });
+
+  it('counts a call in flight while it runs, and its duration by outcome when it ends', async () => {
+    const metrics = resetLeashMetrics();
+    const inFlight = async () =>
+      (await metrics.toolCallsInFlight.get()).values.find((v) => v.labels.tool === 'test_probe')
+        ?.value ?? 0;
+    const kill = new AbortController();
+    const tool = new TestTool({ steps: [{ kind: 'hang' }] });
+    const running = runTool(tool, {}, context, options({ abort: kill.signal }));
+    expect(await inFlight()).toBe(1);
+    kill.abort(new Error('killed'));
+    expect(await running).toMatchObject({ status: 'failed', error: { kind: 'aborted' } });
+    expect(await inFlight()).toBe(0);
+    const counts = (await metrics.toolCallDuration.get()).values.filter(
+      (v) => v.metricName === 'leash_tool_call_duration_seconds_count',
+    );
+    expect(counts.map((v) => [v.labels, v.value])).toEqual([
+      [{ tool: 'test_probe', status: 'aborted' }, 1],
+    ]);
   });
 
   it('passes the action id as idempotency key and returns the output', async () => {

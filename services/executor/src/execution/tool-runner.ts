@@ -1,6 +1,6 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { backoffDelayMs, isTransient, type RetryPolicy } from '@leash/bus';
-import { executeToolSpan } from '@leash/telemetry';
+import { executeToolSpan, leashMetrics } from '@leash/telemetry';
 import {
   isToolSemanticError,
   type RegisteredTool,
@@ -73,7 +73,19 @@ export function runTool(
       service: 'executor',
     },
     async (span) => {
-      const outcome = await runAttempts(tool, args, context, options);
+      const metrics = leashMetrics();
+      const name = tool.definition.name;
+      metrics.toolCallsInFlight.inc({ tool: name });
+      let outcome: ToolOutcome;
+      try {
+        outcome = await runAttempts(tool, args, context, options);
+      } finally {
+        metrics.toolCallsInFlight.dec({ tool: name });
+      }
+      metrics.toolCallDuration.observe(
+        { tool: name, status: outcome.status === 'succeeded' ? 'succeeded' : outcome.error.kind },
+        outcome.durationMs / 1000,
+      );
       span.setAttribute('leash.tool.status', outcome.status);
       span.setAttribute('leash.tool.attempts', outcome.attempts);
       if (outcome.status === 'failed') {

@@ -91,6 +91,25 @@ describe('SimulatedBackends', () => {
     expect(await count(IdempotencyRecord)).toBe(0);
   });
 
+  it('with a write latency, waits before writing; a kill during the wait writes nothing', async () => {
+    const slow = new SimulatedBackends(h.engines.store, Date.now, { writeLatencyMs: 60_000 });
+    const kill = new AbortController();
+    const ticket = {
+      requester: 'a@acme.example',
+      subject: 'VPN',
+      description: 'x',
+      priority: 'low',
+    };
+    const writing = slow.openTicket({ ...call('a-2'), signal: kill.signal }, ticket);
+    kill.abort(new Error('killed'));
+    await expect(writing).rejects.toThrow();
+    expect(await count(Ticket)).toBe(0);
+    expect(await count(IdempotencyRecord)).toBe(0);
+    const quick = new SimulatedBackends(h.engines.store, Date.now, { writeLatencyMs: 5 });
+    await quick.openTicket(call('a-3'), ticket);
+    expect(await count(Ticket)).toBe(1);
+  });
+
   it('refuses what cannot succeed with a ToolSemanticError, and commits nothing', async () => {
     await expect(backends().lookupCustomer('nobody@example.com')).rejects.toThrow(
       ToolSemanticError,

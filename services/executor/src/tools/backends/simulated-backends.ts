@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import type { AnyAggregate, InputOf, Store, Transaction } from '@leash/store';
 import { ToolSemanticError } from '../tool-implementation';
@@ -43,6 +44,8 @@ export class SimulatedBackends implements ToolBackends {
   constructor(
     private readonly store: Store,
     private readonly now: BackendClock = Date.now,
+    /** Each write first waits `writeLatencyMs`, as a real system's latency would. */
+    private readonly options: { readonly writeLatencyMs?: number } = {},
   ) {}
 
   /** Writes the starting state where it is missing; leaves existing records as they are. */
@@ -400,6 +403,10 @@ export class SimulatedBackends implements ToolBackends {
     effect: (tx: Transaction, at: string) => Promise<R>,
   ): Promise<R> {
     call.signal?.throwIfAborted();
+    if (this.options.writeLatencyMs) {
+      // Cut short by the call's signal (a kill, a timeout): then nothing is written.
+      await delay(this.options.writeLatencyMs, undefined, { signal: call.signal });
+    }
     const key = `${call.tenantId}/${operation}/${call.actionId}`;
     return this.store.transaction(async (tx) => {
       const records = tx.repository(IdempotencyRecord);
