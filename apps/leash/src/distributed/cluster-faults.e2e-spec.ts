@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openStore } from '@leash/engines';
 import { ControlCommander, KILLS } from '@leash/kill-switch';
-import { PurchaseOrder } from '@leash/service-executor';
+import { Escalation, PurchaseOrder } from '@leash/service-executor';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { describeOnKafka, waitFor } from '@leash/testing';
 import { ClusterUnderTest } from './cluster-under-test';
 
 const DAILY_CAP_USD = 50_000;
 const BAD_FEED = REFERENCE_SCENARIOS.find((s) => s.id === 'procurement.bad-feed-200-zero')!;
+const ASKS_FOR_HUMAN = REFERENCE_SCENARIOS.find((s) => s.id === 'support.asks-for-human')!;
 
 /*
  * The services as separate processes on Kafka, under the faults a deployment
@@ -23,7 +24,7 @@ describeOnKafka('the services as processes, under faults', (brokers) => {
   beforeAll(async () => {
     system = await ClusterUnderTest.start({
       brokers,
-      tenants: ['burst'],
+      tenants: ['burst', 'in-flight'],
       topicPrefix: `faults-${randomUUID().slice(0, 8)}.`,
       partitions: 4,
     });
@@ -97,5 +98,43 @@ describeOnKafka('the services as processes, under faults', (brokers) => {
     } finally {
       await executorStore.close();
     }
+  }, 180_000);
+
+  it('a kill aborts a tool call in flight in the executor process: nothing is written, the task ends killed', async () => {
+    const { cluster } = system;
+    // An executor whose backend writes each take a minute, as a slow real system's would.
+    await Promise.all(
+      cluster
+        .running()
+        .filter((p) => p.name === 'executor')
+        .map((p) => cluster.kill(p.id)),
+    );
+    const slow = await cluster.startProcess('executor', 3, {
+      LEASH_SIMULATED_WRITE_LATENCY_MS: '60000',
+    });
+    const taskId = await system.submit(ASKS_FOR_HUMAN, { tenantId: 'in-flight' });
+    const inFlight = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${slow.port}/metrics`)).text();
+      return /^leash_tool_calls_in_flight\{tool="escalate_to_human"\} 1$/m.test(metrics);
+    };
+    await waitFor(inFlight, { timeoutMs: 60_000, description: 'escalate_to_human in flight' });
+
+    const result = await commander.kill({
+      scope: { kind: 'tenant', tenantId: 'in-flight' },
+      reason: 'stop the call in flight',
+      issuedBy: 'spec',
+    });
+    expect(result.missing).toEqual([]);
+    const executorAck = result.acks.find(({ ack }) => ack.service === 'executor')!.ack;
+    expect(executorAck.aborted).toBe(1);
+    const [record] = await system.finished([taskId], 60_000);
+    expect(record!.finished?.status).toBe('killed');
+    expect(await inFlight()).toBe(false);
+    expect(await system.backends.repository(Escalation).count({ where: { taskId } })).toBe(0);
+    await commander.resume({
+      scope: { kind: 'tenant', tenantId: 'in-flight' },
+      reason: 'drill over',
+      issuedBy: 'spec',
+    });
   }, 180_000);
 });

@@ -95,17 +95,25 @@ export class LocalCluster {
     }
   }
 
-  /** Starts one instance of a process; resolves once its /health/ready answers 200. */
-  async startProcess(name: ProcessName, instance = 1): Promise<ClusterProcess> {
+  /**
+   * Starts one instance of a process; resolves once its /health/ready answers 200.
+   * `env` is extra environment for this instance alone.
+   */
+  async startProcess(
+    name: ProcessName,
+    instance = 1,
+    env: Environment = {},
+  ): Promise<ClusterProcess> {
     const id = `${name}-${instance}`;
     if (this.processes.has(id)) throw new Error(`${id} is already running`);
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
+    const childEnv: NodeJS.ProcessEnv = {
       ...withoutKeys(process.env),
       ...this.options.env,
       ...this.clientEnv(),
       ...this.keyEnv(name),
       ...this.options.envOf?.[name],
+      ...env,
       LEASH_INSTANCE_ID: id,
       KAFKA_CLIENT_ID: `leash-${name}`,
       LEASH_HTTP_PORT: String(port),
@@ -115,7 +123,7 @@ export class LocalCluster {
       ['-r', '@swc-node/register', `services/${name}/src/main.ts`],
       // A process group of its own: a Ctrl-C at the launcher's terminal reaches the launcher
       // alone, which stops each process once (a second signal would skip its drain).
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     keepAlongside(child);
     const lines: string[] = [];
