@@ -35,3 +35,11 @@ function isEmptyOffsetsAnswer(error: unknown): boolean {
     /Cannot destructure property 'partitions' of '(low|high)\.pop\(\.\.\.\)'/.test(error.message)
   );
 }
+
+/**
+ * kafkajs's refusal of pause, resume and commitOffsets while a consumer has no group:
+ * between a crash and its restart.
+ */
+export function isNotRunning(error: unknown): boolean {
+  return /Consumer group was not initialized/.test(String((error as Error | undefined)?.message));
+}

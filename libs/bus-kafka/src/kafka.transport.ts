@@ -3,6 +3,7 @@ import {
   logLevel as KafkaLogLevel,
   type Admin,
   type Consumer,
+  type ConsumerRunConfig,
   type EachBatchPayload,
   type KafkaMessage,
   type Producer,
@@ -22,7 +23,7 @@ import {
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
 import { kafkaClientConfig, type KafkaConnection } from './kafka-connection';
-import { isSettling } from './kafka-errors';
+import { isNotRunning, isSettling } from './kafka-errors';
 import { TopicProvisioner, type TopicShortfall } from './topic-provisioner';
 
 /** Where the adapter reports what an operator should see; defaults to the console. */
@@ -364,6 +365,15 @@ class KafkaGroupConsumer implements TransportConsumer {
   private startAt = new Map<string, { topic: string; partition: number; offset: string }>();
   private joined: (() => void) | undefined;
   private nextJoin: Promise<void>;
+  /** Restarts after crashes kafkajs would not restart from, since the last join. */
+  private restarts = 0;
+  private readonly runConfig: ConsumerRunConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    // kafkajs only hands batches over here; lanes run them, so one worker is enough.
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload) => this.take(payload),
+  };
   private onJoin: () => void = () => undefined;
 
   constructor(
@@ -399,6 +409,7 @@ class KafkaGroupConsumer implements TransportConsumer {
         }
       }
       this.assigned = assigned;
+      this.restarts = 0;
       this.rejoined();
       this.joined?.();
       const resolveJoin = this.onJoin;
@@ -407,24 +418,28 @@ class KafkaGroupConsumer implements TransportConsumer {
     });
     consumer.on(consumer.events.REBALANCING, () => this.rebalancing());
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) {
-        this.log.warn(
-          `kafka: consumer of group ${this.spec.group} stopped: ${payload.error.message}`,
-        );
-      }
+      if (payload.restart || this.stopping || this.crashed) return;
+      // kafkajs gives up on some errors (and, under load, on a broker away longer than its
+      // retries: tulios/kafkajs#1299). A service's consumer never stays down: run it again.
+      const wait = Math.min(30_000, 500 * 2 ** Math.min(this.restarts++, 6));
+      this.log.warn(
+        `kafka: consumer of group ${this.spec.group} stopped: ${payload.error.message}; starting it again in ${wait} ms`,
+      );
+      setTimeout(() => {
+        if (this.stopping || this.crashed) return;
+        this.consumer
+          .run(this.runConfig)
+          .catch((error: unknown) =>
+            this.log.warn(`kafka: group ${this.spec.group} did not start again: ${String(error)}`),
+          );
+      }, wait).unref();
     });
     await consumer.connect();
     await consumer.subscribe({
       topics: [...this.spec.topics],
       fromBeginning: this.spec.fromBeginning ?? true,
     });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // kafkajs only hands batches over here; lanes run them, so one worker is enough.
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.take(payload),
-    });
+    await consumer.run(this.runConfig);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -494,8 +509,15 @@ class KafkaGroupConsumer implements TransportConsumer {
       resolveOffset(batch.messages[batch.messages.length - 1].offset);
     }
     if (lane.queue.length > 0) {
-      this.consumer.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
-      lane.running ??= this.drain(lane);
+      this.whileGrouped(() =>
+        this.consumer.pause([{ topic: lane.topic, partitions: [lane.partition] }]),
+      );
+      // A lane's failure is logged, never left unhandled (that would end the process).
+      lane.running ??= this.drain(lane).catch((error: unknown) =>
+        this.log.warn(
+          `kafka: ${lane!.topic}[${lane!.partition}] in group ${this.spec.group} stopped: ${String(error)}`,
+        ),
+      );
     }
   }
 
@@ -510,7 +532,9 @@ class KafkaGroupConsumer implements TransportConsumer {
       lane.running = undefined;
       lane.current = undefined;
       if (!this.stopping && !this.crashed) {
-        this.consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+        this.whileGrouped(() =>
+          this.consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]),
+        );
       }
     }
   }
@@ -586,15 +610,29 @@ class KafkaGroupConsumer implements TransportConsumer {
           await this.consumer.commitOffsets(held);
           break;
         } catch (error) {
-          if (!isRebalanceError(error) || attempt >= MAX_COMMIT_ATTEMPTS) {
+          if (!(isRebalanceError(error) || isNotRunning(error)) || attempt >= MAX_COMMIT_ATTEMPTS) {
             // Not committed: those records come again (at least once); handlers are idempotent.
             this.log.warn(`kafka: commit in group ${this.spec.group} failed: ${String(error)}`);
             break;
           }
-          // Mid-rebalance the coordinator refuses commits: wait for the new assignment.
+          // Mid-rebalance the coordinator refuses commits, and a consumer restarting after a
+          // crash has no group: wait for the next assignment.
           await Promise.race([this.nextJoin, delay(1_000)]);
         }
       }
+    }
+  }
+
+  /**
+   * Pauses and resumes throw while kafkajs restarts the consumer after a crash (it has
+   * no group then). Nothing is lost by skipping them: the restarted group starts
+   * unpaused, and each lane skips the records it already took.
+   */
+  private whileGrouped(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      if (!isNotRunning(error)) throw error;
     }
   }
 
@@ -635,7 +673,7 @@ class KafkaGroupConsumer implements TransportConsumer {
   /** Stops fetching, lets running handlers finish and commit, then leaves the group. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
+      this.whileGrouped(() => this.consumer.pause(this.spec.topics.map((topic) => ({ topic }))));
       for (const lane of this.lanes.values()) lane.queue.length = 0;
       await Promise.allSettled([...this.lanes.values()].map((lane) => lane.running));
       while (this.committing) await this.committing;
