@@ -68,7 +68,9 @@ export class ClusterUnderTest extends ScenarioDriver {
       await this.client.close();
       await this.cluster.stop();
     } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+      // LEASH_KEEP_CLUSTER=1 keeps the processes' logs and stores for a look afterwards.
+      if (!process.env.LEASH_KEEP_CLUSTER) rmSync(this.dir, { recursive: true, force: true });
+      else process.stderr.write(`the cluster's logs and stores are kept in ${this.dir}\n`);
     }
   }
 }
