@@ -1,6 +1,7 @@
-import './instrument';
+import { telemetry } from './cli/instrument';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { resolve } from 'node:path';
 import {
   BASE_ENV,
@@ -12,6 +13,7 @@ import {
 } from '@leash/config';
 import { openBus, openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
 import { createApprovalQueries } from '@leash/service-approvals';
+import { inSpan } from '@leash/telemetry';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import { openApprovalsDesk } from './cli/approvals-desk';
 import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
@@ -118,16 +120,29 @@ export async function runCli(
   }
   // Only `tenant time-zone` publishes through the store's outbox; relaying it would also
   // send the owning service's pending events, so no other command relays.
-  const engines = await openEngines(config, {
-    source: 'leash-cli',
-    owner,
-    relayOutbox: command.kind === 'tenant-time-zone',
-  });
-  try {
-    return await run(command, engines, terminal, config);
-  } finally {
-    await engines.close();
-  }
+  // One span per command: a task it submits, a verdict or a kill it publishes, is traced from here.
+  return inSpan(
+    `leash ${argv
+      .filter((arg) => !arg.startsWith('-'))
+      .slice(0, 2)
+      .join(' ')}`,
+    { attributes: { 'leash.cli.command': command.kind } },
+    async (span) => {
+      const engines = await openEngines(config, {
+        source: 'leash-cli',
+        owner,
+        relayOutbox: command.kind === 'tenant-time-zone',
+      });
+      try {
+        const code = await run(command, engines, terminal, config);
+        span.setAttribute('process.exit.code', code);
+        if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `exit ${code}` });
+        return code;
+      } finally {
+        await engines.close();
+      }
+    },
+  );
 }
 
 type EngineCommand = Exclude<
@@ -256,17 +271,25 @@ function stopQuietlyOnClosedPipe(): void {
 /** Runs the command line of this process and sets its exit code. */
 export function main(): void {
   stopQuietlyOnClosedPipe();
-  runCli(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(
-        `leash: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
+  runCli(process.argv.slice(2))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        process.stderr.write(
+          `leash: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+        process.exitCode = 1;
+      },
+    )
+    // Spans still buffered go out now; a collector that does not answer delays the exit 2 s at most.
+    .then(() =>
+      Promise.race([
+        telemetry.shutdown().catch(() => undefined),
+        new Promise((done) => setTimeout(done, 2_000).unref()),
+      ]),
+    );
 }
 
 if (require.main === module) main();
