@@ -404,6 +404,59 @@ describe('observability of a run through the five services', () => {
     expect(found.map((run) => run.taskId).sort()).toEqual([allowTask, approvalTask].sort());
   });
 
+  it("exports the CLI's spans: a task submitted with `leash task submit` has its root there", async () => {
+    const cli = spawn(
+      process.execPath,
+      [
+        '-r',
+        '@swc-node/register',
+        'apps/leash/src/bin.ts',
+        ...['task', 'submit', '--scenario', 'it-helpdesk.wifi-ticket', '--tenant', TENANT],
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          LEASH_BUS_FILE: join(dir, 'bus.db'),
+          LEASH_STORE_FILE: join(dir, 'store.db'),
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let printed = '';
+    cli.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    cli.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const code = await new Promise((done) => cli.on('exit', done));
+    expect({ code, printed }).toEqual({
+      code: 0,
+      printed: expect.stringMatching(/^submitted task /),
+    });
+    const taskId = /submitted task (\S+)/.exec(printed)![1]!;
+    await untilFinished(taskId);
+
+    // Exported before the CLI exited: its span is there, the root of the task's trace.
+    const root = receiver.spans.find((span) => span.name === 'leash task submit');
+    expect(root).toMatchObject({
+      parentSpanId: '',
+      resource: expect.objectContaining({ 'service.name': 'leash-cli' }),
+      attributes: expect.objectContaining({
+        'leash.cli.command': 'task-submit',
+        'process.exit.code': 0,
+      }),
+    });
+    await waitFor(
+      () =>
+        receiver.spans.some(
+          (span) =>
+            span.traceId === root!.traceId &&
+            span.resource['service.name'] === 'planner' &&
+            span.attributes['leash.task.id'] === taskId,
+        ),
+      { timeoutMs: 30_000, description: "the planner's spans of the task in the CLI's trace" },
+    );
+  });
+
   it('serves the named metrics, moving as events flow, and health through terminus', async () => {
     const scrape = async () => (await fetch(`${url}/metrics`)).text();
     const sample = (text: string, series: string): number =>
@@ -425,9 +478,23 @@ describe('observability of a run through the five services', () => {
       'leash_dead_letters_total',
       'leash_consumer_lag',
       'leash_messages_processed_total',
+      'leash_tasks_finished_total',
+      'leash_model_tokens_total',
+      'leash_model_cost_usd_total',
+      'leash_tool_calls_in_flight',
+      'leash_tool_call_duration_seconds_bucket',
     ]) {
       expect(before).toContain(`# TYPE ${series.replace(/_bucket$/, '')}`);
     }
+    // The tasks so far, their model use and their tool runs, by agent, model and tool.
+    expect(sample(before, 'leash_tasks_finished_total{agent="it-helpdesk",')).toBeGreaterThan(0);
+    expect(
+      sample(before, 'leash_model_tokens_total{agent="it-helpdesk",model="scripted",type="input"}'),
+    ).toBeGreaterThan(0);
+    expect(sample(before, 'leash_model_cost_usd_total{agent="it-helpdesk",')).toBeGreaterThan(0);
+    expect(before).toMatch(
+      /leash_tool_call_duration_seconds_count\{tool="\w+",status="succeeded"\} [1-9]/,
+    );
     expect(
       sample(before, 'leash_actions_total{gate="policy",route="allow",decision="allow"}'),
     ).toBeGreaterThan(0);

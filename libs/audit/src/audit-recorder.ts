@@ -1,7 +1,7 @@
 import type { Bus, DeadLetter, Delivery, Subscription } from '@leash/bus';
 import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts';
 import { DuplicateError, type Store } from '@leash/store';
-import { markFailed, startBatchProcessSpan } from '@leash/telemetry';
+import { leashMetrics, markFailed, startBatchProcessSpan } from '@leash/telemetry';
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { auditEntries, runSummaries, runTools } from './audit.aggregates';
 import { deadLetterEntry } from './dead-letter-entry';
@@ -172,7 +172,10 @@ export class AuditRecorder {
     const entries = items.map(({ topic, event, headers }) =>
       auditEntryOf(topic, event, headers ?? {}, now),
     );
-    return this.options.store.transaction(async (tx) => {
+    // Counted once the transaction commits, and only for events recorded for the first time.
+    const counts: (() => void)[] = [];
+    const outcomes = await this.options.store.transaction(async (tx) => {
+      counts.length = 0;
       const entryRepository = tx.repository(auditEntries);
       const outcomes: RecordOutcome[] = [];
       const newByTask = new Map<string, AnyEnvelope[]>();
@@ -196,13 +199,19 @@ export class AuditRecorder {
       for (const [taskId, events] of newByTask) {
         const stored = await runs.get(taskId);
         let run = stored?.doc ?? emptyRun(events[0]!, taskId, now);
-        for (const event of events) run = foldEvent(run, event, now);
+        for (const event of events) {
+          run = foldEvent(run, event, now);
+          const count = countOf(event, run.agent);
+          if (count) counts.push(count);
+        }
         await runs.upsert(run);
         // Tool rows copy the run's search fields, so they change with it (and only then).
         for (const row of changedToolRows(stored?.doc, run)) await tools.upsert(row);
       }
       return outcomes;
     });
+    for (const count of counts) count();
+    return outcomes;
   }
 
   private async recordDeadLetter(letter: DeadLetter): Promise<void> {
@@ -212,4 +221,31 @@ export class AuditRecorder {
       if (!(await entries.get(entry.entryId))) await entries.insert(entry);
     });
   }
+}
+
+/** What an event adds to the task and model metrics, if anything. */
+function countOf(event: AnyEnvelope, agent: string): (() => void) | undefined {
+  const metrics = leashMetrics();
+  const label = agent || 'unknown';
+  if (event.type === 'leash.tasks.finished.v1') {
+    const { status } = event.data as { status: string };
+    return () => metrics.tasksFinished.inc({ agent: label, status });
+  }
+  if (event.type === 'leash.usage.recorded.v1') {
+    const usage = event.data as {
+      kind: string;
+      model?: string;
+      inputTokens: number;
+      outputTokens: number;
+      usdMicros: number;
+    };
+    if (usage.kind !== 'model') return undefined;
+    const model = usage.model ?? 'unknown';
+    return () => {
+      metrics.modelTokens.inc({ agent: label, model, type: 'input' }, usage.inputTokens);
+      metrics.modelTokens.inc({ agent: label, model, type: 'output' }, usage.outputTokens);
+      metrics.modelCost.inc({ agent: label, model }, usage.usdMicros / 1_000_000);
+    };
+  }
+  return undefined;
 }

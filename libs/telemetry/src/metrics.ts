@@ -43,6 +43,12 @@ export interface LeashMetrics {
   readonly toolCallsInFlight: Gauge<'tool'>;
   /** How long each tool run took (retries included), by tool and outcome. */
   readonly toolCallDuration: Histogram<'tool' | 'status'>;
+  /** Tasks finished, by agent and status (counted by the audit recorder, once per task). */
+  readonly tasksFinished: Counter<'agent' | 'status'>;
+  /** Model tokens used, by agent, model and type (input, output). */
+  readonly modelTokens: Counter<'agent' | 'model' | 'type'>;
+  /** Model cost settled, in US dollars, by agent and model. */
+  readonly modelCost: Counter<'agent' | 'model'>;
   /** Registers a lag source (a bus); returns the unregister. */
   addLagSource(source: Source<readonly LagEntry[]>): () => void;
   /** Registers an approvals source (the approvals service's store); returns the unregister. */
@@ -202,6 +208,24 @@ function createMetrics(registry: Registry): LeashMetrics {
       help: 'Time a tool run took, retries included, by tool and outcome (succeeded, or the error kind).',
       labelNames: ['tool', 'status'] as const,
       buckets: [...LATENCY_BUCKETS, 30, 60],
+      registers,
+    }),
+    tasksFinished: new Counter({
+      name: 'leash_tasks_finished_total',
+      help: 'Tasks finished, by agent and status (succeeded, failed, rejected, escalated, killed, limit_exceeded, ...).',
+      labelNames: ['agent', 'status'] as const,
+      registers,
+    }),
+    modelTokens: new Counter({
+      name: 'leash_model_tokens_total',
+      help: 'Model tokens used, by agent, model and type (input or output, as gen_ai.token.type).',
+      labelNames: ['agent', 'model', 'type'] as const,
+      registers,
+    }),
+    modelCost: new Counter({
+      name: 'leash_model_cost_usd_total',
+      help: 'Model cost settled, in US dollars, by agent and model.',
+      labelNames: ['agent', 'model'] as const,
       registers,
     }),
     addLagSource(source) {
