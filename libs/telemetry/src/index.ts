@@ -5,6 +5,5 @@ export * from './genai';
 export * from './gates';
 export * from './metrics';
 export * from './sdk';
-export * from './service-tracer-provider';
 export * from './logger';
 export * from './otlp-json-receiver';

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
-import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import type * as NestPino from 'nestjs-pino';
+import type { DestinationStream, Logger, LevelWithSilent } from 'pino';
+import type * as Pino from 'pino';
 import { activeTraceIds } from './tracing';
 
 /*
@@ -33,6 +34,9 @@ let root: Logger | undefined;
 
 /** The process's pino logger; the first call's options win, as one process writes one stream. */
 export function leashLogger(options?: LogOptions): Logger {
+  // Loaded on first use: a process that logs nothing (the CLI) does not pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pino = require('pino') as typeof Pino.pino;
   root ??= pino(
     {
       level: LEVELS[options?.level ?? 'info'] ?? 'info',
@@ -50,5 +54,7 @@ export function leashLogger(options?: LogOptions): Logger {
 /** A Nest LoggerService over the process's pino logger (nestjs-pino). */
 export function nestLogger(options?: LogOptions): LoggerService {
   const params = { pinoHttp: { logger: leashLogger(options) } };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Logger: NestPinoLogger, PinoLogger } = require('nestjs-pino') as typeof NestPino;
   return new NestPinoLogger(new PinoLogger(params), params);
 }

@@ -1,19 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { propagation, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { ServiceTracerProvider } from './service-tracer-provider';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { RunningSdk } from './sdk-export';
 import { deriveTracesFromTasks } from './tracing';
 
 export interface TelemetryOptions {
@@ -66,11 +57,11 @@ export function leashVersion(
 }
 
 /**
- * Starts the OpenTelemetry NodeSDK for this process; instrument.ts calls it
- * before anything else loads. With no OTLP endpoint the exporter is off and
- * no tracer provider is registered: spans cost next to nothing, and trace
- * context that arrives in message headers is still passed on. Starting twice
- * returns the first start.
+ * Starts OpenTelemetry for this process; instrument.ts calls it before
+ * anything else loads. With no OTLP endpoint (and no exporter given) the SDK
+ * is not even loaded and no tracer provider is registered: spans cost next to
+ * nothing, and trace context that arrives in message headers is still passed
+ * on (a context manager alone does that). Starting twice returns the first start.
  *
  * Spans are exported as OTLP/HTTP JSON. Metrics and logs do not go through
  * the SDK (Prometheus and stdout serve them), so none of its exporters start.
@@ -80,41 +71,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const endpoint = options.exporter ? 'custom' : tracesEndpoint(env);
   const serviceVersion = options.serviceVersion ?? leashVersion(env);
-  const processors: SpanProcessor[] = [];
-  if (options.exporter) processors.push(new BatchSpanProcessor(options.exporter));
-  else if (endpoint)
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint })));
-  const sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  const sdk = new NodeSDK({
-    serviceName: options.serviceName,
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName,
-      [ATTR_SERVICE_VERSION]: serviceVersion,
-    }),
-    // Host and process detectors add nothing a span needs here, and cost start-up time.
-    autoDetectResources: false,
-    textMapPropagator: new W3CTraceContextPropagator(),
-    // The SDK registers no tracer provider: ours (below) keeps one per service. Without a
-    // processor there is none at all: spans are the API's no-ops. An unsampled span instead
-    // would tell every downstream service not to record this task's trace.
-    spanProcessors: [],
-    sampler,
-    // Without these the SDK would start OTLP metric and log exporters from its defaults.
-    metricReaders: [],
-    logRecordProcessors: [],
-  });
-  sdk.start();
-  if (processors.length > 0) {
-    trace.setGlobalTracerProvider(
-      new ServiceTracerProvider({
-        serviceName: options.serviceName,
-        serviceVersion,
-        spanProcessors: processors,
-        sampler,
-      }),
-    );
-  }
-  deriveTracesFromTasks(processors.length > 0);
+  const exporting = options.exporter !== undefined || endpoint !== undefined;
+  // Without an exporter no span is recorded, so the SDK (a quarter of a second to load) is not
+  // needed: a context manager alone passes on the trace context that arrives in headers.
+  const running = exporting
+    ? startExportingSdk({ ...options, serviceVersion, endpoint })
+    : startContextOnly(env);
+  deriveTracesFromTasks(exporting);
   // The SDK sets it too; set here so the bus propagates even if OTEL_SDK_DISABLED is set.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   let shutdown: Promise<void> | undefined;
@@ -122,22 +85,42 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     serviceName: options.serviceName,
     serviceVersion,
     endpoint: endpoint === 'custom' ? undefined : endpoint,
-    async flush() {
-      await Promise.all(processors.map((processor) => processor.forceFlush()));
-    },
+    flush: () => running.flush(),
     shutdown() {
-      shutdown ??= Promise.all([
-        sdk.shutdown(),
-        ...processors.map((processor) => processor.shutdown()),
-      ])
-        .then(() => undefined)
-        .finally(() => {
-          if (processors.length > 0) trace.disable();
-          deriveTracesFromTasks(false);
-          started = undefined;
-        });
+      shutdown ??= running.shutdown().finally(() => {
+        if (exporting) trace.disable();
+        deriveTracesFromTasks(false);
+        started = undefined;
+      });
       return shutdown;
     },
   };
   return started;
+}
+
+/** The exporting SDK, loaded only when spans are exported. */
+function startExportingSdk(options: Parameters<RunningSdkStart>[0]): RunningSdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startSdk } = require('./sdk-export') as { startSdk: RunningSdkStart };
+  return startSdk(options);
+}
+
+type RunningSdkStart = (options: {
+  readonly serviceName: string;
+  readonly serviceVersion: string;
+  readonly endpoint: string | undefined;
+  readonly exporter?: SpanExporter;
+}) => RunningSdk;
+
+/** The context manager the SDK would register, alone (none where OTEL_SDK_DISABLED=true, as the SDK). */
+function startContextOnly(env: Readonly<Record<string, string | undefined>>): RunningSdk {
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const manager = disabled ? undefined : new AsyncLocalStorageContextManager().enable();
+  if (manager) context.setGlobalContextManager(manager);
+  return {
+    flush: async () => undefined,
+    shutdown: async () => {
+      if (manager) context.disable();
+    },
+  };
 }
