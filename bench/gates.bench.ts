@@ -25,7 +25,7 @@ import { AgentCatalog, REFERENCE_AGENTS, REFERENCE_TOOLS } from '@leash/agents';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
-import { listenOnBus } from '@leash/bus';
+import { listenOnBus } from '@leash/bus/nest';
 import { BUDGET_ENV, LedgerModule, createLedgerUseCases, ledgerDeps } from '@leash/service-budget';
 import { DecisionsModule, PolicyEvaluator, createPolicyGate } from '@leash/service-policy';
 import {

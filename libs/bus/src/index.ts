@@ -1,6 +1,5 @@
 export * from './bus.port';
 export * from './errors';
-export * from './nest';
 export * from './bus';
 export * from './retry';
 export * from './dead-letter';

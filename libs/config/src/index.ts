@@ -2,6 +2,5 @@ export * from './variables';
 export * from './env-spec';
 export * from './base.env';
 export * from './log-level';
-export * from './config.module';
 export * from './signing.env';
 export * from './model-prices.env';

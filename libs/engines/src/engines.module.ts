@@ -1,11 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { BusModule } from '@leash/bus';
+import { BusModule } from '@leash/bus/nest';
 import type { Engines } from './open-engines';
 
 /** Injection token of the Store. The Bus is under `BUS` from @leash/bus. */
 export const STORE = Symbol('leash:store');
 
-export { BUS } from '@leash/bus';
+export { BUS } from '@leash/bus/nest';
 
 export interface EnginesModuleOptions {
   /** Opened once by the caller, who also closes them; a launcher shares them between apps. */

@@ -1,8 +1,6 @@
+// The engines without NestJS: what a client (the CLI, a test, a launcher) opens.
+// A service process's wiring (Nest modules, start-up, health server) is @leash/engines/nest.
 export * from './open-engines';
-export * from './engines.module';
-export * from './start-service';
-export * from './shutdown';
 export * from './traced-store';
 export * from './observability.env';
-export * from './observability-server';
 export * from './interval-sweeper';

@@ -3,8 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import { createBus, type Bus, type BusTransport } from '@leash/bus';
 import { SqliteTransport } from '@leash/bus-embedded';
 import type { BaseConfig } from '@leash/config';
+import type { ServiceName } from '@leash/contracts';
 import { OutboxRelay, type Store } from '@leash/store';
 import { openSqliteStore } from '@leash/store-sqlite';
+
+/** A process that owns a store: each service, and the audit recorder. */
+export type ProcessName = ServiceName | 'audit';
 
 /** The part of the config that picks and places the engines. */
 export type EnginesConfig = Pick<

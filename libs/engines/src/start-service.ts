@@ -5,16 +5,16 @@ import {
   type LoggerService,
   type Type,
 } from '@nestjs/common';
-import { listenOnBus, type BusListener } from '@leash/bus';
+import { listenOnBus, type BusListener } from '@leash/bus/nest';
 import {
-  LeashConfigModule,
   loadConfig,
   type BaseConfig,
   type ConfigOf,
   type EnvSpec,
   type Environment,
 } from '@leash/config';
-import type { ServiceName } from '@leash/contracts';
+import { LeashConfigModule } from '@leash/config/nest';
+import type { ProcessName } from './open-engines';
 import { leashMetrics, nestLogger } from '@leash/telemetry';
 import { EnginesModule } from './engines.module';
 import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
@@ -24,7 +24,6 @@ import { traceStore } from './traced-store';
 import { untilTheBusAnswers } from './until-the-bus-answers';
 
 /** A process startService runs: one of the five services, or the audit recorder. */
-export type ProcessName = ServiceName | 'audit';
 
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */

@@ -6,7 +6,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { BUS, type Bus } from '@leash/bus';
+import { type Bus } from '@leash/bus';
+import { BUS } from '@leash/bus/nest';
 import type { KillV1 } from '@leash/contracts';
 import { ControlChannel } from './control-channel';
 import { KILL_SWITCH, type KillSwitch } from './kill-switch';

@@ -3,4 +3,3 @@ export * from './kill.aggregate';
 export * from './kill-switch';
 export * from './control-channel';
 export * from './control-commander';
-export * from './control.subscription';

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
 import { catalogSeedProvider } from '@leash/agents';
-import { CONFIG } from '@leash/config';
-import { STORE } from '@leash/engines';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
 import { ControlModule } from './control/control.module';
 import { APPROVALS } from './config';
-import { ApprovalGateModule } from './gate';
+import { ApprovalGateModule } from './gate/approval-gate.module';
 
 /** The approvals service's features. Config and engines are provided around it by startService. */
 @Module({

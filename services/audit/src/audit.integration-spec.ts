@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { auditEntries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { BASE_ENV, loadConfig } from '@leash/config';
-import { openEngines, type Engines, type RunningService } from '@leash/engines';
+import { openEngines, type Engines } from '@leash/engines';
+import { type RunningService } from '@leash/engines/nest';
 import { waitFor } from '@leash/testing';
 import { bootstrapAudit } from './audit.app';
 

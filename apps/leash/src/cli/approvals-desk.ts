@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AgentCatalog, REFERENCE_TOOLS } from '@leash/agents';
 import { LeashClient } from '@leash/client';
 import type { Engines } from '@leash/engines';
-import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals';
+import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals/gate';
 import type { ApprovalsDesk } from './approvals.command';
 
 /** How often the verdict's record is looked for: a person is waiting, the store is local. */
@@ -64,4 +64,9 @@ export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
       }
     },
   };
+}
+
+/** The approvals service's reviewer directory, in the store the engines opened. */
+export function reviewerDirectoryOf(engines: Engines) {
+  return createApprovalQueries(engines.store).directory;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ReviewerDirectoryError, type ReviewerDirectory } from '@leash/service-approvals';
+import { ReviewerDirectoryError, type ReviewerDirectory } from '@leash/service-approvals/gate';
 import { verdictKeyId } from '@leash/signing';
 import { DEMO_TENANT } from '../demo/demo-reviewers';
 import { UsageError } from './arguments';

@@ -1,4 +1,5 @@
-import { Logger, type FactoryProvider, type InjectionToken } from '@nestjs/common';
+import type { FactoryProvider, InjectionToken } from '@nestjs/common';
+import type * as NestCommon from '@nestjs/common';
 import { z } from 'zod';
 import { variable, type DeepReadonly } from '@leash/config';
 import type { Store } from '@leash/store';
@@ -54,6 +55,9 @@ export function catalogSeedProvider(tokens: {
       const report = await seedCatalog(store, config);
       const added = report ? [...report.profiles, ...report.policies, ...report.tools] : [];
       if (added.length > 0) {
+        // Required here: only a service (on NestJS) runs this; the catalog's readers need no Nest.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Logger } = require('@nestjs/common') as typeof NestCommon;
         new Logger(`${tokens.service}:catalog`).log(`seeded the catalog: ${added.join(', ')}`);
       }
       return report;

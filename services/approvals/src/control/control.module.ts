@@ -1,7 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { CONFIG } from '@leash/config';
-import { STORE } from '@leash/engines';
-import { ControlSubscription, KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
+import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
+import { ControlSubscription } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';
 import { APPROVALS, type ApprovalsConfig } from '../config';
 

@@ -10,8 +10,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
-import { CONFIG, keyFrom } from '@leash/config';
-import { STORE } from '@leash/engines';
+import { keyFrom } from '@leash/config';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';

@@ -1,13 +1,13 @@
 /*
  * The approval gate's public surface: what the service module, the `leash`
- * CLI (`leash approvals list`) and tests build on.
+ * CLI (`leash approvals list`) and tests build on. Free of NestJS (its module is
+ * approval-gate.module.ts), so a client can load it as @leash/service-approvals/gate.
  */
 export * from './approvals.config';
 export * from './approvals.aggregates';
 export * from './approval-gate';
 export * from './approval-events';
 export * from './approval-gate.factory';
-export * from './approval-gate.module';
 export * from '../reviewers/reviewer';
 export * from '../reviewers/reviewer-directory';
 export * from '../reviewers/trusted-front-end';

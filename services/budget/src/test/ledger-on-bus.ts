@@ -1,4 +1,5 @@
-import { listenOnBus, type Subscription } from '@leash/bus';
+import { type Subscription } from '@leash/bus';
+import { listenOnBus } from '@leash/bus/nest';
 import type { AnyEnvelope, EventType, TopicName } from '@leash/contracts';
 import { OutboxRelay } from '@leash/store';
 import { LedgerModule } from '../ledger/ledger.module';

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { BusContext } from '@leash/bus';
+import { BusContext } from '@leash/bus/nest';
 import type { AnyEnvelope } from '@leash/contracts';
 import { gateSpan } from '@leash/telemetry';
 import { executableEvent } from './executable-event';

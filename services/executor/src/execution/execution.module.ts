@@ -9,8 +9,9 @@ import {
   type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
-import { CONFIG, keyFrom } from '@leash/config';
-import { STORE } from '@leash/engines';
+import { keyFrom } from '@leash/config';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
 import type { Store } from '@leash/store';
 import { SimulatedBackends } from '../tools/backends/simulated-backends';
 import { ToolRegistry } from '../tools/tool-registry';

@@ -1,4 +1,5 @@
-import { listenOnBus, type Subscription } from '@leash/bus';
+import { type Subscription } from '@leash/bus';
+import { listenOnBus } from '@leash/bus/nest';
 import { OutboxRelay, type AnyAggregate } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { ExecutionModule } from '../execution/execution.module';

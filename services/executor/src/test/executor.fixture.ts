@@ -12,7 +12,7 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import type { GatePublicKeys } from '@leash/signing';
 import { openEngines } from '@leash/engines';
 import { OutboxRelay } from '@leash/store';
-import { listenOnBus } from '@leash/bus';
+import { listenOnBus } from '@leash/bus/nest';
 import { createExecution } from '../execution/execution.factory';
 import { ExecutionModule } from '../execution/execution.module';
 import { createToolRegistry } from '../tools/tool-registry';

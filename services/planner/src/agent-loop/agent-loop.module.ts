@@ -9,8 +9,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { AgentCatalog, type AgentProfile, type ProfileSource } from '@leash/agents';
-import { CONFIG } from '@leash/config';
-import { STORE } from '@leash/engines';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
 import { KILL_SWITCH } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import type { AgentLoopConfig } from './agent-loop.config';

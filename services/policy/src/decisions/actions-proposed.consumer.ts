@@ -1,6 +1,6 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { BusContext } from '@leash/bus';
+import type { BusContext } from '@leash/bus/nest';
 import type { AnyEnvelope, EventTypeOn } from '@leash/contracts';
 import { gateSpan } from '@leash/telemetry';
 import { decideActionCommand } from './decide-action/decide-action.command';

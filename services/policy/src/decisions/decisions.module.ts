@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
-import { CONFIG, keyFrom } from '@leash/config';
-import { STORE } from '@leash/engines';
+import { keyFrom } from '@leash/config';
+import { CONFIG } from '@leash/config/nest';
+import { STORE } from '@leash/engines/nest';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ActionsProposedConsumer } from './actions-proposed.consumer';

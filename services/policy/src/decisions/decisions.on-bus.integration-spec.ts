@@ -1,4 +1,4 @@
-import { listenOnBus, type BusListener } from '@leash/bus';
+import { listenOnBus, type BusListener } from '@leash/bus/nest';
 import { waitFor } from '@leash/testing';
 import { decisionId, decisionRecords } from './decisions.aggregates';
 import { DecisionsModule } from './decisions.module';

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { BusContext } from '@leash/bus';
+import type { BusContext } from '@leash/bus/nest';
 import type { AnyEnvelope } from '@leash/contracts';
 import { invokeAgentForEvent } from '@leash/telemetry';
 import { StartTaskUseCase } from './start-task.usecase';
