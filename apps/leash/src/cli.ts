@@ -12,36 +12,19 @@ import {
   type Environment,
 } from '@leash/config';
 import { openBus, openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
-import { createApprovalQueries } from '@leash/service-approvals';
 import { inSpan } from '@leash/telemetry';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
-import { openApprovalsDesk } from './cli/approvals-desk';
-import { runApprovalsDecide, runApprovalsList } from './cli/approvals.command';
-import { runControlCommand, runKillList } from './cli/control.command';
-import { parseAuditCommand, runAuditCommand, type AuditCommand } from './cli/audit.command';
-import {
-  parseDeploymentCommand,
-  runGateKeys,
-  runTopicsProvision,
-  type DeploymentCommand,
-} from './cli/deployment.command';
-import { helpText } from './cli/help';
-import { parseRunsCommand, runRunsCommand, type RunsCommand } from './cli/runs.command';
-import { parseTaskCommand, runTaskCommand, type TaskCommand } from './cli/task.command';
+import type { AuditCommand } from './cli/audit.command';
+import type { DeploymentCommand } from './cli/deployment.command';
+import type { RunsCommand } from './cli/runs.command';
+import type { TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
-import { parseTenantCommand, runTenantCommand, type TenantCommand } from './cli/tenant.command';
-import {
-  REVIEWER_KEYS_ENV,
-  readReviewerKey,
-  reviewerKeyFile,
-  type KeyLocationConfig,
-} from './cli/reviewer-keys';
-import {
-  parseReviewersCommand,
-  runReviewersCommand,
-  runReviewersKeygen,
-  type ReviewersCommand,
-} from './cli/reviewers.command';
+import type { TenantCommand } from './cli/tenant.command';
+import { REVIEWER_KEYS_ENV, type KeyLocationConfig } from './cli/reviewer-keys';
+import type { ReviewersCommand } from './cli/reviewers.command';
+
+// Each command's module is loaded when that command runs (`await import`): a command
+// does not pay for the others' dependencies (the services' modules among them).
 
 /** The variables the CLI reads: the engines', and where reviewers' keys are. */
 export const CLI_ENV = extendEnv(BASE_ENV, REVIEWER_KEYS_ENV);
@@ -68,20 +51,7 @@ export async function runCli(
 ): Promise<number> {
   let command: Command;
   try {
-    command =
-      argv[0] === 'task'
-        ? parseTaskCommand(argv.slice(1))
-        : argv[0] === 'audit'
-          ? parseAuditCommand(argv.slice(1))
-          : argv[0] === 'runs'
-            ? parseRunsCommand(argv.slice(1))
-            : argv[0] === 'tenant'
-              ? parseTenantCommand(argv.slice(1), { issuedBy: defaultIssuer(env) })
-              : argv[0] === 'reviewers'
-                ? parseReviewersCommand(argv.slice(1))
-                : argv[0] === 'gate-keys' || argv[0] === 'topics'
-                  ? parseDeploymentCommand(argv)
-                  : parseCommand(argv, { issuedBy: defaultIssuer(env) });
+    command = await parseArgv(argv, env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     terminal.err(`leash: ${error.message}`);
@@ -89,11 +59,13 @@ export async function runCli(
     return 2;
   }
   if (command.kind === 'help') {
-    terminal.out(helpText(command.topic));
+    terminal.out((await import('./cli/help')).helpText(command.topic));
     return 0;
   }
   // Keys are made before anything runs: no config, no engines.
-  if (command.kind === 'gate-keys') return runGateKeys(command, terminal);
+  if (command.kind === 'gate-keys') {
+    return (await import('./cli/deployment.command')).runGateKeys(command, terminal);
+  }
   let config: BaseConfig & KeyLocationConfig;
   try {
     config = loadConfig(CLI_ENV, { env, subject: 'leash' });
@@ -103,9 +75,12 @@ export async function runCli(
     return 2;
   }
   // A key pair is made on the reviewer's machine: no running Leash is needed.
-  if (command.kind === 'reviewers-keygen') return runReviewersKeygen(command, config, terminal);
+  if (command.kind === 'reviewers-keygen') {
+    return (await import('./cli/reviewers.command')).runReviewersKeygen(command, config, terminal);
+  }
   if (command.kind === 'topics-provision') {
-    const { bus, where } = await openBus(config, 'leash-cli');
+    const { runTopicsProvision } = await import('./cli/deployment.command');
+    const { bus, where } = await openBus(config, 'leash-cli', { shortLived: true });
     try {
       return await runTopicsProvision(bus, where, terminal);
     } finally {
@@ -132,6 +107,7 @@ export async function runCli(
         source: 'leash-cli',
         owner,
         relayOutbox: command.kind === 'tenant-time-zone',
+        shortLived: true,
       });
       try {
         const code = await run(command, engines, terminal, config);
@@ -181,30 +157,48 @@ function ownerOf(command: EngineCommand): ProcessName {
   }
 }
 
-function run(
+async function run(
   command: EngineCommand,
   engines: Engines,
   terminal: Terminal,
   keys: KeyLocationConfig,
-) {
+): Promise<number> {
   switch (command.kind) {
     case 'audit':
-      return runAuditCommand(command, engines.store, terminal);
+      return (await import('./cli/audit.command')).runAuditCommand(
+        command,
+        engines.store,
+        terminal,
+      );
     case 'runs-search':
-      return runRunsCommand(command, engines.store, terminal);
+      return (await import('./cli/runs.command')).runRunsCommand(command, engines.store, terminal);
     case 'tenant-time-zone':
-      return runTenantCommand(command, engines.store, terminal);
+      return (await import('./cli/tenant.command')).runTenantCommand(
+        command,
+        engines.store,
+        terminal,
+      );
     case 'task-submit':
     case 'task-watch':
-      return runTaskCommand(command, engines, terminal);
+      return (await import('./cli/task.command')).runTaskCommand(command, engines, terminal);
     case 'kill-list':
-      return runKillList(engines.store, terminal);
+      return (await import('./cli/control.command')).runKillList(engines.store, terminal);
     case 'kill':
     case 'resume':
-      return runControlCommand(engines.bus, command, terminal);
-    case 'approvals-list':
+      return (await import('./cli/control.command')).runControlCommand(
+        engines.bus,
+        command,
+        terminal,
+      );
+    case 'approvals-list': {
+      const { runApprovalsList } = await import('./cli/approvals.command');
+      const { openApprovalsDesk } = await import('./cli/approvals-desk');
       return runApprovalsList(openApprovalsDesk(engines), command, terminal);
+    }
     case 'approvals-decide': {
+      const { runApprovalsDecide } = await import('./cli/approvals.command');
+      const { openApprovalsDesk } = await import('./cli/approvals-desk');
+      const { readReviewerKey, reviewerKeyFile } = await import('./cli/reviewer-keys');
       const keyFile = command.keyFile
         ? resolve(command.keyFile)
         : reviewerKeyFile(keys, command.reviewer);
@@ -215,8 +209,34 @@ function run(
     case 'reviewers-add':
     case 'reviewers-list':
     case 'reviewers-remove':
-    case 'reviewers-revoke-key':
-      return runReviewersCommand(command, createApprovalQueries(engines.store).directory, terminal);
+    case 'reviewers-revoke-key': {
+      const { runReviewersCommand } = await import('./cli/reviewers.command');
+      const { reviewerDirectoryOf } = await import('./cli/approvals-desk');
+      return runReviewersCommand(command, reviewerDirectoryOf(engines), terminal);
+    }
+  }
+}
+
+/** The command line as a command (its module loaded for it), or UsageError. */
+async function parseArgv(argv: readonly string[], env: Environment): Promise<Command> {
+  switch (argv[0]) {
+    case 'task':
+      return (await import('./cli/task.command')).parseTaskCommand(argv.slice(1));
+    case 'audit':
+      return (await import('./cli/audit.command')).parseAuditCommand(argv.slice(1));
+    case 'runs':
+      return (await import('./cli/runs.command')).parseRunsCommand(argv.slice(1));
+    case 'tenant':
+      return (await import('./cli/tenant.command')).parseTenantCommand(argv.slice(1), {
+        issuedBy: defaultIssuer(env),
+      });
+    case 'reviewers':
+      return (await import('./cli/reviewers.command')).parseReviewersCommand(argv.slice(1));
+    case 'gate-keys':
+    case 'topics':
+      return (await import('./cli/deployment.command')).parseDeploymentCommand(argv);
+    default:
+      return parseCommand(argv, { issuedBy: defaultIssuer(env) });
   }
 }
 

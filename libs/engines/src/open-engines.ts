@@ -58,6 +58,12 @@ export interface OpenEnginesOptions {
    * service (or `audit`); the CLI passes the service that owns what a command reads.
    */
   readonly owner?: string;
+  /**
+   * A process that runs for a moment (a CLI command): the embedded engines start no
+   * WAL checkpointer thread (starting and stopping one costs more than the command's
+   * own work); SQLite's automatic checkpoint covers its few writes.
+   */
+  readonly shortLived?: boolean;
 }
 
 /** An engine the config asks for that this build cannot provide. */
@@ -76,10 +82,13 @@ export async function openEngines(
 ): Promise<Engines> {
   checkStore(config);
   const storeFile = fileIn(storeFileOf(config, options.owner));
-  const { bus, where } = await openBus(config, options.source);
+  const { bus, where } = await openBus(config, options.source, options);
   let store: Store;
   try {
-    store = await openSqliteStore({ filename: storeFile });
+    store = await openSqliteStore({
+      filename: storeFile,
+      ...(options.shortLived ? { checkpointIntervalMs: 0 } : {}),
+    });
   } catch (error) {
     await bus.close();
     throw error;
@@ -123,8 +132,9 @@ export async function openEngines(
 export async function openBus(
   config: EnginesConfig,
   source: string,
+  options: Pick<OpenEnginesOptions, 'shortLived'> = {},
 ): Promise<{ bus: Bus; where: string }> {
-  const { transport, where } = await openTransport(config);
+  const { transport, where } = await openTransport(config, options.shortLived ?? false);
   const bus = createBus({
     transport,
     source,
@@ -179,6 +189,7 @@ export function storeFileOf(
  */
 async function openTransport(
   config: EnginesConfig,
+  shortLived: boolean,
 ): Promise<{ transport: BusTransport; where: string }> {
   if (config.LEASH_BUS === 'kafka') {
     const brokers = config.KAFKA_BROKERS ?? [];
@@ -211,6 +222,7 @@ async function openTransport(
   const transport = new SqliteTransport({
     filename: busFile,
     defaultPartitions: config.LEASH_PARTITIONS,
+    ...(shortLived ? { checkpointIntervalMs: 0 } : {}),
   });
   return { transport, where: busFile };
 }
