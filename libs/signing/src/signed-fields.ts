@@ -31,7 +31,9 @@ export function actionHash(action: ActionIdentity): string {
 /**
  * A policy decision's signed fields. The reviewer group is signed where the
  * policy named one, so nobody on the way can send the approval to a laxer
- * group; a decision without one signs exactly what it always did.
+ * group; the tainted arguments (the gate's own finding, shown to reviewers)
+ * where there are any, so nobody can hide them. A decision without either
+ * signs exactly what it always did.
  */
 export function decisionFields(
   action: ActionIdentity,
@@ -39,6 +41,7 @@ export function decisionFields(
   policyVersion: number,
   approvalsRequired: number,
   reviewerGroup?: string,
+  taintedArgs: readonly string[] = [],
 ): Record<string, unknown> {
   return {
     kind: 'policy-decision',
@@ -47,6 +50,7 @@ export function decisionFields(
     policyVersion,
     approvalsRequired,
     ...(reviewerGroup !== undefined ? { reviewerGroup } : {}),
+    ...(taintedArgs.length > 0 ? { taintedArgs: [...taintedArgs].sort() } : {}),
   };
 }
 
@@ -58,6 +62,7 @@ export function decisionFieldsOf(
     readonly policyVersion: number;
     readonly approvalsRequired: number;
     readonly reviewerGroup?: string;
+    readonly taintedArgs?: readonly string[];
   },
 ): Record<string, unknown> {
   return decisionFields(
@@ -66,6 +71,7 @@ export function decisionFieldsOf(
     decision.policyVersion,
     decision.approvalsRequired,
     decision.reviewerGroup,
+    decision.taintedArgs,
   );
 }
 

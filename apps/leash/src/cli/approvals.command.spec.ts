@@ -29,6 +29,7 @@ const request: PendingApprovalView = {
     version: 4,
     determiningPolicies: ['refund-above-100-needs-lead'],
     reason: 'needs a human: "refund-above-100-needs-lead" (refunds over $100 need a lead)',
+    taintedArgs: [],
   },
   reservedUsdMicros: 1_250_000,
   reviewerGroup: 'support-leads',
@@ -82,6 +83,16 @@ describe('leash approvals', () => {
       '             leash approvals reject apv-1 --reviewer <you> --feedback "..."',
       `             leash approvals edit apv-1 --reviewer <you> --args '{"orderId":"o'\\''42","amountUsd":120}'`,
     ]);
+  });
+
+  it("flags the arguments the policy gate found in untrusted text, before the policy's reason", () => {
+    const tainted = { ...request, policy: { ...request.policy, taintedArgs: ['orderId'] } };
+    const lines = formatPending(tainted, now);
+    expect(lines[4]).toBe(
+      "  TAINTED    orderId: copied from untrusted text (a customer's message, a web page, a tool's output); check them before you approve",
+    );
+    expect(lines[5]).toMatch(/^ {2}policy /);
+    expect(formatPending(request, now).some((line) => line.includes('TAINTED'))).toBe(false);
   });
 
   it('prints money in dollars with the precision of small costs', () => {

@@ -20,6 +20,8 @@ export interface PendingApprovalView {
     readonly version: number;
     readonly determiningPolicies: readonly string[];
     readonly reason: string;
+    /** Arguments whose values came from untrusted text: the policy gate's signed finding. */
+    readonly taintedArgs: readonly string[];
   };
   readonly reservedUsdMicros: number;
   readonly reviewerGroup: string;
@@ -170,6 +172,11 @@ export function formatPending(request: PendingApprovalView, now: Date): string[]
     `  agent      ${request.agent.name} v${request.agent.version}, task ${request.taskId} (tenant ${request.tenantId})`,
     `  tool       ${request.tool}  risk ${request.riskClass}  cost ${usd(request.reservedUsdMicros)} reserved`,
     `  arguments  ${args}`,
+    ...(request.policy.taintedArgs.length > 0
+      ? [
+          `  TAINTED    ${request.policy.taintedArgs.join(', ')}: copied from untrusted text (a customer's message, a web page, a tool's output); check them before you approve`,
+        ]
+      : []),
     `  policy     ${request.policy.policyId} v${request.policy.version}, ` +
       (request.policy.determiningPolicies.length === 0
         ? 'no rule named (the default route)'

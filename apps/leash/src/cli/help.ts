@@ -44,8 +44,10 @@ leash approvals reject  ID --reviewer R [--key-file F] --feedback "..."
 leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
 
 list shows the requests waiting for reviewers (soonest expiry first) with
-the agent, task, tool, arguments, risk, reserved cost, expiry, the policy
-rules that sent each to a human with their reasons, the planner's reason,
+the agent, task, tool, arguments, risk, reserved cost, expiry, the arguments
+whose values came from untrusted text (TAINTED: the policy gate's signed
+finding), the policy rules that sent each to a human with their reasons, the
+planner's reason,
 and the command that answers each. A verdict is published on approvals.decided,
 bound to the request's action hash and signed with the reviewer's private
 key: --key-file F, by default R.key in the keys dir (LEASH_REVIEWER_KEYS_DIR;

@@ -48,6 +48,13 @@ export const PolicyDecision = z.object({
   policyVersion: z.number().int().positive(),
   determiningPolicies: z.array(z.string()).default([]),
   reason: z.string().max(10_000),
+  taintedArgs: z
+    .array(z.string().max(200))
+    .max(200)
+    .default([])
+    .describe(
+      "Arguments whose values the policy gate found in untrusted text (its own taint finding, not the planner's), signed, shown to reviewers.",
+    ),
   irreversibleLifted: z.boolean().default(false),
   signed: Signature,
 });

@@ -24,6 +24,8 @@ export interface PendingApproval {
     readonly determiningPolicies: readonly string[];
     /** Why the policy sent the action to a human: the rules and their reasons. */
     readonly reason: string;
+    /** Arguments whose values came from untrusted text: the policy gate's signed finding. */
+    readonly taintedArgs: readonly string[];
   };
   readonly reservedUsdMicros: number;
   readonly history: readonly string[];
@@ -106,6 +108,8 @@ export function toPendingApproval(request: ApprovalRequest): PendingApproval {
       version: funded.decision.policyVersion,
       determiningPolicies: funded.decision.determiningPolicies,
       reason: funded.decision.reason,
+      // Requests stored before the finding was part of a decision have none.
+      taintedArgs: funded.decision.taintedArgs ?? [],
     },
     reservedUsdMicros: funded.grant.reservedUsdMicros,
     history: request.history,

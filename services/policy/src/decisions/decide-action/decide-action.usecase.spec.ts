@@ -360,6 +360,15 @@ describe('DecideActionUseCase', () => {
       const event = decided(await decide(proposal(refund)));
       expect(event.data.decision.route).toBe('approve');
       expect(event.data.decision.determiningPolicies).toContain('unverified-order-needs-a-human');
+      // The reviewers are shown which argument came from untrusted text, signed: hiding it breaks the signature.
+      expect(event.data.decision.taintedArgs).toEqual(['orderId']);
+      const check = (decision: typeof event.data.decision) =>
+        policyVerifier(() => T0 + 1_000).verify(
+          decisionFieldsOf({ ...event.data, tenantId: 'acme', taskId: 'task-1' }, decision),
+          event.data.decision.signed,
+        );
+      expect(check(event.data.decision)).toEqual({ ok: true });
+      expect(check({ ...event.data.decision, taintedArgs: [] }).ok).toBe(false);
       const read = decided(
         await decide(proposal({ arguments: { customer: 'C-66' }, tainted: ['C-66'] })),
       );

@@ -38,7 +38,7 @@ import {
   type Evaluation,
   type PolicyEvaluator,
 } from '../evaluation/policy-evaluator';
-import type { SeenUntrusted } from '../evaluation/derived-facts';
+import { taintedArgumentNames, type SeenUntrusted } from '../evaluation/derived-facts';
 import {
   MAX_PARKED_PROPOSALS,
   aboutRequester,
@@ -381,6 +381,14 @@ export class DecideActionUseCase {
       }
     }
 
+    // Reviewers are shown which arguments came from untrusted text (the gate's own finding).
+    const taintedArgs =
+      route !== 'approve'
+        ? []
+        : evaluation.route === 'approve'
+          ? [...evaluation.taintedArgs].sort()
+          : taintedArgumentNames(args, proposal.tainted, seen).sort();
+
     if (limit !== undefined) await this.admit(tx, tenantId, tool, minute, window);
 
     const taskId = event.taskId!;
@@ -397,7 +405,14 @@ export class DecideActionUseCase {
       arguments: args,
     };
     const signed = this.deps.signer.sign(
-      decisionFields(identity, route, policy.version, approvalsRequired, reviewerGroup),
+      decisionFields(
+        identity,
+        route,
+        policy.version,
+        approvalsRequired,
+        reviewerGroup,
+        taintedArgs,
+      ),
       expiresAt,
     );
     const amount = tool.amountField === undefined ? undefined : args[tool.amountField];
@@ -420,6 +435,7 @@ export class DecideActionUseCase {
         policyVersion: policy.version,
         determiningPolicies: [...evaluation.determiningPolicies],
         reason,
+        taintedArgs,
         irreversibleLifted,
         signed,
       },

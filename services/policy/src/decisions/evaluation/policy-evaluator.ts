@@ -66,6 +66,8 @@ export type Evaluation =
       readonly determiningPolicies: readonly string[];
       readonly reason: string;
       readonly errors: readonly string[];
+      /** For an action routed to humans, the arguments whose values came from untrusted text. */
+      readonly taintedArgs: readonly string[];
     }
   | {
       readonly permitted: false;
@@ -327,6 +329,7 @@ function interpret(
       determiningPolicies: determining,
       reason: `allowed by ${granting.map(describeRule).join('; ')}`,
       errors,
+      taintedArgs: [],
     };
   }
   return {
@@ -337,6 +340,8 @@ function interpret(
     determiningPolicies: determining,
     reason: `needs a human: ${humans.map(describeRule).join('; ')}`,
     errors,
+    // What the reviewers are shown: which arguments came from untrusted text (the gate's finding).
+    taintedArgs: taintedArgumentNames(request.arguments, request.tainted, request.seen),
   };
 }
 
