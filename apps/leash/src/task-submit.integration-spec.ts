@@ -89,4 +89,40 @@ describe('leash task submit: mistakes said at once', () => {
     ];
     expect(await runCli(otherArgv, env, other.t)).toBe(0);
   });
+
+  it('says when no planner consumes the bus: submit still submits, a watch exits 1 at once', async () => {
+    const submit = recordingTerminal();
+    expect(
+      await runCli(['task', 'submit', '--agent', 'support', '--input', 'hi'], env, submit.t),
+    ).toBe(0);
+    expect(submit.out[0]).toMatch(/^submitted task /);
+    expect(submit.err.join('\n')).toMatch(
+      new RegExp(
+        `no planner is consuming leash\\.tasks\\.requested on sqlite ${join(dir, 'bus.db').replace(/[.]/g, '\\.')}\\. .*same LEASH_BUS_FILE`,
+      ),
+    );
+    const watched = recordingTerminal();
+    const argv = ['task', 'submit', '--agent', 'support', '--input', 'hi', '--watch'];
+    expect(await runCli(argv, env, watched.t)).toBe(1);
+    const watch = recordingTerminal();
+    expect(await runCli(['task', 'watch', 'some-task'], env, watch.t)).toBe(1);
+    expect(watch.err.join('\n')).toMatch(/^leash task watch: no planner is consuming/);
+  });
+
+  it('says nothing of it while a planner consumes the bus', async () => {
+    const planner = await engines.bus.subscribe(
+      'planner',
+      ['tasks.requested'],
+      async () => undefined,
+    );
+    try {
+      const run = recordingTerminal();
+      expect(
+        await runCli(['task', 'submit', '--agent', 'support', '--input', 'hi'], env, run.t),
+      ).toBe(0);
+      expect(run.err).toEqual([]);
+    } finally {
+      await planner.close();
+    }
+  });
 });

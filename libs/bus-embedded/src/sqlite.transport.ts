@@ -232,6 +232,13 @@ export class SqliteTransport implements BusTransport, MemberHost {
     this.log.ping();
   }
 
+  /** Members whose session has not expired, in every process on this file. */
+  async liveMembers(group: string): Promise<number> {
+    this.assertOpen();
+    const now = Date.now();
+    return this.log.members(group).filter((member) => member.expiresAt > now).length;
+  }
+
   async ranges(topic: string): Promise<readonly PartitionRange[]> {
     // Sends of this process still batched are not in the log yet; the range is the log's.
     return this.log.ranges(this.resolveTopic(topic).id).map(({ partition, low, high }) => ({

@@ -103,6 +103,50 @@ describeOnKafka('the bus on Kafka', (brokers) => {
     }, 60_000);
   });
 
+  describe('kafka deployments sharing a cluster', () => {
+    it('share no consumer group: each one\'s "planner" gets all of its own records and none of the other\'s', async () => {
+      const run = randomUUID().slice(0, 8);
+      const deployments = ['staging', 'prod'].map((name) => {
+        const prefix = `${name}-${run}.`;
+        const transport = new KafkaTransport({
+          brokers,
+          clientId: `leash-${name}`,
+          replicationFactor: 1,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          groupPrefix: prefix,
+        });
+        return { name, topic: `${prefix}tasks.requested`, transport, got: [] as string[] };
+      });
+      try {
+        for (const d of deployments) {
+          await d.transport.ensureTopics([{ name: d.topic, partitions: 4 }]);
+          // The same service name in both: the group each joins must still be its own.
+          await d.transport.consume({ group: `planner-${run}`, topics: [d.topic] }, async (r) => {
+            d.got.push(`${r.topic}/${r.key}`);
+          });
+        }
+        const keys = Array.from({ length: 20 }, (_, i) => `task-${i}`);
+        for (const d of deployments) {
+          await d.transport.send(
+            d.topic,
+            keys.map((key) => ({ key, value: Buffer.from(key), headers: {} })),
+          );
+        }
+        await waitFor(() => deployments.every((d) => d.got.length >= keys.length), {
+          description: 'each deployment to get all of its own records',
+          timeoutMs: 30_000,
+        });
+        for (const d of deployments) {
+          expect(new Set(d.got)).toEqual(new Set(keys.map((key) => `${d.topic}/${key}`)));
+          expect(await d.transport.liveMembers(`planner-${run}`)).toBe(1);
+        }
+      } finally {
+        await Promise.all(deployments.map((d) => d.transport.close()));
+      }
+    }, 60_000);
+  });
+
   describe('kafka topic provisioning', () => {
     it('creates topics once and reports one that exists with fewer partitions', async () => {
       const warnings: string[] = [];

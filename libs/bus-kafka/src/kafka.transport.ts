@@ -40,6 +40,14 @@ export interface KafkaTransportOptions extends KafkaConnection {
   readonly rebalanceTimeoutMs?: number;
   /** How long `consume` waits for the group to assign partitions (ms). Default 60 s. */
   readonly joinTimeoutMs?: number;
+  /**
+   * Put before every consumer group's name (Leash passes LEASH_TOPIC_PREFIX). Deployments
+   * that share a cluster under different topic prefixes then share no group: kafkajs's
+   * assigners hand a group's partitions of every topic any member subscribed to across
+   * all members, so a shared `planner` group would let one deployment's planners take
+   * the other's partitions.
+   */
+  readonly groupPrefix?: string;
   readonly log?: KafkaTransportLog;
 }
 
@@ -205,8 +213,9 @@ export class KafkaTransport implements BusTransport {
     return count;
   }
 
-  async consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+  async consume(given: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
     this.assertOpen();
+    const spec = { ...given, group: this.groupName(given.group) };
     const consumer = new KafkaGroupConsumer(
       this.kafka.consumer({
         groupId: spec.group,
@@ -236,6 +245,11 @@ export class KafkaTransport implements BusTransport {
     return consumer;
   }
 
+  /** The group's name on the cluster. */
+  private groupName(group: string): string {
+    return `${this.options.groupPrefix ?? ''}${group}`;
+  }
+
   async ping(): Promise<void> {
     const admin = await this.connectedAdmin();
     await admin.describeCluster();
@@ -247,6 +261,14 @@ export class KafkaTransport implements BusTransport {
     return offsets
       .map(({ partition, low, high }) => ({ partition, low, high }))
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** The group's members as its coordinator knows them (none once the last one left or timed out). */
+  async liveMembers(group: string): Promise<number> {
+    this.assertOpen();
+    const admin = await this.connectedAdmin();
+    const { groups } = await retryWhileMoving(() => admin.describeGroups([this.groupName(group)]));
+    return groups[0]?.members.length ?? 0;
   }
 
   async lag(): Promise<readonly ConsumerLag[]> {

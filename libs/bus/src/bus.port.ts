@@ -76,6 +76,12 @@ export interface BusTransport {
    */
   lag?(): Promise<readonly ConsumerLag[]>;
   /**
+   * How many members of a consumer group are live now (in any process). Optional:
+   * an adapter that cannot tell omits it. The CLI uses it to tell a user that no
+   * service consumes the bus it points at, instead of waiting for nothing.
+   */
+  liveMembers?(group: string): Promise<number>;
+  /**
    * The retained range of each partition of a topic. Optional: a consumer
    * that must read a topic's history up to a point (the control channel)
    * asks; an adapter that cannot tell omits it.
@@ -196,6 +202,11 @@ export interface Bus {
   ping(): Promise<void>;
   /** Consumer lag per group, topic and partition; empty when the transport cannot tell. */
   lag?(): Promise<readonly ConsumerLag[]>;
+  /**
+   * How many members of a consumer group (a service's, e.g. `planner`) are live now,
+   * in any process; undefined when the transport cannot tell.
+   */
+  liveMembers(group: string): Promise<number | undefined>;
   /**
    * Each partition's retained range: what a subscriber from the beginning
    * will be delivered, up to `high` as of now. Undefined when the transport

@@ -409,6 +409,11 @@ class TransportBus implements Bus {
     return this.transport.lag ? this.transport.lag() : [];
   }
 
+  async liveMembers(group: string): Promise<number | undefined> {
+    this.assertOpen();
+    return this.transport.liveMembers?.(group);
+  }
+
   async ranges(topic: TopicName): Promise<readonly PartitionRange[] | undefined> {
     return this.transport.ranges ? this.transport.ranges(this.topicName(topic)) : undefined;
   }

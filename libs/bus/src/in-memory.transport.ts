@@ -173,6 +173,10 @@ class ConsumerGroup {
     return this.engine.options;
   }
 
+  get size(): number {
+    return this.members.length;
+  }
+
   join(member: GroupMember): void {
     this.members.push(member);
     this.rebalance();
@@ -462,6 +466,10 @@ export class InMemoryTransport implements BusTransport {
 
   async ping(): Promise<void> {
     this.assertOpen();
+  }
+
+  async liveMembers(group: string): Promise<number> {
+    return this.engine.group(group).size;
   }
 
   async ranges(topic: string): Promise<readonly PartitionRange[]> {

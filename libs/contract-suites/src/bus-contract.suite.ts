@@ -187,6 +187,26 @@ export function describeBusContract(
     );
 
     it(
+      "counts a group's live members: one per subscription, none once they are closed",
+      async () => {
+        const bus = busOn(await harness.open());
+        const name = group('members');
+        expect(await bus.liveMembers(name)).toBe(0);
+        const first = await bus.subscribe(name, [TOPIC], async () => undefined);
+        const second = await bus.subscribe(name, [TOPIC], async () => undefined);
+        await waitFor(async () => (await bus.liveMembers(name)) === 2, {
+          description: 'both subscriptions counted as live members',
+        });
+        await first.close();
+        await second.close();
+        await waitFor(async () => (await bus.liveMembers(name)) === 0, {
+          description: 'no live member once both are closed',
+        });
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
       'processes partitions concurrently: a blocked key does not hold up another partition',
       async () => {
         const bus = busOn(await harness.open());

@@ -212,6 +212,8 @@ async function openTransport(
       clientId: config.KAFKA_CLIENT_ID,
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      // Consumer groups carry the topic prefix: deployments sharing a cluster share no group.
+      groupPrefix: config.LEASH_TOPIC_PREFIX,
       ssl: config.KAFKA_SSL,
       ...(config.KAFKA_SSL_CA_FILE !== undefined ? { sslCaFile: config.KAFKA_SSL_CA_FILE } : {}),
       ...(sasl ? { sasl } : {}),

@@ -10,7 +10,7 @@ import { auditEntries, runSummaries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { TaskRequestedV1, type AnyEnvelope, type TaskStatus } from '@leash/contracts';
 import type { Engines } from '@leash/engines';
-import { PLANNER_TASKS } from '@leash/service-planner';
+import { PLANNER, PLANNER_TASKS } from '@leash/service-planner';
 import { demoReviewersFor, DEMO_TENANT, DEMO_TENANTS } from '../demo/demo-reviewers';
 import { describeEvent, STATUS_EXIT_CODES } from '../demo/task-progress';
 import { UsageError } from './arguments';
@@ -183,8 +183,14 @@ export async function runTaskCommand(
   terminal: Terminal,
 ): Promise<number> {
   const client = new LeashClient({ bus: engines.bus, source: 'leash-cli' });
-  if (command.kind === 'task-watch')
+  const unplanned = await noPlanner(engines);
+  if (command.kind === 'task-watch') {
+    if (unplanned) {
+      terminal.err(`leash task watch: ${unplanned}`);
+      return 1;
+    }
     return watch(client, command.taskId, terminal, command.timeoutMs);
+  }
   const refused = await refusal(command, engines);
   if (refused) {
     terminal.err(`leash task submit: ${refused.message}`);
@@ -198,11 +204,35 @@ export async function runTaskCommand(
     ...(command.scenario !== undefined ? { metadata: { scenario: command.scenario } } : {}),
   });
   terminal.out(`submitted task ${taskId} (agent ${command.agent}, tenant ${command.tenantId})`);
+  if (unplanned) {
+    // Submitted all the same: the task waits on the bus until a planner starts. A watch would wait for nothing.
+    terminal.err(
+      `leash task submit: ${unplanned}; the task waits on the bus until a planner starts`,
+    );
+    return command.watch ? 1 : 0;
+  }
   if (!command.watch) {
     terminal.out(`follow it: bin/leash task watch ${taskId}`);
     return 0;
   }
   return watch(client, taskId, terminal);
+}
+
+/**
+ * Why nothing would happen, when no planner consumes the bus this command opened:
+ * most often a CLI run from another directory, or with another LEASH_BUS_FILE,
+ * than the services. Undefined when a planner is live, or the bus cannot tell.
+ */
+async function noPlanner(engines: Engines): Promise<string | undefined> {
+  if ((await engines.bus.liveMembers(PLANNER)) !== 0) return undefined;
+  const variables =
+    engines.bus.system === 'kafka'
+      ? 'KAFKA_BROKERS and LEASH_TOPIC_PREFIX'
+      : 'LEASH_BUS_FILE (and the working directory: bin/leash runs from the repository root)';
+  return (
+    `no planner is consuming ${engines.bus.topicName('tasks.requested')} on ${engines.location.bus}. ` +
+    `Is Leash running against this bus? Check that it and this command use the same ${variables}`
+  );
 }
 
 /**
