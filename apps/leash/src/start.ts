@@ -1,4 +1,5 @@
 import { telemetry } from './instrument';
+import { dirname, join, resolve } from 'node:path';
 import {
   BASE_ENV,
   ConfigError,
@@ -32,6 +33,7 @@ import {
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
+import { trackedKeyFiles, trackedKeysWarning } from './tracked-keys';
 import { demoReviewerKeysDir, demoReviewersWithKeys } from './demo/demo-reviewer-keys';
 import { runDemo, sharedEngines } from './demo/demo';
 import { NEXT_STEPS } from './demo/next-steps';
@@ -161,6 +163,13 @@ async function main(): Promise<void> {
       `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
       `metrics and health on http://127.0.0.1:${leash.http.port}`,
   );
+  // Keys kept beside the store (or in the demo reviewers' directory) must never be committed.
+  const storeFile = leash.config.LEASH_STORE_FILE;
+  const keyDirs = [
+    ...(storeFile !== ':memory:' ? [join(dirname(resolve(storeFile)), 'gate-keys')] : []),
+    ...(demoKeysDir !== undefined ? [demoKeysDir] : []),
+  ];
+  for (const line of trackedKeysWarning(trackedKeyFiles(keyDirs))) say(line);
   // A kill outlives a restart: say so, or new tasks die at once with no visible cause.
   for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
   if (!demo) for (const line of NEXT_STEPS) say(line);
