@@ -185,10 +185,9 @@ export async function runTaskCommand(
   const client = new LeashClient({ bus: engines.bus, source: 'leash-cli' });
   const unplanned = await noPlanner(engines);
   if (command.kind === 'task-watch') {
-    if (unplanned) {
-      terminal.err(`leash task watch: ${unplanned}`);
-      return 1;
-    }
+    // Said, not fatal: a finished task's history still plays back without a planner.
+    if (unplanned)
+      terminal.err(`leash task watch: ${unplanned}; a task not finished yet will not move`);
     return watch(client, command.taskId, terminal, command.timeoutMs);
   }
   const refused = await refusal(command, engines);
