@@ -22,8 +22,8 @@ describeOnKafka('npm run start:kafka', (brokers) => {
   let dir: string;
   let launcher: Launched | undefined;
 
-  afterAll(() => {
-    launcher?.kill();
+  afterAll(async () => {
+    await launcher?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -15,8 +15,8 @@ describe('npm start with the demo', () => {
   let dir: string;
   let launcher: Launched | undefined;
 
-  afterAll(() => {
-    launcher?.kill();
+  afterAll(async () => {
+    await launcher?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -35,8 +35,11 @@ export interface Launched {
   output(): string;
   /** Resolves with its exit code once it has ended. */
   readonly exited: Promise<number | null>;
-  /** SIGKILL, if it still runs: for afterAll. */
-  kill(): void;
+  /**
+   * For afterAll: SIGINT if it still runs, as Ctrl-C would, so it stops what it
+   * started (start:kafka's six detached processes); SIGKILL after 30 s.
+   */
+  stop(): Promise<void>;
 }
 
 /** Starts a TypeScript entry point (relative to the root) as `npm` would, with `env`. */
@@ -54,8 +57,12 @@ export function launch(script: string, env: NodeJS.ProcessEnv): Launched {
     child,
     output: () => output,
     exited,
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGINT');
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(stuck);
     },
   };
 }
