@@ -106,7 +106,9 @@ describe('leash task submit: mistakes said at once', () => {
     expect(await runCli(argv, env, watched.t)).toBe(1);
     // A watch plays a task's history back even then, so it says so and goes on (here until its timeout).
     const watch = recordingTerminal();
-    expect(await runCli(['task', 'watch', 'some-task', '--timeout', '500'], env, watch.t)).toBe(124);
+    expect(await runCli(['task', 'watch', 'some-task', '--timeout', '500'], env, watch.t)).toBe(
+      124,
+    );
     expect(watch.err[0]).toMatch(/^leash task watch: no planner is consuming .*will not move$/);
   });
 
