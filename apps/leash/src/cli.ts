@@ -5,10 +5,12 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { resolve } from 'node:path';
 import {
   BASE_ENV,
+  MODEL_PRICES_ENV,
   ConfigError,
   extendEnv,
   loadConfig,
   type BaseConfig,
+  type ConfigOf,
   type Environment,
 } from '@leash/config';
 import { openBus, openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
@@ -16,6 +18,7 @@ import { inSpan } from '@leash/telemetry';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import type { AuditCommand } from './cli/audit.command';
 import type { DeploymentCommand } from './cli/deployment.command';
+import type { ReleaseCommand } from './cli/release.command';
 import type { RunsCommand } from './cli/runs.command';
 import type { TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
@@ -26,8 +29,8 @@ import type { ReviewersCommand } from './cli/reviewers.command';
 // Each command's module is loaded when that command runs (`await import`): a command
 // does not pay for the others' dependencies (the services' modules among them).
 
-/** The variables the CLI reads: the engines', and where reviewers' keys are. */
-export const CLI_ENV = extendEnv(BASE_ENV, REVIEWER_KEYS_ENV);
+/** The variables the CLI reads: the engines', where reviewers' keys are, and the model prices (a release's model must have one). */
+export const CLI_ENV = extendEnv(BASE_ENV, { ...REVIEWER_KEYS_ENV, ...MODEL_PRICES_ENV });
 
 type Command =
   | CliCommand
@@ -36,7 +39,8 @@ type Command =
   | RunsCommand
   | TenantCommand
   | ReviewersCommand
-  | DeploymentCommand;
+  | DeploymentCommand
+  | ReleaseCommand;
 
 /*
  * `leash`: the operator's CLI (bin/leash). Each command opens the same
@@ -66,7 +70,7 @@ export async function runCli(
   if (command.kind === 'gate-keys') {
     return (await import('./cli/deployment.command')).runGateKeys(command, terminal);
   }
-  let config: BaseConfig & KeyLocationConfig;
+  let config: ConfigOf<typeof CLI_ENV>;
   try {
     config = loadConfig(CLI_ENV, { env, subject: 'leash' });
   } catch (error) {
@@ -142,6 +146,14 @@ function ownerOf(command: EngineCommand): ProcessName {
       return 'budget';
     case 'task-submit':
     case 'task-watch':
+    case 'release-create':
+    case 'release-list':
+    case 'release-show':
+    case 'release-diff':
+    case 'release-promote':
+    case 'release-rollback':
+    case 'release-status':
+    case 'policy-diff':
       return 'planner';
     case 'kill-list':
     case 'kill':
@@ -161,8 +173,17 @@ async function run(
   command: EngineCommand,
   engines: Engines,
   terminal: Terminal,
-  keys: KeyLocationConfig,
+  config: KeyLocationConfig & Pick<ConfigOf<typeof CLI_ENV>, 'LEASH_MODEL_PRICES'>,
 ): Promise<number> {
+  const keys = config;
+  if (isReleaseCommand(command)) {
+    const { runReleaseCommand, openReleaseDesk } = await import('./cli/release.command');
+    return runReleaseCommand(
+      command,
+      openReleaseDesk(engines, config.LEASH_MODEL_PRICES),
+      terminal,
+    );
+  }
   switch (command.kind) {
     case 'audit':
       return (await import('./cli/audit.command')).runAuditCommand(
@@ -217,6 +238,12 @@ async function run(
   }
 }
 
+function isReleaseCommand(
+  command: EngineCommand,
+): command is Exclude<ReleaseCommand, { kind: 'help' }> {
+  return command.kind.startsWith('release-') || command.kind === 'policy-diff';
+}
+
 /** The command line as a command (its module loaded for it), or UsageError. */
 async function parseArgv(argv: readonly string[], env: Environment): Promise<Command> {
   switch (argv[0]) {
@@ -235,6 +262,11 @@ async function parseArgv(argv: readonly string[], env: Environment): Promise<Com
     case 'gate-keys':
     case 'topics':
       return (await import('./cli/deployment.command')).parseDeploymentCommand(argv);
+    case 'release':
+    case 'policy':
+      return (await import('./cli/release.command')).parseReleaseCommand(argv, {
+        issuedBy: defaultIssuer(env),
+      });
     default:
       return parseCommand(argv, { issuedBy: defaultIssuer(env) });
   }

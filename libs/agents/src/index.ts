@@ -5,3 +5,4 @@ export * from './policy-document';
 export * from './profile-source';
 export * from './reference';
 export * from './catalog';
+export * from './releases';

@@ -267,6 +267,25 @@ export function describeEvent(event: AnyEnvelope): Described {
     }
     case 'leash.control.ack.v1':
       return { kind: 'control', summary: `acknowledged: ${clip(JSON.stringify(event.data), 300)}` };
+    case 'leash.releases.created.v1': {
+      const d = event.data;
+      return {
+        kind: 'control',
+        agent: d.agent,
+        summary: `release ${d.agent}@${d.release} created by ${d.author}${d.parent ? ` from @${d.parent}` : ''}: prompt ${d.prompt.id} v${d.prompt.version}, policy ${d.policy.id} v${d.policy.version}, tools ${d.toolsVersion}; ${clip(d.description || 'no description')}`,
+      };
+    }
+    case 'leash.releases.routed.v1': {
+      const d = event.data;
+      const canary = d.canary
+        ? `, canary @${d.canary.release} at ${d.canary.percent}%`
+        : ', no canary';
+      return {
+        kind: 'control',
+        agent: d.agent,
+        summary: `release ${d.change} of ${d.agent}@${d.release} by ${d.by}: current @${d.current}${canary}${d.moveRunning ? ', running tasks moved' : ''}; ${clip(d.reason)}`,
+      };
+    }
     default: {
       const unknown: { type: string } = event;
       return { kind: 'control', summary: unknown.type };

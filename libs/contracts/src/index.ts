@@ -4,6 +4,7 @@ export * from './events/action.schema';
 export * from './events/budget.schema';
 export * from './events/approval.schema';
 export * from './events/control.schema';
+export * from './events/release.schema';
 export * from './topics';
 export * from './envelope';
 export * from './asyncapi';

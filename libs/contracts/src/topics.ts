@@ -20,6 +20,7 @@ import {
   UsageRecordedV1,
 } from './events/budget.schema';
 import { ControlAckV1, KillV1, ResumeV1 } from './events/control.schema';
+import { ReleaseCreatedV1, ReleaseRoutedV1 } from './events/release.schema';
 import { TaskFinishedV1, TaskRequestedV1 } from './events/task.schema';
 
 /*
@@ -73,7 +74,8 @@ export const TOPICS = {
   },
   control: {
     key: 'control',
-    description: 'Kill, resume and their acknowledgements; one key keeps them in order.',
+    description:
+      'Kill, resume and their acknowledgements, and agent releases and their routing; one key keeps them in order.',
   },
 } as const satisfies Record<string, TopicDefinition>;
 
@@ -182,6 +184,17 @@ export const EVENTS = {
     topic: 'control',
     schema: ControlAckV1,
     summary: 'A service applied a kill or resume.',
+  },
+  'leash.releases.created.v1': {
+    topic: 'control',
+    schema: ReleaseCreatedV1,
+    summary: "An agent's new release: profile, prompt, policy, toolset and caps, immutable.",
+  },
+  'leash.releases.routed.v1': {
+    topic: 'control',
+    schema: ReleaseRoutedV1,
+    summary:
+      'Which releases take new tasks: promote, canary, rollback, or a canary rolled back by itself.',
   },
 } as const satisfies Record<string, EventDefinition>;
 

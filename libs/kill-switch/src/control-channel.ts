@@ -20,6 +20,17 @@ export interface ControlChannelOptions {
    */
   readonly onRollback?: (kill: KillV1) => Promise<void>;
   readonly log?: ControlLog;
+  /**
+   * Applies the control topic's other events (agent releases and their
+   * routing), history and live alike, before the service starts its work.
+   * Must be idempotent: each start applies the whole history again.
+   */
+  readonly extension?: ControlExtension;
+}
+
+/** What a service does with control events other than kills, resumes and acknowledgements. */
+export interface ControlExtension {
+  handle(event: AnyEnvelope, context: { readonly past: boolean }): Promise<void>;
 }
 
 /**
@@ -147,9 +158,9 @@ export class ControlChannel {
   }
 
   /**
-   * Applies one control event; acknowledgements (of anyone) are ignored. A
-   * past event (issued before this start) is applied only: not acknowledged,
-   * not rolled back.
+   * Applies one control event; acknowledgements (of anyone) are ignored, and
+   * any other event goes to the extension. A past event (issued before this
+   * start) is applied only: not acknowledged, not rolled back.
    */
   async handle(
     event: AnyEnvelope,
@@ -175,6 +186,8 @@ export class ControlChannel {
         `resume ${resume.commandId} (${describeScope(resume.scope)}) by ${resume.issuedBy}: ` +
           `lifted ${lifted.length} kill(s)`,
       );
+    } else if (event.type !== 'leash.control.ack.v1') {
+      await this.options.extension?.handle(event, { past });
     }
   }
 

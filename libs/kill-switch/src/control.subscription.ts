@@ -9,7 +9,7 @@ import {
 import { type Bus } from '@leash/bus';
 import { BUS } from '@leash/bus/nest';
 import type { KillV1 } from '@leash/contracts';
-import { ControlChannel } from './control-channel';
+import { ControlChannel, type ControlExtension } from './control-channel';
 import { KILL_SWITCH, type KillSwitch } from './kill-switch';
 
 /** Undoes the work of a kill that asks for a rollback; only the executor provides one. */
@@ -17,6 +17,9 @@ export interface KillRollback {
   execute(kill: KillV1): Promise<void>;
 }
 export const KILL_ROLLBACK = Symbol('KILL_ROLLBACK');
+
+/** The service's handler of the control topic's other events (releases); see ControlExtension. */
+export const CONTROL_EXTENSION = Symbol('CONTROL_EXTENSION');
 
 /**
  * The Nest side of a service's control channel: subscribes this instance to
@@ -33,12 +36,14 @@ export class ControlSubscription implements OnApplicationBootstrap, OnApplicatio
     @Inject(BUS) bus: Bus,
     @Inject(KILL_SWITCH) killSwitch: KillSwitch,
     @Optional() @Inject(KILL_ROLLBACK) rollBack?: KillRollback,
+    @Optional() @Inject(CONTROL_EXTENSION) extension?: ControlExtension,
   ) {
     this.channel = new ControlChannel({
       bus,
       killSwitch,
       log: new Logger('KillSwitch'),
       ...(rollBack ? { onRollback: (kill: KillV1) => rollBack.execute(kill) } : {}),
+      ...(extension ? { extension } : {}),
     });
   }
 

@@ -23,6 +23,7 @@ const HELP_TOPICS = [
   'tenant',
   'reviewers',
   'deploy',
+  'release',
 ] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 
@@ -85,6 +86,7 @@ export function parseCommand(argv: readonly string[], defaults: ParseDefaults): 
     case '--help':
     case '-h':
       if (rest[0] === 'gate-keys' || rest[0] === 'topics') return { kind: 'help', topic: 'deploy' };
+      if (rest[0] === 'policy') return { kind: 'help', topic: 'release' };
       return { kind: 'help', ...(isTopic(rest[0]) ? { topic: rest[0] } : {}) };
     case 'kill':
       return parseKill(rest, defaults);

@@ -2,6 +2,7 @@ import type { HelpTopic } from './arguments';
 import { OVERVIEW } from './overview';
 import { AUDIT_HELP } from './audit.command';
 import { DEPLOY_HELP } from './deployment.command';
+import { RELEASE_HELP } from './release.help';
 import { REVIEWERS_HELP } from './reviewers.command';
 import { RUNS_HELP } from './runs.command';
 import { TASK_HELP } from './task.command';
@@ -82,6 +83,8 @@ export function helpText(topic?: HelpTopic): string {
       return REVIEWERS_HELP;
     case 'deploy':
       return DEPLOY_HELP;
+    case 'release':
+      return RELEASE_HELP;
     default:
       return OVERVIEW;
   }

@@ -20,9 +20,13 @@ Usage:
   leash audit TASK_ID [--json]
   leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
   leash tenant time-zone TENANT ZONE [--by NAME]
+  leash release (create --agent A --file F | list --agent A | show A@N | diff A@N1 A@N2)
+  leash release promote A@N (--canary P | --full)
+  leash release (rollback | status) --agent A [--move-running]
+  leash policy (diff | publish) --agent A --file F.cedar
   leash gate-keys --dir D [--public-dir P] [--gate G]     (before a deployment starts)
   leash topics provision
-  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | deploy]
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | release | deploy]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)

@@ -1,7 +1,8 @@
-import { IT_HELPDESK_AGENT } from './it-helpdesk';
-import { PROCUREMENT_AGENT } from './procurement';
+import { IT_HELPDESK_AGENT, IT_HELPDESK_PROMPTS } from './it-helpdesk';
+import { PROCUREMENT_AGENT, PROCUREMENT_PROMPTS } from './procurement';
 import { toolSourceOf, type ReferenceAgent } from './reference-agent';
-import { SUPPORT_AGENT } from './support';
+import type { SystemPrompt } from './scenario';
+import { SUPPORT_AGENT, SUPPORT_PROMPTS } from './support';
 
 export * from './reference-agent';
 export * from './it-helpdesk';
@@ -20,3 +21,10 @@ export const REFERENCE_TOOLS = toolSourceOf(
   Object.values(REFERENCE_AGENTS).flatMap((agent) => agent.tools),
 );
 export * from './scenario';
+
+/** Every version of the reference agents' system prompts, shipped as code. */
+export const REFERENCE_PROMPTS: readonly SystemPrompt[] = [
+  ...IT_HELPDESK_PROMPTS,
+  ...PROCUREMENT_PROMPTS,
+  ...SUPPORT_PROMPTS,
+];

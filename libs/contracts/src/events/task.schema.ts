@@ -37,6 +37,7 @@ export const TrajectoryStep = z.object({
   kind: z.enum(['plan', 'action', 'observation', 'rejection', 'final']),
   tool: z.string().optional(),
   actionId: z.string().optional(),
+  gate: z.string().max(50).optional().describe('For a rejection: the gate that refused.'),
   summary: z.string().max(10_000),
   at: Timestamp,
 });

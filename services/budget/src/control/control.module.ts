@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
+import { releaseApplierProvider } from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
 import { STORE } from '@leash/engines/nest';
 import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
-import { ControlSubscription } from '@leash/kill-switch/nest';
+import { CONTROL_EXTENSION, ControlSubscription } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';
 import { BUDGET, type BudgetConfig } from '../config';
 
@@ -21,6 +22,8 @@ import { BUDGET, type BudgetConfig } from '../config';
       inject: [STORE, CONFIG],
     },
     ControlSubscription,
+    // Agent releases ride the control topic: this service's catalog applies them.
+    releaseApplierProvider({ provide: CONTROL_EXTENSION, store: STORE, service: BUDGET }),
   ],
   exports: [KILL_SWITCH],
 })

@@ -24,9 +24,14 @@ export const NO_KILLS: KillGate = {
   track: () => () => undefined,
 };
 
-/** Where the versioned system prompts are looked up. */
+/** Where the versioned system prompts are looked up: shipped as code, or brought by a release. */
 export interface PromptSource {
-  prompt(id: string, version: string): SystemPrompt | undefined;
+  prompt(id: string, version: string): SystemPrompt | undefined | Promise<SystemPrompt | undefined>;
+}
+
+/** Which release of an agent a new task starts on (the catalog's routing: current, or a canary's share). */
+export interface ReleaseRouter {
+  releaseFor(agent: string, taskId: string): Promise<number | undefined>;
 }
 
 export interface AgentLoopOptions {
@@ -64,6 +69,8 @@ export interface AgentLoopDeps {
   readonly profiles: ProfileSource;
   readonly tools: ToolSource;
   readonly prompts: PromptSource;
+  /** Absent: every task starts on the agent's current profile version. */
+  readonly releases?: ReleaseRouter;
   readonly prices: PriceTable;
   readonly killGate: KillGate;
   /** Milliseconds since the epoch; injected so deadlines can be tested. */

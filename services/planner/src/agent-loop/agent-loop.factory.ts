@@ -3,8 +3,10 @@ import {
   REFERENCE_TOOLS,
   type AgentProfile,
   type ProfileSource,
+  type ReleaseCatalog,
   type ToolSource,
 } from '@leash/agents';
+import { IntervalSweeper } from '@leash/engines';
 import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
 import type { TopicName } from '@leash/contracts';
 import type { PriceTable } from '@leash/config';
@@ -29,6 +31,8 @@ import { ResumeOpenTasksUseCase } from './resume-tasks/resume-open-tasks.usecase
 import { REFERENCE_PROMPTS, promptSourceOf } from './scenarios/reference-scenarios';
 import { StartTaskUseCase } from './start-task/start-task.usecase';
 import { InFlightCalls } from './task-state/in-flight-calls';
+import { MoveRunningTasksUseCase } from './watch-canary/move-running-tasks.usecase';
+import { WatchCanaryUseCase, type CanaryReport } from './watch-canary/watch-canary.usecase';
 
 export interface AgentLoopFactoryOptions {
   readonly store: Store;
@@ -41,6 +45,10 @@ export interface AgentLoopFactoryOptions {
   readonly tools?: ToolSource;
   /** Default: the reference agents' prompts. */
   readonly prompts?: PromptSource;
+  /** Routes new tasks to releases and watches canaries. Default: every task on its agent's current version. */
+  readonly releases?: ReleaseCatalog;
+  /** How often running canaries are compared with their baselines. Default 1 s. */
+  readonly canaryWatchIntervalMs?: number;
   /** Default: no kills (pass the service's KillSwitch). */
   readonly killGate?: KillGate;
   /** Milliseconds since the epoch. Default Date.now. */
@@ -62,6 +70,9 @@ export interface AgentLoop {
   readonly killTasks: KillTasksUseCase;
   readonly resumeOpenTasks: ResumeOpenTasksUseCase;
   readonly sweeper: DeadlineSweeper;
+  readonly moveRunningTasks: MoveRunningTasksUseCase;
+  /** Present with `releases`: compares running canaries with their baselines on an interval. */
+  readonly canaryWatch?: IntervalSweeper<CanaryReport[]>;
   /** Routes one delivery to its use case, as the Nest consumers do. */
   handle(delivery: Delivery): Promise<void>;
 }
@@ -84,6 +95,7 @@ export function createAgentLoop(options: AgentLoopFactoryOptions): AgentLoop {
     profiles: options.profiles,
     tools: options.tools ?? REFERENCE_TOOLS,
     prompts: options.prompts ?? promptSourceOf(REFERENCE_PROMPTS),
+    ...(options.releases ? { releases: options.releases } : {}),
     prices: options.prices,
     killGate: options.killGate ?? NO_KILLS,
     clock: options.clock ?? Date.now,
@@ -103,6 +115,23 @@ export function createAgentLoop(options: AgentLoopFactoryOptions): AgentLoop {
     intervalMs: options.sweepIntervalMs ?? 1_000,
     onError: (error) => deps.log.error(`deadline sweep failed: ${String(error)}`),
   });
+  const moveRunningTasks = new MoveRunningTasksUseCase(deps);
+  const releases = options.releases;
+  const watch =
+    releases &&
+    new WatchCanaryUseCase({
+      store: deps.store,
+      releases,
+      source: deps.source,
+      clock: deps.clock,
+      log: deps.log,
+    });
+  const canaryWatch = watch
+    ? new IntervalSweeper(() => watch.execute(), {
+        intervalMs: options.canaryWatchIntervalMs ?? 1_000,
+        onError: (error) => deps.log.error(`canary watch failed: ${String(error)}`),
+      })
+    : undefined;
 
   async function handle(delivery: Delivery): Promise<void> {
     const event = delivery.event;
@@ -134,6 +163,8 @@ export function createAgentLoop(options: AgentLoopFactoryOptions): AgentLoop {
     killTasks,
     resumeOpenTasks,
     sweeper,
+    moveRunningTasks,
+    ...(canaryWatch ? { canaryWatch } : {}),
     handle,
   };
 }

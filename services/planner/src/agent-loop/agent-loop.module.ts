@@ -8,10 +8,18 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { AgentCatalog, type AgentProfile, type ProfileSource } from '@leash/agents';
+import {
+  AgentCatalog,
+  ReleaseApplier,
+  ReleaseCatalog,
+  shippedPrompt,
+  type AgentProfile,
+  type ProfileSource,
+} from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
 import { STORE } from '@leash/engines/nest';
 import { KILL_SWITCH } from '@leash/kill-switch';
+import { CONTROL_EXTENSION } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';
 import type { AgentLoopConfig } from './agent-loop.config';
 import type { KillGate } from './agent-loop.deps';
@@ -57,10 +65,12 @@ class AgentLoopHost
     const resumed = await this.loop.resumeOpenTasks.execute();
     if (resumed.length > 0) this.logger.log(`resumed ${resumed.length} open task(s)`);
     this.loop.sweeper.start();
+    this.loop.canaryWatch?.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.loop.sweeper.stop();
+    await this.loop.canaryWatch?.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -89,6 +99,8 @@ export class AgentLoopModule {
     const logger = new Logger('planner:agent-loop');
     return {
       module: AgentLoopModule,
+      // Global for CONTROL_EXTENSION: the control module's subscription hands releases to it.
+      global: true,
       controllers: [
         TasksRequestedConsumer,
         BudgetDecisionsConsumer,
@@ -104,6 +116,7 @@ export class AgentLoopModule {
               ? undefined
               : modelFromConfig(config, options.scenarios ?? new ScenarioRegistry());
             if (configured) logger.log(configured.description);
+            const releases = new ReleaseCatalog(store, { shippedPrompt });
             return createAgentLoop({
               store,
               model: options.model ?? configured!.model,
@@ -113,6 +126,13 @@ export class AgentLoopModule {
                   ? { modelName: options.modelName }
                   : {}),
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
+              releases,
+              canaryWatchIntervalMs: config.LEASH_PLANNER_SWEEP_INTERVAL_MS,
+              // A release's own prompt version first: it is what the release was made with.
+              prompts: {
+                prompt: async (id, version) =>
+                  (await releases.prompt(id, version)) ?? shippedPrompt(id, version),
+              },
               prices: config.LEASH_MODEL_PRICES,
               ...(killGate ? { killGate } : {}),
               ...(options.clock ? { clock: options.clock } : {}),
@@ -127,8 +147,26 @@ export class AgentLoopModule {
           useFactory: pick,
         })),
         AgentLoopHost,
+        {
+          // Releases from the control topic into the catalog; a rollback that says so moves running tasks.
+          provide: CONTROL_EXTENSION,
+          inject: [AGENT_LOOP],
+          useFactory: (loop: AgentLoop) =>
+            new ReleaseApplier(
+              new ReleaseCatalog(loop.deps.store, { shippedPrompt }),
+              new Logger('planner:releases'),
+              async (routed) => {
+                const moved = await loop.moveRunningTasks.execute(routed);
+                if (moved.length > 0) {
+                  logger.log(
+                    `moved ${moved.length} running task(s) of ${routed.agent} to @${routed.current}`,
+                  );
+                }
+              },
+            ),
+        },
       ],
-      exports: [AGENT_LOOP, ...USE_CASES.map(({ token }) => token)],
+      exports: [AGENT_LOOP, CONTROL_EXTENSION, ...USE_CASES.map(({ token }) => token)],
     };
   }
 }

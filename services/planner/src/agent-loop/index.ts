@@ -24,3 +24,11 @@ export { EnforceDeadlinesUseCase } from './enforce-deadlines/enforce-deadlines.u
 export { DeadlineSweeper } from './enforce-deadlines/deadline-sweeper';
 export { KillTasksUseCase } from './kill-tasks/kill-tasks.usecase';
 export { ResumeOpenTasksUseCase } from './resume-tasks/resume-open-tasks.usecase';
+export { MoveRunningTasksUseCase } from './watch-canary/move-running-tasks.usecase';
+export {
+  WatchCanaryUseCase,
+  canaryReport,
+  type CanaryReport,
+} from './watch-canary/watch-canary.usecase';
+export { figuresOf, canaryBreaches, type ReleaseFigures } from './watch-canary/canary-figures';
+export { RELEASE_OUTCOMES, type ReleaseOutcome } from './watch-canary/release-outcome.aggregate';

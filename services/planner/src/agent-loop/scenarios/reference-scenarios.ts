@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   IT_HELPDESK_DEFAULT_SCRIPT,
-  IT_HELPDESK_PROMPTS,
   IT_HELPDESK_SCENARIOS,
   PROCUREMENT_DEFAULT_SCRIPT,
-  PROCUREMENT_PROMPTS,
   PROCUREMENT_SCENARIOS,
+  REFERENCE_PROMPTS,
   SCENARIO_METADATA_KEY,
   SUPPORT_DEFAULT_SCRIPT,
-  SUPPORT_PROMPTS,
   SUPPORT_SCENARIOS,
   type ReferenceScenario,
   type ScenarioScript,
@@ -25,11 +23,7 @@ export const REFERENCE_SCENARIOS: readonly ReferenceScenario[] = [
   ...SUPPORT_SCENARIOS,
 ];
 
-export const REFERENCE_PROMPTS: readonly SystemPrompt[] = [
-  ...IT_HELPDESK_PROMPTS,
-  ...PROCUREMENT_PROMPTS,
-  ...SUPPORT_PROMPTS,
-];
+export { REFERENCE_PROMPTS };
 
 const DEFAULT_SCRIPTS: Readonly<Record<string, ScenarioScript>> = {
   'it-helpdesk': IT_HELPDESK_DEFAULT_SCRIPT,

@@ -31,14 +31,19 @@ export class StartTaskUseCase {
     if (await deps.store.repository(PLANNER_TASKS).get(taskId)) return 'duplicate';
 
     const request = event.data;
-    const profile = await deps.profiles.profile(request.agent, request.agentVersion);
+    // A task starts on one release and keeps it: the version is written into the task and every event.
+    const release =
+      request.agentVersion ?? (await deps.releases?.releaseFor(request.agent, taskId));
+    const profile = await deps.profiles.profile(request.agent, release);
     if (!profile && attempt < deps.options.unknownAgentAttempts) {
       // The catalog may not be seeded yet (services starting together): try the delivery again.
       throw new TransientError(`agent ${request.agent} is not in the catalog (yet)`);
     }
     const now = deps.clock();
     const nowIso = new Date(now).toISOString();
-    const prompt = profile && deps.prompts.prompt(profile.prompt.id, profile.prompt.version);
+    const prompt = profile
+      ? await deps.prompts.prompt(profile.prompt.id, profile.prompt.version)
+      : undefined;
     const tools = profile ? profileTools(deps, profile) : [];
     const model = profile ? deps.modelName(profile) : 'none';
     const deadlineMs = request.deadlineAt

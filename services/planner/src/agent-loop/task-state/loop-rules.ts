@@ -75,7 +75,7 @@ function trajectory(
   now: number,
   kind: PlannerTask['trajectory'][number]['kind'],
   summary: string,
-  extra: { tool?: string; actionId?: string } = {},
+  extra: { tool?: string; actionId?: string; gate?: string } = {},
 ): void {
   task.trajectory.push({ step: task.step, kind, summary: clip(summary), at: iso(now), ...extra });
 }
@@ -387,7 +387,7 @@ export function recordOutcome(
       ctx.now,
       'rejection',
       `${call.tool} rejected by ${data.gate} (${data.code}): ${data.reason}${data.feedback ? ` Reviewer: ${data.feedback}` : ''}`,
-      { tool: call.tool, actionId: data.actionId },
+      { tool: call.tool, actionId: data.actionId, gate: data.gate },
     );
   }
   if (task.turn.every((c) => c.outcome)) return completeTurn(task, ctx);

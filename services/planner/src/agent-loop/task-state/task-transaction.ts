@@ -1,5 +1,6 @@
 import { toolsetVersion, type AgentProfile, type ToolDefinition } from '@leash/agents';
 import type { Transaction } from '@leash/store';
+import { RELEASE_OUTCOMES, outcomeOf } from '../watch-canary/release-outcome.aggregate';
 import { targetOf, type AgentLoopDeps } from '../agent-loop.deps';
 import type { LoopContext, Outgoing } from './loop-rules';
 import { PLANNER_TASKS, type PlannerTask } from './planner-task.aggregate';
@@ -30,9 +31,19 @@ export async function changeTask(
   });
 }
 
+/**
+ * Puts the events of a change in the outbox. A task's end is also recorded
+ * as its release's outcome, in the same transaction: the canary watch
+ * compares releases by these.
+ */
 export async function enqueueAll(tx: Transaction, outgoing: readonly Outgoing[]): Promise<void> {
   for (const { topic, envelope } of outgoing) {
     await tx.outbox.enqueue(topic, envelope as never);
+    if (envelope.type === 'leash.tasks.finished.v1') {
+      const outcome = outcomeOf(envelope.data);
+      const outcomes = tx.repository(RELEASE_OUTCOMES);
+      if (!(await outcomes.get(outcome.taskId))) await outcomes.insert(outcome);
+    }
   }
 }
 

@@ -1,0 +1,6 @@
+export * from './release.aggregates';
+export * from './release-catalog';
+export * from './release-file';
+export * from './release-diff';
+export * from './canary-split';
+export * from './release-applier';
