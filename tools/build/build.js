@@ -19,10 +19,12 @@ execFileSync(
   ],
   { stdio: 'inherit' },
 );
-// Files the code reads at run time beside itself (the reference agents' Cedar policies).
+// Files the code reads at run time beside itself: the reference agents' folders
+// (agent.yaml, prompt.md, policy.cedar, tools.yaml).
+const DATA_FILE = /(\.cedar|(^|[\\/])(agent|tools)\.(yaml|yml|json)|(^|[\\/])prompt\.md)$/;
 for (const top of ['apps', 'libs', 'services']) {
   for (const file of readdirSync(path.join(root, top), { recursive: true })) {
-    if (!String(file).endsWith('.cedar')) continue;
+    if (!DATA_FILE.test(String(file)) || String(file).includes('node_modules')) continue;
     mkdirSync(path.dirname(path.join(out, top, file)), { recursive: true });
     cpSync(path.join(root, top, file), path.join(out, top, file));
   }

@@ -13,6 +13,7 @@ import {
   type ConfigOf,
   type Environment,
 } from '@leash/config';
+import { AGENT_VARIABLES, agentSetFromConfig } from '@leash/agents';
 import { openBus, openEngines, storeFileOf, type Engines, type ProcessName } from '@leash/engines';
 import { inSpan } from '@leash/telemetry';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
@@ -23,14 +24,22 @@ import type { RunsCommand } from './cli/runs.command';
 import type { TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
 import type { TenantCommand } from './cli/tenant.command';
-import { REVIEWER_KEYS_ENV, type KeyLocationConfig } from './cli/reviewer-keys';
+import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
 import type { ReviewersCommand } from './cli/reviewers.command';
 
 // Each command's module is loaded when that command runs (`await import`): a command
 // does not pay for the others' dependencies (the services' modules among them).
 
-/** The variables the CLI reads: the engines', where reviewers' keys are, and the model prices (a release's model must have one). */
-export const CLI_ENV = extendEnv(BASE_ENV, { ...REVIEWER_KEYS_ENV, ...MODEL_PRICES_ENV });
+/**
+ * The variables the CLI reads: the engines', where reviewers' keys are, the
+ * model prices (a release's model must have one) and the agents' folders (a
+ * release may name their tools).
+ */
+export const CLI_ENV = extendEnv(BASE_ENV, {
+  ...REVIEWER_KEYS_ENV,
+  ...MODEL_PRICES_ENV,
+  ...AGENT_VARIABLES,
+});
 
 type Command =
   | CliCommand
@@ -173,16 +182,12 @@ async function run(
   command: EngineCommand,
   engines: Engines,
   terminal: Terminal,
-  config: KeyLocationConfig & Pick<ConfigOf<typeof CLI_ENV>, 'LEASH_MODEL_PRICES'>,
+  config: ConfigOf<typeof CLI_ENV>,
 ): Promise<number> {
   const keys = config;
   if (isReleaseCommand(command)) {
     const { runReleaseCommand, openReleaseDesk } = await import('./cli/release.command');
-    return runReleaseCommand(
-      command,
-      openReleaseDesk(engines, config.LEASH_MODEL_PRICES),
-      terminal,
-    );
+    return runReleaseCommand(command, openReleaseDesk(engines, config), terminal);
   }
   switch (command.kind) {
     case 'audit':
@@ -214,7 +219,11 @@ async function run(
     case 'approvals-list': {
       const { runApprovalsList } = await import('./cli/approvals.command');
       const { openApprovalsDesk } = await import('./cli/approvals-desk');
-      return runApprovalsList(openApprovalsDesk(engines), command, terminal);
+      return runApprovalsList(
+        openApprovalsDesk(engines, agentSetFromConfig(config).tools),
+        command,
+        terminal,
+      );
     }
     case 'approvals-decide': {
       const { runApprovalsDecide } = await import('./cli/approvals.command');
@@ -223,8 +232,11 @@ async function run(
       const keyFile = command.keyFile
         ? resolve(command.keyFile)
         : reviewerKeyFile(keys, command.reviewer);
-      return runApprovalsDecide(openApprovalsDesk(engines), command, terminal, () =>
-        readReviewerKey(keyFile, command.reviewer),
+      return runApprovalsDecide(
+        openApprovalsDesk(engines, agentSetFromConfig(config).tools),
+        command,
+        terminal,
+        () => readReviewerKey(keyFile, command.reviewer),
       );
     }
     case 'reviewers-add':

@@ -5,4 +5,5 @@ export * from './policy-document';
 export * from './profile-source';
 export * from './reference';
 export * from './catalog';
+export * from './agent-folders';
 export * from './releases';

@@ -1,4 +1,4 @@
-import { CATALOG_SEED_VARIABLES } from '@leash/agents';
+import { AGENT_VARIABLES } from '@leash/agents';
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
 import { APPROVALS_GATE_REQUIREMENTS, APPROVALS_GATE_VARIABLES } from './gate/approvals.config';
 import type { ServiceName } from '@leash/contracts';
@@ -8,7 +8,7 @@ export const APPROVALS = 'approvals' satisfies ServiceName;
 /** The approvals service's environment: the base variables and the approval gate's. */
 export const APPROVALS_ENV = extendEnv(
   BASE_ENV,
-  { ...APPROVALS_GATE_VARIABLES, ...CATALOG_SEED_VARIABLES },
+  { ...APPROVALS_GATE_VARIABLES, ...AGENT_VARIABLES },
   APPROVALS_GATE_REQUIREMENTS,
 );
 

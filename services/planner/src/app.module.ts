@@ -10,6 +10,8 @@ import { PLANNER } from './config';
 @Module({
   imports: [ControlModule, AgentLoopModule.forRoot()],
   // Each service owns its store, so each seeds its own catalog before its consumers start.
-  providers: [catalogSeedProvider({ store: STORE, config: CONFIG, service: PLANNER })],
+  providers: [
+    catalogSeedProvider({ store: STORE, config: CONFIG, service: PLANNER, reportDrift: true }),
+  ],
 })
 export class PlannerModule {}

@@ -1,4 +1,4 @@
-import { CATALOG_SEED_VARIABLES } from '@leash/agents';
+import { AGENT_VARIABLES } from '@leash/agents';
 import { BASE_ENV, extendEnv, type ConfigOf } from '@leash/config';
 import {
   POLICY_DECISIONS_REQUIREMENTS,
@@ -11,7 +11,7 @@ export const POLICY = 'policy' satisfies ServiceName;
 /** The policy service's environment: the base variables and the decision gate's. */
 export const POLICY_ENV = extendEnv(
   BASE_ENV,
-  { ...POLICY_DECISIONS_VARIABLES, ...CATALOG_SEED_VARIABLES },
+  { ...POLICY_DECISIONS_VARIABLES, ...AGENT_VARIABLES },
   POLICY_DECISIONS_REQUIREMENTS,
 );
 

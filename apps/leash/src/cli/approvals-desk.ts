@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgentCatalog, REFERENCE_TOOLS } from '@leash/agents';
+import { AgentCatalog, REFERENCE_AGENT_SET, type ToolSource } from '@leash/agents';
 import { LeashClient } from '@leash/client';
 import type { Engines } from '@leash/engines';
 import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals/gate';
@@ -15,7 +15,10 @@ const POLL_MS = 50;
  * service checks the proof, the reviewer and the hash, and records why it
  * refuses).
  */
-export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
+export function openApprovalsDesk(
+  engines: Engines,
+  tools: ToolSource = REFERENCE_AGENT_SET.tools,
+): ApprovalsDesk {
   const queries = createApprovalQueries(engines.store);
   const client = new LeashClient({ bus: engines.bus, source: 'leash-cli' });
   return {
@@ -45,7 +48,7 @@ export function openApprovalsDesk(engines: Engines): ApprovalsDesk {
       if (profile && !profile.tools.includes(request.tool)) {
         return `${request.tool} is not a tool of ${request.agent.name} v${request.agent.version}`;
       }
-      const tool = REFERENCE_TOOLS.tool(request.tool);
+      const tool = tools.tool(request.tool);
       if (!tool) return `no definition of tool ${request.tool} is deployed`;
       const parsed = tool.parameters.safeParse(args);
       if (parsed.success) return undefined;

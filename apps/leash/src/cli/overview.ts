@@ -21,7 +21,7 @@ Usage:
   leash runs search [--status S] [--since 7d] [--sort cost|latency|started] [--limit N] ...
   leash tenant time-zone TENANT ZONE [--by NAME]
   leash release (create --agent A --file F | list --agent A | show A@N | diff A@N1 A@N2)
-  leash release promote A@N (--canary P | --full)
+  leash release promote A@N (--canary P | --full) [--force --reason "..."]
   leash release (rollback | status) --agent A [--move-running]
   leash policy (diff | publish) --agent A --file F.cedar
   leash gate-keys --dir D [--public-dir P] [--gate G]     (before a deployment starts)

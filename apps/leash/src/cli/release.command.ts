@@ -1,7 +1,12 @@
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  REFERENCE_TOOLS,
   ReleaseCatalog,
+  agentFileIn,
+  agentSetFromConfig,
+  loadAgentFolder,
+  type AgentsConfig,
+  type SystemPrompt,
   ReleaseFileError,
   diffReleases,
   draftRelease,
@@ -25,6 +30,7 @@ import { PolicyEvaluator } from '@leash/service-policy';
 import type { Store } from '@leash/store';
 import { DEFAULT_TIMEOUT_MS, UsageError } from './arguments';
 import type { Terminal } from './terminal';
+import type { ReleaseScore } from '../eval/release-score';
 
 /*
  * `leash release ...` and `leash policy ...`: an agent's releases, made from
@@ -60,6 +66,8 @@ export type ReleaseCommand =
       /** undefined: --full. */
       readonly canary?: number;
       readonly reason: string;
+      /** Past a worse golden-set score, with the reason (audited). */
+      readonly force: boolean;
       readonly by: string;
       readonly timeoutMs: number;
     }
@@ -104,6 +112,7 @@ export function parseReleaseCommand(
         canary: { type: 'string' },
         full: { type: 'boolean' },
         'move-running': { type: 'boolean' },
+        force: { type: 'boolean' },
         timeout: { type: 'string' },
       },
       strict: true,
@@ -186,12 +195,19 @@ export function parseReleaseCommand(
           );
         }
       }
+      if (values.force && !values.reason?.trim()) {
+        throw new UsageError(
+          'release promote --force needs --reason "why" (it is audited)',
+          'release',
+        );
+      }
       return {
         kind: 'release-promote',
         ...ref,
         ...(canary !== undefined ? { canary } : {}),
         reason:
           values.reason?.trim() || (canary !== undefined ? `canary at ${canary}%` : 'promoted'),
+        force: values.force ?? false,
         by,
         timeoutMs,
       };
@@ -218,6 +234,10 @@ export interface ReleaseDesk {
   /** The policy service's Cedar checks: the problems with a text, empty when it compiles. */
   readonly checkPolicy: (cedar: string) => readonly string[];
   readonly tools: { tool(name: string): ToolDefinition | undefined };
+  /** A release's golden-set score; undefined when its agent has no golden tasks. */
+  readonly score?: (view: ReleaseView) => Promise<ReleaseScore | undefined>;
+  /** Prompts the agents' folders ship: the text of a release seeded from a folder. */
+  readonly shippedPrompt?: (id: string, version: string) => SystemPrompt | undefined;
   readonly now?: () => Date;
 }
 
@@ -226,7 +246,9 @@ export async function runReleaseCommand(
   desk: ReleaseDesk,
   terminal: Terminal,
 ): Promise<number> {
-  const catalog = new ReleaseCatalog(desk.store, { shippedPrompt });
+  const catalog = new ReleaseCatalog(desk.store, {
+    shippedPrompt: desk.shippedPrompt ?? shippedPrompt,
+  });
   try {
     switch (command.kind) {
       case 'release-create':
@@ -298,6 +320,14 @@ async function create(
     );
   }
   const policies = desk.store.repository(policyVersions);
+  // A release made from an agent folder's agent.yaml may name the tools its tools.yaml defines.
+  const path = resolve(command.file);
+  const folder =
+    command.policyOnly || agentFileIn(dirname(path)) !== path
+      ? undefined
+      : loadAgentFolder(dirname(path), desk.tools);
+  const toolNamed = (name: string) =>
+    folder?.tools.find((t) => t.name === name) ?? knownTool(desk, name);
   const created = await draftRelease({
     agent: command.agent,
     release: await catalog.nextRelease(command.agent),
@@ -310,7 +340,7 @@ async function create(
         .version,
     nextPolicyVersion: async (policyId) =>
       Math.max(0, ...(await policies.find({ where: { policyId } })).map((p) => p.doc.version)) + 1,
-    toolsVersion: (names) => toolsetVersion(names.map((name) => knownTool(desk, name))),
+    toolsVersion: (names) => toolsetVersion(names.map(toolNamed)),
   });
   const problems = checkRelease(created, desk);
   if (problems.length > 0) throw new ReleaseFileError(command.file, problems);
@@ -448,8 +478,29 @@ async function promote(
   catalog: ReleaseCatalog,
   terminal: Terminal,
 ): Promise<number> {
-  await need(catalog, command.agent, command.release);
+  const candidate = await need(catalog, command.agent, command.release);
   const routing = await routingOf(catalog, command.agent);
+  let reason = command.reason;
+  if (desk.score && command.release !== routing.current) {
+    // A release that does worse on the golden set than the current one is not promoted by mistake.
+    const current = await need(catalog, command.agent, routing.current);
+    const [mine, theirs] = await Promise.all([desk.score(candidate), desk.score(current)]);
+    if (mine && theirs) {
+      const line = `golden set of ${command.agent}: @${mine.release} passes ${mine.passed} of ${mine.total}, current @${theirs.release} ${theirs.passed} of ${theirs.total}`;
+      terminal.out(
+        line +
+          (mine.failed.length > 0 ? ` (@${mine.release} fails ${mine.failed.join(', ')})` : ''),
+      );
+      if (mine.passed / mine.total < theirs.passed / theirs.total) {
+        if (!command.force) {
+          throw new ReleaseRefusal(
+            `${command.agent}@${command.release} does worse on the golden set than the current release: nothing changed. To promote it anyway: --force --reason "why"`,
+          );
+        }
+        reason = `${reason} (forced past the golden set: ${line})`;
+      }
+    }
+  }
   const at = (desk.now?.() ?? new Date()).toISOString();
   let routed: ReleaseRoutedV1;
   if (command.canary !== undefined) {
@@ -489,7 +540,7 @@ async function promote(
       release: command.release,
       ...state,
       moveRunning: false,
-      reason: command.reason,
+      reason,
       by: command.by,
       at,
     };
@@ -636,14 +687,21 @@ async function waitUntil<T>(
   }
 }
 
-/** The desk on the CLI's engines: the policy service's Cedar checks, the tools this deployment ships. */
-export function openReleaseDesk(engines: Engines, prices: PriceTable): ReleaseDesk {
+/** The desk on the CLI's engines: the policy service's Cedar checks, the tools of the agents the config names. */
+export function openReleaseDesk(
+  engines: Engines,
+  config: AgentsConfig & { readonly LEASH_MODEL_PRICES: PriceTable },
+): ReleaseDesk {
   const evaluator = new PolicyEvaluator();
+  const agents = agentSetFromConfig(config);
   return {
     store: engines.store,
     bus: engines.bus,
-    prices,
+    prices: config.LEASH_MODEL_PRICES,
     checkPolicy: (cedar) => evaluator.check(cedar),
-    tools: REFERENCE_TOOLS,
+    tools: agents.tools,
+    shippedPrompt: agents.prompt,
+    // The golden set runs in this process on temp engines; loaded only when a promote needs it.
+    score: async (view) => (await import('../eval/release-score')).goldenScoreOf(view),
   };
 }

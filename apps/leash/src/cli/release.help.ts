@@ -5,7 +5,7 @@ export const RELEASE_HELP = `leash release create --agent A --file F [--by WHO]
 leash release list --agent A
 leash release show A@N
 leash release diff A@N1 A@N2
-leash release promote A@N --canary P | --full [--reason TEXT]
+leash release promote A@N --canary P | --full [--reason TEXT] [--force]
 leash release rollback --agent A [--move-running] [--reason TEXT]
 leash release status --agent A
 leash policy diff --agent A --file F.cedar
@@ -21,7 +21,11 @@ line), the model (it must be priced in LEASH_MODEL_PRICES), the tools and
 the Cedar policy, shows the diff against the current release, and makes the
 release; it takes no traffic until promoted (an agent's first release does).
 
-promote --canary P sends P% of the agent's new tasks to the release, chosen
+promote first runs the agent's golden tasks (npm run eval's) under the
+release and under the current one, on temp engines in this process: a
+release that passes fewer is not promoted unless --force --reason says why
+(the reason is audited with the change). --canary P then sends P% of the
+agent's new tasks to the release, chosen
 by a stable hash of the task id (a task keeps its release for its whole
 life); run it again with a larger P to widen it. --full makes it current.
 While a canary runs, the planner compares it with the current release over

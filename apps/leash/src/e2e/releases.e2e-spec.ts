@@ -192,10 +192,31 @@ when { context.amount.greaterThan(decimal("500.00")) };
     );
     expect(made.code).toBe(0);
     const release = Number(/made release support@(\d+)/.exec(made.out)![1]);
-    expect(await leash('release', 'promote', `support@${release}`, '--canary', '50')).toMatchObject(
-      {
-        code: 0,
-      },
+    // It does worse on the golden set than the current release: not promoted without a reason.
+    const refused = await leash('release', 'promote', `support@${release}`, '--canary', '50');
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(
+      new RegExp(
+        `golden set of support: @${release} passes (\\d+) of (\\d+), current @1 (\\d+) of \\2`,
+      ),
+    );
+    expect(refused.err).toMatch(
+      /does worse on the golden set than the current release: nothing changed/,
+    );
+    expect((await catalog().routing('support'))?.canary).toBeUndefined();
+    const forced = await leash(
+      'release',
+      'promote',
+      `support@${release}`,
+      '--canary',
+      '50',
+      '--force',
+      '--reason',
+      'drill: the canary watch must catch it',
+    );
+    expect(forced.code).toBe(0);
+    expect((await catalog().routing('support'))?.last?.reason).toMatch(
+      /drill: the canary watch must catch it \(forced past the golden set: golden set of support: /,
     );
     const records = await runTasks(60, 'bad-canary');
     expect(
@@ -255,7 +276,7 @@ when { context.amount.greaterThan(decimal("500.00")) };
     );
     expect(invalid).toMatchObject({ code: 2 });
     expect(invalid.err).toMatch(/maxSteps \(line 2\)/);
-    expect(invalid.err).toMatch(/tols \(line 3\): not a release file field/);
+    expect(invalid.err).toMatch(/tols \(line 3\): not a field here/);
 
     const model = await leash(
       'release',

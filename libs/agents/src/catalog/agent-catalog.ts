@@ -4,6 +4,8 @@ import { AgentProfile, type AgentProfileInput } from '../agent-profile';
 import type { PolicyVersion } from '../policy-document';
 import type { ProfileSource } from '../profile-source';
 import type { ReferenceAgent } from '../reference/reference-agent';
+import type { SystemPrompt } from '../reference/scenario';
+import { promptVersions } from '../releases/release.aggregates';
 import { toolSnapshot, toolsetVersion, type ToolDefinition } from '../tool-definition';
 import {
   catalogHeads,
@@ -255,7 +257,10 @@ export class AgentCatalog implements ProfileSource, PolicySource {
    * what exists is left as it is, so an operator's later versions and
    * rollbacks survive a restart.
    */
-  async seed(agents: Iterable<ReferenceAgent>, author = 'seed'): Promise<SeedReport> {
+  async seed(
+    agents: Iterable<ReferenceAgent & { readonly prompt?: SystemPrompt }>,
+    author = 'seed',
+  ): Promise<SeedReport> {
     const report = { profiles: [] as string[], policies: [] as string[], tools: [] as string[] };
     for (const agent of agents) {
       try {
@@ -270,10 +275,18 @@ export class AgentCatalog implements ProfileSource, PolicySource {
   }
 
   private async seedAgent(
-    agent: ReferenceAgent,
+    agent: ReferenceAgent & { readonly prompt?: SystemPrompt },
     author: string,
     report: { profiles: string[]; policies: string[]; tools: string[] },
   ): Promise<void> {
+    // The prompt text a seeded release runs, kept as a release's is: a later edit shows as a change.
+    const prompt = agent.prompt;
+    if (
+      prompt &&
+      !(await this.store.repository(promptVersions).get(`${prompt.id}@${prompt.version}`))
+    ) {
+      await this.store.transaction((tx) => tx.repository(promptVersions).insert(prompt));
+    }
     for (const tool of agent.tools) {
       if (!(await this.toolSnapshot(tool.name, tool.version))) {
         report.tools.push(`${tool.name}@${tool.version}`);

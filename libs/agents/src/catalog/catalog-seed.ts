@@ -1,40 +1,13 @@
 import type { FactoryProvider, InjectionToken } from '@nestjs/common';
 import type * as NestCommon from '@nestjs/common';
-import { z } from 'zod';
-import { variable, type DeepReadonly } from '@leash/config';
 import type { Store } from '@leash/store';
-import { REFERENCE_AGENTS } from '../reference';
+import { agentDrift } from '../agent-folders/agent-drift';
+import { agentSetFromConfig, type AgentsConfig } from '../agent-folders/agent-set';
 import { AgentCatalog, type SeedReport } from './agent-catalog';
 
-/**
- * The variable of every service that reads the catalog. Each service owns its
- * store (one file per service on SQLite), so each seeds its own: a planner on
- * its own store would otherwise wait forever for an agent only the policy
- * service's store holds.
- */
-export const CATALOG_SEED_VARIABLES = {
-  LEASH_SEED_REFERENCE_AGENTS: variable(
-    z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((v) => v === 'true'),
-    {
-      description:
-        "Put the reference agents (it-helpdesk, procurement, support) in the service's catalog at start-up, leaving existing versions as they are.",
-      expected: 'true or false',
-    },
-  ),
-};
-
-export type CatalogSeedConfig = DeepReadonly<z.output<z.ZodObject<typeof CATALOG_SEED_VARIABLES>>>;
-
-/** Seeds the reference agents into the store's catalog when the config asks for it. */
-export async function seedCatalog(
-  store: Store,
-  config: CatalogSeedConfig,
-): Promise<SeedReport | undefined> {
-  if (!config.LEASH_SEED_REFERENCE_AGENTS) return undefined;
-  return new AgentCatalog(store).seed(Object.values(REFERENCE_AGENTS));
+/** Seeds the agents the config names into the store's catalog: each agent's first release, once. */
+export async function seedCatalog(store: Store, config: AgentsConfig): Promise<SeedReport> {
+  return new AgentCatalog(store).seed(agentSetFromConfig(config).agents);
 }
 
 /** Injection token of the seed report; the catalog is seeded when it resolves. */
@@ -48,17 +21,23 @@ export function catalogSeedProvider(tokens: {
   readonly store: InjectionToken;
   readonly config: InjectionToken;
   readonly service: string;
+  /** Warn where an agent folder and the release in use disagree (one service says it). */
+  readonly reportDrift?: boolean;
 }): FactoryProvider<SeedReport | undefined> {
   return {
     provide: CATALOG_SEEDED,
-    useFactory: async (store: Store, config: CatalogSeedConfig) => {
+    useFactory: async (store: Store, config: AgentsConfig) => {
       const report = await seedCatalog(store, config);
-      const added = report ? [...report.profiles, ...report.policies, ...report.tools] : [];
-      if (added.length > 0) {
-        // Required here: only a service (on NestJS) runs this; the catalog's readers need no Nest.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { Logger } = require('@nestjs/common') as typeof NestCommon;
-        new Logger(`${tokens.service}:catalog`).log(`seeded the catalog: ${added.join(', ')}`);
+      const added = [...report.profiles, ...report.policies, ...report.tools];
+      // Required here: only a service (on NestJS) runs this; the catalog's readers need no Nest.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Logger } = require('@nestjs/common') as typeof NestCommon;
+      const logger = new Logger(`${tokens.service}:catalog`);
+      if (added.length > 0) logger.log(`seeded the catalog: ${added.join(', ')}`);
+      if (tokens.reportDrift) {
+        for (const line of await agentDrift(store, agentSetFromConfig(config).agents)) {
+          logger.warn(line);
+        }
       }
       return report;
     },

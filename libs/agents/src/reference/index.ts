@@ -1,6 +1,7 @@
 import { IT_HELPDESK_AGENT, IT_HELPDESK_PROMPTS } from './it-helpdesk';
 import { PROCUREMENT_AGENT, PROCUREMENT_PROMPTS } from './procurement';
-import { toolSourceOf, type ReferenceAgent } from './reference-agent';
+import type { AgentDefinition } from '../agent-folders/agent-folder';
+import { toolSourceOf } from './reference-agent';
 import type { SystemPrompt } from './scenario';
 import { SUPPORT_AGENT, SUPPORT_PROMPTS } from './support';
 
@@ -10,7 +11,7 @@ export * from './procurement';
 export * from './support';
 
 /** The shipped agents by name: the basis of the demo and the golden set. */
-export const REFERENCE_AGENTS: Readonly<Record<string, ReferenceAgent>> = Object.freeze({
+export const REFERENCE_AGENTS: Readonly<Record<string, AgentDefinition>> = Object.freeze({
   [IT_HELPDESK_AGENT.profile.name]: IT_HELPDESK_AGENT,
   [PROCUREMENT_AGENT.profile.name]: PROCUREMENT_AGENT,
   [SUPPORT_AGENT.profile.name]: SUPPORT_AGENT,

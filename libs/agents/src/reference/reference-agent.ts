@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AgentProfile } from '../agent-profile';
 import type { ToolSource } from '../profile-source';
 import type { ToolDefinition } from '../tool-definition';
@@ -13,11 +11,6 @@ export interface ReferenceAgent {
     readonly cedar: string;
     readonly description: string;
   };
-}
-
-/** Reads `policy.cedar` from an agent's folder: policies are data, kept beside the code that seeds them. */
-export function readPolicyFile(directory: string): string {
-  return readFileSync(join(directory, 'policy.cedar'), 'utf8');
 }
 
 /** A ToolSource over a fixed set of definitions; refuses two tools with one name. */

@@ -1,3 +1,5 @@
+import { basename, join } from 'node:path';
+import { agentFoldersIn } from '../agent-folders/agent-folder';
 import { AgentProfile } from '../agent-profile';
 import { toolJsonSchema } from '../tool-definition';
 import { REFERENCE_AGENTS, REFERENCE_TOOLS, toolSourceOf } from './index';
@@ -6,8 +8,14 @@ import { SUPPORT_SCENARIOS } from './support/prompts/scenarios';
 describe('reference agents', () => {
   const agents = Object.values(REFERENCE_AGENTS);
 
-  it('ships it-helpdesk, procurement and support', () => {
-    expect(Object.keys(REFERENCE_AGENTS).sort()).toEqual(['it-helpdesk', 'procurement', 'support']);
+  it("are the agent folders beside this file, each loaded as a team's would be", () => {
+    const folders = agentFoldersIn(__dirname);
+    expect(folders.length).toBeGreaterThan(0);
+    expect(Object.keys(REFERENCE_AGENTS).sort()).toEqual(folders.map((dir) => basename(dir)));
+    for (const agent of agents) {
+      expect(agent.source.dir).toBe(join(__dirname, agent.profile.name));
+      expect(agent.prompt).toEqual({ ...agent.profile.prompt, text: expect.any(String) });
+    }
   });
 
   it.each(agents.map((a) => [a.profile.name, a] as const))(

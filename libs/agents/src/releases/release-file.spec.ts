@@ -59,7 +59,7 @@ describe('release files', () => {
     expect(error!.problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^maxSteps \(line 2\): /),
-        expect.stringMatching(/^tols \(line 3\): not a release file field/),
+        expect.stringMatching(/^tols \(line 3\): not a field here/),
         expect.stringMatching(/^caps\.task\.tokens \(line 6\): .*number/),
       ]),
     );
@@ -81,7 +81,7 @@ describe('release files', () => {
         JSON.stringify({ prompt: { file: 'prompt.md' }, policy: { file: 'policy.cedar' } }),
       );
       const loaded = loadReleaseFile(join(dir, 'release.json'));
-      expect(loaded.promptText).toBe('Be brief.\n');
+      expect(loaded.promptText).toBe('Be brief.');
       expect(loaded.cedar).toBe('permit (principal, action, resource);\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,11 @@ import type { ReleaseView } from './release-catalog';
  */
 export const ReleaseFile = z
   .object({
+    /** An agent folder's agent.yaml is a release file too; its name must be the agent's. */
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,63}$/)
+      .optional(),
     description: z.string().max(2_000).optional(),
     model: z.string().min(1).max(200).optional(),
     prompt: z
@@ -94,6 +99,19 @@ export function loadReleaseFile(file: string): LoadedReleaseFile {
 
 /** Parses a release file's text; `baseDir` is where its `file:` references are read from. */
 export function parseReleaseFile(text: string, file: string, baseDir: string): LoadedReleaseFile {
+  const content = parseDataFile(text, file, ReleaseFile);
+  return { file, content, ...readReferencedTexts(content, file, baseDir) };
+}
+
+/**
+ * A YAML (or JSON) document checked against a schema; every problem, of
+ * syntax or of a field, is named with its line (ReleaseFileError).
+ */
+export function parseDataFile<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+): z.output<S> {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (document.errors.length > 0) {
@@ -104,24 +122,30 @@ export function parseReleaseFile(text: string, file: string, baseDir: string): L
       ),
     );
   }
-  const parsed = ReleaseFile.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    throw new ReleaseFileError(
-      file,
-      parsed.error.issues.map((issue) => {
-        const path = issue.path.map(String);
-        const key = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
-        const node = document.getIn(key, true) ?? findKeyNode(document, key);
-        const offset = isNode(node) ? node.range?.[0] : undefined;
-        const line = offset !== undefined ? ` (line ${lines.linePos(offset).line})` : '';
-        if (issue.code === 'unrecognized_keys') {
-          return `${key.join('.')}${line}: not a release file field (${issue.keys.join(', ')})`;
-        }
-        return `${path.join('.') || '(top level)'}${line}: ${issue.message}`;
-      }),
-    );
-  }
-  const content = parsed.data;
+  const parsed = schema.safeParse(document.toJS() ?? {});
+  if (parsed.success) return parsed.data;
+  throw new ReleaseFileError(
+    file,
+    parsed.error.issues.map((issue) => {
+      const path = issue.path.map(String);
+      const key = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
+      const node = document.getIn(key, true) ?? findKeyNode(document, key);
+      const offset = isNode(node) ? node.range?.[0] : undefined;
+      const line = offset !== undefined ? ` (line ${lines.linePos(offset).line})` : '';
+      if (issue.code === 'unrecognized_keys') {
+        return `${key.join('.')}${line}: not a field here (${issue.keys.join(', ')})`;
+      }
+      return `${path.join('.') || '(top level)'}${line}: ${issue.message}`;
+    }),
+  );
+}
+
+/** The prompt and policy texts a file names (`prompt.file`, `policy.file`), read beside it. */
+export function readReferencedTexts(
+  content: Pick<ReleaseFile, 'prompt' | 'policy'>,
+  file: string,
+  baseDir: string,
+): { promptText?: string; cedar?: string } {
   const read = (field: string, name: string): string => {
     try {
       return readFileSync(resolve(baseDir, name), 'utf8');
@@ -129,15 +153,16 @@ export function parseReleaseFile(text: string, file: string, baseDir: string): L
       throw new ReleaseFileError(file, [`${field}: ${(error as Error).message}`]);
     }
   };
+  // A text file ends with a newline; the prompt does not.
   const promptText =
     content.prompt?.text ??
-    (content.prompt?.file ? read('prompt.file', content.prompt.file) : undefined);
+    (content.prompt?.file
+      ? read('prompt.file', content.prompt.file).replace(/\r?\n$/, '')
+      : undefined);
   const cedar =
     content.policy?.cedar ??
     (content.policy?.file ? read('policy.file', content.policy.file) : undefined);
   return {
-    file,
-    content,
     ...(promptText !== undefined ? { promptText } : {}),
     ...(cedar !== undefined ? { cedar } : {}),
   };
@@ -180,6 +205,9 @@ export async function draftRelease(input: ReleaseDraftInput): Promise<ReleaseCre
   const { file, parent, agent } = input;
   const content = file.content;
   const problems: string[] = [];
+  if (content.name !== undefined && content.name !== agent) {
+    problems.push(`name: the file is agent ${content.name}'s, not ${agent}'s`);
+  }
   const promptText = file.promptText ?? parent?.prompt.text;
   if (promptText === undefined) {
     problems.push(

@@ -5,10 +5,12 @@ import {
   POLICY_PUBLIC_KEYS_ENV,
   integer,
   keyRequirement,
+  list,
   variable,
   type GatePublicKeyConfig,
   type Requirement,
 } from '@leash/config';
+import { AGENT_VARIABLES } from '@leash/agents';
 import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_BYTES } from './tool-output';
 
 /**
@@ -18,6 +20,12 @@ import { DEFAULT_OUTPUT_LIMIT_BYTES, MAX_OUTPUT_LIMIT_BYTES } from './tool-outpu
  * none of them.
  */
 export const EXECUTION_VARIABLES = {
+  ...AGENT_VARIABLES,
+  LEASH_TOOL_MODULES: variable(list().default([]), {
+    description:
+      "Modules with your tools' code, comma-separated: each exports `tools`, an object from tool name to async (args, ctx) => output. The definitions are in your agent folders' tools.yaml.",
+    expected: 'a comma-separated list of module paths, e.g. ./agents/tools.js',
+  }),
   ...POLICY_PUBLIC_KEYS_ENV,
   ...BUDGET_PUBLIC_KEYS_ENV,
   ...APPROVALS_PUBLIC_KEYS_ENV,
@@ -66,4 +74,7 @@ export interface ExecutionConfig {
   readonly LEASH_TOOL_OUTPUT_MAX_BYTES?: number;
   readonly LEASH_SIMULATED_WRITE_LATENCY_MS?: number;
   readonly LEASH_SEED_SIMULATED_BACKENDS?: boolean;
+  readonly LEASH_SEED_REFERENCE_AGENTS?: boolean;
+  readonly LEASH_AGENT_DIRS?: readonly string[];
+  readonly LEASH_TOOL_MODULES?: readonly string[];
 }

@@ -1,3 +1,4 @@
+import { agentSetFromConfig } from '@leash/agents';
 import {
   Inject,
   Injectable,
@@ -21,6 +22,7 @@ import { CompensateTaskUseCase } from './compensate-task/compensate-task.usecase
 import type { ExecutionConfig } from './execution.config';
 import type { Clock } from '@leash/clock';
 import { createExecution, type Execution } from './execution.factory';
+import { registryForAgents } from '../tools/tool-modules';
 import { KILL_GATE, NO_KILLS, type KillGate } from './kill-gate';
 import { RunActionUseCase } from './run-action/run-action.usecase';
 
@@ -109,7 +111,15 @@ export class ExecutionModule {
                 ),
               },
               killGate: gate,
-              ...(options.registry ? { registry: options.registry() } : {}),
+              registry: options.registry
+                ? options.registry()
+                : registryForAgents(
+                    agentSetFromConfig({
+                      LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
+                      LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
+                    }),
+                    config.LEASH_TOOL_MODULES ?? [],
+                  ),
               ...(options.clock ? { clock: options.clock } : {}),
               ...(config.LEASH_TOOL_OUTPUT_MAX_BYTES !== undefined
                 ? { outputLimitBytes: config.LEASH_TOOL_OUTPUT_MAX_BYTES }

@@ -6,3 +6,4 @@ export * from './test-tool';
 export * from './backends/backend.aggregates';
 export * from './backends/backend-seed';
 export * from './backends/simulated-backends';
+export * from './tool-modules';

@@ -10,6 +10,8 @@ import {
 } from '@nestjs/common';
 import {
   AgentCatalog,
+  agentSetFromConfig,
+  type AgentsConfig,
   ReleaseApplier,
   ReleaseCatalog,
   shippedPrompt,
@@ -111,12 +113,20 @@ export class AgentLoopModule {
         {
           provide: AGENT_LOOP,
           inject: [STORE, CONFIG, { token: KILL_SWITCH, optional: true }],
-          useFactory: (store: Store, config: AgentLoopConfig, killGate?: KillGate): AgentLoop => {
+          useFactory: (
+            store: Store,
+            config: AgentLoopConfig & Partial<AgentsConfig>,
+            killGate?: KillGate,
+          ): AgentLoop => {
             const configured = options.model
               ? undefined
               : modelFromConfig(config, options.scenarios ?? new ScenarioRegistry());
             if (configured) logger.log(configured.description);
-            const releases = new ReleaseCatalog(store, { shippedPrompt });
+            const agents = agentSetFromConfig({
+              LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
+              LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
+            });
+            const releases = new ReleaseCatalog(store, { shippedPrompt: agents.prompt });
             return createAgentLoop({
               store,
               model: options.model ?? configured!.model,
@@ -126,12 +136,13 @@ export class AgentLoopModule {
                   ? { modelName: options.modelName }
                   : {}),
               profiles: options.profiles?.(store) ?? new AgentCatalog(store),
+              tools: agents.tools,
               releases,
               canaryWatchIntervalMs: config.LEASH_PLANNER_SWEEP_INTERVAL_MS,
               // A release's own prompt version first: it is what the release was made with.
               prompts: {
                 prompt: async (id, version) =>
-                  (await releases.prompt(id, version)) ?? shippedPrompt(id, version),
+                  (await releases.prompt(id, version)) ?? agents.prompt(id, version),
               },
               prices: config.LEASH_MODEL_PRICES,
               ...(killGate ? { killGate } : {}),

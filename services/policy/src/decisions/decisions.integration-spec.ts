@@ -46,7 +46,7 @@ describe('decisions on the embedded engines', () => {
     };
     engines = await openEngines(loadConfig(ENV, { env }), { source: 'policy' });
     // The service seeds its catalog (PolicyModule); the gate's module alone does not.
-    await seedCatalog(engines.store, { LEASH_SEED_REFERENCE_AGENTS: true });
+    await seedCatalog(engines.store, { LEASH_SEED_REFERENCE_AGENTS: true, LEASH_AGENT_DIRS: [] });
     service = await startService(
       { name: 'policy', env: ENV, module: DecisionsModule.forRoot() },
       { engines, env, logger: false },

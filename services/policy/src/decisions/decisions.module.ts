@@ -1,3 +1,4 @@
+import { agentSetFromConfig, type AgentsConfig } from '@leash/agents';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
 import { keyFrom } from '@leash/config';
@@ -52,11 +53,16 @@ export class DecisionsModule {
           provide: POLICY_GATE,
           useFactory: (
             store: Store,
-            config: PolicyDecisionsConfig,
+            config: PolicyDecisionsConfig & Partial<AgentsConfig>,
             killSwitch: KillSwitch | undefined,
           ): PolicyGate =>
             createPolicyGate({
               store,
+              // The tools of the agents this deployment runs: arguments are checked against these.
+              tools: agentSetFromConfig({
+                LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
+                LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
+              }).tools,
               signingKey: keyFrom(
                 config.LEASH_POLICY_SIGNING_KEY,
                 config.LEASH_POLICY_SIGNING_KEY_FILE,

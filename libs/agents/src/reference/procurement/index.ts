@@ -1,17 +1,17 @@
-import { readPolicyFile, type ReferenceAgent } from '../reference-agent';
-import { PROCUREMENT_PROFILE } from './profile';
+import { loadAgentFolder, type AgentDefinition } from '../../agent-folders/agent-folder';
+import type { AgentProfile } from '../../agent-profile';
+import { toolSourceOf } from '../reference-agent';
+import type { SystemPrompt } from '../scenario';
 import { PROCUREMENT_TOOLS } from './tools';
 
 export * from './tools';
-export { PROCUREMENT_PROFILE } from './profile';
-
-export const PROCUREMENT_AGENT: ReferenceAgent = {
-  profile: PROCUREMENT_PROFILE,
-  tools: PROCUREMENT_TOOLS,
-  policy: {
-    policyId: PROCUREMENT_PROFILE.policy.id,
-    cedar: readPolicyFile(__dirname),
-    description: 'Procurement: inventory, purchase orders within limits, supplier payments.',
-  },
-};
 export * from './prompts';
+
+/** Loaded from this folder (agent.yaml, prompt.md, policy.cedar) as any team's agent is; its tools are code. */
+export const PROCUREMENT_AGENT: AgentDefinition = loadAgentFolder(
+  __dirname,
+  toolSourceOf(PROCUREMENT_TOOLS),
+);
+export const PROCUREMENT_PROFILE: AgentProfile = PROCUREMENT_AGENT.profile;
+/** Every version is kept: a profile pins one, and an audit record names it. */
+export const PROCUREMENT_PROMPTS: readonly SystemPrompt[] = [PROCUREMENT_AGENT.prompt];

@@ -1,4 +1,4 @@
-import { REFERENCE_AGENTS, type AgentProfile } from '@leash/agents';
+import { agentSetFromConfig, type AgentProfile, type AgentsConfig } from '@leash/agents';
 import { ConfigError, priceFor, type PriceTable } from '@leash/config';
 import { modelEngineOf, type AgentLoopConfig, type ModelEngine } from '../agent-loop.config';
 import type { ModelPort } from './model.port';
@@ -64,7 +64,7 @@ export function describeModel(
     readonly LEASH_MODEL_NAME?: string | undefined;
     readonly LEASH_REPLAY_FILE?: string | undefined;
     readonly LEASH_RECORD_FILE?: string | undefined;
-  },
+  } & Partial<AgentsConfig>,
 ): string {
   const engine = modelEngineOf(config);
   const described =
@@ -84,12 +84,16 @@ export function describeModel(
  * LEASH_MODEL_NAME, or else the models the reference agents name.
  */
 export function modelNamesToPrice(
-  config: { readonly LEASH_MODEL_NAME?: string | undefined },
+  config: { readonly LEASH_MODEL_NAME?: string | undefined } & Partial<AgentsConfig>,
   engine: ModelEngine,
 ): string[] {
   if (engine !== 'openai') return [engine];
   if (config.LEASH_MODEL_NAME) return [config.LEASH_MODEL_NAME];
-  return [...new Set(Object.values(REFERENCE_AGENTS).map((agent) => agent.profile.model))];
+  const agents = agentSetFromConfig({
+    LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
+    LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
+  }).agents;
+  return [...new Set(agents.map((agent) => agent.profile.model))];
 }
 
 /**
@@ -100,7 +104,7 @@ export function requirePrices(
   config: {
     readonly LEASH_MODEL_NAME?: string | undefined;
     readonly LEASH_MODEL_PRICES: PriceTable;
-  },
+  } & Partial<AgentsConfig>,
   engine: ModelEngine,
 ): void {
   const unpriced = modelNamesToPrice(config, engine).filter(

@@ -1,2 +1,1 @@
-export * from './system-prompt';
 export * from './scenarios';

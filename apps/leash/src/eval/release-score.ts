@@ -1,0 +1,99 @@
+import { ReleaseCatalog, type ReleaseView } from '@leash/agents';
+import { createEnvelope, type ReleaseCreatedV1, type ReleaseRoutedV1 } from '@leash/contracts';
+import { waitFor } from '@leash/testing';
+import { GOLDEN_SCENARIOS, runGoldenSet } from './golden-set';
+import { LeashUnderTest } from './leash-under-test';
+
+/** How a release does on its agent's golden tasks. */
+export interface ReleaseScore {
+  readonly release: number;
+  readonly passed: number;
+  readonly total: number;
+  /** The golden tasks it failed, by scenario id. */
+  readonly failed: readonly string[];
+}
+
+/** Numbers far from any real release, so an evaluated copy never meets one. */
+const EVAL_OFFSET = 100_000;
+
+/**
+ * Runs an agent's golden tasks (the reference scenarios tagged `golden`)
+ * under a release, on fresh temp engines in this process: the release is
+ * installed there as a copy (its own prompt and policy versions) and made
+ * current, then every task runs as `npm run eval` runs it. Undefined when
+ * the agent has no golden tasks (a team's own agent).
+ */
+export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | undefined> {
+  const scenarios = GOLDEN_SCENARIOS.filter((s) => s.agent === view.agent);
+  if (scenarios.length === 0) return undefined;
+  if (view.prompt.text === undefined || view.policy.cedar === undefined) {
+    throw new Error(
+      `release ${view.agent}@${view.release}: its prompt or policy text is not in this catalog, so it cannot be evaluated`,
+    );
+  }
+  const report = await runGoldenSet({
+    scenarios,
+    system: async (tenants) => {
+      const system = await LeashUnderTest.start({ tenants });
+      try {
+        await install(system, view);
+      } catch (error) {
+        await system.stop();
+        throw error;
+      }
+      return system;
+    },
+  });
+  return {
+    release: view.release,
+    passed: report.passed,
+    total: report.results.length,
+    failed: report.results.filter((r) => !r.passed).map((r) => r.scenario.id),
+  };
+}
+
+async function install(system: LeashUnderTest, view: ReleaseView): Promise<void> {
+  const release = EVAL_OFFSET + view.release;
+  const at = new Date().toISOString();
+  const created: ReleaseCreatedV1 = {
+    agent: view.agent,
+    release,
+    description: `evaluated copy of ${view.agent}@${view.release}`,
+    author: 'eval',
+    createdAt: at,
+    profile: {
+      ...view.profile,
+      version: release,
+      prompt: { id: view.prompt.id, version: `eval-${release}` },
+      policy: { id: view.policy.id, version: release },
+    },
+    prompt: { id: view.prompt.id, version: `eval-${release}`, text: view.prompt.text! },
+    policy: { id: view.policy.id, version: release, cedar: view.policy.cedar!, description: '' },
+    toolsVersion: view.toolsVersion,
+    canary: view.canary,
+  };
+  const routed: ReleaseRoutedV1 = {
+    agent: view.agent,
+    change: 'promote',
+    release,
+    current: release,
+    history: [],
+    moveRunning: false,
+    reason: 'evaluation',
+    by: 'eval',
+    at,
+  };
+  await system.bus.publish(
+    'control',
+    createEnvelope('leash.releases.created.v1', created, { source: 'eval' }),
+  );
+  await system.bus.publish(
+    'control',
+    createEnvelope('leash.releases.routed.v1', routed, { source: 'eval' }),
+  );
+  const catalog = new ReleaseCatalog(system.store);
+  await waitFor(async () => (await catalog.routing(view.agent))?.current === release || undefined, {
+    timeoutMs: 30_000,
+    description: `the evaluated copy of ${view.agent}@${view.release} to be current`,
+  });
+}
