@@ -20,10 +20,12 @@ function led(name: string, leaders: number[]): Metadata['topics'][number] {
 /** An admin client whose topic another process is creating: what each metadata call answers, in turn. */
 function adminWhile(answers: (Metadata | Error)[], createError?: Error) {
   const calls = { create: 0, metadata: 0 };
+  const created: unknown[] = [];
   const admin = {
     listTopics: async () => [],
-    createTopics: async () => {
+    createTopics: async (request: { topics: unknown[] }) => {
       calls.create += 1;
+      created.push(...request.topics);
       if (createError) throw createError;
       return true;
     },
@@ -34,7 +36,7 @@ function adminWhile(answers: (Metadata | Error)[], createError?: Error) {
       return answer;
     },
   } as unknown as Admin;
-  return { admin, calls };
+  return { admin, calls, created };
 }
 
 function brokerError(type: string): Error {
@@ -42,6 +44,27 @@ function brokerError(type: string): Error {
 }
 
 describe('TopicProvisioner', () => {
+  it('creates a topic whose history is state with no retention limit', async () => {
+    const { admin, created } = adminWhile([{ topics: [led('control', [1]), led('tasks', [1])] }]);
+    const provisioner = new TopicProvisioner(async () => admin, {
+      replicationFactor: 1,
+      onShortfall: () => undefined,
+    });
+    await provisioner.ensure([
+      { name: 'control', partitions: 1, keepForever: true },
+      { name: 'tasks', partitions: 1 },
+    ]);
+    expect(created).toEqual([
+      {
+        topic: 'control',
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries: [{ name: 'retention.ms', value: '-1' }],
+      },
+      { topic: 'tasks', numPartitions: 1, replicationFactor: 1 },
+    ]);
+  });
+
   it('waits, after losing the race to create, until every partition has a leader', async () => {
     const { admin, calls } = adminWhile(
       [

@@ -53,6 +53,9 @@ export class TopicProvisioner {
             topic: topic.name,
             numPartitions: topic.partitions,
             replicationFactor: this.options.replicationFactor,
+            ...(topic.keepForever
+              ? { configEntries: [{ name: 'retention.ms', value: '-1' }] }
+              : {}),
           })),
         });
       } catch (error) {

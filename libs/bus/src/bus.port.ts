@@ -59,6 +59,8 @@ export interface TransportConsumer {
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
+  /** Never delete its records by age (Kafka: retention.ms=-1): its history is state every start reads. */
+  readonly keepForever?: boolean;
 }
 
 export interface BusTransport {

@@ -9,6 +9,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import {
+  TOPICS,
   TOPIC_NAMES,
   decodeEnvelope,
   deadLetterTopic,
@@ -16,6 +17,7 @@ import {
   type AnyEnvelope,
   type Envelope,
   type EventTypeOn,
+  type TopicDefinition,
   type TopicName,
   type WireMessage,
 } from '@leash/contracts';
@@ -229,7 +231,11 @@ class TransportBus implements Bus {
         const name = this.topicName(topic);
         ensuring = this.transport
           .ensureTopics([
-            { name, partitions: this.partitions },
+            {
+              name,
+              partitions: this.partitions,
+              ...((TOPICS[topic] as TopicDefinition).keepForever ? { keepForever: true } : {}),
+            },
             { name: deadLetterTopic(name), partitions: this.partitions },
           ])
           .then(

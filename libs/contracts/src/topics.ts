@@ -35,6 +35,8 @@ export type PartitionKeyField = 'taskId' | 'tenantId' | 'control';
 export interface TopicDefinition {
   readonly key: PartitionKeyField;
   readonly description: string;
+  /** Its history is state: every start reads it from the beginning, so no record may age out. */
+  readonly keepForever?: boolean;
 }
 
 export const TOPICS = {
@@ -76,6 +78,7 @@ export const TOPICS = {
     key: 'control',
     description:
       'Kill, resume and their acknowledgements, and agent releases and their routing; one key keeps them in order.',
+    keepForever: true,
   },
 } as const satisfies Record<string, TopicDefinition>;
 
