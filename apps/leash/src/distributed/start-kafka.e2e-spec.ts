@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeOnKafka, waitFor } from '@leash/testing';
@@ -78,6 +78,45 @@ describeOnKafka('npm run start:kafka', (brokers) => {
       () => /it-helpdesk\.install-slack\s+ran\s+install_software succeeded/.test(started.output()),
       { timeoutMs: 30_000, description: 'the install to run once approved' },
     );
+
+    // A release made from the CLI reaches each process's own store through the control topic:
+    // a task on it passes every gate (each looks the release up in its own catalog).
+    const releaseFile = join(dir, 'support-2.yaml');
+    writeFileSync(
+      releaseFile,
+      'description: a shorter prompt\nprompt:\n  text: You are the support agent of Acme. Look the customer up first; draft, do not send.\n',
+    );
+    const created = await runLeash(
+      ['release', 'create', '--agent', 'support', '--file', releaseFile],
+      cli,
+    );
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(created.stdout).toContain('made release support@2');
+    const promoted = await runLeash(['release', 'promote', 'support@2', '--full'], cli);
+    expect({ code: promoted.code, stderr: promoted.stderr }).toEqual({ code: 0, stderr: '' });
+    const task = await runLeash(
+      [
+        'task',
+        'submit',
+        '--scenario',
+        'support.order-status-draft',
+        '--tenant',
+        'release-check',
+        '--watch',
+      ],
+      cli,
+    );
+    expect(task.code).toBe(0);
+    expect(task.stdout).toMatch(/SUCCEEDED/);
+    const taskId = /submitted task (\S+)/.exec(task.stdout)![1]!;
+    const audit = await waitFor(
+      async () => {
+        const run = await runLeash(['audit', taskId, '--json'], cli);
+        return run.code === 0 && /"status": "succeeded"/.test(run.stdout) ? run.stdout : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the audit to record the task on support@2' },
+    );
+    expect(audit).toContain('"agentVersion": 2');
 
     started.child.kill('SIGINT');
     expect(await started.exited).toBe(0);

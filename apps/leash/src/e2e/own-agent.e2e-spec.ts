@@ -184,7 +184,7 @@ describe('add your own agent (README), from a folder outside Leash', () => {
       '--watch',
     );
     expect(ops.code).toBe(0);
-    expect(ops.out).toMatch(/succeeded/);
+    expect(ops.out).toMatch(/SUCCEEDED/);
     expect(slack.posts).toEqual([
       { channel: '#ops', text: 'Deploy 42 finished.', key: expect.stringMatching(/:1:0$/) },
     ]);

@@ -73,6 +73,12 @@ export interface LeashUnderTestOptions {
   readonly env?: Environment;
   /** Run the in-process reviewers (default true). */
   readonly reviewers?: boolean;
+  /**
+   * Start from this process's environment (default true). False: from `env`
+   * alone, so the system under test is embedded and self-contained whatever
+   * the caller runs on (a CLI pointed at Kafka, with production keys).
+   */
+  readonly inheritEnv?: boolean;
 }
 
 /**
@@ -257,7 +263,7 @@ export class LeashUnderTest extends ScenarioDriver {
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'leash-under-test-'));
     const leash = await startLeash({
-      ...process.env,
+      ...(options.inheritEnv === false ? {} : process.env),
       LOG_LEVEL: 'error',
       LEASH_DEMO: 'false',
       LEASH_BUS_FILE: join(dir, 'bus.db'),

@@ -34,7 +34,7 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
   const report = await runGoldenSet({
     scenarios,
     system: async (tenants) => {
-      const system = await LeashUnderTest.start({ tenants });
+      const system = await LeashUnderTest.start({ tenants, inheritEnv: false, env: evalEnv() });
       try {
         await install(system, view);
       } catch (error) {
@@ -50,6 +50,28 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
     total: report.results.length,
     failed: report.results.filter((r) => !r.passed).map((r) => r.scenario.id),
   };
+}
+
+/**
+ * The variables the evaluated system keeps from this process: where the agents
+ * are and what models cost. Not the engines, keys or model endpoint of the
+ * deployment the CLI talks to: the golden set runs embedded, with dev keys and
+ * the scripted model, so it checks a release's policy, tools and caps against
+ * the golden expectations (`npm run eval` with a model endpoint scores a model).
+ */
+function evalEnv(): Record<string, string> {
+  const kept = [
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'LEASH_AGENT_DIRS',
+    'LEASH_SEED_REFERENCE_AGENTS',
+    'LEASH_TOOL_MODULES',
+    'LEASH_MODEL_PRICES',
+  ];
+  return Object.fromEntries(
+    kept.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]!]] : [])),
+  );
 }
 
 async function install(system: LeashUnderTest, view: ReleaseView): Promise<void> {
