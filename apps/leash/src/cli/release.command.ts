@@ -2,7 +2,11 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ReleaseCatalog,
+  ReleaseRoutingError,
   agentFileIn,
+  canaryRouting,
+  promoteRouting,
+  rollbackRouting,
   agentSetFromConfig,
   loadAgentFolder,
   type AgentsConfig,
@@ -275,7 +279,11 @@ export async function runReleaseCommand(
         return await status(command.agent, desk, catalog, terminal);
     }
   } catch (error) {
-    if (error instanceof ReleaseFileError || error instanceof ReleaseRefusal) {
+    if (
+      error instanceof ReleaseFileError ||
+      error instanceof ReleaseRefusal ||
+      error instanceof ReleaseRoutingError
+    ) {
       terminal.err(`leash: ${error.message}`);
       return 2;
     }
@@ -501,50 +509,11 @@ async function promote(
       }
     }
   }
-  const at = (desk.now?.() ?? new Date()).toISOString();
-  let routed: ReleaseRoutedV1;
-  if (command.canary !== undefined) {
-    if (command.release === routing.current) {
-      throw new ReleaseRefusal(
-        `${command.agent}@${command.release} is the current release already`,
-      );
-    }
-    // Widening a running canary keeps its window, so the comparison goes on.
-    const since = routing.canary?.release === command.release ? routing.canary.since : at;
-    routed = base('canary', {
-      current: routing.current,
-      canary: { release: command.release, percent: command.canary, since },
-      history: [...routing.history],
-    });
-  } else {
-    if (command.release === routing.current && !routing.canary) {
-      throw new ReleaseRefusal(
-        `${command.agent}@${command.release} is the current release already`,
-      );
-    }
-    routed = base('promote', {
-      current: command.release,
-      history:
-        command.release === routing.current
-          ? [...routing.history]
-          : [...routing.history, routing.current],
-    });
-  }
-  function base(
-    change: ReleaseRoutedV1['change'],
-    state: Pick<ReleaseRoutedV1, 'current' | 'history'> & Partial<Pick<ReleaseRoutedV1, 'canary'>>,
-  ): ReleaseRoutedV1 {
-    return {
-      agent: command.agent,
-      change,
-      release: command.release,
-      ...state,
-      moveRunning: false,
-      reason,
-      by: command.by,
-      at,
-    };
-  }
+  const change = { by: command.by, at: (desk.now?.() ?? new Date()).toISOString(), reason };
+  const routed =
+    command.canary !== undefined
+      ? canaryRouting(routing, command.release, command.canary, change)
+      : promoteRouting(routing, command.release, change);
   return publishRouting(routed, command.timeoutMs, desk, catalog, terminal);
 }
 
@@ -555,37 +524,12 @@ async function rollback(
   terminal: Terminal,
 ): Promise<number> {
   const routing = await routingOf(catalog, command.agent);
-  const common = {
-    agent: command.agent,
-    change: 'rollback' as const,
+  const routed = rollbackRouting(routing, {
     moveRunning: command.moveRunning,
     reason: command.reason,
     by: command.by,
     at: (desk.now?.() ?? new Date()).toISOString(),
-  };
-  let routed: ReleaseRoutedV1;
-  if (routing.canary) {
-    // A canary running: the whole share goes back to the current release.
-    routed = {
-      ...common,
-      release: routing.canary.release,
-      current: routing.current,
-      history: [...routing.history],
-    };
-  } else {
-    const previous = routing.history[routing.history.length - 1];
-    if (previous === undefined) {
-      throw new ReleaseRefusal(
-        `${command.agent} has no previous release to roll back to: @${routing.current} is the only one it has run`,
-      );
-    }
-    routed = {
-      ...common,
-      release: routing.current,
-      current: previous,
-      history: routing.history.slice(0, -1),
-    };
-  }
+  });
   return publishRouting(routed, command.timeoutMs, desk, catalog, terminal);
 }
 

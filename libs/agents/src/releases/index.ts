@@ -4,3 +4,4 @@ export * from './release-file';
 export * from './release-diff';
 export * from './canary-split';
 export * from './release-applier';
+export * from './release-routing';
