@@ -56,6 +56,8 @@ export const AuditEntry = z.object({
   taskId: z.string().nullable(),
   tenantId: z.string().nullable(),
   agent: z.string().optional(),
+  /** The agent's release (profile version) the event names: every action event of a task carries it. */
+  release: z.number().int().positive().optional(),
   type: z.string().min(1),
   topic: z.string().min(1),
   /** The CloudEvents source: the service that produced the event. */

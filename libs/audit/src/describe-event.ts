@@ -301,6 +301,7 @@ export function auditEntryOf(
   recordedAt: string,
 ): AuditEntry {
   const described = describeEvent(event);
+  const release = releaseOf(event);
   return {
     entryId: event.id,
     taskId: event.taskId ?? null,
@@ -312,8 +313,20 @@ export function auditEntryOf(
     recordedAt,
     data: event.data,
     ...(headers.traceparent ? { traceparent: headers.traceparent } : {}),
+    ...(release !== undefined ? { release } : {}),
     ...withoutUndefined(described),
   };
+}
+
+/** The release an event names: its agent reference's version, a pinned task's, or a release event's own. */
+function releaseOf(event: AnyEnvelope): number | undefined {
+  const data = event.data as { agent?: unknown; agentVersion?: unknown; release?: unknown };
+  const agent = data.agent as { version?: unknown } | undefined;
+  const version =
+    agent !== null && typeof agent === 'object'
+      ? agent.version
+      : (data.agentVersion ?? data.release);
+  return typeof version === 'number' ? version : undefined;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

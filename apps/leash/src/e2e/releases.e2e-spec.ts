@@ -146,6 +146,13 @@ when { context.amount.greaterThan(decimal("500.00")) };
         )[0]?.doc,
       { timeoutMs: 30_000, description: 'the audit to record the canary task' },
     );
+    const entries = (
+      await harness.store.repository(auditEntries).find({ where: { taskId: canaryTask.taskId } })
+    ).map((e) => e.doc);
+    const named = entries.filter((e) => e.release !== undefined);
+    // Every action event through every gate, and the task's end, names the release.
+    expect(named.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(named.map((e) => e.release))).toEqual(new Set([2]));
     expect(finish.versions).toMatchObject({
       profile: 2,
       prompt: expect.stringMatching(/^support@[0-9a-f]{12}\+/),
