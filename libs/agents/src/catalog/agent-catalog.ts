@@ -24,6 +24,23 @@ export interface PolicySource {
   policy(policyId: string, version?: number): Promise<PolicyVersion | undefined>;
 }
 
+/**
+ * An event names a release of a known agent newer than any this store has
+ * applied: the control topic that brings it is read beside the topic the
+ * event came on, and may be a moment behind. Transient (the bus retries the
+ * delivery), so a gate waits for the release instead of refusing the action.
+ */
+export class ReleaseNotYetKnownError extends Error {
+  override readonly name = 'ReleaseNotYetKnownError';
+  readonly transient = true as const;
+  constructor(
+    readonly agent: string,
+    readonly release: number,
+  ) {
+    super(`release ${agent}@${release} is not in this catalog yet`);
+  }
+}
+
 /** A request the catalog refuses: a broken policy, a version that does not exist, a changed version. */
 export class CatalogError extends Error {
   override readonly name = 'CatalogError';
@@ -86,7 +103,11 @@ export class AgentCatalog implements ProfileSource, PolicySource {
     const cached = this.profileCache.get(key);
     if (cached) return cached;
     const stored = await this.store.repository(profileVersions).get(key);
-    if (!stored) return undefined;
+    if (!stored) {
+      const head = version === undefined ? undefined : await this.head('profile', name);
+      if (head && wanted > head.latest) throw new ReleaseNotYetKnownError(name, wanted);
+      return undefined;
+    }
     this.profileCache.set(key, stored.doc.profile);
     return stored.doc.profile;
   }

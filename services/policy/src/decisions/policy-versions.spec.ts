@@ -2,9 +2,12 @@ import {
   CatalogError,
   formatLineDiff,
   REFERENCE_TOOLS,
+  ReleaseCatalog,
+  SUPPORT_AGENT,
   SUPPORT_PROFILE,
   defineTool,
 } from '@leash/agents';
+import { CanaryThresholds } from '@leash/contracts';
 import { z } from 'zod';
 import { openPolicyHarness, type PolicyHarness } from './test/policy-harness';
 
@@ -127,5 +130,30 @@ describe('policy versions in the catalog', () => {
     await expect(
       h.gate.catalog.recordTools([defineTool({ ...changed, version: 2 })]),
     ).resolves.toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('waits for a release it has not applied yet (transient), and finds it once applied', async () => {
+    const catalog = h.gate.catalog;
+    await expect(catalog.profile('support', 2)).rejects.toMatchObject({
+      name: 'ReleaseNotYetKnownError',
+      transient: true,
+    });
+    // An agent it never heard of, or a version it passed, is unknown: the gate fails closed.
+    expect(await catalog.profile('nobody', 1)).toBeUndefined();
+    const applied = await new ReleaseCatalog(h.engines.store).applyCreated({
+      agent: 'support',
+      release: 2,
+      parent: 1,
+      description: 'release 2',
+      author: 'ops',
+      createdAt: '2026-03-01T12:00:00.000Z',
+      profile: { ...SUPPORT_PROFILE, version: 2, policy: { id: 'support', version: 1 } },
+      prompt: { id: 'support', version: '1', text: SUPPORT_AGENT.prompt.text },
+      policy: { id: 'support', version: 1, cedar: SUPPORT_AGENT.policy.cedar, description: '' },
+      toolsVersion: 'abc',
+      canary: CanaryThresholds.parse({}),
+    });
+    expect(applied).toEqual({ outcome: 'applied' });
+    expect(await catalog.profile('support', 2)).toMatchObject({ version: 2 });
   });
 });

@@ -1,4 +1,5 @@
 import { TransientError } from '@leash/bus';
+import { ReleaseNotYetKnownError } from '@leash/agents';
 import type { Envelope } from '@leash/contracts';
 import { DuplicateError } from '@leash/store';
 import { targetOf, type AgentLoopDeps } from '../agent-loop.deps';
@@ -34,7 +35,11 @@ export class StartTaskUseCase {
     // A task starts on one release and keeps it: the version is written into the task and every event.
     const release =
       request.agentVersion ?? (await deps.releases?.releaseFor(request.agent, taskId));
-    const profile = await deps.profiles.profile(request.agent, release);
+    // A pinned version this store has not applied yet counts as unknown: waited for a few deliveries, then the task fails.
+    const profile = await deps.profiles.profile(request.agent, release).catch((error: unknown) => {
+      if (error instanceof ReleaseNotYetKnownError) return undefined;
+      throw error;
+    });
     if (!profile && attempt < deps.options.unknownAgentAttempts) {
       // The catalog may not be seeded yet (services starting together): try the delivery again.
       throw new TransientError(`agent ${request.agent} is not in the catalog (yet)`);
