@@ -3,4 +3,3 @@
 export * from './open-engines';
 export * from './traced-store';
 export * from './observability.env';
-export * from './interval-sweeper';

@@ -1,4 +1,4 @@
-import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/engines';
+import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/clock';
 import type { ExpireApprovalsUseCase, ExpiryReport } from './expire-approvals.usecase';
 
 export type ApprovalSweeperOptions = IntervalSweeperOptions<ExpiryReport>;

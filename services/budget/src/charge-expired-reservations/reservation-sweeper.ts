@@ -1,4 +1,4 @@
-import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/engines';
+import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/clock';
 import type { ChargeExpiredReservationsUseCase } from './charge-expired-reservations.usecase';
 
 export type ReservationSweeperOptions = IntervalSweeperOptions<number>;

@@ -6,7 +6,7 @@ import {
   type ReleaseCatalog,
   type ToolSource,
 } from '@leash/agents';
-import { IntervalSweeper } from '@leash/engines';
+import { IntervalSweeper } from '@leash/clock';
 import type { Bus, Delivery, SubscribeOptions, Subscription } from '@leash/bus';
 import type { TopicName } from '@leash/contracts';
 import type { PriceTable } from '@leash/config';

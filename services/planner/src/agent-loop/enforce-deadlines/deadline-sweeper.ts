@@ -1,4 +1,4 @@
-import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/engines';
+import { IntervalSweeper, type IntervalSweeperOptions } from '@leash/clock';
 import type { EnforceDeadlinesUseCase } from './enforce-deadlines.usecase';
 
 export type DeadlineSweeperOptions = IntervalSweeperOptions<string[]>;
