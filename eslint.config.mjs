@@ -50,6 +50,11 @@ export default [
               sourceTag: 'type:engines',
               onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
             },
+            // A service process's runtime (Nest wiring, start-up, shutdown) on the engines it opens.
+            {
+              sourceTag: 'type:runtime',
+              onlyDependOnLibsWithTags: ['type:engines', 'type:port', ...everyLayer],
+            },
             // Contract suites take the adapter under test from the adapter's own spec.
             {
               sourceTag: 'type:contract-suites',
@@ -86,6 +91,7 @@ export default [
               onlyDependOnLibsWithTags: [
                 'type:domain',
                 'type:engines',
+                'type:runtime',
                 'type:port',
                 // A service's specs may act as an upstream system or a reviewer.
                 'type:client',
@@ -105,6 +111,7 @@ export default [
               onlyDependOnLibsWithTags: [
                 'type:service',
                 'type:engines',
+                'type:runtime',
                 'type:signing',
                 ...everyLayer,
               ],
@@ -116,6 +123,7 @@ export default [
                 'type:client',
                 'type:domain',
                 'type:engines',
+                'type:runtime',
                 'type:port',
                 ...everyLayer,
               ],

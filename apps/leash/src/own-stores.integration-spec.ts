@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentCatalog, REFERENCE_AGENTS } from '@leash/agents';
-import type { RunningService } from '@leash/engines/nest';
+import type { RunningService } from '@leash/service-runtime';
 import { bootstrapApprovals } from '@leash/service-approvals';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- the CLI loads it lazily; a spec may import it
 import { bootstrapBudget } from '@leash/service-budget';

@@ -9,15 +9,17 @@ import {
   type BaseConfig,
   type Environment,
 } from '@leash/config';
-import { OBSERVABILITY_ENV, httpPortOf, openEngines, type Engines } from '@leash/engines';
+import { openEngines, type Engines } from '@leash/engines';
 import {
+  OBSERVABILITY_ENV,
   exitOnStartupError,
+  httpPortOf,
   startObservabilityServer,
   stopOnSignal,
   type ObservabilityServer,
   type BootstrapOptions,
   type RunningService,
-} from '@leash/engines/nest';
+} from '@leash/service-runtime';
 import { APPROVALS_ENV, bootstrapApprovals } from '@leash/service-approvals';
 import { bootstrapAudit } from '@leash/service-audit';
 // The launcher runs the budget service, so it loads it at once; only the CLI loads it lazily, to start fast.

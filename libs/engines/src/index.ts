@@ -1,5 +1,4 @@
-// The engines without NestJS: what a client (the CLI, a test, a launcher) opens.
-// A service process's wiring (Nest modules, start-up, health server) is @leash/engines/nest.
+// The composition root: opens the Bus and the Store the config names. What a client (the
+// CLI, a test, a launcher) opens; a service process's runtime on NestJS (its modules,
+// start-up and shutdown, health and metrics server) is @leash/service-runtime.
 export * from './open-engines';
-export * from './traced-store';
-export * from './observability.env';

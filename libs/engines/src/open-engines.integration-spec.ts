@@ -2,13 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller, Module } from '@nestjs/common';
-import { EventPattern } from '@nestjs/microservices';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
 import { describeOnKafka, waitFor } from '@leash/testing';
 import { openEngines } from './open-engines';
-import { startService } from './start-service';
 
 describe('openEngines on the embedded engines', () => {
   let dir: string;
@@ -56,31 +53,6 @@ describe('openEngines on the embedded engines', () => {
     });
 
     await Promise.all([engines.close(), engines.close()]);
-  });
-
-  it('closes the engines it opened when the service fails to start', async () => {
-    @Controller()
-    class Typo {
-      @EventPattern<string>('control.kill')
-      on(): void {}
-    }
-    @Module({ controllers: [Typo] })
-    class BrokenModule {}
-
-    await expect(
-      startService(
-        {
-          name: 'policy',
-          env: BASE_ENV,
-          module: BrokenModule,
-        },
-        { env: env(), logger: false },
-      ),
-    ).rejects.toThrow('@EventPattern names no topic: "control.kill"');
-
-    // Reopening proves the failed start released the files.
-    const engines = await openEngines(loadConfig(BASE_ENV, { env: env() }), { source: 'test' });
-    await engines.close();
   });
 });
 

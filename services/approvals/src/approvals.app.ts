@@ -1,4 +1,4 @@
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { ApprovalsModule } from './app.module';
 import { APPROVALS, APPROVALS_ENV, type ApprovalsConfig } from './config';
 

@@ -1,4 +1,4 @@
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { AuditModule } from './audit.module';
 import { AUDIT, AUDIT_ENV, type AuditConfig } from './config';
 

@@ -5,7 +5,7 @@ import { auditEntries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
-import { type RunningService } from '@leash/engines/nest';
+import { type RunningService } from '@leash/service-runtime';
 import { waitFor } from '@leash/testing';
 import { bootstrapAudit } from './audit.app';
 

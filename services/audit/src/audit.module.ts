@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AuditRecorder } from '@leash/audit';
 import type { Bus } from '@leash/bus';
-import { BUS, STORE } from '@leash/engines/nest';
+import { BUS, STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 
 /**

@@ -1,4 +1,4 @@
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { BudgetModule } from './app.module';
 import { BUDGET, BUDGET_ENV, type BudgetConfig } from './config';
 

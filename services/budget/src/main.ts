@@ -1,5 +1,5 @@
 import { telemetry } from './instrument';
-import { exitOnStartupError, stopOnSignal } from '@leash/engines/nest';
+import { exitOnStartupError, stopOnSignal } from '@leash/service-runtime';
 import { bootstrapBudget } from './budget.app';
 
 // Spans still buffered are sent after the consumers drain, before the process exits.

@@ -1,4 +1,4 @@
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { ExecutorModule } from './app.module';
 import { EXECUTOR, EXECUTOR_ENV, type ExecutorConfig } from './config';
 

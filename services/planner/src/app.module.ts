@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { catalogSeedProvider } from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { AgentLoopModule } from './agent-loop';
 import { ControlModule } from './control/control.module';
 import { PLANNER } from './config';

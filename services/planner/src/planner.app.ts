@@ -1,5 +1,5 @@
 import { loadConfig } from '@leash/config';
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { modelEngineOf, type AgentLoopConfig } from './agent-loop/agent-loop.config';
 import { requirePrices } from './agent-loop/model/model.factory';
 import { PlannerModule } from './app.module';

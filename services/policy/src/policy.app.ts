@@ -1,4 +1,4 @@
-import { startService, type BootstrapOptions, type RunningService } from '@leash/engines/nest';
+import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { PolicyModule } from './app.module';
 import { POLICY, POLICY_ENV, type PolicyConfig } from './config';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { BASE_ENV, loadConfig, type Environment } from '@leash/config';
 import { openEngines, openStore } from '@leash/engines';
-import { exitOnStartupError, stopOnSignal } from '@leash/engines/nest';
+import { exitOnStartupError, stopOnSignal } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { demoReviewersWithKeys } from '../demo/demo-reviewer-keys';
 import { runDemo, type Demo, type DemoSystem } from '../demo/demo';

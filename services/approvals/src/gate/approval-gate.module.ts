@@ -12,7 +12,7 @@ import {
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
 import { keyFrom } from '@leash/config';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ApprovalSweeper } from '../expire-approvals/approval-sweeper';

@@ -1,7 +1,7 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { AnyEnvelope } from '@leash/contracts';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { tracedRecordVerdict } from '../gate/approval-spans';
 import { RecordVerdictUseCase } from './record-verdict.usecase';

@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { AnyEnvelope } from '@leash/contracts';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { leashMetrics } from '@leash/telemetry';
 import { approvalsWaiting } from '../gate/approval-gauges';

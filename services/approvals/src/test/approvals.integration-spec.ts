@@ -8,7 +8,7 @@ import { runApprovalConsumer } from '@leash/client';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import type { AnyEnvelope, Envelope, EventType } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
-import { startService, type RunningService } from '@leash/engines/nest';
+import { startService, type RunningService } from '@leash/service-runtime';
 import { approvalFields } from '@leash/signing';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';

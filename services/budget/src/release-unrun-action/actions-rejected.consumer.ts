@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { AnyEnvelope } from '@leash/contracts';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { refreshTenantGauges } from '../ledger/budget-gauges';
 import { actionRequestId } from '../fund-decided-action/fund-decided-action.usecase';

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { AnyEnvelope } from '@leash/contracts';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { gateSpan } from '@leash/telemetry';
 import { refreshTenantGauges } from '../ledger/budget-gauges';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BASE_ENV, extendEnv } from '@leash/config';
 import { createEnvelope, type Envelope } from '@leash/contracts';
-import { startService, type RunningService } from '@leash/engines/nest';
+import { startService, type RunningService } from '@leash/service-runtime';
 import { rejectionFields } from '@leash/signing';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BASE_ENV, extendEnv } from '@leash/config';
-import { startService, type RunningService } from '@leash/engines/nest';
+import { startService, type RunningService } from '@leash/service-runtime';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { BUDGET_LEDGER_ENV, BUDGET_LEDGER_REQUIREMENTS } from '../ledger/budget.config';

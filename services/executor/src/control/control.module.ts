@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
 import { ControlSubscription, KILL_ROLLBACK } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';

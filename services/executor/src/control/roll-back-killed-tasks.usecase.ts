@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { TransientError } from '@leash/bus';
 import type { KillScope, KillV1 } from '@leash/contracts';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { ActionRun, CompensateTaskUseCase, type ActionRunDoc } from '../execution';
 

@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import { keyFrom } from '@leash/config';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import type { Store } from '@leash/store';
 import { SimulatedBackends } from '../tools/backends/simulated-backends';
 import { ToolRegistry } from '../tools/tool-registry';

@@ -1,7 +1,7 @@
 import { systemClock } from '@leash/clock';
 import { Module } from '@nestjs/common';
 import { BASE_ENV, extendEnv } from '@leash/config';
-import { startService, type RunningService } from '@leash/engines/nest';
+import { startService, type RunningService } from '@leash/service-runtime';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { EXECUTION_REQUIREMENTS, EXECUTION_VARIABLES } from '../execution/execution.config';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { BASE_ENV, extendEnv } from '@leash/config';
-import { startService } from '@leash/engines/nest';
+import { startService } from '@leash/service-runtime';
 import { waitFor } from '@leash/testing';
 import { ControlModule } from '../control/control.module';
 import { AGENT_LOOP_REQUIREMENTS, AGENT_LOOP_VARIABLES } from './agent-loop.config';

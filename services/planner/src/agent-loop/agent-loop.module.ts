@@ -19,7 +19,7 @@ import {
   type ProfileSource,
 } from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH } from '@leash/kill-switch';
 import { CONTROL_EXTENSION } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';

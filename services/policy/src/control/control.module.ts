@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { releaseApplierProvider } from '@leash/agents';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH, KillSwitch } from '@leash/kill-switch';
 import { CONTROL_EXTENSION, ControlSubscription } from '@leash/kill-switch/nest';
 import type { Store } from '@leash/store';

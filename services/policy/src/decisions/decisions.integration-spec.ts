@@ -6,7 +6,7 @@ import type { Subscription } from '@leash/bus';
 import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
 import { createEnvelope, type Envelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
-import { startService, type RunningService } from '@leash/engines/nest';
+import { startService, type RunningService } from '@leash/service-runtime';
 import { decisionFields } from '@leash/signing';
 import { OutboxRelay } from '@leash/store';
 import { waitFor } from '@leash/testing';

@@ -3,7 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AgentCatalog } from '@leash/agents';
 import { keyFrom } from '@leash/config';
 import { CONFIG } from '@leash/config/nest';
-import { STORE } from '@leash/engines/nest';
+import { STORE } from '@leash/service-runtime';
 import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ActionsProposedConsumer } from './actions-proposed.consumer';

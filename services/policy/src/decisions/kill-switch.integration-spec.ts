@@ -5,7 +5,7 @@ import type { Subscription } from '@leash/bus';
 import { loadConfig } from '@leash/config';
 import type { Envelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
-import { type RunningService } from '@leash/engines/nest';
+import { type RunningService } from '@leash/service-runtime';
 import { ControlCommander } from '@leash/kill-switch';
 import { waitFor } from '@leash/testing';
 import { POLICY_ENV } from '../config';

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BusModule } from '@leash/bus/nest';
-import type { Engines } from './open-engines';
+import type { Engines } from '@leash/engines';
 
 /** Injection token of the Store. The Bus is under `BUS` from @leash/bus. */
 export const STORE = Symbol('leash:store');

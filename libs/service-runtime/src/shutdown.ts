@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError } from '@leash/config';
-import { EngineUnavailableError } from './open-engines';
+import { EngineUnavailableError } from '@leash/engines';
 
 export interface ShutdownOptions {
   readonly logger?: Pick<Logger, 'log' | 'error' | 'warn'>;

@@ -14,12 +14,11 @@ import {
   type Environment,
 } from '@leash/config';
 import { LeashConfigModule } from '@leash/config/nest';
-import type { ProcessName } from './open-engines';
 import { leashMetrics, nestLogger } from '@leash/telemetry';
 import { EnginesModule } from './engines.module';
 import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
 import { startObservabilityServer, type ObservabilityServer } from './observability-server';
-import { openEngines, type Engines } from './open-engines';
+import { openEngines, type Engines, type ProcessName } from '@leash/engines';
 import { traceStore } from './traced-store';
 import { untilTheBusAnswers } from './until-the-bus-answers';
 
