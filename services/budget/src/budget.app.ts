@@ -1,3 +1,5 @@
+import { agentSetFromConfig } from '@leash/agents';
+import { loadConfig } from '@leash/config';
 import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { BudgetModule } from './app.module';
 import { BUDGET, BUDGET_ENV, type BudgetConfig } from './config';
@@ -6,6 +8,10 @@ import { BUDGET, BUDGET_ENV, type BudgetConfig } from './config';
  * Starts the budget service on the bus: standalone (main.ts, own engines) or
  * beside the others on shared engines (the all-in-one launcher).
  */
-export function bootstrapBudget(options?: BootstrapOptions): Promise<RunningService<BudgetConfig>> {
+export async function bootstrapBudget(
+  options?: BootstrapOptions,
+): Promise<RunningService<BudgetConfig>> {
+  // Before Nest: an agent folder that does not load is refused as a plain config error.
+  agentSetFromConfig(loadConfig(BUDGET_ENV, { env: options?.env, subject: BUDGET }));
   return startService({ name: BUDGET, env: BUDGET_ENV, module: BudgetModule }, options);
 }

@@ -1,3 +1,4 @@
+import { agentSetFromConfig } from '@leash/agents';
 import { loadConfig } from '@leash/config';
 import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { modelEngineOf, type AgentLoopConfig } from './agent-loop/agent-loop.config';
@@ -9,7 +10,7 @@ import { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
  * Starts the planner service on the bus: standalone (main.ts, own engines) or
  * beside the others on shared engines (the all-in-one launcher).
  */
-export function bootstrapPlanner(
+export async function bootstrapPlanner(
   options?: BootstrapOptions,
 ): Promise<RunningService<PlannerConfig>> {
   // Before Nest, so a model without a price is refused as a plain config error, and before any engine opens.
@@ -18,5 +19,6 @@ export function bootstrapPlanner(
     subject: PLANNER,
   }) as unknown as AgentLoopConfig;
   requirePrices(config, modelEngineOf(config));
+  agentSetFromConfig(config as unknown as PlannerConfig);
   return startService({ name: PLANNER, env: PLANNER_ENV, module: PlannerModule }, options);
 }

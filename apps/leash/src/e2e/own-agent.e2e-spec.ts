@@ -291,4 +291,31 @@ describe('add your own agent (README), from a folder outside Leash', () => {
     expect(refused.out).toMatch(/policy gate refused send_slack_message|ops-only/);
     expect(slack.posts.some((p) => p.channel === '#random')).toBe(false);
   });
+
+  it('refuses to start on a folder that does not load, or a tool without code, naming what to fix', async () => {
+    await stopLeash();
+    const agentFile = join(work, 'my-agents/ops-bot/agent.yaml');
+    const good = readFileSync(agentFile, 'utf8');
+    writeFileSync(agentFile, good.replace('maxSteps: 6', 'maxSteps: many'));
+    try {
+      await expect(startLeash()).rejects.toThrow(/did not start/);
+      expect(output).toContain('Invalid configuration of the agents of LEASH_AGENT_DIRS');
+      expect(output).toMatch(
+        /agent\.yaml is not a valid agent file:\n\s+- maxSteps \(line \d+\): /,
+      );
+      expect(output).not.toMatch(/^\s+at /m);
+    } finally {
+      writeFileSync(agentFile, good);
+    }
+    const withoutCode = { ...env };
+    delete (withoutCode as Record<string, string | undefined>).LEASH_TOOL_MODULES;
+    const saved = env;
+    env = withoutCode;
+    try {
+      await expect(startLeash()).rejects.toThrow(/did not start/);
+      expect(output).toContain('no implementation of send_slack_message: set LEASH_TOOL_MODULES');
+    } finally {
+      env = saved;
+    }
+  });
 });

@@ -51,9 +51,13 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
   const folder = resolve(dir);
   const file = agentFileIn(folder);
   if (!file) {
-    throw new ReleaseFileError(folder, [`no ${AGENT_FILE_NAMES.join(' or ')} in this folder`]);
+    throw new ReleaseFileError(
+      folder,
+      [`no ${AGENT_FILE_NAMES.join(' or ')} in this folder`],
+      'agent folder',
+    );
   }
-  const content = parseDataFile(readFileSync(file, 'utf8'), file, AgentFile);
+  const content = parseDataFile(readFileSync(file, 'utf8'), file, AgentFile, 'agent file');
   const { promptText, cedar } = readReferencedTexts(content, file, folder);
   const missing = [
     ...(promptText === undefined
@@ -63,19 +67,28 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
       ? ['policy: give policy.file (e.g. policy.cedar) or policy.cedar']
       : []),
   ];
-  if (missing.length > 0) throw new ReleaseFileError(file, missing);
+  if (missing.length > 0) throw new ReleaseFileError(file, missing, 'agent file');
 
   const toolsFile = ['tools.yaml', 'tools.yml', 'tools.json']
     .map((name) => join(folder, name))
     .find((path) => existsSync(path));
   const ownTools = new Map<string, ToolDefinition>();
   if (toolsFile) {
-    const entries = parseDataFile(readFileSync(toolsFile, 'utf8'), toolsFile, ToolFile);
+    const entries = parseDataFile(
+      readFileSync(toolsFile, 'utf8'),
+      toolsFile,
+      ToolFile,
+      'tools file',
+    );
     entries.forEach((entry, index) => {
       try {
         ownTools.set(entry.name, toolFromData(entry));
       } catch (error) {
-        throw new ReleaseFileError(toolsFile, [`${index}: ${(error as Error).message}`]);
+        throw new ReleaseFileError(
+          toolsFile,
+          [`${index}: ${(error as Error).message}`],
+          'tools file',
+        );
       }
     });
   }
@@ -108,6 +121,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
         (issue) =>
           `${issue.path.join('.')}: ${issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : issue.message}`,
       ),
+      'agent file',
     );
   }
   const profile = parsed.data;
@@ -123,7 +137,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
   const unused = [...ownTools.keys()].filter((name) => !profile.tools.includes(name));
   for (const name of unused)
     unknown.push(`tools: ${name} is defined in tools.yaml but not in the agent's tools`);
-  if (unknown.length > 0) throw new ReleaseFileError(file, unknown);
+  if (unknown.length > 0) throw new ReleaseFileError(file, unknown, 'agent file');
   return {
     profile,
     tools,
@@ -144,7 +158,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
 export function agentFoldersIn(dir: string): string[] {
   const folder = resolve(dir);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new ReleaseFileError(folder, ['no such folder']);
+    throw new ReleaseFileError(folder, ['no such folder'], 'agent folder');
   }
   if (agentFileIn(folder)) return [folder];
   const found = readdirSync(folder, { withFileTypes: true })
@@ -152,9 +166,11 @@ export function agentFoldersIn(dir: string): string[] {
     .map((entry) => join(folder, entry.name))
     .sort();
   if (found.length === 0) {
-    throw new ReleaseFileError(folder, [
-      `neither this folder nor any folder in it has an ${AGENT_FILE_NAMES[0]}`,
-    ]);
+    throw new ReleaseFileError(
+      folder,
+      [`neither this folder nor any folder in it has an ${AGENT_FILE_NAMES[0]}`],
+      'agent folder',
+    );
   }
   return found;
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { list, variable, type DeepReadonly } from '@leash/config';
+import { ConfigError, list, variable, type DeepReadonly } from '@leash/config';
 import type { ToolSource } from '../profile-source';
 import { REFERENCE_AGENTS, REFERENCE_TOOLS } from '../reference';
 import { toolSourceOf } from '../reference/reference-agent';
@@ -45,9 +45,11 @@ export function agentSetOf(agents: readonly AgentDefinition[]): AgentSet {
   for (const agent of agents) {
     const seen = byName.get(agent.profile.name);
     if (seen) {
-      throw new ReleaseFileError(agent.source.file, [
-        `name: agent ${agent.profile.name} is also defined in ${seen.source.file}`,
-      ]);
+      throw new ReleaseFileError(
+        agent.source.file,
+        [`name: agent ${agent.profile.name} is also defined in ${seen.source.file}`],
+        'agent file',
+      );
     }
     byName.set(agent.profile.name, agent);
   }
@@ -78,12 +80,21 @@ export function agentSetFromConfig(config: AgentsConfig): AgentSet {
   const agents: AgentDefinition[] = config.LEASH_SEED_REFERENCE_AGENTS
     ? Object.values(REFERENCE_AGENTS)
     : [];
-  for (const dir of config.LEASH_AGENT_DIRS) {
-    for (const folder of agentFoldersIn(resolve(dir))) {
-      agents.push(loadAgentFolder(folder, REFERENCE_TOOLS));
+  let set: AgentSet;
+  try {
+    for (const dir of config.LEASH_AGENT_DIRS) {
+      for (const folder of agentFoldersIn(resolve(dir))) {
+        agents.push(loadAgentFolder(folder, REFERENCE_TOOLS));
+      }
     }
+    set = agentSetOf(agents);
+  } catch (error) {
+    // A folder that does not load is bad configuration: said as such, with no stack.
+    if (!(error instanceof ReleaseFileError)) throw error;
+    throw new ConfigError('the agents of LEASH_AGENT_DIRS', [
+      { variable: 'LEASH_AGENT_DIRS', message: error.message.replace(/\n/g, '\n  ') },
+    ]);
   }
-  const set = agentSetOf(agents);
   LOADED.set(config, set);
   return set;
 }

@@ -72,8 +72,10 @@ export class ReleaseFileError extends Error {
   constructor(
     readonly file: string,
     readonly problems: readonly string[],
+    /** What the file is meant to be, as the message says it. */
+    kind = 'release file',
   ) {
-    super(`${file} is not a valid release file:\n  - ${problems.join('\n  - ')}`);
+    super(`${file} is not a valid ${kind}:\n  - ${problems.join('\n  - ')}`);
   }
 }
 
@@ -111,6 +113,7 @@ export function parseDataFile<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
+  kind = 'release file',
 ): z.output<S> {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
@@ -120,6 +123,7 @@ export function parseDataFile<S extends z.ZodType>(
       document.errors.map(
         (e) => `line ${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`,
       ),
+      kind,
     );
   }
   const parsed = schema.safeParse(document.toJS() ?? {});
@@ -137,6 +141,7 @@ export function parseDataFile<S extends z.ZodType>(
       }
       return `${path.join('.') || '(top level)'}${line}: ${issue.message}`;
     }),
+    kind,
   );
 }
 

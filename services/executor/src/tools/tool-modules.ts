@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentSet } from '@leash/agents';
+import { ConfigError } from '@leash/config';
 import { REFERENCE_IMPLEMENTATIONS } from './reference-tools';
 import type { ToolImplementation } from './tool-implementation';
 import { ToolRegistry } from './tool-registry';
@@ -26,9 +27,15 @@ import { ToolRegistry } from './tool-registry';
  * risk class, ...) live in the agent folder's tools.yaml, not here.
  */
 
-/** A module that cannot be used: missing, or not exporting `tools` as name -> function. */
-export class ToolModuleError extends Error {
-  override readonly name = 'ToolModuleError';
+/**
+ * A module that cannot be used (missing, or not exporting `tools` as name ->
+ * function), or tools and code that do not match: bad configuration, said
+ * as such at start-up.
+ */
+export class ToolModuleError extends ConfigError {
+  constructor(message: string) {
+    super('the tools of LEASH_TOOL_MODULES', [{ variable: 'LEASH_TOOL_MODULES', message }]);
+  }
 }
 
 /** Each module's implementations by tool name, with the module each came from. */
