@@ -556,7 +556,7 @@ async function publishRouting(
     : `@${routed.current} takes every new task`;
   if (!applied) {
     terminal.err(
-      `leash: published the ${routed.change} of ${routed.agent}, but the planner did not apply it within ${timeoutMs} ms: is Leash running? It applies it when it starts.`,
+      `leash: published the ${routed.change} of ${routed.agent}, but the planner did not apply it within ${timeoutMs} ms: is Leash running? It applies it when it starts. (A change made while the routing changed is refused: see leash release status.)`,
     );
     return 1;
   }

@@ -129,6 +129,16 @@ export class ReleaseCatalog {
         const routes = tx.repository(releaseRoutes);
         const stored = await routes.get(routed.agent);
         if (stored && isDeepStrictEqual(stored.doc, doc)) return { outcome: 'unchanged' as const };
+        const from = stored?.doc.at ?? '';
+        if (routed.basedOn !== undefined && routed.basedOn !== from) {
+          throw new CatalogError(
+            `the ${routed.change} of ${routed.agent}@${routed.release} was made from a routing that has changed since` +
+              (stored
+                ? ` (${stored.doc.change} of @${stored.doc.release} by ${stored.doc.by} at ${stored.doc.at})`
+                : '') +
+              ': nothing changed',
+          );
+        }
         if (stored) await routes.update(doc, stored.version);
         else await routes.insert(doc);
         await this.moveProfileHead(tx, routed.agent, routed.current, routed.by, routed.at);

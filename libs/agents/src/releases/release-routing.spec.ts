@@ -59,4 +59,23 @@ describe('release routing changes', () => {
       /support has no previous release to roll back to: @1 is the only one it has run/,
     );
   });
+
+  it('names the routing each change was made from, so a stale one can be refused', () => {
+    expect(promoteRouting(seeded, 2, change).basedOn).toBe('');
+    const changed: ReleaseRouting = {
+      ...seeded,
+      current: 2,
+      history: [1],
+      last: {
+        change: 'promote',
+        release: 2,
+        reason: 'r',
+        by: 'ops',
+        at: change.at,
+        moveRunning: false,
+      },
+    };
+    expect(rollbackRouting(changed, { ...change, moveRunning: false }).basedOn).toBe(change.at);
+    expect(canaryRouting(changed, 3, 5, change).basedOn).toBe(change.at);
+  });
 });

@@ -6,6 +6,11 @@ export class ReleaseRoutingError extends Error {
   override readonly name = 'ReleaseRoutingError';
 }
 
+/** The routing a change is made from, as the catalog checks it: its last change's time, '' when seeded. */
+export function basedOn(routing: ReleaseRouting): string {
+  return routing.last?.at ?? '';
+}
+
 /** Who changes the routing, when and why. */
 export interface RoutingChange {
   readonly by: string;
@@ -37,6 +42,7 @@ export function canaryRouting(
     history: [...routing.history],
     moveRunning: false,
     ...change,
+    basedOn: basedOn(routing),
   };
 }
 
@@ -58,6 +64,7 @@ export function promoteRouting(
       release === routing.current ? [...routing.history] : [...routing.history, routing.current],
     moveRunning: false,
     ...change,
+    basedOn: basedOn(routing),
   };
 }
 
@@ -69,7 +76,12 @@ export function rollbackRouting(
   routing: ReleaseRouting,
   change: RoutingChange & { readonly moveRunning: boolean },
 ): ReleaseRoutedV1 {
-  const common = { agent: routing.agent, change: 'rollback' as const, ...change };
+  const common = {
+    agent: routing.agent,
+    change: 'rollback' as const,
+    ...change,
+    basedOn: basedOn(routing),
+  };
   if (routing.canary) {
     return {
       ...common,

@@ -115,5 +115,12 @@ export const ReleaseRoutedV1 = z.object({
   reason: z.string().min(1).max(10_000),
   by: z.string().min(1).max(200),
   at: Timestamp,
+  basedOn: z
+    .string()
+    .max(100)
+    .optional()
+    .describe(
+      "The `at` of the routing change this one was made from ('' for an agent's seeded routing): a change made from a routing that has changed since is refused, so two changes made at once cannot undo each other.",
+    ),
 });
 export type ReleaseRoutedV1 = z.infer<typeof ReleaseRoutedV1>;

@@ -156,4 +156,32 @@ describe('policy versions in the catalog', () => {
     expect(applied).toEqual({ outcome: 'applied' });
     expect(await catalog.profile('support', 2)).toMatchObject({ version: 2 });
   });
+
+  it('refuses a routing change made from a routing that has changed since', async () => {
+    const releases = new ReleaseCatalog(h.engines.store);
+    const change = (at: string, basedOn: string, current: number) => ({
+      agent: 'it-helpdesk',
+      change: 'rollback' as const,
+      release: 1,
+      current,
+      history: [],
+      moveRunning: false,
+      reason: 'r',
+      by: 'ops',
+      at,
+      basedOn,
+    });
+    const first = change('2026-03-01T12:00:01.000Z', '', 1);
+    expect(await releases.applyRouted(first)).toEqual({ outcome: 'applied' });
+    // Made from the seeded routing too, but after the first: stale.
+    const stale = await releases.applyRouted(change('2026-03-01T12:00:02.000Z', '', 1));
+    expect(stale).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/changed since/),
+    });
+    expect(await releases.applyRouted(first)).toEqual({ outcome: 'unchanged' });
+    expect(await releases.applyRouted(change('2026-03-01T12:00:03.000Z', first.at, 1))).toEqual({
+      outcome: 'applied',
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { createEnvelope, type ReleaseRoutedV1 } from '@leash/contracts';
-import type { ReleaseCatalog } from '@leash/agents';
+import { basedOn, type ReleaseCatalog } from '@leash/agents';
 import type { Store } from '@leash/store';
 import { canaryBreaches, figuresOf, type ReleaseFigures } from './canary-figures';
 import { RELEASE_OUTCOMES } from './release-outcome.aggregate';
@@ -74,15 +74,24 @@ export class WatchCanaryUseCase {
       if (!report || report.breaches.length === 0) continue;
       const key = `${agent}@${report.canary.release}:${report.canary.since}`;
       if (this.rolledBack.has(key)) continue;
-      await this.rollBack(report);
+      if (!(await this.rollBack(report))) continue;
       this.rolledBack.add(key);
       rolled.push(report);
     }
     return rolled;
   }
 
-  private async rollBack(report: CanaryReport): Promise<void> {
+  private async rollBack(report: CanaryReport): Promise<boolean> {
     const routing = await this.deps.releases.routing(report.agent);
+    // Changed while the figures were read (an operator promoted or stopped it): not this watch's to undo.
+    if (
+      !routing?.canary ||
+      routing.canary.release !== report.canary.release ||
+      routing.canary.since !== report.canary.since ||
+      routing.current !== report.current
+    ) {
+      return false;
+    }
     const reason =
       `canary @${report.canary.release} rolled back automatically after ${report.canaryFigures.tasks} tasks ` +
       `(baseline @${report.current}: ${report.baselineFigures.tasks}): ${report.breaches.join('; ')}`;
@@ -91,11 +100,12 @@ export class WatchCanaryUseCase {
       change: 'auto-rollback',
       release: report.canary.release,
       current: report.current,
-      history: [...(routing?.history ?? [])],
+      history: [...routing.history],
       moveRunning: false,
       reason,
       by: `${this.deps.source} (canary watch)`,
       at: new Date(this.deps.clock()).toISOString(),
+      basedOn: basedOn(routing),
     };
     // One id per canary: every planner instance that sees it worse publishes the same event.
     const envelope = createEnvelope('leash.releases.routed.v1', routed, {
@@ -104,5 +114,6 @@ export class WatchCanaryUseCase {
     });
     await this.deps.store.transaction((tx) => tx.outbox.enqueue('control', envelope));
     this.deps.log.warn(reason);
+    return true;
   }
 }
