@@ -15,7 +15,8 @@ import {
   diffReleases,
   draftRelease,
   loadReleaseFile,
-  parseReleaseFile,
+  readReferencedTexts,
+  type LoadedReleaseFile,
   renderReleaseDiff,
   shippedPrompt,
   toolsetVersion,
@@ -394,9 +395,9 @@ async function create(
 }
 
 /** A Cedar file as a release file that changes only the policy. */
-function policyFile(file: string) {
-  const loaded = parseReleaseFile(JSON.stringify({ policy: { file } }), file, process.cwd());
-  return loaded;
+function policyFile(file: string): LoadedReleaseFile {
+  const content = { policy: { file } };
+  return { file, content, ...readReferencedTexts(content, file, process.cwd()) };
 }
 
 function knownTool(desk: ReleaseDesk, name: string): ToolDefinition {

@@ -129,6 +129,19 @@ export class ReleaseCatalog {
         const routes = tx.repository(releaseRoutes);
         const stored = await routes.get(routed.agent);
         if (stored && isDeepStrictEqual(stored.doc, doc)) return { outcome: 'unchanged' as const };
+        // The canary watch's change may only stop the canary it names: it never installs or moves a release.
+        if (
+          routed.change === 'auto-rollback' &&
+          (!stored?.doc.canary ||
+            stored.doc.canary.release !== routed.release ||
+            routed.canary !== undefined ||
+            routed.current !== stored.doc.current ||
+            !isDeepStrictEqual(routed.history, stored.doc.history))
+        ) {
+          throw new CatalogError(
+            `the automatic rollback of ${routed.agent}@${routed.release} does not only stop that canary: nothing changed`,
+          );
+        }
         const from = stored?.doc.at ?? '';
         if (routed.basedOn !== undefined && routed.basedOn !== from) {
           throw new CatalogError(

@@ -183,5 +183,11 @@ describe('policy versions in the catalog', () => {
     expect(await releases.applyRouted(change('2026-03-01T12:00:03.000Z', first.at, 1))).toEqual({
       outcome: 'applied',
     });
+    // An automatic rollback may only stop a running canary, never move the current release.
+    const moved = await releases.applyRouted({
+      ...change('2026-03-01T12:00:04.000Z', '2026-03-01T12:00:03.000Z', 1),
+      change: 'auto-rollback',
+    });
+    expect(moved).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/only stop/) });
   });
 });
