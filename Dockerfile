@@ -27,7 +27,7 @@ COPY --from=build /app/dist ./dist
 # Where stores and keys are mounted, owned by the unprivileged user the processes run as
 # (a named volume takes the ownership of the directory it is mounted on). `leash` runs
 # the compiled CLI: `docker compose exec approvals leash approvals list`.
-RUN mkdir -p /data /keys/policy /keys/budget /keys/approvals /keys/public \
+RUN mkdir -p /data /keys/policy /keys/budget /keys/approvals /keys/operator /keys/public \
  && chown -R node:node /data /keys \
  && printf '#!/bin/sh\nexec node -r /app/tools/build/register.js /app/dist/apps/leash/src/bin.js "$@"\n' \
       > /usr/local/bin/leash \

@@ -98,7 +98,12 @@ export default [
                 ...everyLayer,
               ],
             },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:port', ...everyLayer] },
+            // Domain libraries know ports and the shared layers; signing (a leaf on the
+            // contracts) too: the agents' catalog applies only releases an operator signed.
+            {
+              sourceTag: 'type:domain',
+              onlyDependOnLibsWithTags: ['type:port', 'type:signing', ...everyLayer],
+            },
             // The SDK for upstream systems and reviewers: it is handed a Bus, and signs a
             // reviewer's verdicts with the key it is given (libs/signing, verdict-proof.ts).
             {

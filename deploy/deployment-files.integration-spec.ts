@@ -5,7 +5,7 @@ import Ajv2019 from 'ajv/dist/2019';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, type EnvSpec } from '@leash/config';
 import type { ProcessName } from '@leash/engines';
-import { SIGNING_GATES, keepGateKeyFiles, type SigningGate } from '@leash/signing';
+import { KEY_HOLDERS, SIGNING_GATES, keepGateKeyFiles, type KeyHolder } from '@leash/signing';
 import { APPROVALS_ENV } from '@leash/service-approvals';
 import { AUDIT_ENV } from '@leash/service-audit';
 import { BUDGET_ENV } from '@leash/service-budget';
@@ -47,7 +47,7 @@ function yamlDocuments(file: string): Json[] {
 let keys: string;
 beforeAll(() => {
   keys = mkdtempSync(join(tmpdir(), 'leash-deploy-keys-'));
-  for (const gate of SIGNING_GATES) {
+  for (const gate of KEY_HOLDERS) {
     keepGateKeyFiles(gate, { keyDir: join(keys, gate), publicDir: join(keys, 'public') });
   }
 });
@@ -162,6 +162,28 @@ describe('docker-compose.yml', () => {
       expect({ gate, mountedBy }).toEqual({ gate, mountedBy: [gate, 'gate-keys'].sort() });
     }
   });
+
+  it("mounts the operators' private key in the key maker and the operators' CLI only", () => {
+    const mountedBy = Object.entries(services)
+      .filter(([, service]) =>
+        ((service.volumes ?? []) as string[]).some((v) => v.startsWith('operator-key:')),
+      )
+      .map(([name]) => name)
+      .sort();
+    expect(mountedBy).toEqual(['gate-keys', 'operator']);
+    expect(services.operator!.profiles).toEqual(['operator']);
+    expect((services.operator!.environment as Json).LEASH_OPERATOR_SIGNING_KEY_FILE).toBe(
+      '/keys/operator/operator.key',
+    );
+  });
+
+  it.each(['policy', 'budget', 'approvals', 'executor', 'planner'] as const)(
+    "gives %s the operators' public key, so it applies the releases they sign",
+    (name) => {
+      const env = interpolated(services[name]!.environment as Json);
+      expect(env.LEASH_OPERATOR_PUBLIC_KEYS_FILE).toBe('/keys/public/operator.pub');
+    },
+  );
 
   it('has Kafka, MongoDB as a replica set, and an OpenTelemetry collector sending to Jaeger', () => {
     expect(services.kafka!.image).toMatch(/^apache\/kafka:4\./);
@@ -294,6 +316,16 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it("gives every service that applies releases the operators' public key, and nothing their private key", () => {
+    expect(JSON.stringify(objects)).not.toContain('operator.key');
+    for (const name of ['policy', 'budget', 'approvals', 'executor', 'planner']) {
+      expect({
+        name,
+        file: find('ConfigMap', `leash-${name}`).data.LEASH_OPERATOR_PUBLIC_KEYS_FILE,
+      }).toEqual({ name, file: '/keys/public/operator.pub' });
+    }
+  });
+
   it('provisions the topics in a Job with the common configuration', () => {
     const job = find('Job', 'leash-topics');
     const [container] = (job.spec.template as { spec: { containers: Json[] } }).spec.containers;
@@ -319,8 +351,8 @@ describe('the Dockerfile', () => {
     }
   });
 
-  it('makes a mount point for each gate key directory the deployment files use', () => {
-    for (const gate of [...SIGNING_GATES, 'public'] as (SigningGate | 'public')[]) {
+  it('makes a mount point for each key directory the deployment files use', () => {
+    for (const gate of [...KEY_HOLDERS, 'public'] as (KeyHolder | 'public')[]) {
       expect(dockerfile).toContain(`/keys/${gate}`);
     }
   });

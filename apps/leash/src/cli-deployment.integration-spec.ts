@@ -24,7 +24,7 @@ describe('leash gate-keys', () => {
     return { id: text.slice(0, colon), key: text.slice(colon + 1) };
   };
 
-  it('makes each gate a private key (0600) and its public key, printing nothing secret', async () => {
+  it('makes each gate, and the operators, a private key (0600) and its public key, printing nothing secret', async () => {
     const run = recordingTerminal();
     const code = await runCli(
       ['gate-keys', '--dir', join(dir, 'private'), '--public-dir', join(dir, 'public')],
@@ -32,8 +32,8 @@ describe('leash gate-keys', () => {
       run.t,
     );
     expect({ code, err: run.err }).toEqual({ code: 0, err: [] });
-    expect(run.out).toHaveLength(3);
-    for (const gate of ['policy', 'budget', 'approvals']) {
+    expect(run.out).toHaveLength(4);
+    for (const gate of ['policy', 'budget', 'approvals', 'operator']) {
       const privateFile = join(dir, 'private', `${gate}.key`);
       const pub = keyOf(join(dir, 'public', `${gate}.pub`));
       const secret = keyOf(privateFile);
@@ -68,7 +68,7 @@ describe('leash gate-keys', () => {
   it('refuses an unknown gate, a missing --dir, and a private key file that is not a key', async () => {
     const unknown = recordingTerminal();
     expect(await runCli(['gate-keys', '--dir', dir, '--gate', 'planner'], {}, unknown.t)).toBe(2);
-    expect(unknown.err[0]).toContain('"planner" is not a signing gate');
+    expect(unknown.err[0]).toContain('"planner" is not a key holder');
     const noDir = recordingTerminal();
     expect(await runCli(['gate-keys'], {}, noDir.t)).toBe(2);
     expect(noDir.err[0]).toContain('gate-keys needs --dir D');
@@ -124,4 +124,31 @@ describeOnKafka('leash topics provision on Kafka', (brokers) => {
       await admin.disconnect();
     }
   }, 60_000);
+});
+
+describe("the operators' key of a deployment", () => {
+  it('is needed to make or route a release, before anything is opened or published', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leash-operator-key-'));
+    try {
+      // Not the embedded engines, so no key is made: a deployment gives its own.
+      const env = { LEASH_BUS: 'kafka', KAFKA_BROKERS: '127.0.0.1:1', LEASH_STORE_DIR: dir };
+      for (const argv of [
+        ['release', 'rollback', '--agent', 'support'],
+        ['release', 'promote', 'support@2', '--full'],
+        ['policy', 'publish', '--agent', 'support', '--file', join(dir, 'p.cedar')],
+      ]) {
+        const run = recordingTerminal();
+        expect(await runCli(argv, env, run.t)).toBe(2);
+        expect(run.err.join('\n')).toContain(
+          "signed with the operators' key, and none is given: set LEASH_OPERATOR_SIGNING_KEY_FILE",
+        );
+      }
+      // A command that only reads needs no key (it fails later, on the store that is not there).
+      const status = recordingTerminal();
+      expect(await runCli(['release', 'status', '--agent', 'support'], env, status.t)).toBe(1);
+      expect(status.err.join('\n')).not.toContain("operators' key");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import {
   BASE_ENV,
   MODEL_PRICES_ENV,
+  OPERATOR_SIGNING_KEY_ENV,
   ConfigError,
   extendEnv,
   loadConfig,
@@ -32,11 +33,12 @@ import type { ReviewersCommand } from './cli/reviewers.command';
 
 /**
  * The variables the CLI reads: the engines', where reviewers' keys are, the
- * model prices (a release's model must have one) and the agents' folders (a
- * release may name their tools).
+ * operators' key that signs releases, the model prices (a release's model
+ * must have one) and the agents' folders (a release may name their tools).
  */
 export const CLI_ENV = extendEnv(BASE_ENV, {
   ...REVIEWER_KEYS_ENV,
+  ...OPERATOR_SIGNING_KEY_ENV,
   ...MODEL_PRICES_ENV,
   ...AGENT_VARIABLES,
 });
@@ -79,12 +81,27 @@ export async function runCli(
   if (command.kind === 'gate-keys') {
     return (await import('./cli/deployment.command')).runGateKeys(command, terminal);
   }
+  // On the embedded engines, a release is signed with the operators' key kept beside the store.
+  const release = command.kind.startsWith('release-')
+    ? await import('./cli/release.command')
+    : undefined;
+  if (release?.signs(command)) {
+    env = (await import('./dev-signing-key')).withDevSigningKeys(env, ['operator']).env;
+  }
   let config: ConfigOf<typeof CLI_ENV>;
   try {
     config = loadConfig(CLI_ENV, { env, subject: 'leash' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     terminal.err(error.message);
+    return 2;
+  }
+  if (
+    release?.signs(command) &&
+    !config.LEASH_OPERATOR_SIGNING_KEY &&
+    !config.LEASH_OPERATOR_SIGNING_KEY_FILE
+  ) {
+    terminal.err(`leash: ${release.OPERATOR_KEY_MISSING}`);
     return 2;
   }
   // A key pair is made on the reviewer's machine: no running Leash is needed.

@@ -3,12 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Environment } from '@leash/config';
 import {
-  SIGNING_GATES,
+  KEY_HOLDERS,
   generateGateKey,
   publicKeyOf,
   type GatePublicKey,
   type GateSigningKey,
-  type SigningGate,
+  type KeyHolder,
 } from '@leash/signing';
 
 /**
@@ -18,18 +18,23 @@ import {
  * key pair generated once and kept beside the store file (`gate-keys/<gate>.key`,
  * mode 0600), so what was signed before a restart still verifies after it.
  * Every gate's public keys, when not configured, are derived from its private
- * key: in one process every service shares one environment anyway. A
+ * key: in one process every service shares one environment anyway. The
+ * operators' key, which signs releases, is kept there too (operator.key),
+ * so the CLI on the same store signs what the services accept. A
  * distributed deployment (Kafka or MongoDB) must configure each key: nothing
  * is generated. Nothing secret is printed.
  */
-export function withDevSigningKeys(env: Environment): { env: Environment; generatedIn?: string } {
+export function withDevSigningKeys(
+  env: Environment,
+  holders: readonly KeyHolder[] = KEY_HOLDERS,
+): { env: Environment; generatedIn?: string } {
   const embedded =
     (env.LEASH_BUS ?? 'embedded') === 'embedded' && (env.LEASH_STORE ?? 'sqlite') === 'sqlite';
   const storeFile = env.LEASH_STORE_FILE?.trim() || '.leash/store.db';
   const dir = storeFile === ':memory:' ? undefined : join(dirname(resolve(storeFile)), 'gate-keys');
   const added: Record<string, string> = {};
   let generated = false;
-  for (const gate of SIGNING_GATES) {
+  for (const gate of holders) {
     const name = `LEASH_${gate.toUpperCase()}`;
     let key = configuredKey(env, `${name}_SIGNING_KEY`);
     if (key === undefined && !isSet(env, `${name}_SIGNING_KEY_FILE`) && embedded) {
@@ -80,12 +85,12 @@ function publicOf(key: GateSigningKey): GatePublicKey | undefined {
   }
 }
 
-function devKeyId(gate: SigningGate): string {
+function devKeyId(gate: KeyHolder): string {
   return `${gate}-dev-${randomBytes(4).toString('hex')}`;
 }
 
 /** The gate's key kept in `dir`, made on first use. */
-function keptKey(dir: string, gate: SigningGate): GateSigningKey {
+function keptKey(dir: string, gate: KeyHolder): GateSigningKey {
   const file = join(dir, `${gate}.key`);
   try {
     return keyOf(readFileSync(file, 'utf8').trim());

@@ -145,3 +145,49 @@ describe('the audit of a time zone change', () => {
     );
   });
 });
+
+describe('the audit of a routing change', () => {
+  const routed = {
+    agent: 'support',
+    release: 2,
+    current: 2,
+    history: [1],
+    moveRunning: false,
+    reason: 'better',
+    by: 'ana',
+    at: NOW,
+    basedOn: '',
+  };
+
+  it('names the operator key a change claims, and marks an unsigned one as refused everywhere', () => {
+    const signed = createEnvelope(
+      'leash.releases.routed.v1',
+      {
+        ...routed,
+        change: 'promote',
+        proof: { keyId: 'operator-1', signedAt: NOW, signature: 'c2ln' },
+      },
+      { source: 'leash-cli' },
+    );
+    expect(auditEntryOf('control', signed, {}, NOW).summary).toBe(
+      'release promote of support@2 by ana (signed with operator key operator-1): current @2, no canary; better',
+    );
+    const unsigned = createEnvelope(
+      'leash.releases.routed.v1',
+      { ...routed, change: 'promote' },
+      { source: 'planner' },
+    );
+    expect(auditEntryOf('control', unsigned, {}, NOW).summary).toContain(
+      'by ana (unsigned: every service refuses it): current',
+    );
+    // The canary watch's own rollback is unsigned by design: it may only stop the canary.
+    const automatic = createEnvelope(
+      'leash.releases.routed.v1',
+      { ...routed, change: 'auto-rollback' },
+      { source: 'planner' },
+    );
+    expect(auditEntryOf('control', automatic, {}, NOW).summary).toMatch(
+      /^release auto-rollback of support@2 by ana: current/,
+    );
+  });
+});

@@ -272,7 +272,7 @@ export function describeEvent(event: AnyEnvelope): Described {
       return {
         kind: 'control',
         agent: d.agent,
-        summary: `release ${d.agent}@${d.release} created by ${d.author}${d.parent ? ` from @${d.parent}` : ''}: prompt ${d.prompt.id} v${d.prompt.version}, policy ${d.policy.id} v${d.policy.version}, tools ${d.toolsVersion}; ${clip(d.description || 'no description')}`,
+        summary: `release ${d.agent}@${d.release} created by ${d.author}${d.parent ? ` from @${d.parent}` : ''}${signer(d.proof)}: prompt ${d.prompt.id} v${d.prompt.version}, policy ${d.policy.id} v${d.policy.version}, tools ${d.toolsVersion}; ${clip(d.description || 'no description')}`,
       };
     }
     case 'leash.releases.routed.v1': {
@@ -283,7 +283,7 @@ export function describeEvent(event: AnyEnvelope): Described {
       return {
         kind: 'control',
         agent: d.agent,
-        summary: `release ${d.change} of ${d.agent}@${d.release} by ${d.by}: current @${d.current}${canary}${d.moveRunning ? ', running tasks moved' : ''}; ${clip(d.reason)}`,
+        summary: `release ${d.change} of ${d.agent}@${d.release} by ${d.by}${d.change === 'auto-rollback' ? '' : signer(d.proof)}: current @${d.current}${canary}${d.moveRunning ? ', running tasks moved' : ''}; ${clip(d.reason)}`,
       };
     }
     default: {
@@ -343,4 +343,11 @@ function provenByText(provenBy: { by: string; keyId: string; frontEnd?: string }
   return provenBy.by === 'front_end'
     ? ` (vouched for by front end ${provenBy.frontEnd}, key ${provenBy.keyId})`
     : ` (signed with the reviewer's key ${provenBy.keyId})`;
+}
+
+/** Whose key a release event names (checked by the services that apply it, not here). */
+function signer(proof: { readonly keyId: string } | undefined): string {
+  return proof
+    ? ` (signed with operator key ${proof.keyId})`
+    : ' (unsigned: every service refuses it)';
 }

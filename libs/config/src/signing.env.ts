@@ -177,6 +177,41 @@ export const APPROVALS_PUBLIC_KEYS_ENV = {
   LEASH_APPROVALS_PUBLIC_KEYS_FILE: approvalsPublic.file,
 };
 
+/*
+ * The operators' key signs releases and routing changes (`leash release`,
+ * `leash policy publish`); every service applies them only with a valid
+ * signature, so no service can publish a release for the operators.
+ */
+
+/** For the CLI of an operator who makes releases. */
+export const OPERATOR_SIGNING_KEY_ENV = {
+  LEASH_OPERATOR_SIGNING_KEY: variable(parsing(parseSigningKey, false).optional(), {
+    description:
+      "The operators' private key, which signs releases and routing changes; held where operators run `leash release`, never by a service. On the embedded engines it is made once beside the store (gate-keys/operator.key) when not given.",
+    expected: SIGNING_KEY_FORM,
+    secret: true,
+  }),
+  LEASH_OPERATOR_SIGNING_KEY_FILE: variable(parsing(parseSigningKey, true).optional(), {
+    description:
+      "A file holding the operators' private key (`leash gate-keys --dir D` makes D/operator.key), in the form the variable without _FILE takes.",
+    expected: 'a file path',
+  }),
+};
+
+/** For every service: each applies releases, and only those an operator signed. */
+export const OPERATOR_PUBLIC_KEYS_ENV = {
+  LEASH_OPERATOR_PUBLIC_KEYS: variable(parsing(parsePublicKeys, false).optional(), {
+    description:
+      "The operators' public keys: a release or routing change is applied only when one of them verifies its signature; with none, every release event is refused (the canary watch's rollback of a canary aside). A retired key still verifies what it signed before its retirement time; remove a key that may have leaked.",
+    expected: PUBLIC_KEYS_FORM,
+  }),
+  LEASH_OPERATOR_PUBLIC_KEYS_FILE: variable(parsing(parsePublicKeys, true).optional(), {
+    description:
+      "A file of the operators' public keys (`leash gate-keys` writes P/operator.pub), one per line or comma-separated, in the form the variable without _FILE takes.",
+    expected: 'a file path',
+  }),
+};
+
 /** A value or its _FILE, exactly one: add to the spec that declares the pair. */
 export function keyRequirement(name: string): Requirement {
   return { variable: name, unless: `${name}_FILE` };

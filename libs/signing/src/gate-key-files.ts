@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateGateKey, publicKeyOf, type GateSigningKey, type SigningGate } from './gate-keys';
+import { generateGateKey, publicKeyOf, type GateSigningKey, type KeyHolder } from './gate-keys';
 
-/** Where a gate's key pair is kept as files, as a deployment mounts them. */
+/** Where a gate's (or the operators') key pair is kept as files, as a deployment mounts them. */
 export interface GateKeyFiles {
   /** `<keyDir>/<gate>.key`: `id:<base64 PKCS#8 DER>`, mode 0600; for the gate alone. */
   readonly privateFile: string;
@@ -23,7 +23,7 @@ export interface GateKeyFiles {
  * that does not read as a key is an error naming the file; nothing is written.
  */
 export function keepGateKeyFiles(
-  gate: SigningGate,
+  gate: KeyHolder,
   dirs: { readonly keyDir: string; readonly publicDir?: string },
 ): GateKeyFiles {
   const privateFile = join(dirs.keyDir, `${gate}.key`);

@@ -9,6 +9,10 @@ import {
 export const SIGNING_GATES = ['policy', 'budget', 'approvals'] as const;
 export type SigningGate = (typeof SIGNING_GATES)[number];
 
+/** Who holds a signing key: each gate, and the operators (who sign releases, see operator-proof). */
+export const KEY_HOLDERS = [...SIGNING_GATES, 'operator'] as const;
+export type KeyHolder = (typeof KEY_HOLDERS)[number];
+
 /**
  * A gate's private key: an id (named in every signature it makes, never the
  * key) and the Ed25519 key as base64 PKCS#8 DER

@@ -5,3 +5,4 @@ export * from './gate-signer';
 export * from './gate-verifier';
 export * from './signed-fields';
 export * from './verdict-proof';
+export * from './operator-proof';

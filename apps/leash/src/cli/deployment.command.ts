@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TOPIC_NAMES } from '@leash/contracts';
 import type { Bus } from '@leash/bus';
-import { SIGNING_GATES, keepGateKeyFiles, type SigningGate } from '@leash/signing';
+import { KEY_HOLDERS, keepGateKeyFiles, type KeyHolder } from '@leash/signing';
 import { UsageError } from './arguments';
 import type { Terminal } from './terminal';
 
@@ -11,7 +11,7 @@ export type DeploymentCommand =
   | { readonly kind: 'help'; readonly topic: 'deploy' }
   | {
       readonly kind: 'gate-keys';
-      readonly gates: readonly SigningGate[];
+      readonly gates: readonly KeyHolder[];
       readonly keyDir: string;
       readonly publicDir?: string;
     }
@@ -21,13 +21,17 @@ export const DEPLOY_HELP = `leash gate-keys --dir D [--public-dir P] [--gate G .
 leash topics provision
 
 gate-keys makes each signing gate's Ed25519 key pair (policy, budget,
-approvals; --gate picks some), for a deployment to mount as secrets: the
-private key in D/<gate>.key (mode 0600: give it to that gate alone, as
+approvals), and the operators' (operator), which signs releases; --gate
+picks some. For a deployment to mount as secrets: the private key in
+D/<gate>.key (mode 0600: give it to that gate alone, as
 LEASH_<GATE>_SIGNING_KEY_FILE) and the public key in P/<gate>.pub (P is D
 unless given: give it to every process that checks the gate, as
-LEASH_<GATE>_PUBLIC_KEYS_FILE). A key already in D is kept, never replaced,
-and its public file written again from it; so running it twice is safe. It
-prints file names and key ids, nothing secret. No running Leash is needed.
+LEASH_<GATE>_PUBLIC_KEYS_FILE). D/operator.key stays with the operators,
+for leash release (LEASH_OPERATOR_SIGNING_KEY_FILE), never with a service;
+P/operator.pub goes to every service (LEASH_OPERATOR_PUBLIC_KEYS_FILE). A
+key already in D is kept, never replaced, and its public file written again
+from it; so running it twice is safe. It prints file names and key ids,
+nothing secret. No running Leash is needed.
 
 topics provision creates every topic and its dead-letter topic on the bus
 the variables name (LEASH_BUS, KAFKA_BROKERS, LEASH_TOPIC_PREFIX,
@@ -70,15 +74,15 @@ export function parseDeploymentCommand(argv: readonly string[]): DeploymentComma
   if (values.help) return { kind: 'help', topic: 'deploy' };
   const keyDir = values.dir?.trim();
   if (!keyDir) throw new UsageError('gate-keys needs --dir D', 'deploy');
-  const gates = (values.gate ?? [...SIGNING_GATES]).map((gate) => {
+  const gates = (values.gate ?? [...KEY_HOLDERS]).map((gate) => {
     const trimmed = gate.trim();
-    if (!(SIGNING_GATES as readonly string[]).includes(trimmed)) {
+    if (!(KEY_HOLDERS as readonly string[]).includes(trimmed)) {
       throw new UsageError(
-        `gate-keys: --gate "${gate}" is not a signing gate: use ${SIGNING_GATES.join(', ')}`,
+        `gate-keys: --gate "${gate}" is not a key holder: use ${KEY_HOLDERS.join(', ')}`,
         'deploy',
       );
     }
-    return trimmed as SigningGate;
+    return trimmed as KeyHolder;
   });
   const publicDir = values['public-dir']?.trim();
   return {

@@ -21,13 +21,15 @@ import {
   shippedPrompt,
   toolsetVersion,
   releaseViewOf,
+  signedReleaseEnvelope,
+  type OperatorReleaseEvent,
   type ReleaseRouting,
   type ReleaseView,
   type ToolDefinition,
 } from '@leash/agents';
 import type { Bus } from '@leash/bus';
-import { priceFor, type PriceTable } from '@leash/config';
-import { createEnvelope, type ReleaseCreatedV1, type ReleaseRoutedV1 } from '@leash/contracts';
+import { priceFor, type GateSigningKeyConfig, type PriceTable } from '@leash/config';
+import type { ReleaseCreatedV1, ReleaseRoutedV1 } from '@leash/contracts';
 import { policyVersions } from '@leash/agents';
 import type { Engines } from '@leash/engines';
 import { canaryReport } from '@leash/service-planner';
@@ -235,6 +237,8 @@ export function parseReleaseCommand(
 export interface ReleaseDesk {
   readonly store: Store;
   readonly bus: Bus;
+  /** The operators' private key: every service applies only the release events it signed. */
+  readonly operatorKey?: GateSigningKeyConfig;
   readonly prices: PriceTable;
   /** The policy service's Cedar checks: the problems with a text, empty when it compiles. */
   readonly checkPolicy: (cedar: string) => readonly string[];
@@ -255,6 +259,7 @@ export async function runReleaseCommand(
     shippedPrompt: desk.shippedPrompt ?? shippedPrompt,
   });
   try {
+    if (signs(command) && !desk.operatorKey) throw new ReleaseRefusal(OPERATOR_KEY_MISSING);
     switch (command.kind) {
       case 'release-create':
         return await create(command, desk, catalog, terminal);
@@ -295,6 +300,21 @@ export async function runReleaseCommand(
 /** Bad input found before anything was published. */
 class ReleaseRefusal extends Error {}
 
+/** True for the commands that publish, so sign: create (and policy publish), promote, rollback. */
+export function signs(command: { readonly kind: string }): boolean {
+  return ['release-create', 'release-promote', 'release-rollback'].includes(command.kind);
+}
+
+export const OPERATOR_KEY_MISSING =
+  "a release or a routing change is signed with the operators' key, and none is given: set LEASH_OPERATOR_SIGNING_KEY_FILE (leash gate-keys --dir D --gate operator makes D/operator.key; give D/operator.pub to every service as LEASH_OPERATOR_PUBLIC_KEYS_FILE). Nothing was published.";
+
+/** A release event signed with the operators' key (the command checked there is one). */
+function signedEnvelope(event: OperatorReleaseEvent, desk: ReleaseDesk) {
+  return signedReleaseEnvelope(event, desk.operatorKey!, {
+    source: 'leash-cli',
+    now: desk.now?.() ?? new Date(),
+  });
+}
 async function need(catalog: ReleaseCatalog, agent: string, release: number): Promise<ReleaseView> {
   const view = await catalog.release(agent, release);
   if (view) return view;
@@ -366,7 +386,7 @@ async function create(
   }
   await desk.bus.publish(
     'control',
-    createEnvelope('leash.releases.created.v1', created, { source: 'leash-cli' }),
+    signedEnvelope({ type: 'leash.releases.created.v1', data: created }, desk),
   );
   const outcome = await waitUntil(command.timeoutMs, async () => {
     const made = await catalog.release(command.agent, created.release);
@@ -544,7 +564,7 @@ async function publishRouting(
   const started = Date.now();
   await desk.bus.publish(
     'control',
-    createEnvelope('leash.releases.routed.v1', routed, { source: 'leash-cli' }),
+    signedEnvelope({ type: 'leash.releases.routed.v1', data: routed }, desk),
   );
   const applied = await waitUntil(timeoutMs, async () => {
     const last = (await catalog.routing(routed.agent))?.last;
@@ -635,13 +655,19 @@ async function waitUntil<T>(
 /** The desk on the CLI's engines: the policy service's Cedar checks, the tools of the agents the config names. */
 export function openReleaseDesk(
   engines: Engines,
-  config: AgentsConfig & { readonly LEASH_MODEL_PRICES: PriceTable },
+  config: AgentsConfig & {
+    readonly LEASH_MODEL_PRICES: PriceTable;
+    readonly LEASH_OPERATOR_SIGNING_KEY?: GateSigningKeyConfig;
+    readonly LEASH_OPERATOR_SIGNING_KEY_FILE?: GateSigningKeyConfig;
+  },
 ): ReleaseDesk {
   const evaluator = new PolicyEvaluator();
   const agents = agentSetFromConfig(config);
+  const operatorKey = config.LEASH_OPERATOR_SIGNING_KEY ?? config.LEASH_OPERATOR_SIGNING_KEY_FILE;
   return {
     store: engines.store,
     bus: engines.bus,
+    ...(operatorKey ? { operatorKey } : {}),
     prices: config.LEASH_MODEL_PRICES,
     checkPolicy: (cedar) => evaluator.check(cedar),
     tools: agents.tools,

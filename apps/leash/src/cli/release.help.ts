@@ -41,6 +41,12 @@ the way to stop them.
 policy diff checks a Cedar file and shows its diff against the current
 release's policy; policy publish makes a release that changes only that.
 
+create, promote, rollback and policy publish sign their event with the
+operators' key (LEASH_OPERATOR_SIGNING_KEY or _FILE; on the embedded engines
+the one kept beside the store, .leash/gate-keys/operator.key, made once).
+Every service applies only what a key of its LEASH_OPERATOR_PUBLIC_KEYS
+verifies; anything else changes nothing.
+
 Every command waits (--timeout, default ${DEFAULT_TIMEOUT_MS} ms) until the planner has
 applied the change; exit 1 if it did not (is Leash running?), 2 on bad input.
 Release file fields: description, model, prompt {text | file, id, version},

@@ -8,7 +8,8 @@ import {
   SIGNING_GATES,
   keepGateKeyFiles,
   type GateKeyFiles,
-  type SigningGate,
+  KEY_HOLDERS,
+  type KeyHolder,
 } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 
@@ -63,7 +64,7 @@ export interface ClusterProcess {
 export class LocalCluster {
   private readonly processes = new Map<string, ClusterProcess>();
   private readonly topicPrefix: string;
-  private readonly keys: Readonly<Record<SigningGate, GateKeyFiles>>;
+  private readonly keys: Readonly<Record<KeyHolder, GateKeyFiles>>;
 
   constructor(private readonly options: LocalClusterOptions) {
     this.topicPrefix = options.topicPrefix ?? 'leash.';
@@ -73,9 +74,18 @@ export class LocalCluster {
 
   /**
    * The environment a client (the CLI, an upstream system, a spec) uses to
-   * reach this cluster: the bus, the topics, and the services' stores.
+   * reach this cluster: the bus, the topics, the services' stores, and the
+   * operators' key that signs releases (which no service gets).
    */
   clientEnv(): Environment {
+    return {
+      ...this.busEnv(),
+      LEASH_OPERATOR_SIGNING_KEY_FILE: this.keys.operator.privateFile,
+    };
+  }
+
+  /** What every process shares: the bus, the topics, and the services' stores. */
+  private busEnv(): Environment {
     return {
       LEASH_BUS: 'kafka',
       KAFKA_BROKERS: this.options.brokers.join(','),
@@ -110,7 +120,7 @@ export class LocalCluster {
     const childEnv: NodeJS.ProcessEnv = {
       ...withoutKeys(process.env),
       ...this.options.env,
-      ...this.clientEnv(),
+      ...this.busEnv(),
       ...this.keyEnv(name),
       ...this.options.envOf?.[name],
       ...env,
@@ -200,9 +210,14 @@ export class LocalCluster {
     );
   }
 
-  /** A gate gets its own private key; every process the public keys it checks. */
+  /**
+   * A gate gets its own private key; every process the public keys it checks,
+   * and the operators' public key, which every release must be signed with.
+   */
   private keyEnv(name: ProcessName): Environment {
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = {
+      LEASH_OPERATOR_PUBLIC_KEYS_FILE: this.keys.operator.publicFile,
+    };
     for (const gate of SIGNING_GATES) {
       const upper = `LEASH_${gate.toUpperCase()}`;
       if (gate === name) env[`${upper}_SIGNING_KEY_FILE`] = this.keys[gate].privateFile;
@@ -227,10 +242,10 @@ function killChildren(): void {
   for (const child of CHILDREN) child.kill('SIGKILL');
 }
 
-/** Each gate's key pair in `dir`, made on first use. */
-function keptGateKeys(dir: string): Record<SigningGate, GateKeyFiles> {
-  const files = {} as Record<SigningGate, GateKeyFiles>;
-  for (const gate of SIGNING_GATES) files[gate] = keepGateKeyFiles(gate, { keyDir: dir });
+/** Each gate's key pair, and the operators', in `dir`, made on first use. */
+function keptGateKeys(dir: string): Record<KeyHolder, GateKeyFiles> {
+  const files = {} as Record<KeyHolder, GateKeyFiles>;
+  for (const holder of KEY_HOLDERS) files[holder] = keepGateKeyFiles(holder, { keyDir: dir });
   return files;
 }
 

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReleaseCatalog, SUPPORT_AGENT, takesCanary } from '@leash/agents';
+import { ReleaseCatalog, SUPPORT_AGENT, signedReleaseEnvelope, takesCanary } from '@leash/agents';
 import { auditEntries } from '@leash/audit';
+import { createEnvelope, type ReleaseCreatedV1 } from '@leash/contracts';
+import { generateGateKey } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { runCli } from '../cli';
@@ -14,7 +16,8 @@ import { LeashUnderTest } from '../eval/leash-under-test';
  * would: a release with a changed prompt and a stricter policy canaried at
  * 20% of 200 tasks, each task wholly on the release its id hashes to, the
  * audit naming it; promote; rollback; a bad canary rolled back by itself;
- * and bad input refused with nothing changed.
+ * bad input refused with nothing changed; and release events no operator
+ * signed, published straight on the control topic, refused.
  */
 
 const TENANT = 'releases';
@@ -312,5 +315,85 @@ when { context.amount.greaterThan(decimal("500.00")) };
     expect((await catalog().releases('support')).map((r) => r.release)).toEqual(before.releases);
     expect(await catalog().routing('support')).toEqual(before.routing);
     expect((await catalog().routing('procurement'))?.last).toBeUndefined();
+  });
+
+  it('refuses a release and a promotion no operator signed, published straight on the control topic', async () => {
+    const before = {
+      releases: (await catalog().releases('support')).map((r) => r.release),
+      routing: await catalog().routing('support'),
+    };
+    const current = (await catalog().release('support', before.routing!.current))!;
+    const next = Math.max(...before.releases) + 1;
+    // What a compromised service could publish: a release whose policy permits everything.
+    const permissive: ReleaseCreatedV1 = {
+      agent: 'support',
+      release: next,
+      parent: current.release,
+      description: 'everything allowed',
+      author: 'a compromised planner',
+      createdAt: new Date().toISOString(),
+      profile: { ...current.profile, version: next, policy: { id: 'support', version: 900 } },
+      prompt: {
+        id: current.prompt.id,
+        version: current.prompt.version,
+        text: current.prompt.text!,
+      },
+      policy: {
+        id: 'support',
+        version: 900,
+        cedar: 'permit (principal, action, resource);',
+        description: '',
+      },
+      toolsVersion: current.toolsVersion,
+      canary: current.canary,
+    };
+    const promote = {
+      agent: 'support',
+      change: 'promote' as const,
+      release: next,
+      current: next,
+      history: [...before.routing!.history, before.routing!.current],
+      moveRunning: true,
+      reason: 'forged',
+      by: 'release-manager',
+      at: new Date().toISOString(),
+      basedOn: before.routing!.last?.at ?? '',
+    };
+    const stranger = generateGateKey('operator-dev-stranger').signingKey;
+    await harness.bus.publish(
+      'control',
+      createEnvelope('leash.releases.created.v1', permissive, { source: 'leash-cli' }),
+    );
+    await harness.bus.publish(
+      'control',
+      signedReleaseEnvelope({ type: 'leash.releases.created.v1', data: permissive }, stranger, {
+        source: 'leash-cli',
+      }),
+    );
+    await harness.bus.publish(
+      'control',
+      createEnvelope('leash.releases.routed.v1', promote, { source: 'leash-cli' }),
+    );
+
+    // The operator's own release comes after them on the one control partition: once it is
+    // made, every service has handled (and refused) the forged ones. It takes the number the
+    // forged release claimed, which it could not if that one had been kept.
+    const made = await leash(
+      'release',
+      'create',
+      '--agent',
+      'support',
+      '--file',
+      file('after-forgery.yaml', 'description: a genuine release\nmaxSteps: 7\n'),
+    );
+    expect(made).toMatchObject({ code: 0 });
+    expect(made.out).toContain(`made release support@${next}`);
+    const kept = (await catalog().release('support', next))!;
+    expect(kept).toMatchObject({
+      author: expect.stringMatching(/^release-manager/),
+      description: 'a genuine release',
+    });
+    expect(kept.policy.cedar).not.toContain('permit (principal, action, resource);');
+    expect(await catalog().routing('support')).toEqual(before.routing);
   });
 });

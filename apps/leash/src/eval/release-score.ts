@@ -1,5 +1,6 @@
-import { ReleaseCatalog, type ReleaseView } from '@leash/agents';
-import { createEnvelope, type ReleaseCreatedV1, type ReleaseRoutedV1 } from '@leash/contracts';
+import { ReleaseCatalog, signedReleaseEnvelope, type ReleaseView } from '@leash/agents';
+import type { ReleaseCreatedV1, ReleaseRoutedV1 } from '@leash/contracts';
+import { generateGateKey, type GateSigningKey } from '@leash/signing';
 import { waitFor } from '@leash/testing';
 import { GOLDEN_SCENARIOS, runGoldenSet } from './golden-set';
 import { LeashUnderTest } from './leash-under-test';
@@ -34,9 +35,18 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
   const report = await runGoldenSet({
     scenarios,
     system: async (tenants) => {
-      const system = await LeashUnderTest.start({ tenants, inheritEnv: false, env: evalEnv() });
+      // The copy is signed with a key made for this run alone, which only that system trusts.
+      const operator = generateGateKey('eval-operator');
+      const system = await LeashUnderTest.start({
+        tenants,
+        inheritEnv: false,
+        env: {
+          ...evalEnv(),
+          LEASH_OPERATOR_PUBLIC_KEYS: `${operator.publicKey.id}:${operator.publicKey.publicKey}`,
+        },
+      });
       try {
-        await install(system, view);
+        await install(system, view, operator.signingKey);
       } catch (error) {
         await system.stop();
         throw error;
@@ -74,7 +84,11 @@ function evalEnv(): Record<string, string> {
   );
 }
 
-async function install(system: LeashUnderTest, view: ReleaseView): Promise<void> {
+async function install(
+  system: LeashUnderTest,
+  view: ReleaseView,
+  operatorKey: GateSigningKey,
+): Promise<void> {
   const release = EVAL_OFFSET + view.release;
   const at = new Date().toISOString();
   const created: ReleaseCreatedV1 = {
@@ -104,15 +118,17 @@ async function install(system: LeashUnderTest, view: ReleaseView): Promise<void>
     reason: 'evaluation',
     by: 'eval',
     at,
+    basedOn: '',
   };
-  await system.bus.publish(
-    'control',
-    createEnvelope('leash.releases.created.v1', created, { source: 'eval' }),
-  );
-  await system.bus.publish(
-    'control',
-    createEnvelope('leash.releases.routed.v1', routed, { source: 'eval' }),
-  );
+  for (const event of [
+    { type: 'leash.releases.created.v1', data: created },
+    { type: 'leash.releases.routed.v1', data: routed },
+  ] as const) {
+    await system.bus.publish(
+      'control',
+      signedReleaseEnvelope(event, operatorKey, { source: 'eval' }),
+    );
+  }
   const catalog = new ReleaseCatalog(system.store);
   await waitFor(async () => (await catalog.routing(view.agent))?.current === release || undefined, {
     timeoutMs: 30_000,

@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, list, variable, type DeepReadonly } from '@leash/config';
+import {
+  ConfigError,
+  OPERATOR_PUBLIC_KEYS_ENV,
+  list,
+  variable,
+  type DeepReadonly,
+} from '@leash/config';
 import type { ToolSource } from '../profile-source';
 import { REFERENCE_AGENTS, REFERENCE_TOOLS } from '../reference';
 import { toolSourceOf } from '../reference/reference-agent';
@@ -8,8 +14,9 @@ import type { SystemPrompt } from '../reference/scenario';
 import { ReleaseFileError } from '../releases/release-file';
 import { agentFoldersIn, loadAgentFolder, type AgentDefinition } from './agent-folder';
 
-/** The variables of every process that runs agents: which agents, from where. */
+/** The variables of every process that runs agents: which agents, from where, and who may release them. */
 export const AGENT_VARIABLES = {
+  ...OPERATOR_PUBLIC_KEYS_ENV,
   LEASH_SEED_REFERENCE_AGENTS: variable(
     z
       .enum(['true', 'false'])

@@ -5,3 +5,4 @@ export * from './release-diff';
 export * from './canary-split';
 export * from './release-applier';
 export * from './release-routing';
+export * from './release-signing';

@@ -81,9 +81,10 @@ export function releaseViewOf(created: ReleaseCreatedV1): ReleaseView {
   };
 }
 
-/** SHA-256 of a release event's content: one release, however often it is applied. */
+/** SHA-256 of a release event's content, its signature aside: one release, however often it is applied. */
 export function releaseContentHash(created: ReleaseCreatedV1): string {
-  return createHash('sha256').update(JSON.stringify(created)).digest('hex');
+  const { proof: _signature, ...content } = created;
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
 /**

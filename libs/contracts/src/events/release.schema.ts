@@ -58,6 +58,31 @@ export const CanaryThresholds = z.object({
 });
 export type CanaryThresholds = z.infer<typeof CanaryThresholds>;
 
+/**
+ * An operator's Ed25519 signature of a release event: every service applies
+ * a release, or a routing change other than the canary watch's automatic
+ * rollback, only with a proof that verifies against an operator public key
+ * it holds (LEASH_OPERATOR_PUBLIC_KEYS). Every service may write the control
+ * topic, for its acknowledgements; without this, any of them could publish
+ * a permissive policy and promote it.
+ */
+export const OperatorProof = z.object({
+  keyId: z.string().min(1).max(64).describe('The id of the operator key that signed.'),
+  signedAt: Timestamp,
+  signature: z
+    .string()
+    .min(1)
+    .max(200)
+    .describe(
+      'Ed25519, base64, over the canonical JSON of the event type, the data without `proof`, the key id and the time.',
+    ),
+});
+export type OperatorProof = z.infer<typeof OperatorProof>;
+
+const proof = OperatorProof.optional().describe(
+  "The operator's signature; every service refuses a release or an operator's routing change without a valid one.",
+);
+
 export const ReleaseCreatedV1 = z.object({
   agent: AgentName,
   release: ReleaseNumber,
@@ -81,6 +106,7 @@ export const ReleaseCreatedV1 = z.object({
   }),
   toolsVersion: z.string().min(1).max(100),
   canary: CanaryThresholds.default(CanaryThresholds.parse({})),
+  proof,
 });
 export type ReleaseCreatedV1 = z.infer<typeof ReleaseCreatedV1>;
 
@@ -122,5 +148,6 @@ export const ReleaseRoutedV1 = z.object({
     .describe(
       "The `at` of the routing change this one was made from ('' for an agent's seeded routing): a change made from a routing that has changed since is refused, so two changes made at once cannot undo each other.",
     ),
+  proof,
 });
 export type ReleaseRoutedV1 = z.infer<typeof ReleaseRoutedV1>;

@@ -23,7 +23,12 @@ import { APPROVALS, type ApprovalsConfig } from '../config';
     },
     ControlSubscription,
     // Agent releases ride the control topic: this service's catalog applies them.
-    releaseApplierProvider({ provide: CONTROL_EXTENSION, store: STORE, service: APPROVALS }),
+    releaseApplierProvider({
+      provide: CONTROL_EXTENSION,
+      store: STORE,
+      config: CONFIG,
+      service: APPROVALS,
+    }),
   ],
   exports: [KILL_SWITCH],
 })

@@ -23,7 +23,12 @@ import { BUDGET, type BudgetConfig } from '../config';
     },
     ControlSubscription,
     // Agent releases ride the control topic: this service's catalog applies them.
-    releaseApplierProvider({ provide: CONTROL_EXTENSION, store: STORE, service: BUDGET }),
+    releaseApplierProvider({
+      provide: CONTROL_EXTENSION,
+      store: STORE,
+      config: CONFIG,
+      service: BUDGET,
+    }),
   ],
   exports: [KILL_SWITCH],
 })

@@ -13,6 +13,7 @@ import {
   agentSetFromConfig,
   type AgentsConfig,
   ReleaseApplier,
+  ReleaseAuthority,
   ReleaseCatalog,
   shippedPrompt,
   type AgentProfile,
@@ -161,11 +162,12 @@ export class AgentLoopModule {
         {
           // Releases from the control topic into the catalog; a rollback that says so moves running tasks.
           provide: CONTROL_EXTENSION,
-          inject: [AGENT_LOOP],
-          useFactory: (loop: AgentLoop) =>
+          inject: [AGENT_LOOP, CONFIG],
+          useFactory: (loop: AgentLoop, config: Partial<AgentsConfig>) =>
             new ReleaseApplier(
               new ReleaseCatalog(loop.deps.store, { shippedPrompt }),
               new Logger('planner:releases'),
+              ReleaseAuthority.fromConfig(config),
               async (routed) => {
                 const moved = await loop.moveRunningTasks.execute(routed);
                 if (moved.length > 0) {

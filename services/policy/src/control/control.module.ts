@@ -23,7 +23,12 @@ import { POLICY, type PolicyConfig } from '../config';
     },
     ControlSubscription,
     // Agent releases ride the control topic: this service's catalog applies them.
-    releaseApplierProvider({ provide: CONTROL_EXTENSION, store: STORE, service: POLICY }),
+    releaseApplierProvider({
+      provide: CONTROL_EXTENSION,
+      store: STORE,
+      config: CONFIG,
+      service: POLICY,
+    }),
   ],
   exports: [KILL_SWITCH],
 })

@@ -2,12 +2,16 @@ import {
   CatalogError,
   formatLineDiff,
   REFERENCE_TOOLS,
+  ReleaseApplier,
+  ReleaseAuthority,
   ReleaseCatalog,
+  signedReleaseEnvelope,
   SUPPORT_AGENT,
   SUPPORT_PROFILE,
   defineTool,
 } from '@leash/agents';
-import { CanaryThresholds } from '@leash/contracts';
+import { CanaryThresholds, createEnvelope, type ReleaseCreatedV1 } from '@leash/contracts';
+import { generateGateKey } from '@leash/signing';
 import { z } from 'zod';
 import { openPolicyHarness, type PolicyHarness } from './test/policy-harness';
 
@@ -189,5 +193,140 @@ describe('policy versions in the catalog', () => {
       change: 'auto-rollback',
     });
     expect(moved).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/only stop/) });
+  });
+
+  it('applies only the release events an operator signed, whoever publishes them', async () => {
+    const operator = generateGateKey('operator-1');
+    const attacker = generateGateKey('attacker-1');
+    const warnings: string[] = [];
+    const applier = new ReleaseApplier(
+      new ReleaseCatalog(h.engines.store),
+      { log: () => undefined, warn: (line) => warnings.push(line) },
+      new ReleaseAuthority([operator.publicKey]),
+    );
+    const releases = new ReleaseCatalog(h.engines.store);
+    const permissive: ReleaseCreatedV1 = {
+      agent: 'support',
+      release: 2,
+      description: 'everything allowed',
+      author: 'mallory',
+      createdAt: '2026-12-04T09:00:00.000Z',
+      profile: { ...SUPPORT_PROFILE, version: 2, policy: { id: 'support', version: 7 } },
+      prompt: { id: 'support', version: '1', text: SUPPORT_AGENT.prompt.text },
+      policy: {
+        id: 'support',
+        version: 7,
+        cedar: 'permit (principal, action, resource);',
+        description: '',
+      },
+      toolsVersion: 'abc',
+      canary: CanaryThresholds.parse({}),
+    };
+    const live = { past: false };
+    // Unsigned, as any service could publish it on the control topic.
+    await applier.handle(
+      createEnvelope('leash.releases.created.v1', permissive, { source: 'x' }),
+      live,
+    );
+    // Signed with a key no service holds.
+    await applier.handle(
+      signedReleaseEnvelope(
+        { type: 'leash.releases.created.v1', data: permissive },
+        attacker.signingKey,
+        {
+          source: 'x',
+        },
+      ),
+      live,
+    );
+    // Signed by the operator, then changed.
+    const genuine = signedReleaseEnvelope(
+      {
+        type: 'leash.releases.created.v1',
+        data: {
+          ...permissive,
+          policy: { ...permissive.policy, cedar: SUPPORT_AGENT.policy.cedar },
+        },
+      },
+      operator.signingKey,
+      { source: 'cli' },
+    );
+    await applier.handle(
+      { ...genuine, data: { ...genuine.data, policy: permissive.policy } } as typeof genuine,
+      live,
+    );
+    expect(await releases.release('support', 2)).toBeUndefined();
+    expect(warnings).toEqual([
+      'release support@2 refused: it carries no operator signature: nothing changed',
+      'release support@2 refused: it is signed with key "attacker-1", which is no operator key this service holds: nothing changed',
+      expect.stringMatching(
+        /^release support@2 refused: its signature is not operator key "operator-1"'s signature of this event/,
+      ),
+    ]);
+
+    // The operator's own release, as signed, is applied.
+    await applier.handle(genuine, live);
+    expect((await releases.release('support', 2))?.policy.cedar).toBe(SUPPORT_AGENT.policy.cedar);
+
+    // A routing change: unsigned, or signed but naming no routing it was made from, is refused.
+    const promote = {
+      agent: 'support',
+      change: 'promote' as const,
+      release: 2,
+      current: 2,
+      history: [1],
+      moveRunning: false,
+      reason: 'r',
+      by: 'ops',
+      at: '2026-12-04T09:01:00.000Z',
+    };
+    await applier.handle(
+      createEnvelope('leash.releases.routed.v1', { ...promote, basedOn: '' }, { source: 'x' }),
+      live,
+    );
+    await applier.handle(
+      signedReleaseEnvelope(
+        { type: 'leash.releases.routed.v1', data: promote },
+        operator.signingKey,
+        { source: 'cli' },
+      ),
+      live,
+    );
+    expect((await releases.routing('support'))?.current).toBe(1);
+    expect(warnings.slice(3)).toEqual([
+      expect.stringMatching(/^promote of support@2 .* refused: it carries no operator signature/),
+      expect.stringMatching(/refused: it does not name the routing it was made from \(basedOn\)/),
+    ]);
+    await applier.handle(
+      signedReleaseEnvelope(
+        { type: 'leash.releases.routed.v1', data: { ...promote, basedOn: '' } },
+        operator.signingKey,
+        {
+          source: 'cli',
+        },
+      ),
+      live,
+    );
+    expect((await releases.routing('support'))?.current).toBe(2);
+
+    // A service with no operator key applies no release at all.
+    const keyless = new ReleaseApplier(
+      new ReleaseCatalog(h.engines.store),
+      { log: () => undefined, warn: (line) => warnings.push(line) },
+      ReleaseAuthority.fromConfig({}),
+    );
+    await keyless.handle(
+      signedReleaseEnvelope(
+        {
+          type: 'leash.releases.created.v1',
+          data: { ...permissive, release: 3, profile: { ...permissive.profile, version: 3 } },
+        },
+        operator.signingKey,
+        { source: 'cli' },
+      ),
+      live,
+    );
+    expect(await releases.release('support', 3)).toBeUndefined();
+    expect(warnings.at(-1)).toMatch(/holds no operator public key \(LEASH_OPERATOR_PUBLIC_KEYS\)/);
   });
 });
