@@ -121,6 +121,21 @@ export default [
                 ...everyLayer,
               ],
             },
+            // Benchmarks of libraries and services measure adapters and gates directly. The
+            // benchmarks of the whole system use the app's launcher and CLI, and Nx forbids
+            // importing an app, so they live in the app (apps/leash/bench).
+            {
+              sourceTag: 'type:bench',
+              onlyDependOnLibsWithTags: [
+                'type:service',
+                'type:domain',
+                'type:engines',
+                'type:adapter',
+                'type:port',
+                'type:signing',
+                ...everyLayer,
+              ],
+            },
             {
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: [

@@ -26,7 +26,6 @@ import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
 import { openEngines } from '@leash/engines';
 import { listenOnBus } from '@leash/bus/nest';
-import { BUDGET_ENV, LedgerModule, createLedgerUseCases, ledgerDeps } from '@leash/service-budget';
 import { DecisionsModule, PolicyEvaluator, createPolicyGate } from '@leash/service-policy';
 import {
   GateSigner,
@@ -191,6 +190,9 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
   };
   const engines = await openEngines(loadConfig(BASE_ENV, { env }), { source: 'bench' });
   const { bus, store } = engines;
+  // Loaded, not imported: the CLI loads the budget service on demand, and Nx then forbids static imports of it.
+  const { BUDGET_ENV, LedgerModule, createLedgerUseCases, ledgerDeps } =
+    await import('@leash/service-budget');
   try {
     const gate = createPolicyGate({
       store,

@@ -1,6 +1,6 @@
 /*
  * npm run bench:tracing: the cost of tracing on the whole system. Runs
- * bench/e2e.bench.ts with tracing off and then on (each in its own process:
+ * apps/leash/bench/e2e.bench.ts with tracing off and then on (each in its own process:
  * the OpenTelemetry SDK starts once per process), in alternation for a few
  * rounds, and compares the best throughput of each. It also prints the least
  * CPU per task of each: the cost of tracing apart from any waiting.

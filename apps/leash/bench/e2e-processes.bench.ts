@@ -24,8 +24,8 @@ import { randomUUID } from 'node:crypto';
 import type { AnyEnvelope } from '@leash/contracts';
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { kafkaBrokers } from '@leash/testing';
-import { ClusterUnderTest } from '../apps/leash/src/distributed/cluster-under-test';
-import { LeashUnderTest, type ScenarioDriver } from '../apps/leash/src/eval/leash-under-test';
+import { ClusterUnderTest } from '../src/distributed/cluster-under-test';
+import { LeashUnderTest, type ScenarioDriver } from '../src/eval/leash-under-test';
 
 const SCENARIO = REFERENCE_SCENARIOS.find((s) => s.id === 'it-helpdesk.five-lookups')!;
 const TENANTS = 32;

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLeash } from '../apps/leash/src/start';
+import { startLeash } from '../src/start';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

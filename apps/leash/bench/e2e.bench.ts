@@ -123,7 +123,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       'runE2eBench({ tracing: false }): OTEL_EXPORTER_OTLP_ENDPOINT is set; unset it to measure untraced',
     );
   }
-  const { startLeash } = await import('../apps/leash/src/start');
+  const { startLeash } = await import('../src/start');
 
   const scenario = REFERENCE_SCENARIOS.find((s) => s.id === SCENARIO);
   if (!scenario) throw new Error(`no scenario ${SCENARIO}`);

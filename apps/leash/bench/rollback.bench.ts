@@ -18,8 +18,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REFERENCE_SCENARIOS, PLANNER_TASKS } from '@leash/service-planner';
-import { runCli } from '../apps/leash/src/cli';
-import { LeashUnderTest } from '../apps/leash/src/eval/leash-under-test';
+import { runCli } from '../src/cli';
+import { LeashUnderTest } from '../src/eval/leash-under-test';
 
 function arg(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

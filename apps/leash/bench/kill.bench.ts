@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlCommander, KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
-import { startLeash } from '../apps/leash/src/start';
+import { startLeash } from '../src/start';
 
 const WARM_UP = 5;
 
