@@ -6,3 +6,4 @@ export * from './outbox';
 export * from './outbox-relay';
 export * from './conflict-retry';
 export * from './written-documents';
+export * from './arguments';

@@ -1,0 +1,341 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+import { StoreBusyError, StoreError, type OutboxEntry } from '@leash/store';
+import { AsyncLock } from './async-lock';
+
+/*
+ * The group commit: how units of work (a transaction, or one write on its
+ * own) reach the file. One connection runs one unit at a time behind an async
+ * lock; units queued behind one another share one SQLite transaction, each in
+ * a savepoint, and none resolves before that transaction commits.
+ */
+
+type Statement = Database.Statement;
+
+/** Per unit of work: whether it may still be used, and what to undo. */
+export class TxState {
+  active = true;
+  /** Outbox entries this unit wrote, for the relay once they commit. */
+  readonly enqueued: OutboxEntry[] = [];
+  /** Tables created or altered in this unit; forgotten if it rolls back. */
+  readonly touchedTables: string[] = [];
+}
+
+/**
+ * Units of work committed by one SQLite transaction, each in its own
+ * savepoint. A member's result is held back until `committed` settles, so
+ * nobody sees a write, or a read of one, that could still be rolled back.
+ */
+class CommitGroup {
+  members = 0;
+  readonly enqueued: OutboxEntry[] = [];
+  readonly touchedTables: string[] = [];
+  readonly openedAt = performance.now();
+  readonly committed: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.committed = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A group whose only member committed it has nobody awaiting this promise.
+    this.committed.catch(() => undefined);
+  }
+}
+
+/** What the rest of the store does around a commit. */
+export interface GroupCommitHooks {
+  /**
+   * Runs in the open transaction just before COMMIT (the outbox deletes the
+   * rows of sent entries there); returns what to hand back if COMMIT fails.
+   */
+  readonly beforeCommit: () => () => void;
+  /** After COMMIT, before its members resolve, with the outbox entries the group wrote. */
+  readonly committed: (enqueued: readonly OutboxEntry[]) => void;
+  /** After the members resolved, when the group wrote outbox entries (the relay's cue). */
+  readonly enqueued: () => void;
+  /** A group or a member rolled back: the tables it created or altered are unknown again. */
+  readonly rolledBack: (tables: readonly string[]) => void;
+}
+
+export interface GroupCommitOptions {
+  /** How long to wait for another connection's write lock. */
+  readonly busyTimeoutMs: number;
+  /** A group closes at this many units of work... */
+  readonly maxMembers: number;
+  /** ...or this long after it opened, whichever comes first. */
+  readonly maxDelayMs: number;
+  /** A failure nobody awaits (the last commit at close). */
+  readonly onError: (error: Error) => void;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
+}
+
+/**
+ * Transactions are `BEGIN IMMEDIATE ... COMMIT` held across awaits, so one
+ * connection runs one at a time behind an async lock; calls outside a
+ * transaction take the same lock, so they never land inside another's open
+ * transaction. Across connections (processes) SQLite's write lock serialises
+ * writers; we wait for it asynchronously rather than through busy_timeout,
+ * which would block the event loop and with it the holder if it lives in
+ * this process.
+ */
+export class GroupCommit {
+  private readonly lock = new AsyncLock();
+  private readonly context = new AsyncLocalStorage<TxState>();
+  /** The SQLite transaction open across lock holders, when one is. */
+  private group: CommitGroup | undefined;
+  private closing?: Promise<void>;
+  private closed = false;
+  private readonly s: Record<
+    | 'begin'
+    | 'commit'
+    | 'rollback'
+    | 'savepoint'
+    | 'releaseSavepoint'
+    | 'rollbackToSavepoint'
+    | 'busyNow'
+    | 'busyWait',
+    Statement
+  >;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: GroupCommitOptions,
+    private readonly hooks: GroupCommitHooks,
+  ) {
+    this.s = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT member'),
+      releaseSavepoint: db.prepare('RELEASE member'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO member'),
+      busyNow: db.prepare('PRAGMA busy_timeout = 0'),
+      busyWait: db.prepare(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs)}`),
+    };
+  }
+
+  /** True once close() has been called. */
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Runs `work` with `state` as the current unit, so a direct store call inside it is caught. */
+  within<R>(state: TxState, work: () => Promise<R>): Promise<R> {
+    return this.context.run(state, work);
+  }
+
+  /**
+   * Runs `fn` in a savepoint of its own inside the open transaction (the
+   * outbox's deletes of sent rows): a failure rolls back that savepoint only.
+   */
+  inSavepoint(fn: () => void): void {
+    this.s.savepoint.run();
+    try {
+      fn();
+      this.s.releaseSavepoint.run();
+    } catch (error) {
+      this.s.rollbackToSavepoint.run();
+      this.s.releaseSavepoint.run();
+      throw error;
+    }
+  }
+
+  /**
+   * Closes once the queued work has run (the lock is FIFO and close joins the
+   * end of the queue): commits the open group, with a last empty one when
+   * `flushFirst` says the hooks have something to write, then `finish` runs.
+   */
+  close(flushFirst: () => boolean, finish: () => Promise<void>): Promise<void> {
+    this.closing ??= this.lock.acquire().then(async (release) => {
+      try {
+        if (!this.group && flushFirst()) {
+          // Its last chance; if the lock is not ours, it is done by a later open.
+          await this.begin()
+            .then(() => (this.group = new CommitGroup()))
+            .catch((error: Error) => this.options.onError(error));
+        }
+        this.commitGroup();
+        this.closed = true;
+        await finish();
+      } finally {
+        release();
+      }
+    });
+    return this.closing;
+  }
+
+  /** Refuses new work once closing, and calls that would deadlock on our own open transaction. */
+  checkEntry(): void {
+    if (this.closing) throw new StoreError('sqlite store is closed');
+    if (this.context.getStore()?.active) {
+      throw new StoreError(
+        'called the store directly inside store.transaction(): use the tx argument ' +
+          '(tx.repository, tx.inbox, tx.outbox); nested transactions are not supported',
+      );
+    }
+  }
+
+  checkOpen(): void {
+    if (this.closed) throw new StoreError('sqlite store is closed');
+  }
+
+  /**
+   * One read under the lock, outside any transaction. With a group open it
+   * reads the group's writes, so its answer waits for their commit; with
+   * none it is a plain autocommit read that takes no write lock.
+   */
+  async read<T>(fn: () => T): Promise<T> {
+    this.checkEntry();
+    const release = await this.lock.acquire();
+    let group: CommitGroup | undefined;
+    let result: T;
+    try {
+      this.checkOpen();
+      result = fn();
+      group = this.group;
+      if (group) group.members += 1;
+    } finally {
+      this.settleGroup();
+      release();
+    }
+    if (group) await group.committed;
+    return result;
+  }
+
+  /**
+   * A unit of writing work: a transaction, or one write on its own. It runs
+   * in a savepoint of the open commit group (opening one when none is) and
+   * resolves once the group has committed; when it throws, its savepoint
+   * alone is rolled back and the error is rethrown at once.
+   */
+  async write<T>(fn: (state: TxState) => T | Promise<T>): Promise<T> {
+    this.checkEntry();
+    const release = await this.lock.acquire();
+    let group: CommitGroup;
+    let result: T;
+    try {
+      this.checkOpen();
+      if (!this.group) {
+        await this.begin();
+        this.group = new CommitGroup();
+      }
+      group = this.group;
+      const state = new TxState();
+      this.s.savepoint.run();
+      try {
+        result = await fn(state);
+        state.active = false;
+        this.s.releaseSavepoint.run();
+      } catch (error) {
+        state.active = false;
+        this.undo(state, error);
+        throw error;
+      }
+      group.members += 1;
+      group.enqueued.push(...state.enqueued);
+      group.touchedTables.push(...state.touchedTables);
+    } finally {
+      this.settleGroup();
+      release();
+    }
+    await group.committed;
+    return result;
+  }
+
+  /** Takes the write lock of the file, waiting for other connections without blocking the event loop. */
+  private async begin(): Promise<void> {
+    const deadline = Date.now() + this.options.busyTimeoutMs;
+    let delay = 1;
+    for (;;) {
+      this.s.busyNow.run();
+      try {
+        this.s.begin.run();
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+      } finally {
+        this.s.busyWait.run();
+      }
+      if (Date.now() >= deadline) {
+        throw new StoreBusyError(
+          `sqlite: another connection held the write lock for over ${this.options.busyTimeoutMs} ms`,
+        );
+      }
+      // Jitter keeps competing processes from retrying in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  /** Rolls back one member's savepoint; if SQLite already rolled back the whole transaction, fails the group. */
+  private undo(state: TxState, cause: unknown): void {
+    this.hooks.rolledBack(state.touchedTables);
+    if (this.db.inTransaction) {
+      try {
+        this.s.rollbackToSavepoint.run();
+        this.s.releaseSavepoint.run();
+        return;
+      } catch {
+        // Fall through: the transaction is unusable, end it.
+      }
+    }
+    this.abortGroup(cause);
+  }
+
+  /**
+   * Called by every lock holder before it lets go: the group stays open when
+   * someone is queued to join it and it is neither full nor old, and
+   * commits otherwise, so a commit never waits for work that is not queued.
+   */
+  private settleGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    // Not held open for work that may come later in this turn: tried, it cost +15% CPU per
+    // action and x3 p99 in bench:gates (likely a write transaction open nearly all the time,
+    // so the WAL was seldom reset).
+    const joinable =
+      this.lock.hasWaiters &&
+      !this.closing &&
+      group.members < this.options.maxMembers &&
+      performance.now() - group.openedAt < this.options.maxDelayMs;
+    if (!joinable) this.commitGroup();
+  }
+
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    const undoBeforeCommit = this.hooks.beforeCommit();
+    try {
+      this.s.commit.run();
+    } catch (error) {
+      undoBeforeCommit();
+      this.abortGroup(error);
+      return;
+    }
+    this.group = undefined;
+    if (group.enqueued.length > 0) this.hooks.committed(group.enqueued);
+    group.resolve();
+    if (group.enqueued.length > 0) this.hooks.enqueued();
+  }
+
+  /** Rolls the open group back: every member that was waiting for its commit fails with `cause`. */
+  private abortGroup(cause: unknown): void {
+    const group = this.group;
+    this.group = undefined;
+    try {
+      if (this.db.inTransaction) this.s.rollback.run();
+    } catch {
+      // Nothing more to undo: SQLite ended the transaction itself.
+    }
+    if (!group) return;
+    this.hooks.rolledBack(group.touchedTables);
+    group.reject(cause);
+  }
+}

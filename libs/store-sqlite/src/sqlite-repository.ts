@@ -1,0 +1,161 @@
+import {
+  ConcurrencyError,
+  DuplicateError,
+  NotFoundError,
+  StoreError,
+  checkId,
+  checkVersion,
+  planQuery,
+  prepareDocument,
+  readDocument,
+  type AnyAggregate,
+  type DocOf,
+  type FilterQuery,
+  type FindQuery,
+  type QueryPlan,
+  type RepositoryOf,
+  type Stored,
+  type WrittenDocuments,
+} from '@leash/store';
+import type { AggregateTable, AggregateTables } from './aggregate-tables';
+import type { GroupCommit, TxState } from './group-commit';
+import { queryParams } from './sqlite-sql';
+
+/*
+ * The repository of one aggregate over its table: inside a transaction, or
+ * each call a unit of work of its own.
+ */
+
+interface Row {
+  readonly id: string;
+  readonly version: number;
+  readonly body: string;
+}
+
+/** What a repository works with; one per store. */
+export interface RepositoryDeps {
+  readonly tables: AggregateTables;
+  readonly commits: GroupCommit;
+  /** Reading back a document this connection wrote skips the schema check. */
+  readonly written: WrittenDocuments;
+}
+
+/** `state`: the transaction it belongs to; undefined outside one. */
+export function sqliteRepository<A extends AnyAggregate>(
+  aggregate: A,
+  state: TxState | undefined,
+  { tables, commits, written }: RepositoryDeps,
+): RepositoryOf<A> {
+  type T = DocOf<A>;
+  const stored = (row: Row): Stored<T> => {
+    const raw: unknown = JSON.parse(row.body);
+    return {
+      id: row.id,
+      version: row.version,
+      doc: written.wrote(aggregate, row.id, row.body)
+        ? (raw as T)
+        : readDocument(aggregate, row.id, raw),
+    };
+  };
+  const ops = {
+    get: (table: AggregateTable, id: string): Stored<T> | undefined => {
+      const row = table.get.get(checkId(aggregate, id)) as Row | undefined;
+      return row && stored(row);
+    },
+    insert: (table: AggregateTable, input: unknown): Stored<T> => {
+      const { id, doc } = prepareDocument(aggregate, input);
+      const text = JSON.stringify(doc);
+      if (!table.insert(id, text, doc)) {
+        throw new DuplicateError(aggregate.name, id);
+      }
+      written.remember(aggregate, id, text);
+      return { id, version: 1, doc };
+    },
+    update: (table: AggregateTable, input: unknown, expected: number): Stored<T> => {
+      checkVersion(aggregate, expected);
+      const { id, doc } = prepareDocument(aggregate, input);
+      const text = JSON.stringify(doc);
+      if (table.replace(id, text, doc, expected) === undefined) {
+        throw new NotFoundError(aggregate.name, id);
+      }
+      written.remember(aggregate, id, text);
+      return { id, version: expected + 1, doc };
+    },
+    upsert: (table: AggregateTable, input: unknown): Stored<T> => {
+      const { id, doc } = prepareDocument(aggregate, input);
+      const text = JSON.stringify(doc);
+      let version = table.replace(id, text, doc);
+      if (version === undefined) {
+        table.insert(id, text, doc);
+        version = 1;
+      }
+      written.remember(aggregate, id, text);
+      return { id, version, doc };
+    },
+    delete: (table: AggregateTable, id: string, expected?: number): boolean => {
+      checkId(aggregate, id);
+      written.delete(aggregate, id);
+      if (expected === undefined) return table.delete.run(id).changes === 1;
+      checkVersion(aggregate, expected);
+      if (table.deleteVersioned.run(id, expected).changes === 1) return true;
+      const actual = table.version.get(id) as number | undefined;
+      if (actual === undefined) return false;
+      throw new ConcurrencyError(aggregate.name, id, expected, actual);
+    },
+    find: (table: AggregateTable, plan: QueryPlan): Stored<T>[] => {
+      if (plan.matchesNothing) return [];
+      const rows = table.query(plan, 'find').all(...queryParams(plan, 'find')) as Row[];
+      return rows.map(stored);
+    },
+    count: (table: AggregateTable, plan: QueryPlan): number => {
+      if (plan.matchesNothing) return 0;
+      return table.query(plan, 'count').get(...queryParams(plan, 'count')) as number;
+    },
+  };
+
+  // Inside a transaction: run at once (the lock is ours), creating the table if needed.
+  // Outside: a read takes the lock; a write, or the first use of a table, joins a commit group.
+  const run = <R>(isWrite: boolean, fn: (table: AggregateTable) => R): Promise<R> => {
+    if (state) {
+      if (!state.active) {
+        return Promise.reject(
+          new StoreError(`${aggregate.name}: the transaction this repository belongs to has ended`),
+        );
+      }
+      try {
+        return Promise.resolve(fn(tables.ensure(aggregate, state)));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (!isWrite && tables.isReady(aggregate)) {
+      return commits.read(() => fn(tables.ready(aggregate)));
+    }
+    return commits.write((writeState) => fn(tables.ensure(aggregate, writeState)));
+  };
+
+  const planned = <R>(
+    query: FindQuery<string> | undefined,
+    fn: (plan: QueryPlan) => Promise<R>,
+  ) => {
+    let plan: QueryPlan;
+    try {
+      plan = planQuery(aggregate, query);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return fn(plan);
+  };
+
+  return {
+    get: (id) => run(false, (table) => ops.get(table, id)),
+    insert: (doc) => run(true, (table) => ops.insert(table, doc)),
+    update: (doc, expectedVersion) => run(true, (table) => ops.update(table, doc, expectedVersion)),
+    upsert: (doc) => run(true, (table) => ops.upsert(table, doc)),
+    delete: (id, expectedVersion) => run(true, (table) => ops.delete(table, id, expectedVersion)),
+    find: (query?: FindQuery<string>) =>
+      planned(query, (plan) => run(false, (table) => ops.find(table, plan))),
+    count: (query?: FilterQuery<string>) =>
+      planned(query, (plan) => run(false, (table) => ops.count(table, plan))),
+  } as RepositoryOf<A>;
+}
