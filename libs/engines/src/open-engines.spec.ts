@@ -20,6 +20,20 @@ describe('openEngines', () => {
       /LEASH_STORE_DIR gives each service a store of its own; .* set LEASH_STORE_FILE instead/,
     );
   });
+
+  it('opens the store in memory when a spec asks, whatever the store variables say, and opens no file', async () => {
+    const config = loadConfig(BASE_ENV, {
+      env: { LEASH_STORE_FILE: '/nonexistent/store.db', LEASH_BUS_FILE: ':memory:' },
+    });
+    const engines = await openEngines(config, { source: 'test', memoryStore: true });
+    try {
+      expect(engines.store.system).toBe('memory');
+      expect(engines.location.store).toBe('memory');
+      await expect(engines.store.ping()).resolves.toBeUndefined();
+    } finally {
+      await engines.close();
+    }
+  });
 });
 
 describe('storeFileOf', () => {

@@ -5,6 +5,7 @@ import { SqliteTransport } from '@leash/bus-embedded';
 import type { BaseConfig } from '@leash/config';
 import type { ServiceName } from '@leash/contracts';
 import { OutboxRelay, type Store } from '@leash/store';
+import { openMemoryStore } from '@leash/store-memory';
 import { openSqliteStore } from '@leash/store-sqlite';
 
 /** A process that owns a store: each service, and the audit recorder. */
@@ -46,6 +47,11 @@ export interface OpenEnginesOptions {
   /** The CloudEvents source of the bus's producer: the service, or `leash` for the launcher. */
   readonly source: string;
   /**
+   * For unit specs: the store in this process's memory (@leash/store-memory),
+   * whatever the store variables say. Nothing survives the process.
+   */
+  readonly memoryStore?: boolean;
+  /**
    * Relay the store's outbox to the bus (default true). Services need it: their
    * use cases publish through the outbox. A CLI that only publishes directly
    * passes false.
@@ -81,14 +87,17 @@ export async function openEngines(
   options: OpenEnginesOptions,
 ): Promise<Engines> {
   checkStore(config);
-  const storeFile = fileIn(storeFileOf(config, options.owner));
+  const storeFile = options.memoryStore ? undefined : fileIn(storeFileOf(config, options.owner));
   const { bus, where } = await openBus(config, options.source, options);
   let store: Store;
   try {
-    store = await openSqliteStore({
-      filename: storeFile,
-      ...(options.shortLived ? { checkpointIntervalMs: 0 } : {}),
-    });
+    store =
+      storeFile === undefined
+        ? await openMemoryStore()
+        : await openSqliteStore({
+            filename: storeFile,
+            ...(options.shortLived ? { checkpointIntervalMs: 0 } : {}),
+          });
   } catch (error) {
     await bus.close();
     throw error;
@@ -113,7 +122,10 @@ export async function openEngines(
   return {
     bus,
     store,
-    location: { bus: `${bus.system} ${where}`, store: `${store.system} ${storeFile}` },
+    location: {
+      bus: `${bus.system} ${where}`,
+      store: storeFile === undefined ? store.system : `${store.system} ${storeFile}`,
+    },
     close() {
       // The relay first (what it has not sent stays in the outbox for the next
       // start), then the bus, whose handlers may still be writing to the store.

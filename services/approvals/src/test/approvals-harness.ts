@@ -169,7 +169,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const config = loadConfig(BASE_ENV, {
     env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:', LEASH_PARTITIONS: '2' },
   });
-  const engines = await openEngines(config, { source: 'approvals' });
+  // The store in memory: unit specs need the port, not SQLite.
+  const engines = await openEngines(config, { source: 'approvals', memoryStore: true });
   const clock = new ManualClock(T0);
   const profiles = referenceProfiles();
   const gate = createApprovalGate({

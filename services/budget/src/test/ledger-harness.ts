@@ -143,7 +143,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
       LEASH_PARTITIONS: String(options.partitions ?? 4),
     },
   });
-  const engines = await openEngines(config, { source: 'budget' });
+  // A store in memory unless the spec gave a directory: unit specs need the port, not SQLite.
+  const engines = await openEngines(config, { source: 'budget', memoryStore: !options.dir });
   const clock = options.clock ?? new ManualClock(T0);
   const profiles = options.profiles ?? new MapProfiles();
   const signer = new GateSigner('budget', BUDGET_KEY.signingKey);

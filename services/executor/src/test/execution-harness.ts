@@ -123,7 +123,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   const config = loadConfig(BASE_ENV, {
     env: { LEASH_BUS_FILE: files.bus, LEASH_STORE_FILE: files.store, LEASH_PARTITIONS: '4' },
   });
-  const engines = await openEngines(config, { source: 'executor' });
+  // A store in memory unless the spec gave a directory: unit specs need the port, not SQLite.
+  const engines = await openEngines(config, { source: 'executor', memoryStore: !options.dir });
   const clock = options.clock ?? new ManualClock(T0);
   const execution = createExecution({
     store: engines.store,

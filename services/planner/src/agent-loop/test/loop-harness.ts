@@ -127,7 +127,8 @@ export async function openLoopHarness(
 ): Promise<LoopHarness> {
   const engines = await openEngines(
     loadConfig(BASE_ENV, { env: { LEASH_BUS_FILE: ':memory:', LEASH_STORE_FILE: ':memory:' } }),
-    { source: 'planner', relayOutbox: false },
+    // The store in memory: unit specs need the port, not SQLite.
+    { source: 'planner', relayOutbox: false, memoryStore: true },
   );
   const clock = new ManualClock(T0);
   const killGate = new TestKillGate();

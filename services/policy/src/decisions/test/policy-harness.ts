@@ -45,7 +45,11 @@ export async function openPolicyHarness(
       ...options.env,
     },
   });
-  const engines = await openEngines(config, { source: 'policy' });
+  // A store in memory unless the spec gave a file: unit specs need the port, not SQLite.
+  const engines = await openEngines(config, {
+    source: 'policy',
+    memoryStore: config.LEASH_STORE_FILE === ':memory:',
+  });
   const clock = new ManualClock(T0);
   const gate = createPolicyGate({
     signingKey: POLICY_KEY.signingKey,
