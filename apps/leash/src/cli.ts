@@ -20,6 +20,7 @@ import { inSpan } from '@leash/telemetry';
 import { parseCommand, UsageError, type CliCommand } from './cli/arguments';
 import type { AuditCommand } from './cli/audit.command';
 import type { DeploymentCommand } from './cli/deployment.command';
+import type { McpCommand } from './cli/mcp.command';
 import type { ReleaseCommand } from './cli/release.command';
 import type { RunsCommand } from './cli/runs.command';
 import type { TaskCommand } from './cli/task.command';
@@ -51,6 +52,7 @@ type Command =
   | TenantCommand
   | ReviewersCommand
   | DeploymentCommand
+  | McpCommand
   | ReleaseCommand;
 
 /*
@@ -76,6 +78,10 @@ export async function runCli(
   if (command.kind === 'help') {
     terminal.out((await import('./cli/help')).helpText(command.topic));
     return 0;
+  }
+  // Pinning an agent folder's MCP tools needs its servers, not a running Leash.
+  if (command.kind === 'mcp-pin') {
+    return (await import('./cli/mcp.command')).runMcpPin(command, terminal, env);
   }
   // Keys are made before anything runs: no config, no engines.
   if (command.kind === 'gate-keys') {
@@ -156,6 +162,7 @@ type EngineCommand = Exclude<
   | { kind: 'help' }
   | { kind: 'reviewers-keygen' }
   | { kind: 'gate-keys' }
+  | { kind: 'mcp-pin' }
   | { kind: 'topics-provision' }
 >;
 
@@ -291,6 +298,10 @@ async function parseArgv(argv: readonly string[], env: Environment): Promise<Com
     case 'gate-keys':
     case 'topics':
       return (await import('./cli/deployment.command')).parseDeploymentCommand(argv);
+    case 'mcp':
+      return (await import('./cli/mcp.command')).parseMcpCommand(argv.slice(1), {
+        issuedBy: defaultIssuer(env),
+      });
     case 'release':
     case 'policy':
       return (await import('./cli/release.command')).parseReleaseCommand(argv, {

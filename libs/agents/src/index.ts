@@ -7,3 +7,4 @@ export * from './reference';
 export * from './catalog';
 export * from './agent-folders';
 export * from './releases';
+export * from './mcp/mcp-files';

@@ -51,14 +51,19 @@ export interface ToolDefinition<P extends z.ZodObject = z.ZodObject> {
   readonly retry: ToolRetryPolicy;
 }
 
+/** A tool's name: snake_case, or `server.tool` for a tool of an MCP server (see mcp/mcp-files.ts). */
+const TOOL_NAME = /^(?:[a-z][a-z0-9_]{0,63}|[a-z][a-z0-9_]{0,19}\.[A-Za-z0-9_-]{1,64})$/;
+
 const DEFAULT_RETRY: ToolRetryPolicy = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 5_000 };
 
 export function defineTool<P extends z.ZodObject>(
   definition: Omit<ToolDefinition<P>, 'retry' | 'timeoutMs' | 'tags'> &
     Partial<Pick<ToolDefinition<P>, 'retry' | 'timeoutMs' | 'tags'>>,
 ): ToolDefinition<P> {
-  if (!/^[a-z][a-z0-9_]{0,63}$/.test(definition.name)) {
-    throw new Error(`tool name "${definition.name}" must be snake_case, at most 64 characters`);
+  if (!TOOL_NAME.test(definition.name)) {
+    throw new Error(
+      `tool name "${definition.name}" must be snake_case, at most 64 characters (or server.tool for an MCP server's)`,
+    );
   }
   if (definition.amountField && !(definition.amountField in definition.parameters.shape)) {
     throw new Error(

@@ -24,6 +24,7 @@ const HELP_TOPICS = [
   'reviewers',
   'deploy',
   'release',
+  'mcp',
 ] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 

@@ -2,6 +2,7 @@ import type { HelpTopic } from './arguments';
 import { OVERVIEW } from './overview';
 import { AUDIT_HELP } from './audit.command';
 import { DEPLOY_HELP } from './deployment.command';
+import { MCP_HELP } from './mcp.command';
 import { RELEASE_HELP } from './release.help';
 import { REVIEWERS_HELP } from './reviewers.command';
 import { RUNS_HELP } from './runs.command';
@@ -85,6 +86,8 @@ export function helpText(topic?: HelpTopic): string {
       return DEPLOY_HELP;
     case 'release':
       return RELEASE_HELP;
+    case 'mcp':
+      return MCP_HELP;
     default:
       return OVERVIEW;
   }

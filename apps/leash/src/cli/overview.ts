@@ -24,9 +24,10 @@ Usage:
   leash release promote A@N (--canary P | --full) [--force --reason "..."]
   leash release (rollback | status) --agent A [--move-running]
   leash policy (diff | publish) --agent A --file F.cedar
+  leash mcp pin DIR [--by WHO]                           (an agent folder's MCP tools)
   leash gate-keys --dir D [--public-dir P] [--gate G]     (before a deployment starts)
   leash topics provision
-  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | release | deploy]
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | release | mcp | deploy]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)

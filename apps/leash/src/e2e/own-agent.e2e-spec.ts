@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from '@leash/testing';
 import { runCli } from '../cli';
 import type { Terminal } from '../cli/terminal';
+import { FakeOpenAi, type ChatRequest, type ChatTurn } from './fake-openai';
 
 const ROOT = resolve(__dirname, '../../../..');
 
@@ -22,58 +23,11 @@ const ROOT = resolve(__dirname, '../../../..');
  */
 
 /** Answers as a model would: one send_slack_message call to the channel the task names, then a final line. */
-class FakeModel {
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => this.answer(req, res));
-    await new Promise<void>((done) => this.server.listen(0, '127.0.0.1', done));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  private answer(req: IncomingMessage, res: ServerResponse): void {
-    let raw = '';
-    req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as { messages: { role: string; content?: string }[] };
-      const task = body.messages.find((m) => m.role === 'user')?.content ?? '';
-      const channel = /#[a-z0-9_-]+/.exec(task.replace(/#ops-bot/g, ''))?.[0] ?? '#ops';
-      const replied = body.messages.some((m) => m.role === 'tool');
-      const message = replied
-        ? { role: 'assistant', content: `Posted to ${channel}.` }
-        : {
-            role: 'assistant',
-            content: null,
-            tool_calls: [
-              {
-                id: 'call_1',
-                type: 'function',
-                function: {
-                  name: 'send_slack_message',
-                  arguments: JSON.stringify({ channel, text: 'Deploy 42 finished.' }),
-                },
-              },
-            ],
-          };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: 'chatcmpl-ops',
-          object: 'chat.completion',
-          created: 1_700_000_000,
-          model: 'gpt-4o-mini',
-          choices: [{ index: 0, message, finish_reason: replied ? 'stop' : 'tool_calls' }],
-          usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 },
-        }),
-      );
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((done) => this.server.close(() => done()));
-  }
+function decide(request: ChatRequest): ChatTurn {
+  const task = request.messages.find((m) => m.role === 'user')?.content ?? '';
+  const channel = /#[a-z0-9_-]+/.exec(task.replace(/#ops-bot/g, ''))?.[0] ?? '#ops';
+  if (request.messages.some((m) => m.role === 'tool')) return { answer: `Posted to ${channel}.` };
+  return { call: { name: 'send_slack_message', args: { channel, text: 'Deploy 42 finished.' } } };
 }
 
 /** A Slack incoming webhook: records each post and its idempotency key. */
@@ -103,7 +57,7 @@ class FakeSlack {
 }
 
 describe('add your own agent (README), from a folder outside Leash', () => {
-  const model = new FakeModel();
+  const model = new FakeOpenAi(decide);
   const slack = new FakeSlack();
   let work: string;
   let env: Record<string, string>;

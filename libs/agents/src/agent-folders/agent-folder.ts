@@ -12,6 +12,7 @@ import {
   readReferencedTexts,
   textVersion,
 } from '../releases/release-file';
+import { loadMcpSetup, mcpTools, type McpSetup } from '../mcp/mcp-files';
 import type { ToolDefinition } from '../tool-definition';
 import { ToolFile, toolFromData } from './tool-file';
 
@@ -21,6 +22,7 @@ import { ToolFile, toolFromData } from './tool-file';
  *   prompt.md     the system prompt (or inline in agent.yaml)
  *   policy.cedar  the Cedar policy (or inline)
  *   tools.yaml    the agent's own tools as data (JSON Schema parameters); optional
+ *   mcp.yaml      MCP servers whose tools it uses, pinned in mcp.lock.json; optional
  * Leash loads the folders LEASH_AGENT_DIRS names; the reference agents are such folders.
  */
 export const AGENT_FILE_NAMES = ['agent.yaml', 'agent.yml', 'agent.json'] as const;
@@ -35,6 +37,8 @@ export interface AgentDefinition extends ReferenceAgent {
   readonly prompt: SystemPrompt;
   /** The folder, and the file `leash release create --file` takes to publish a change to it. */
   readonly source: { readonly dir: string; readonly file: string };
+  /** Its MCP servers and pinned tools, when it has an mcp.yaml. */
+  readonly mcp?: McpSetup;
 }
 
 /** The agent file of a folder, or undefined when it has none. */
@@ -93,6 +97,11 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
     });
   }
 
+  // Every tool pinned from its MCP servers is the agent's, under server.tool.
+  const mcp = loadMcpSetup(folder);
+  for (const tool of mcp ? mcpTools(mcp) : []) ownTools.set(tool.name, tool);
+  const mcpNames = [...ownTools.keys()].filter((name) => name.includes('.'));
+
   const promptId = content.prompt?.id ?? content.name;
   const prompt: SystemPrompt = {
     id: promptId,
@@ -105,7 +114,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
     description: content.description ?? '',
     model: content.model,
     prompt: { id: prompt.id, version: prompt.version },
-    tools: content.tools,
+    tools: [...(content.tools ?? []), ...mcpNames.filter((n) => !content.tools?.includes(n))],
     policy: { id: content.policy?.id ?? content.name },
     caps: content.caps,
     liftIrreversibleApproval: content.liftIrreversibleApproval,
@@ -148,6 +157,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
       description: content.policy?.description ?? '',
     },
     source: { dir: folder, file },
+    ...(mcp ? { mcp } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type DynamicModule,
   type InjectionToken,
   type ModuleMetadata,
+  type OnApplicationShutdown,
   type OnModuleInit,
   type Provider,
 } from '@nestjs/common';
@@ -61,6 +62,16 @@ class BackendSeeder implements OnModuleInit {
     if (this.config.LEASH_SEED_SIMULATED_BACKENDS === false) return;
     await this.execution.backends.seed();
     this.logger.log(`simulated backends ready; tools: ${this.execution.registry.names.join(', ')}`);
+  }
+}
+
+/** Closes what the tools hold open (MCP servers' connections) when the executor stops. */
+@Injectable()
+class ToolCloser implements OnApplicationShutdown {
+  constructor(@Inject(EXECUTION) private readonly execution: Execution) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.execution.registry.close();
   }
 }
 
@@ -147,6 +158,7 @@ export class ExecutionModule {
           useFactory: (e: Execution) => e.backends,
         },
         BackendSeeder,
+        ToolCloser,
       ],
       exports: [
         EXECUTION,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AgentSet } from '@leash/agents';
+import { mcpImplementations } from './mcp-tools';
 import { ConfigError } from '@leash/config';
 import { REFERENCE_IMPLEMENTATIONS } from './reference-tools';
 import type { ToolImplementation } from './tool-implementation';
@@ -81,9 +82,12 @@ export function loadToolModules(
 export function registryForAgents(agents: AgentSet, modulePaths: readonly string[]): ToolRegistry {
   const modules = loadToolModules(modulePaths);
   const registry = new ToolRegistry();
+  // Tools of MCP servers: their code is the server, reached through the SDK client.
+  const mcp = mcpImplementations(agents);
+  registry.onClose(mcp.close);
   const missing: string[] = [];
   for (const name of agents.tools.names) {
-    const run = modules.get(name)?.run ?? REFERENCE_IMPLEMENTATIONS[name];
+    const run = mcp.tools.get(name) ?? modules.get(name)?.run ?? REFERENCE_IMPLEMENTATIONS[name];
     if (run) registry.register(agents.tools.tool(name)!, run);
     else missing.push(name);
   }

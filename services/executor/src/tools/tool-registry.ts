@@ -9,6 +9,8 @@ import type { RegisteredTool, ToolImplementation } from './tool-implementation';
  */
 export class ToolRegistry implements ToolSource {
   private readonly tools = new Map<string, RegisteredTool>();
+  /** What the tools hold open (MCP servers' connections), closed with the executor. */
+  private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(tools: Iterable<RegisteredTool> = []) {
     for (const tool of tools) this.register(tool.definition, tool.run);
@@ -31,6 +33,17 @@ export class ToolRegistry implements ToolSource {
     if (!tool) throw new Error(`tool ${name} is not registered`);
     this.tools.set(name, { definition: tool.definition, run: around(tool.run) });
     return this;
+  }
+
+  /** Runs `close` when the registry closes. */
+  onClose(close: () => Promise<void>): this {
+    this.closers.push(close);
+    return this;
+  }
+
+  /** Closes what the tools hold open; for the executor's shutdown. */
+  async close(): Promise<void> {
+    await Promise.all(this.closers.splice(0).map((close) => close().catch(() => undefined)));
   }
 
   get(name: string): RegisteredTool | undefined {

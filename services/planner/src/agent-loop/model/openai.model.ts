@@ -69,7 +69,13 @@ export class OpenAiModel implements ModelPort {
     const message = choice.message;
     const toolCalls = (message.tool_calls ?? []).flatMap((call) =>
       call.type === 'function'
-        ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments ?? '' }]
+        ? [
+            {
+              id: call.id,
+              name: fromWireName(call.function.name, request.tools),
+              arguments: call.function.arguments ?? '',
+            },
+          ]
         : [],
     );
     const content = message.content ?? undefined;
@@ -110,7 +116,7 @@ function toOpenAi(message: ModelMessage): ChatCompletionMessageParam {
               tool_calls: message.toolCalls.map((call) => ({
                 id: call.id,
                 type: 'function' as const,
-                function: { name: call.name, arguments: call.arguments },
+                function: { name: wireName(call.name), arguments: call.arguments },
               })),
             }
           : {}),
@@ -118,11 +124,24 @@ function toOpenAi(message: ModelMessage): ChatCompletionMessageParam {
   }
 }
 
+/**
+ * A tool's name as function names may be (letters, digits, _ and -): an MCP
+ * server's tool, `server.tool` in Leash, is `server__tool` on the wire.
+ */
+export function wireName(name: string): string {
+  return name.replace('.', '__');
+}
+
+/** The Leash name of a function the model called: the tool of the request whose wire name it is. */
+function fromWireName(name: string, tools: ModelRequest['tools']): string {
+  return tools.find((tool) => wireName(tool.name) === name)?.name ?? name;
+}
+
 function toOpenAiTool(tool: ModelRequest['tools'][number]): ChatCompletionTool {
   return {
     type: 'function',
     function: {
-      name: tool.name,
+      name: wireName(tool.name),
       description: tool.description,
       parameters: tool.parameters,
       strict: tool.strict,

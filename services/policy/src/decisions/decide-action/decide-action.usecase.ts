@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  NEEDS_HUMAN_TAG,
   toolsetVersion,
   type AgentProfile,
   type PolicySource,
@@ -379,6 +380,11 @@ export class DecideActionUseCase {
         approvalsRequired = 1;
         reason = `needs a human: ${tool.name} is irreversible (${reason})`;
       }
+    } else if (route === 'allow' && tool.tags.includes(NEEDS_HUMAN_TAG)) {
+      // An MCP tool its agent's folder says needs a reviewer, whatever the policy allows.
+      route = 'approve';
+      approvalsRequired = 1;
+      reason = `needs a human: ${tool.name} is configured to need one (${reason})`;
     }
 
     // Reviewers are shown which arguments came from untrusted text (the gate's own finding).
