@@ -29,6 +29,37 @@ export const Caps = z.object({
 });
 export type Caps = z.infer<typeof Caps>;
 
+/**
+ * Cost runaway, caught early: the planner learns an agent's typical task cost
+ * (the median of its latest finished tasks); a task that passes
+ * `alarmMultiple` times it raises an alarm, and at `stopMultiple` times it
+ * stops (typical $0.40: alarm at $4, stop at $20).
+ */
+export const CostGuard = z
+  .object({
+    alarmMultiple: z.number().gt(1).default(10),
+    stopMultiple: z.number().gt(1).default(50),
+    /** Finished tasks the median needs before the guard applies. */
+    minSample: z.number().int().positive().default(20),
+    /** How many of the latest finished tasks the median is taken over. */
+    window: z.number().int().positive().max(10_000).default(200),
+  })
+  .strict()
+  .refine((g) => g.stopMultiple > g.alarmMultiple, {
+    message: 'stopMultiple must be larger than alarmMultiple',
+  });
+export type CostGuard = z.infer<typeof CostGuard>;
+export const DEFAULT_COST_GUARD: CostGuard = CostGuard.parse({});
+
+/** A cheaper model a task switches to once it has spent this share of its budget (caps.task.usd). */
+export const FallbackModel = z
+  .object({
+    model: z.string().min(1),
+    atBudgetFraction: z.number().gt(0).lt(1),
+  })
+  .strict();
+export type FallbackModel = z.infer<typeof FallbackModel>;
+
 export const AgentProfile = z.object({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/),
   version: z.number().int().positive(),
@@ -57,6 +88,8 @@ export const AgentProfile = z.object({
       ttlMs: z.number().int().positive(),
     })
     .default({ chain: ['reviewers'], ttlMs: 3_600_000 }),
+  costGuard: CostGuard.default(DEFAULT_COST_GUARD),
+  fallbackModel: FallbackModel.optional(),
 });
 export type AgentProfile = z.infer<typeof AgentProfile>;
 export type AgentProfileInput = z.input<typeof AgentProfile>;

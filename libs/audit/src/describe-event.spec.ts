@@ -191,3 +191,47 @@ describe('the audit of a routing change', () => {
     );
   });
 });
+
+describe('the audit of a running task', () => {
+  it('records a cost alarm with its figures, and a switch to the fallback model', () => {
+    const agent = { name: 'support', version: 2 };
+    const alarm = createEnvelope(
+      'leash.tasks.cost_alarm.v1',
+      {
+        taskId: 'task-1',
+        agent,
+        costUsdMicros: 4_000_000,
+        typicalUsdMicros: 400_000,
+        sample: 20,
+        multiple: 10,
+        alarmMultiple: 10,
+        stopMultiple: 50,
+        action: 'alarm',
+        at: NOW,
+      },
+      on,
+    );
+    expect(auditEntryOf('tasks.progress', alarm, {}, NOW)).toMatchObject({
+      kind: 'alarm',
+      summary:
+        'cost alarm: $4.00, 10.0x the typical support task ($0.40, the median of 20); alarm at 10x, stop at 50x',
+    });
+    const switched = createEnvelope(
+      'leash.tasks.model_switched.v1',
+      {
+        taskId: 'task-1',
+        agent,
+        from: 'gpt-4o',
+        to: 'gpt-4o-mini',
+        spentUsdMicros: 600_000,
+        budgetUsdMicros: 1_000_000,
+        atBudgetFraction: 0.5,
+        at: NOW,
+      },
+      on,
+    );
+    expect(auditEntryOf('tasks.progress', switched, {}, NOW).summary).toBe(
+      "model switched from gpt-4o to gpt-4o-mini after $0.60 of the task's $1.00 (fallback at 50%)",
+    );
+  });
+});

@@ -239,6 +239,22 @@ export function describeEvent(event: AnyEnvelope): Described {
         summary: `budget alarm: ${d.cap} at ${Math.round(d.fraction * 100)}% (${d.used} of ${d.limit} ${d.unit}) for ${d.scope} ${d.scopeKey}`,
       };
     }
+    case 'leash.tasks.cost_alarm.v1': {
+      const d = event.data;
+      return {
+        kind: 'alarm',
+        agent: d.agent.name,
+        summary: `cost ${d.action === 'stop' ? 'runaway stopped' : 'alarm'}: ${usd(d.costUsdMicros)}, ${d.multiple.toFixed(1)}x the typical ${d.agent.name} task (${usd(d.typicalUsdMicros)}, the median of ${d.sample}); alarm at ${d.alarmMultiple}x, stop at ${d.stopMultiple}x`,
+      };
+    }
+    case 'leash.tasks.model_switched.v1': {
+      const d = event.data;
+      return {
+        kind: 'model',
+        agent: d.agent.name,
+        summary: `model switched from ${d.from} to ${d.to} after ${usd(d.spentUsdMicros)} of the task's ${usd(d.budgetUsdMicros)} (fallback at ${Math.round(d.atBudgetFraction * 100)}%)`,
+      };
+    }
     case 'leash.budget.time_zone_changed.v1': {
       const d = event.data;
       return {

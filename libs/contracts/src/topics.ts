@@ -21,7 +21,12 @@ import {
 } from './events/budget.schema';
 import { ControlAckV1, KillV1, ResumeV1 } from './events/control.schema';
 import { ReleaseCreatedV1, ReleaseRoutedV1 } from './events/release.schema';
-import { TaskFinishedV1, TaskRequestedV1 } from './events/task.schema';
+import {
+  TaskCostAlarmV1,
+  TaskFinishedV1,
+  TaskModelSwitchedV1,
+  TaskRequestedV1,
+} from './events/task.schema';
 
 /*
  * WARNING: topic names and event types are a wire contract. Renaming one, or
@@ -42,6 +47,10 @@ export interface TopicDefinition {
 export const TOPICS = {
   'tasks.requested': { key: 'taskId', description: 'Upstream systems ask for a task.' },
   'tasks.finished': { key: 'taskId', description: 'A task reached a terminal state.' },
+  'tasks.progress': {
+    key: 'taskId',
+    description: 'What a running task did that people watch for: a cost alarm, a model switch.',
+  },
   'actions.proposed': { key: 'taskId', description: 'The planner proposes one tool call.' },
   'actions.decided': {
     key: 'taskId',
@@ -101,6 +110,16 @@ export const EVENTS = {
     topic: 'tasks.finished',
     schema: TaskFinishedV1,
     summary: 'Terminal state, result, trajectory and cost of a task.',
+  },
+  'leash.tasks.cost_alarm.v1': {
+    topic: 'tasks.progress',
+    schema: TaskCostAlarmV1,
+    summary: "A task passed a multiple of its agent's typical cost: an alarm, or its stop.",
+  },
+  'leash.tasks.model_switched.v1': {
+    topic: 'tasks.progress',
+    schema: TaskModelSwitchedV1,
+    summary: "A task switched to its agent's cheaper fallback model.",
   },
   'leash.actions.proposed.v1': {
     topic: 'actions.proposed',

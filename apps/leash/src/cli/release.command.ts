@@ -435,6 +435,12 @@ function checkRelease(created: ReleaseCreatedV1, desk: ReleaseDesk): string[] {
       `model: "${model}" is not a model this deployment prices (LEASH_MODEL_PRICES has ${Object.keys(desk.prices).join(', ')}): the budget would refuse every call`,
     );
   }
+  const fallback = (created.profile.fallbackModel as { model?: unknown } | undefined)?.model;
+  if (fallback !== undefined && !priceFor(desk.prices, String(fallback))) {
+    problems.push(
+      `fallbackModel.model: "${String(fallback)}" is not a model this deployment prices (LEASH_MODEL_PRICES has ${Object.keys(desk.prices).join(', ')})`,
+    );
+  }
   for (const problem of desk.checkPolicy(created.policy.cedar)) problems.push(`policy: ${problem}`);
   return problems;
 }

@@ -53,5 +53,6 @@ Release file fields: description, model, prompt {text | file, id, version},
 policy {cedar | file, id, description}, tools, caps, liftIrreversibleApproval,
 loopThreshold, rateLimits, maxSteps, approvals {chain, ttlMs},
 canary {minSample, failureRate, denialRate, escalationRate, costRatio,
-p95LatencyRatio}.
+p95LatencyRatio}, costGuard {alarmMultiple, stopMultiple, minSample, window},
+fallbackModel {model, atBudgetFraction}.
 `;

@@ -219,6 +219,26 @@ export function describeEvent(event: AnyEnvelope, options: ProgressOptions = {})
               'bad',
             ),
           ];
+    case 'leash.tasks.cost_alarm.v1': {
+      const d = event.data;
+      return [
+        line(
+          d.action === 'stop' ? 'COST STOP' : 'COST',
+          `${dollars(d.costUsdMicros)} is ${d.multiple.toFixed(1)}x the typical ${d.agent.name} task (${dollars(d.typicalUsdMicros)}, median of ${d.sample}); ${d.action === 'stop' ? 'stopped' : `stops at ${d.stopMultiple}x`}`,
+          'bad',
+        ),
+      ];
+    }
+    case 'leash.tasks.model_switched.v1': {
+      const d = event.data;
+      return [
+        line(
+          'model',
+          `switched from ${d.from} to ${d.to}: ${dollars(d.spentUsdMicros)} spent of ${dollars(d.budgetUsdMicros)} (${Math.round(d.atBudgetFraction * 100)}% switches)`,
+          'wait',
+        ),
+      ];
+    }
     case 'leash.tasks.finished.v1': {
       const d = event.data;
       const cost = d.cost;

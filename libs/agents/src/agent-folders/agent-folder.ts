@@ -122,6 +122,8 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
     rateLimits: content.rateLimits,
     maxSteps: content.maxSteps,
     approvals: content.approvals,
+    costGuard: content.costGuard,
+    fallbackModel: content.fallbackModel,
   });
   if (!parsed.success) {
     throw new ReleaseFileError(

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { CanaryThresholds, type ReleaseCreatedV1 } from '@leash/contracts';
-import { AgentProfile, Caps } from '../agent-profile';
+import { AgentProfile, Caps, CostGuard, FallbackModel } from '../agent-profile';
 import type { ReleaseView } from './release-catalog';
 
 /**
@@ -62,6 +62,8 @@ export const ReleaseFile = z
       .strict()
       .optional(),
     canary: CanaryThresholds.partial().strict().optional(),
+    costGuard: CostGuard.optional(),
+    fallbackModel: FallbackModel.optional(),
   })
   .strict();
 export type ReleaseFile = z.infer<typeof ReleaseFile>;
@@ -252,6 +254,8 @@ export async function draftRelease(input: ReleaseDraftInput): Promise<ReleaseCre
     rateLimits: content.rateLimits ?? base?.rateLimits,
     maxSteps: content.maxSteps ?? base?.maxSteps,
     approvals: content.approvals ?? base?.approvals,
+    costGuard: content.costGuard ?? base?.costGuard,
+    fallbackModel: content.fallbackModel ?? base?.fallbackModel,
   };
   const profile = AgentProfile.safeParse(candidate);
   if (!profile.success) {

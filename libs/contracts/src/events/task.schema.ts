@@ -63,3 +63,39 @@ export const TaskFinishedV1 = z.object({
   finishedAt: Timestamp,
 });
 export type TaskFinishedV1 = z.infer<typeof TaskFinishedV1>;
+
+/*
+ * What a running task did that people watch for (tasks.progress): a cost
+ * alarm, and a switch to the agent's cheaper fallback model. `leash task
+ * watch` prints them; the audit records them.
+ */
+
+/** A task passed a multiple of its agent's typical cost (the median of its latest finished tasks). */
+export const TaskCostAlarmV1 = z.object({
+  taskId: TaskId,
+  agent: AgentRef,
+  costUsdMicros: UsdMicros.describe("The task's cost so far."),
+  typicalUsdMicros: UsdMicros.describe("The median cost of the agent's latest finished tasks."),
+  sample: z.number().int().positive().describe('How many finished tasks the median is of.'),
+  multiple: z.number().positive().describe('costUsdMicros over typicalUsdMicros.'),
+  alarmMultiple: z.number().positive(),
+  stopMultiple: z.number().positive(),
+  action: z
+    .enum(['alarm', 'stop'])
+    .describe('alarm: past alarmMultiple, the task goes on; stop: past stopMultiple, it ends.'),
+  at: Timestamp,
+});
+export type TaskCostAlarmV1 = z.infer<typeof TaskCostAlarmV1>;
+
+/** A task's next model calls use the agent's cheaper fallback model. */
+export const TaskModelSwitchedV1 = z.object({
+  taskId: TaskId,
+  agent: AgentRef,
+  from: z.string().min(1),
+  to: z.string().min(1),
+  spentUsdMicros: UsdMicros,
+  budgetUsdMicros: UsdMicros.describe("The task's budget (caps.task.usd)."),
+  atBudgetFraction: z.number().gt(0).lt(1),
+  at: Timestamp,
+});
+export type TaskModelSwitchedV1 = z.infer<typeof TaskModelSwitchedV1>;

@@ -1,3 +1,4 @@
+import type { TypicalCosts } from './cost-guard/cost-guard';
 import { createHash } from 'node:crypto';
 import type { AgentProfile, ProfileSource, SystemPrompt, ToolSource } from '@leash/agents';
 import type { PriceTable } from '@leash/config';
@@ -81,6 +82,8 @@ export interface AgentLoopDeps {
   /** The CloudEvents source and inbox consumer prefix. */
   readonly source: string;
   readonly log: AgentLoopLog;
+  /** Each agent's typical task cost, for the cost guard. */
+  readonly typicalCosts: TypicalCosts;
 }
 
 export function targetOf(task: {

@@ -1,3 +1,4 @@
+import { TypicalCosts } from './cost-guard/cost-guard';
 import { Logger } from '@nestjs/common';
 import {
   REFERENCE_TOOLS,
@@ -104,6 +105,7 @@ export function createAgentLoop(options: AgentLoopFactoryOptions): AgentLoop {
     inFlight: new InFlightCalls(),
     source: options.source ?? 'planner',
     log: options.log ?? { warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    typicalCosts: new TypicalCosts(options.store, options.clock ?? Date.now),
   };
   const startTask = new StartTaskUseCase(deps);
   const callModel = new CallModelUseCase(deps);

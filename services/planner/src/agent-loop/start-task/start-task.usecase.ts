@@ -75,6 +75,7 @@ export class StartTaskUseCase {
       turn: [],
       untrusted: [request.input],
       loopDenials: 0,
+      costAlarmed: false,
       cost: { usdMicros: 0, inputTokens: 0, outputTokens: 0, toolCalls: 0 },
       trajectory: [],
       startedAt: nowIso,

@@ -1,3 +1,5 @@
+import type { CostContext } from '../cost-guard/cost-guard';
+import { guardCost } from '../cost-guard/cost-guard';
 import type { ToolDefinition, ToolSource } from '@leash/agents';
 import { killedReason } from '@leash/kill-switch';
 import {
@@ -42,6 +44,8 @@ export interface LoopContext {
   readonly loopDenialsBeforeEscalation: number;
   /** The kill in force over this task, if any. */
   readonly kill?: KillV1;
+  /** What its agent's tasks typically cost, and its fallback model (cost-guard/cost-guard.ts). */
+  readonly cost?: CostContext;
 }
 
 const SUMMARY_LIMIT = 2_000;
@@ -54,7 +58,7 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function event<T extends AnyEnvelope['type']>(
+export function event<T extends AnyEnvelope['type']>(
   task: PlannerTask,
   ctx: Pick<LoopContext, 'now' | 'source'>,
   type: T,
@@ -70,7 +74,7 @@ function event<T extends AnyEnvelope['type']>(
   });
 }
 
-function trajectory(
+export function trajectory(
   task: PlannerTask,
   now: number,
   kind: PlannerTask['trajectory'][number]['kind'],
@@ -234,6 +238,10 @@ export function applyModelTurn(
   task.cost.outputTokens += response.usage.outputTokens;
   task.cost.usdMicros += usdMicros;
   task.updatedAt = iso(ctx.now);
+  // A task far past its agent's typical cost raises an alarm, or stops here.
+  const guarded = guardCost(task, ctx);
+  out.push(...guarded.out);
+  if (guarded.stopped) return out;
 
   const content = response.message.content?.trim() ? response.message.content : undefined;
   const toolCalls = response.message.toolCalls.map((call, index) => ({

@@ -108,6 +108,8 @@ export const PlannerTask = z.object({
   reservation: ModelReservation.optional(),
   /** Texts from outside seen so far (task input, tool output, tool errors): the taint source. */
   untrusted: z.array(z.string()),
+  /** The cost alarm fired for this task (it fires once; the stop may still come). */
+  costAlarmed: z.boolean().default(false),
   /** Turns in which the policy reported a loop. */
   loopDenials: z.number().int().nonnegative(),
   cost: TaskCost,

@@ -2,6 +2,7 @@ import { toolsetVersion, type AgentProfile, type ToolDefinition } from '@leash/a
 import type { Transaction } from '@leash/store';
 import { RELEASE_OUTCOMES, outcomeOf } from '../watch-canary/release-outcome.aggregate';
 import { targetOf, type AgentLoopDeps } from '../agent-loop.deps';
+import { costContext } from '../cost-guard/cost-guard';
 import type { LoopContext, Outgoing } from './loop-rules';
 import { PLANNER_TASKS, type PlannerTask } from './planner-task.aggregate';
 
@@ -69,6 +70,7 @@ export async function loopContext(
   const profile = await deps.profiles.profile(task.agent.name, task.agent.version);
   const tools = profile ? profileTools(deps, profile) : [];
   const kill = deps.killGate.covering(targetOf(task));
+  const cost = profile ? await costContext(deps.typicalCosts, profile) : undefined;
   return {
     now: deps.clock(),
     source: deps.source,
@@ -78,5 +80,6 @@ export async function loopContext(
     reservationTtlMs: deps.options.reservationTtlMs,
     loopDenialsBeforeEscalation: deps.options.loopDenialsBeforeEscalation,
     ...(kill ? { kill } : {}),
+    ...(cost ? { cost } : {}),
   };
 }
