@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
   mcpToolDigest,
   mcpToolName,
@@ -151,6 +152,9 @@ export class McpConnections {
   constructor(
     private readonly setup: McpSetup,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** How a server is reached: connectServer, unless a test links one in memory. */
+    private readonly connectTo: (server: string) => Promise<Client> = (server) =>
+      connectServer(server, this.setup.servers[server]!, this.setup.dir, this.env),
   ) {}
 
   /** The client of `server`, checked against the pin, and why a tool may not be called (by tool). */
@@ -166,13 +170,14 @@ export class McpConnections {
   }
 
   private async connect(server: string) {
-    const entry = this.setup.servers[server];
-    if (!entry)
+    if (!this.setup.servers[server]) {
       throw new McpToolError(`no MCP server ${server} in ${this.setup.file}`, 'not_pinned');
-    const client = await connectServer(server, entry, this.setup.dir, this.env);
+    }
+    const client = await this.connectTo(server);
     const changed = new Map<string, string>();
-    try {
+    const compare = async () => {
       const live = new Map((await listTools(client)).map((t) => [t.name, t]));
+      changed.clear();
       for (const pinned of this.setup.lock.servers[server]?.tools ?? []) {
         const now = live.get(pinned.name);
         if (!now) changed.set(pinned.name, 'the server no longer lists it');
@@ -183,11 +188,33 @@ export class McpConnections {
           );
         }
       }
+    };
+    try {
+      await compare();
     } catch (error) {
       await client.close().catch(() => undefined);
       throw error;
     }
+    // A server that changes its tools while connected says so; they are compared again.
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      await compare().catch(() => {
+        // Unknown now: refuse every pinned tool of it until a comparison succeeds.
+        for (const pinned of this.setup.lock.servers[server]?.tools ?? []) {
+          changed.set(
+            pinned.name,
+            'its tools could not be listed again after the server changed them',
+          );
+        }
+      });
+    });
     return { client, changed };
+  }
+
+  /** Why a pinned tool would be refused now (connecting to its server first); undefined when it would not. */
+  async refusal(tool: string): Promise<string | undefined> {
+    const dot = tool.indexOf('.');
+    const { changed } = await this.connection(tool.slice(0, dot));
+    return changed.get(tool.slice(dot + 1));
   }
 
   /**

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
@@ -30,8 +30,16 @@ function record(file: string, entry: Record<string, unknown>): void {
 }
 
 export function testMcpServer(options: TestServerOptions): McpServer {
+  return testMcpServerWithTools(options).server;
+}
+
+/** The server, and its tools' handles: a test changes one while a client is connected. */
+export function testMcpServerWithTools(options: TestServerOptions): {
+  server: McpServer;
+  tools: Record<'lookup_order' | 'update_order' | 'slow_report', RegisteredTool>;
+} {
   const server = new McpServer({ name: 'order-desk', version: '1.0.0' });
-  server.registerTool(
+  const lookup = server.registerTool(
     'lookup_order',
     {
       description: 'Looks an order up by its id.',
@@ -47,7 +55,7 @@ export function testMcpServer(options: TestServerOptions): McpServer {
       };
     },
   );
-  server.registerTool(
+  const update = server.registerTool(
     'update_order',
     {
       description:
@@ -70,7 +78,7 @@ export function testMcpServer(options: TestServerOptions): McpServer {
       };
     },
   );
-  server.registerTool(
+  const slow = server.registerTool(
     'slow_report',
     { description: 'Builds a long report.', inputSchema: { days: z.number() } },
     async ({ days }, extra) => {
@@ -86,7 +94,7 @@ export function testMcpServer(options: TestServerOptions): McpServer {
       return { content: [{ type: 'text', text: 'report' }] };
     },
   );
-  return server;
+  return { server, tools: { lookup_order: lookup, update_order: update, slow_report: slow } };
 }
 
 /** The server over Streamable HTTP (stateless: a server per request), on a free port. */
