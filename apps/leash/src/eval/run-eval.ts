@@ -1,4 +1,11 @@
-import { formatGoldenReport, GOLDEN_SCENARIOS, runGoldenSet } from './golden-set';
+import { parseArgs } from 'node:util';
+import {
+  formatGoldenReport,
+  GOLDEN_SCENARIOS,
+  runGoldenSet,
+  type GoldenReport,
+} from './golden-set';
+import { formatPassK, passK } from './pass-k';
 
 /*
  * `npm run eval`: the golden set (the reference scenarios tagged `golden`)
@@ -10,10 +17,31 @@ import { formatGoldenReport, GOLDEN_SCENARIOS, runGoldenSet } from './golden-set
  * agreed with the planner's on every proposal), then the success rate, cost
  * per task and p95 latency. Exits 1 when a task fails.
  *
- *   npm run eval [-- <scenario id substring> ...]
+ * With --k N, the whole set runs N times (each on fresh engines) and the
+ * report adds pass^1 and pass^N: a task counts only when it passes all N.
+ * With the scripted model the runs agree; a real model is where it tells.
+ *
+ *   npm run eval [-- [--k N] <scenario id substring> ...]
  */
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: { k: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    process.stderr.write(`eval: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const k = parsed.values.k === undefined ? 1 : Number(parsed.values.k);
+  if (!Number.isInteger(k) || k < 1 || k > 100) {
+    process.stderr.write(`eval: --k takes a whole number from 1 to 100, got ${parsed.values.k}\n`);
+    return 2;
+  }
+  const filters = parsed.positionals;
   const scenarios =
     filters.length === 0
       ? GOLDEN_SCENARIOS
@@ -22,10 +50,18 @@ async function main(): Promise<number> {
     process.stderr.write(`eval: no golden scenario matches ${filters.join(', ')}\n`);
     return 2;
   }
-  process.stdout.write(`eval: ${scenarios.length} golden tasks through the whole system\n\n`);
-  const report = await runGoldenSet({ scenarios });
-  process.stdout.write(`${formatGoldenReport(report).join('\n')}\n`);
-  return report.passed === report.results.length ? 0 : 1;
+  process.stdout.write(
+    `eval: ${scenarios.length} golden tasks through the whole system${k > 1 ? `, ${k} runs` : ''}\n\n`,
+  );
+  const runs: GoldenReport[] = [];
+  for (let i = 1; i <= k; i += 1) {
+    const report = await runGoldenSet({ scenarios });
+    runs.push(report);
+    if (k > 1) process.stdout.write(`run ${i} of ${k}:\n`);
+    process.stdout.write(`${formatGoldenReport(report).join('\n')}\n`);
+  }
+  if (k > 1) process.stdout.write(`\n${formatPassK(passK(runs)).join('\n')}\n`);
+  return runs.every((report) => report.passed === report.results.length) ? 0 : 1;
 }
 
 if (require.main === module) {
