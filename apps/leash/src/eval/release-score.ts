@@ -2,7 +2,7 @@ import { ReleaseCatalog, signedReleaseEnvelope, type ReleaseView } from '@leash/
 import type { ReleaseCreatedV1, ReleaseRoutedV1 } from '@leash/contracts';
 import { generateGateKey, type GateSigningKey } from '@leash/signing';
 import { waitFor } from '@leash/testing';
-import { GOLDEN_SCENARIOS, runGoldenSet } from './golden-set';
+import { GOLDEN_SCENARIOS, runGoldenSet, type GoldenReport } from './golden-set';
 import { LeashUnderTest } from './leash-under-test';
 
 /** How a release does on its agent's golden tasks. */
@@ -25,6 +25,18 @@ const EVAL_OFFSET = 100_000;
  * the agent has no golden tasks (a team's own agent).
  */
 export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | undefined> {
+  const report = await goldenReportOf(view);
+  if (!report) return undefined;
+  return {
+    release: view.release,
+    passed: report.passed,
+    total: report.results.length,
+    failed: report.results.filter((r) => !r.passed).map((r) => r.scenario.id),
+  };
+}
+
+/** The golden report of a release's agent's tasks under that release; undefined when it has none. */
+export async function goldenReportOf(view: ReleaseView): Promise<GoldenReport | undefined> {
   const scenarios = GOLDEN_SCENARIOS.filter((s) => s.agent === view.agent);
   if (scenarios.length === 0) return undefined;
   if (view.prompt.text === undefined || view.policy.cedar === undefined) {
@@ -32,7 +44,7 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
       `release ${view.agent}@${view.release}: its prompt or policy text is not in this catalog, so it cannot be evaluated`,
     );
   }
-  const report = await runGoldenSet({
+  return runGoldenSet({
     scenarios,
     system: async (tenants) => {
       // The copy is signed with a key made for this run alone, which only that system trusts.
@@ -54,12 +66,6 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
       return system;
     },
   });
-  return {
-    release: view.release,
-    passed: report.passed,
-    total: report.results.length,
-    failed: report.results.filter((r) => !r.passed).map((r) => r.scenario.id),
-  };
 }
 
 /**

@@ -1,4 +1,10 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AGENT_VARIABLES, ReleaseCatalog, agentSetFromConfig } from '@leash/agents';
+import { BASE_ENV, extendEnv, loadConfig } from '@leash/config';
+import { openStore, storeFileOf } from '@leash/engines';
+import { formatComparison } from './compare-releases';
 import {
   formatGoldenReport,
   GOLDEN_SCENARIOS,
@@ -21,14 +27,20 @@ import { formatPassK, passK } from './pass-k';
  * report adds pass^1 and pass^N: a task counts only when it passes all N.
  * With the scripted model the runs agree; a real model is where it tells.
  *
+ * With --release A@N, the agent's golden tasks run under that release, read
+ * from the catalog of the Leash the variables name (as the CLI reads it), and
+ * with --against (current, or A@M) under another one too, side by side: per
+ * task and in total, and which tasks changed outcome.
+ *
  *   npm run eval [-- [--k N] <scenario id substring> ...]
+ *   npm run eval -- --release A@N [--against current | A@M]
  */
 async function main(): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: process.argv.slice(2),
-      options: { k: { type: 'string' } },
+      options: { k: { type: 'string' }, release: { type: 'string' }, against: { type: 'string' } },
       allowPositionals: true,
       strict: true,
     });
@@ -39,6 +51,13 @@ async function main(): Promise<number> {
   const k = parsed.values.k === undefined ? 1 : Number(parsed.values.k);
   if (!Number.isInteger(k) || k < 1 || k > 100) {
     process.stderr.write(`eval: --k takes a whole number from 1 to 100, got ${parsed.values.k}\n`);
+    return 2;
+  }
+  if (parsed.values.release !== undefined) {
+    return compareReleases(parsed.values.release, parsed.values.against);
+  }
+  if (parsed.values.against !== undefined) {
+    process.stderr.write('eval: --against needs --release A@N\n');
     return 2;
   }
   const filters = parsed.positionals;
@@ -62,6 +81,75 @@ async function main(): Promise<number> {
   }
   if (k > 1) process.stdout.write(`\n${formatPassK(passK(runs)).join('\n')}\n`);
   return runs.every((report) => report.passed === report.results.length) ? 0 : 1;
+}
+
+/** `--release A@N [--against current | A@M]`: exit 0 when the release passes every task. */
+async function compareReleases(release: string, against: string | undefined): Promise<number> {
+  const ref = /^([a-z][a-z0-9-]*)@(\d+)$/.exec(release);
+  if (!ref) {
+    process.stderr.write(`eval: --release takes AGENT@N, e.g. support@2; got ${release}\n`);
+    return 2;
+  }
+  const agent = ref[1]!;
+  const otherRef =
+    against === undefined || against === 'current'
+      ? undefined
+      : /^([a-z][a-z0-9-]*)@(\d+)$/.exec(against);
+  if (against !== undefined && against !== 'current' && (!otherRef || otherRef[1] !== agent)) {
+    process.stderr.write(`eval: --against takes current or ${agent}@N; got ${against}\n`);
+    return 2;
+  }
+  const config = loadConfig(extendEnv(BASE_ENV, AGENT_VARIABLES), {
+    env: process.env,
+    subject: 'eval',
+  });
+  const file = storeFileOf(config, 'planner');
+  if (config.LEASH_STORE === 'sqlite' && !existsSync(resolve(file))) {
+    process.stderr.write(
+      `eval: ${resolve(file)} does not exist: --release reads the catalog of a running Leash (npm start, or LEASH_STORE_FILE / LEASH_STORE_DIR)\n`,
+    );
+    return 1;
+  }
+  const store = await openStore(config, 'planner');
+  try {
+    const catalog = new ReleaseCatalog(store, { shippedPrompt: agentSetFromConfig(config).prompt });
+    const view = await catalog.release(agent, Number(ref[2]));
+    if (!view) {
+      process.stderr.write(`eval: ${agent} has no release ${ref[2]} in the catalog\n`);
+      return 2;
+    }
+    const current = (await catalog.routing(agent))?.current;
+    const otherNumber =
+      against === undefined ? undefined : otherRef ? Number(otherRef[2]) : current;
+    const other = otherNumber === undefined ? undefined : await catalog.release(agent, otherNumber);
+    if (against !== undefined && !other) {
+      process.stderr.write(`eval: ${agent} has no release ${otherNumber ?? against}\n`);
+      return 2;
+    }
+    const { goldenReportOf } = await import('./release-score');
+    const mine = await goldenReportOf(view);
+    if (!mine) {
+      process.stderr.write(`eval: ${agent} has no golden tasks\n`);
+      return 2;
+    }
+    if (!other) {
+      process.stdout.write(`${formatGoldenReport(mine).join('\n')}\n`);
+    } else {
+      const theirs = (await goldenReportOf(other))!;
+      const label = (n: number) => `@${n}${n === current ? ' (current)' : ''}`;
+      process.stdout.write(
+        `eval: ${agent}'s ${mine.results.length} golden tasks under ${label(view.release)} and ${label(other.release)}\n\n`,
+      );
+      const lines = formatComparison(
+        { label: `@${view.release}`, report: mine },
+        { label: `@${other.release}`, report: theirs },
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return mine.passed === mine.results.length ? 0 : 1;
+  } finally {
+    await store.close();
+  }
 }
 
 if (require.main === module) {
