@@ -20,8 +20,8 @@ execFileSync(
   { stdio: 'inherit' },
 );
 // Files the code reads at run time beside itself: the reference agents' folders
-// (agent.yaml, prompt.md, policy.cedar, tools.yaml).
-const DATA_FILE = /(\.cedar|(^|[\\/])(agent|tools)\.(yaml|yml|json)|(^|[\\/])prompt\.md)$/;
+// (agent.yaml, prompt.md, policy.cedar, tools.yaml, rubric.yaml).
+const DATA_FILE = /(\.cedar|(^|[\\/])(agent|tools|rubric)\.(yaml|yml|json)|(^|[\\/])prompt\.md)$/;
 for (const top of ['apps', 'libs', 'services']) {
   for (const file of readdirSync(path.join(root, top), { recursive: true })) {
     if (!DATA_FILE.test(String(file)) || String(file).includes('node_modules')) continue;

@@ -22,6 +22,7 @@ import type { AuditCommand } from './cli/audit.command';
 import type { DeploymentCommand } from './cli/deployment.command';
 import type { McpCommand } from './cli/mcp.command';
 import type { ReleaseCommand } from './cli/release.command';
+import type { ReviewCommand } from './cli/review.command';
 import type { RunsCommand } from './cli/runs.command';
 import type { TaskCommand } from './cli/task.command';
 import { processTerminal, type Terminal } from './cli/terminal';
@@ -53,6 +54,7 @@ type Command =
   | ReviewersCommand
   | DeploymentCommand
   | McpCommand
+  | ReviewCommand
   | ReleaseCommand;
 
 /*
@@ -174,6 +176,10 @@ function ownerOf(command: EngineCommand): ProcessName {
   switch (command.kind) {
     case 'audit':
     case 'runs-search':
+    case 'review-sample':
+    case 'review-list':
+    case 'review-score':
+    case 'review-report':
       return 'audit';
     case 'tenant-time-zone':
       return 'budget';
@@ -222,6 +228,16 @@ async function run(
       );
     case 'runs-search':
       return (await import('./cli/runs.command')).runRunsCommand(command, engines.store, terminal);
+    case 'review-sample':
+    case 'review-list':
+    case 'review-score':
+    case 'review-report':
+      return (await import('./cli/review.command')).runReviewCommand(
+        command,
+        engines.store,
+        agentSetFromConfig(config),
+        terminal,
+      );
     case 'tenant-time-zone':
       return (await import('./cli/tenant.command')).runTenantCommand(
         command,
@@ -300,6 +316,10 @@ async function parseArgv(argv: readonly string[], env: Environment): Promise<Com
       return (await import('./cli/deployment.command')).parseDeploymentCommand(argv);
     case 'mcp':
       return (await import('./cli/mcp.command')).parseMcpCommand(argv.slice(1), {
+        issuedBy: defaultIssuer(env),
+      });
+    case 'review':
+      return (await import('./cli/review.command')).parseReviewCommand(argv.slice(1), {
         issuedBy: defaultIssuer(env),
       });
     case 'release':

@@ -189,3 +189,38 @@ export const runTools = defineAggregate({
 export function runToolId(taskId: string, tool: string): string {
   return JSON.stringify([taskId, tool]);
 }
+
+/**
+ * A run drawn for the weekly sample review (`leash review`): queued when
+ * sampled, scored when a person has answered the agent's rubric about it.
+ * Operators' data beside the audit log, written by the CLI, never by an event.
+ */
+export const ReviewItem = z.object({
+  runId: z.string().min(1),
+  agent: z.string().min(1),
+  tenantId: z.string(),
+  /** The ISO week it was drawn in, e.g. 2026-W49. */
+  week: z.string().regex(/^\d{4}-W\d{2}$/),
+  sampledAt: Timestamp,
+  /** random: drawn from the week's finished runs; flagged: a failure, always reviewed. */
+  reason: z.enum(['random', 'flagged']),
+  status: z.enum(['queued', 'scored']),
+  runStatus: RunStatus,
+  answers: z.record(z.string(), z.union([z.boolean(), z.number().int().min(1).max(5)])).optional(),
+  note: z.string().max(10_000).optional(),
+  reviewer: z.string().optional(),
+  scoredAt: Timestamp.optional(),
+  /** Scored and failed the rubric: a no, or a 1 or 2. */
+  failed: z.boolean().default(false),
+});
+export type ReviewItem = z.infer<typeof ReviewItem>;
+
+export const reviewItems = defineAggregate({
+  name: 'audit_review_items',
+  schema: ReviewItem,
+  id: (doc) => doc.runId,
+  indexes: [
+    ['agent', 'status', 'week'],
+    ['agent', 'week'],
+  ],
+});

@@ -25,6 +25,7 @@ const HELP_TOPICS = [
   'deploy',
   'release',
   'mcp',
+  'review',
 ] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 

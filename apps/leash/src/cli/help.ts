@@ -3,6 +3,7 @@ import { OVERVIEW } from './overview';
 import { AUDIT_HELP } from './audit.command';
 import { DEPLOY_HELP } from './deployment.command';
 import { MCP_HELP } from './mcp.command';
+import { REVIEW_HELP } from './review.command';
 import { RELEASE_HELP } from './release.help';
 import { REVIEWERS_HELP } from './reviewers.command';
 import { RUNS_HELP } from './runs.command';
@@ -88,6 +89,8 @@ export function helpText(topic?: HelpTopic): string {
       return RELEASE_HELP;
     case 'mcp':
       return MCP_HELP;
+    case 'review':
+      return REVIEW_HELP;
     default:
       return OVERVIEW;
   }

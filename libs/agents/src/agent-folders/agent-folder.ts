@@ -13,6 +13,7 @@ import {
   textVersion,
 } from '../releases/release-file';
 import { loadMcpSetup, mcpTools, type McpSetup } from '../mcp/mcp-files';
+import { loadRubric, type Rubric } from './rubric';
 import type { ToolDefinition } from '../tool-definition';
 import { ToolFile, toolFromData } from './tool-file';
 
@@ -23,6 +24,7 @@ import { ToolFile, toolFromData } from './tool-file';
  *   policy.cedar  the Cedar policy (or inline)
  *   tools.yaml    the agent's own tools as data (JSON Schema parameters); optional
  *   mcp.yaml      MCP servers whose tools it uses, pinned in mcp.lock.json; optional
+ *   rubric.yaml   the questions of its weekly sample review (leash review); optional
  * Leash loads the folders LEASH_AGENT_DIRS names; the reference agents are such folders.
  */
 export const AGENT_FILE_NAMES = ['agent.yaml', 'agent.yml', 'agent.json'] as const;
@@ -39,6 +41,8 @@ export interface AgentDefinition extends ReferenceAgent {
   readonly source: { readonly dir: string; readonly file: string };
   /** Its MCP servers and pinned tools, when it has an mcp.yaml. */
   readonly mcp?: McpSetup;
+  /** The questions of its weekly sample review, when it has a rubric.yaml. */
+  readonly rubric?: Rubric;
 }
 
 /** The agent file of a folder, or undefined when it has none. */
@@ -99,6 +103,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
 
   // Every tool pinned from its MCP servers is the agent's, under server.tool.
   const mcp = loadMcpSetup(folder);
+  const rubric = loadRubric(folder);
   for (const tool of mcp ? mcpTools(mcp) : []) ownTools.set(tool.name, tool);
   const mcpNames = [...ownTools.keys()].filter((name) => name.includes('.'));
 
@@ -160,6 +165,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
     },
     source: { dir: folder, file },
     ...(mcp ? { mcp } : {}),
+    ...(rubric ? { rubric } : {}),
   };
 }
 

@@ -2,3 +2,4 @@ export * from './agent-folder';
 export * from './agent-set';
 export * from './tool-file';
 export * from './agent-drift';
+export * from './rubric';
