@@ -93,6 +93,13 @@ describeOnKafka('the golden set while the broker stops and starts again', () => 
         const stop = system.stop.bind(system);
         system.stop = async () => {
           await outage?.catch(() => undefined);
+          // A task left unfinished: the processes' logs say why, and go with the cluster.
+          const unfinished = ids.filter((id) => !system.record(id).finished);
+          if (unfinished.length > 0) {
+            process.stderr.write(
+              `broker-restart: ${unfinished.length} task(s) unfinished (${unfinished.join(', ')}); the processes' logs:\n${system.logTails()}\n`,
+            );
+          }
           await stop();
         };
         return system;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASE_ENV, loadConfig, type Environment } from '@leash/config';
@@ -61,6 +61,22 @@ export class ClusterUnderTest extends ScenarioDriver {
     const harness = new ClusterUnderTest(cluster, client, dir);
     await harness.attach(options.reviewers !== false);
     return harness;
+  }
+
+  /**
+   * The last lines of each process's log: what a spec prints when the cluster
+   * did not do what it expected (the logs are deleted with the cluster).
+   */
+  logTails(lines = 40): string {
+    const logs = join(this.dir, 'logs');
+    if (!existsSync(logs)) return '';
+    return readdirSync(logs)
+      .sort()
+      .map((file) => {
+        const text = readFileSync(join(logs, file), 'utf8').trimEnd().split('\n');
+        return `--- ${file} (last ${Math.min(lines, text.length)} of ${text.length} lines)\n${text.slice(-lines).join('\n')}`;
+      })
+      .join('\n');
   }
 
   protected async stopSystem(): Promise<void> {
