@@ -104,6 +104,7 @@ describe('tools from an MCP server, under the same gates', () => {
   const events = new Map<string, AnyEnvelope[]>();
   const saved: Record<string, string | undefined> = {};
   let count = 0;
+  let closeObserver: (() => Promise<void>) | undefined;
 
   const serverEnv = () => ({
     TEST_MCP_CALLS: calls,
@@ -177,10 +178,11 @@ describe('tools from an MCP server, under the same gates', () => {
       },
       { fromBeginning: true },
     );
-    harness['closers'].push(() => subscription.close());
+    closeObserver = () => subscription.close();
   }, 120_000);
 
   afterAll(async () => {
+    await closeObserver?.();
     await harness?.stop();
     await model.stop();
     for (const [name, value] of Object.entries(saved)) {

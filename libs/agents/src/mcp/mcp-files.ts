@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RiskClass } from '@leash/contracts';
+import { canonicalHash } from '@leash/signing';
 import { ReleaseFileError, parseDataFile } from '../releases/release-file';
 import { defineTool, type ToolDefinition } from '../tool-definition';
 
@@ -114,22 +114,7 @@ export function mcpToolName(server: string, tool: string): string {
 
 /** SHA-256 of what the model and the policy see of a tool: its description and input schema. */
 export function mcpToolDigest(tool: { description?: string; inputSchema: unknown }): string {
-  return createHash('sha256')
-    .update(canonical({ description: tool.description ?? '', inputSchema: tool.inputSchema }))
-    .digest('hex');
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    return `{${Object.keys(record)
-      .filter((k) => record[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(record[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return canonicalHash({ description: tool.description ?? '', inputSchema: tool.inputSchema });
 }
 
 /** The tag of a tool every call of which waits for a reviewer (the policy gate reads it). */

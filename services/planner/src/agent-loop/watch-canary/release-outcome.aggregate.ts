@@ -22,7 +22,11 @@ export const RELEASE_OUTCOMES = defineAggregate({
   name: 'planner_release_outcomes',
   schema: ReleaseOutcome,
   id: (doc) => doc.taskId,
-  indexes: [['agent', 'release', 'finishedAt']],
+  // By release for the canary watch; by agent alone for the cost guard's latest tasks.
+  indexes: [
+    ['agent', 'release', 'finishedAt'],
+    ['agent', 'finishedAt'],
+  ],
 });
 
 /** The outcome a tasks.finished event records. */
