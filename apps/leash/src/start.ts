@@ -25,12 +25,13 @@ import { bootstrapAudit } from '@leash/service-audit';
 // The launcher runs the budget service, so it loads it at once; only the CLI loads it lazily, to start fast.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { BUDGET_ENV, bootstrapBudget } from '@leash/service-budget';
-import { EXECUTOR_ENV, bootstrapExecutor } from '@leash/service-executor';
+import { EXECUTOR_ENV, bootstrapExecutor, type ExecutorOverrides } from '@leash/service-executor';
 import {
   PLANNER_ENV,
   bootstrapPlanner,
   describeModel,
   type AgentLoopConfig,
+  type PlannerOverrides,
 } from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
@@ -48,14 +49,27 @@ import { withDevSigningKeys } from './dev-signing-key';
  * alone; only who opens the engines differs.
  */
 
-type Bootstrap = (options: BootstrapOptions) => Promise<RunningService<unknown>>;
+type Bootstrap = (
+  options: BootstrapOptions,
+  overrides: LaunchOverrides,
+) => Promise<RunningService<unknown>>;
+
+/**
+ * What a caller in this process may change in the services it starts.
+ * Counterfactual replay (`leash replay`) answers the model and the tools
+ * from a recording; `npm start` changes nothing.
+ */
+export interface LaunchOverrides {
+  readonly planner?: PlannerOverrides;
+  readonly executor?: ExecutorOverrides;
+}
 
 const SERVICES: readonly Bootstrap[] = [
-  bootstrapPlanner,
+  (options, overrides) => bootstrapPlanner(options, overrides.planner),
   bootstrapPolicy,
   bootstrapBudget,
   bootstrapApprovals,
-  bootstrapExecutor,
+  (options, overrides) => bootstrapExecutor(options, overrides.executor),
 ];
 
 /** Every service's variables, so one start reports every problem in the environment. */
@@ -81,7 +95,10 @@ export interface Leash {
   stop(): Promise<void>;
 }
 
-export async function startLeash(given: Environment = process.env): Promise<Leash> {
+export async function startLeash(
+  given: Environment = process.env,
+  overrides: LaunchOverrides = {},
+): Promise<Leash> {
   const { env } = withDevSigningKeys(given);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
@@ -107,7 +124,7 @@ export async function startLeash(given: Environment = process.env): Promise<Leas
     }
   };
   try {
-    for (const bootstrap of SERVICES) services.push(await bootstrap({ engines, env }));
+    for (const bootstrap of SERVICES) services.push(await bootstrap({ engines, env }, overrides));
     audit = await bootstrapAudit({ engines, env });
     http = await startObservabilityServer({
       port: httpPortOf(observability),

@@ -1,10 +1,21 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { KILL_SWITCH } from '@leash/kill-switch';
 import { ControlModule } from './control/control.module';
-import { ExecutionModule } from './execution';
+import { ExecutionModule, type ExecutionModuleOptions } from './execution';
+
+/** What a launcher may change in the executor it starts: counterfactual replay wraps the tools. */
+export type ExecutorOverrides = Pick<ExecutionModuleOptions, 'wrapRegistry'>;
 
 /** The executor service's features. Config and engines are provided around it by startService. */
-@Module({
-  imports: [ControlModule, ExecutionModule.forRoot({ killGate: { useExisting: KILL_SWITCH } })],
-})
-export class ExecutorModule {}
+@Module({})
+export class ExecutorModule {
+  static forRoot(overrides: ExecutorOverrides = {}): DynamicModule {
+    return {
+      module: ExecutorModule,
+      imports: [
+        ControlModule,
+        ExecutionModule.forRoot({ killGate: { useExisting: KILL_SWITCH }, ...overrides }),
+      ],
+    };
+  }
+}

@@ -3,7 +3,7 @@ import { loadConfig } from '@leash/config';
 import { startService, type BootstrapOptions, type RunningService } from '@leash/service-runtime';
 import { modelEngineOf, type AgentLoopConfig } from './agent-loop/agent-loop.config';
 import { requirePrices } from './agent-loop/model/model.factory';
-import { PlannerModule } from './app.module';
+import { PlannerModule, type PlannerOverrides } from './app.module';
 import { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
 
 /**
@@ -12,6 +12,7 @@ import { PLANNER, PLANNER_ENV, type PlannerConfig } from './config';
  */
 export async function bootstrapPlanner(
   options?: BootstrapOptions,
+  overrides: PlannerOverrides = {},
 ): Promise<RunningService<PlannerConfig>> {
   // Before Nest, so a model without a price is refused as a plain config error, and before any engine opens.
   const config = loadConfig(PLANNER_ENV, {
@@ -20,5 +21,8 @@ export async function bootstrapPlanner(
   }) as unknown as AgentLoopConfig;
   requirePrices(config, modelEngineOf(config));
   agentSetFromConfig(config as unknown as PlannerConfig);
-  return startService({ name: PLANNER, env: PLANNER_ENV, module: PlannerModule }, options);
+  return startService(
+    { name: PLANNER, env: PLANNER_ENV, module: PlannerModule.forRoot(overrides) },
+    options,
+  );
 }

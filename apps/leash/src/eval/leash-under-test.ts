@@ -13,7 +13,7 @@ import type { Store } from '@leash/store';
 import { waitFor } from '@leash/testing';
 import { REFERENCE_REVIEWER_GROUPS } from '../demo/demo-reviewers';
 import { applyFixtures } from '../demo/scenario-fixtures';
-import { startLeash, type Leash } from '../start';
+import { startLeash, type LaunchOverrides, type Leash } from '../start';
 
 /*
  * The whole system as the golden set, the e2e specs and the demo drive it:
@@ -79,21 +79,24 @@ export interface LeashUnderTestOptions {
    * the caller runs on (a CLI pointed at Kafka, with production keys).
    */
   readonly inheritEnv?: boolean;
+  /** What the launcher changes in the services (counterfactual replay's model and tools). */
+  readonly launch?: LaunchOverrides;
 }
 
 /**
- * The reviewer directory entries for `tenants`: the test reviewers in every reference group,
- * each with their public key.
+ * The reviewer directory entries for `tenants`: the test reviewers in every
+ * reference group (or in `groups`), each with their public key.
  */
 export function reviewerDirectory(
   tenants: readonly string[],
   reviewers: readonly string[] = TEST_REVIEWERS,
+  groups: readonly string[] = REFERENCE_REVIEWER_GROUPS,
 ): object[] {
   return tenants.flatMap((tenantId) =>
     reviewers.map((reviewer) => ({
       tenantId,
       reviewer,
-      groups: [...REFERENCE_REVIEWER_GROUPS],
+      groups: [...groups],
       ...(TEST_REVIEWER_KEYS[reviewer]
         ? { keys: [{ publicKey: TEST_REVIEWER_KEYS[reviewer].publicKey }] }
         : {}),
@@ -262,15 +265,18 @@ export class LeashUnderTest extends ScenarioDriver {
   static async start(options: LeashUnderTestOptions): Promise<LeashUnderTest> {
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'leash-under-test-'));
-    const leash = await startLeash({
-      ...(options.inheritEnv === false ? {} : process.env),
-      LOG_LEVEL: 'error',
-      LEASH_DEMO: 'false',
-      LEASH_BUS_FILE: join(dir, 'bus.db'),
-      LEASH_STORE_FILE: join(dir, 'store.db'),
-      LEASH_REVIEWERS: JSON.stringify(reviewerDirectory(options.tenants)),
-      ...options.env,
-    });
+    const leash = await startLeash(
+      {
+        ...(options.inheritEnv === false ? {} : process.env),
+        LOG_LEVEL: 'error',
+        LEASH_DEMO: 'false',
+        LEASH_BUS_FILE: join(dir, 'bus.db'),
+        LEASH_STORE_FILE: join(dir, 'store.db'),
+        LEASH_REVIEWERS: JSON.stringify(reviewerDirectory(options.tenants)),
+        ...options.env,
+      },
+      options.launch,
+    );
     const harness = new LeashUnderTest(leash, dir, ownsDir);
     await harness.attach(options.reviewers !== false);
     return harness;

@@ -39,11 +39,7 @@ export async function goldenScoreOf(view: ReleaseView): Promise<ReleaseScore | u
 export async function goldenReportOf(view: ReleaseView): Promise<GoldenReport | undefined> {
   const scenarios = GOLDEN_SCENARIOS.filter((s) => s.agent === view.agent);
   if (scenarios.length === 0) return undefined;
-  if (view.prompt.text === undefined || view.policy.cedar === undefined) {
-    throw new Error(
-      `release ${view.agent}@${view.release}: its prompt or policy text is not in this catalog, so it cannot be evaluated`,
-    );
-  }
+  const content = contentOf(view);
   return runGoldenSet({
     scenarios,
     system: async (tenants) => {
@@ -58,7 +54,11 @@ export async function goldenReportOf(view: ReleaseView): Promise<GoldenReport | 
         },
       });
       try {
-        await install(system, view, operator.signingKey);
+        await installReleaseCopy(system, content, operator.signingKey, {
+          release: EVAL_OFFSET + view.release,
+          description: `evaluated copy of ${view.agent}@${view.release}`,
+          author: 'eval',
+        });
       } catch (error) {
         await system.stop();
         throw error;
@@ -75,7 +75,7 @@ export async function goldenReportOf(view: ReleaseView): Promise<GoldenReport | 
  * the scripted model, so it checks a release's policy, tools and caps against
  * the golden expectations (`npm run eval` with a model endpoint scores a model).
  */
-function evalEnv(): Record<string, string> {
+export function evalEnv(): Record<string, string> {
   const kept = [
     'PATH',
     'HOME',
@@ -90,39 +90,59 @@ function evalEnv(): Record<string, string> {
   );
 }
 
-async function install(
+/** What a release copy is made of: a release's content, wherever it was read from. */
+export type ReleaseContent = Pick<
+  ReleaseView,
+  'agent' | 'release' | 'profile' | 'toolsVersion' | 'canary'
+> & {
+  readonly prompt: { readonly id: string; readonly version: string; readonly text: string };
+  readonly policy: { readonly id: string; readonly version?: number; readonly cedar: string };
+};
+
+/**
+ * Installs `content` in a scratch system as release `release` of its agent,
+ * with prompt and policy versions of its own, signed with the scratch
+ * system's operator key, and makes it current; resolves once the catalog has it.
+ */
+export async function installReleaseCopy(
   system: LeashUnderTest,
-  view: ReleaseView,
+  content: ReleaseContent,
   operatorKey: GateSigningKey,
+  copy: { readonly release: number; readonly description: string; readonly author: string },
 ): Promise<void> {
-  const release = EVAL_OFFSET + view.release;
+  const { release } = copy;
   const at = new Date().toISOString();
   const created: ReleaseCreatedV1 = {
-    agent: view.agent,
+    agent: content.agent,
     release,
-    description: `evaluated copy of ${view.agent}@${view.release}`,
-    author: 'eval',
+    description: copy.description,
+    author: copy.author,
     createdAt: at,
     profile: {
-      ...view.profile,
+      ...content.profile,
       version: release,
-      prompt: { id: view.prompt.id, version: `eval-${release}` },
-      policy: { id: view.policy.id, version: release },
+      prompt: { id: content.prompt.id, version: `eval-${release}` },
+      policy: { id: content.policy.id, version: release },
     },
-    prompt: { id: view.prompt.id, version: `eval-${release}`, text: view.prompt.text! },
-    policy: { id: view.policy.id, version: release, cedar: view.policy.cedar!, description: '' },
-    toolsVersion: view.toolsVersion,
-    canary: view.canary,
+    prompt: { id: content.prompt.id, version: `eval-${release}`, text: content.prompt.text },
+    policy: {
+      id: content.policy.id,
+      version: release,
+      cedar: content.policy.cedar,
+      description: '',
+    },
+    toolsVersion: content.toolsVersion,
+    canary: content.canary,
   };
   const routed: ReleaseRoutedV1 = {
-    agent: view.agent,
+    agent: content.agent,
     change: 'promote',
     release,
     current: release,
     history: [],
     moveRunning: false,
-    reason: 'evaluation',
-    by: 'eval',
+    reason: copy.description,
+    by: copy.author,
     at,
     basedOn: '',
   };
@@ -132,12 +152,29 @@ async function install(
   ] as const) {
     await system.bus.publish(
       'control',
-      signedReleaseEnvelope(event, operatorKey, { source: 'eval' }),
+      signedReleaseEnvelope(event, operatorKey, { source: copy.author }),
     );
   }
   const catalog = new ReleaseCatalog(system.store);
-  await waitFor(async () => (await catalog.routing(view.agent))?.current === release || undefined, {
-    timeoutMs: 30_000,
-    description: `the evaluated copy of ${view.agent}@${view.release} to be current`,
-  });
+  await waitFor(
+    async () => (await catalog.routing(content.agent))?.current === release || undefined,
+    {
+      timeoutMs: 30_000,
+      description: `${copy.description} to be current`,
+    },
+  );
+}
+
+/** A release's content from a catalog view; refuses one whose prompt or policy text the catalog lacks. */
+export function contentOf(view: ReleaseView): ReleaseContent {
+  if (view.prompt.text === undefined || view.policy.cedar === undefined) {
+    throw new Error(
+      `release ${view.agent}@${view.release}: its prompt or policy text is not in this catalog, so it cannot be evaluated`,
+    );
+  }
+  return {
+    ...view,
+    prompt: { ...view.prompt, text: view.prompt.text },
+    policy: { ...view.policy, cedar: view.policy.cedar },
+  };
 }

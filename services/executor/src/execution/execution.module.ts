@@ -45,6 +45,8 @@ export interface ExecutionModuleOptions {
   readonly killGate?: KillGateProvider;
   /** Default: the reference tools. */
   readonly registry?: () => ToolRegistry;
+  /** Changes the registry before the executor uses it: counterfactual replay answers tools from a recording. */
+  readonly wrapRegistry?: (registry: ToolRegistry) => ToolRegistry;
   readonly clock?: Clock;
 }
 
@@ -122,15 +124,17 @@ export class ExecutionModule {
                 ),
               },
               killGate: gate,
-              registry: options.registry
-                ? options.registry()
-                : registryForAgents(
-                    agentSetFromConfig({
-                      LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
-                      LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
-                    }),
-                    config.LEASH_TOOL_MODULES ?? [],
-                  ),
+              registry: (options.wrapRegistry ?? ((registry: ToolRegistry) => registry))(
+                options.registry
+                  ? options.registry()
+                  : registryForAgents(
+                      agentSetFromConfig({
+                        LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
+                        LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
+                      }),
+                      config.LEASH_TOOL_MODULES ?? [],
+                    ),
+              ),
               ...(options.clock ? { clock: options.clock } : {}),
               ...(config.LEASH_TOOL_OUTPUT_MAX_BYTES !== undefined
                 ? { outputLimitBytes: config.LEASH_TOOL_OUTPUT_MAX_BYTES }

@@ -53,6 +53,11 @@ export interface AgentLoopModuleOptions {
   /** Where profiles come from. Default: the store-backed AgentCatalog. */
   readonly profiles?: (store: Store) => ProfileSource;
   readonly clock?: () => number;
+  /**
+   * Builds the model the loop calls around the configured one: counterfactual
+   * replay answers from a recording and falls back on the configured model.
+   */
+  readonly wrapModel?: (model: ModelPort) => ModelPort;
 }
 
 /** Resumes open tasks and runs the deadline sweeper with the app. */
@@ -130,7 +135,9 @@ export class AgentLoopModule {
             const releases = new ReleaseCatalog(store, { shippedPrompt: agents.prompt });
             return createAgentLoop({
               store,
-              model: options.model ?? configured!.model,
+              model: (options.wrapModel ?? ((model: ModelPort) => model))(
+                options.model ?? configured!.model,
+              ),
               ...(configured
                 ? { modelName: configured.modelName }
                 : options.modelName
