@@ -22,6 +22,7 @@ import type { AuditCommand } from './cli/audit.command';
 import type { DeploymentCommand } from './cli/deployment.command';
 import type { McpCommand } from './cli/mcp.command';
 import type { ReleaseCommand } from './cli/release.command';
+import type { ReplayCommand } from './cli/replay.command';
 import type { ReviewCommand } from './cli/review.command';
 import type { RunsCommand } from './cli/runs.command';
 import type { TaskCommand } from './cli/task.command';
@@ -55,6 +56,7 @@ type Command =
   | DeploymentCommand
   | McpCommand
   | ReviewCommand
+  | ReplayCommand
   | ReleaseCommand;
 
 /*
@@ -180,6 +182,7 @@ function ownerOf(command: EngineCommand): ProcessName {
     case 'review-list':
     case 'review-score':
     case 'review-report':
+    case 'replay':
       return 'audit';
     case 'tenant-time-zone':
       return 'budget';
@@ -236,6 +239,12 @@ async function run(
         command,
         engines.store,
         agentSetFromConfig(config),
+        terminal,
+      );
+    case 'replay':
+      return (await import('./cli/replay.command')).runReplayCommand(
+        command,
+        engines.store,
         terminal,
       );
     case 'tenant-time-zone':
@@ -322,6 +331,8 @@ async function parseArgv(argv: readonly string[], env: Environment): Promise<Com
       return (await import('./cli/review.command')).parseReviewCommand(argv.slice(1), {
         issuedBy: defaultIssuer(env),
       });
+    case 'replay':
+      return (await import('./cli/replay.command')).parseReplayCommand(argv.slice(1));
     case 'release':
     case 'policy':
       return (await import('./cli/release.command')).parseReleaseCommand(argv, {

@@ -26,6 +26,7 @@ const HELP_TOPICS = [
   'release',
   'mcp',
   'review',
+  'replay',
 ] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 

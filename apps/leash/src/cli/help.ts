@@ -3,6 +3,7 @@ import { OVERVIEW } from './overview';
 import { AUDIT_HELP } from './audit.command';
 import { DEPLOY_HELP } from './deployment.command';
 import { MCP_HELP } from './mcp.command';
+import { REPLAY_HELP } from './replay.help';
 import { REVIEW_HELP } from './review.command';
 import { RELEASE_HELP } from './release.help';
 import { REVIEWERS_HELP } from './reviewers.command';
@@ -91,6 +92,8 @@ export function helpText(topic?: HelpTopic): string {
       return MCP_HELP;
     case 'review':
       return REVIEW_HELP;
+    case 'replay':
+      return REPLAY_HELP;
     default:
       return OVERVIEW;
   }

@@ -26,9 +26,10 @@ Usage:
   leash policy (diff | publish) --agent A --file F.cedar
   leash mcp pin DIR [--by WHO]                           (an agent folder's MCP tools)
   leash review (sample | list | report) --agent A [--size N] / score RUN_ID --answer ID=VALUE ...
+  leash replay (TASK_ID | --runs "FILTER") [--release N | --prompt F | --model M | --policy F] [--json]
   leash gate-keys --dir D [--public-dir P] [--gate G]     (before a deployment starts)
   leash topics provision
-  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | release | mcp | review | deploy]
+  leash help [kill | resume | approvals | task | audit | runs | tenant | reviewers | release | mcp | review | replay | deploy]
 
 The CLI opens the same bus and store as the services: the same variables
 (LEASH_BUS, LEASH_BUS_FILE, LEASH_STORE, LEASH_STORE_FILE, LEASH_TOPIC_PREFIX, ...)

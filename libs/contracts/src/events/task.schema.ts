@@ -38,6 +38,13 @@ export const TrajectoryStep = z.object({
   tool: z.string().optional(),
   actionId: z.string().optional(),
   gate: z.string().max(50).optional().describe('For a rejection: the gate that refused.'),
+  arguments: z
+    .string()
+    .max(10_000)
+    .optional()
+    .describe(
+      'For a call whose arguments did not parse: the text the model sent, so a replay can send it again.',
+    ),
   summary: z.string().max(10_000),
   at: Timestamp,
 });

@@ -16,7 +16,12 @@ export * from './model/tool-schemas';
 export * from './scenarios/reference-scenarios';
 export { PLANNER_TASKS, type PlannerTask } from './task-state/planner-task.aggregate';
 export { classifyFinal } from './task-state/loop-rules';
-export { LOOP_RULES_VERSION } from './task-state/conversation';
+export {
+  LOOP_RULES_VERSION,
+  readObservation,
+  readUntrusted,
+  type Observation,
+} from './task-state/conversation';
 export { StartTaskUseCase } from './start-task/start-task.usecase';
 export { CallModelUseCase } from './call-model/call-model.usecase';
 export { RecordObservationUseCase } from './record-observation/record-observation.usecase';

@@ -79,7 +79,7 @@ export function trajectory(
   now: number,
   kind: PlannerTask['trajectory'][number]['kind'],
   summary: string,
-  extra: { tool?: string; actionId?: string; gate?: string } = {},
+  extra: { tool?: string; actionId?: string; gate?: string; arguments?: string } = {},
 ): void {
   task.trajectory.push({ step: task.step, kind, summary: clip(summary), at: iso(now), ...extra });
 }
@@ -272,9 +272,7 @@ export function applyModelTurn(
         ctx.now,
         'observation',
         `${call.name}: malformed arguments: ${parsed.error}`,
-        {
-          tool: call.name,
-        },
+        { tool: call.name, arguments: clip(call.arguments) },
       );
       calls.push({
         toolCallId: call.id,
