@@ -14,6 +14,7 @@ import {
   QueryError,
   StoreError,
   defineAggregate,
+  transactionRetryingConflicts,
   type OutboxPublisher,
   type OutboxRelayOptions,
   type Store,
@@ -405,7 +406,7 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         expect(await repo.get('r0')).toMatchObject({ version: 1, doc: { status: 'open' } });
       });
 
-      it('runs concurrent read-modify-write transactions as if one after another', async () => {
+      it('never loses an update of concurrent read-modify-write transactions on one document', async () => {
         const repo = store.repository(counters);
         await repo.insert({ counterId: 'c', value: 0 });
         const n = 40;
@@ -424,6 +425,41 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
           ),
         );
         expect(await repo.get('c')).toMatchObject({ version: n + 1, doc: { value: n } });
+      });
+
+      it('prevents write skew when each transaction writes the document its decision rests on', async () => {
+        // Two on-call flags and the rule "someone stays on call". Each transaction reads both
+        // flags and turns its own off if the other is on: under snapshot isolation both could
+        // commit (write skew). Writing the shared guard document as well makes them conflict.
+        const repo = store.repository(counters);
+        await repo.insert({ counterId: 'on-call-a', value: 1 });
+        await repo.insert({ counterId: 'on-call-b', value: 1 });
+        await repo.insert({ counterId: 'on-call-guard', value: 0 });
+        const goOff = (mine: string, other: string) =>
+          transactionRetryingConflicts(store, async (tx) => {
+            const flags = tx.repository(counters);
+            const guard = (await flags.get('on-call-guard'))!;
+            const otherOn = (await flags.get(other))!.doc.value === 1;
+            const own = (await flags.get(mine))!;
+            await yieldTurn(); // let the other transaction read the same snapshot
+            if (!otherOn) return false;
+            await flags.update({ counterId: mine, value: 0 }, own.version);
+            await flags.update(
+              { counterId: 'on-call-guard', value: guard.doc.value + 1 },
+              guard.version,
+            );
+            return true;
+          });
+        const [a, b] = await Promise.all([
+          goOff('on-call-a', 'on-call-b'),
+          goOff('on-call-b', 'on-call-a'),
+        ]);
+        expect([a, b].filter(Boolean)).toHaveLength(1);
+        const values = [
+          (await repo.get('on-call-a'))!.doc.value,
+          (await repo.get('on-call-b'))!.doc.value,
+        ];
+        expect(values.sort()).toEqual([0, 1]);
       });
 
       it('never shows uncommitted writes outside, nor folds outside writes into a transaction', async () => {

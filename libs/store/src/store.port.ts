@@ -122,10 +122,21 @@ export interface Store {
   repository<A extends AnyAggregate>(aggregate: A): RepositoryOf<A>;
   /**
    * Runs `work` in one transaction: it commits when `work` resolves and rolls
-   * back everything when it throws (the error is rethrown). Concurrent
-   * transactions behave as if run one after another. `work` may be run more
-   * than once (MongoDB retries transient conflicts), so it must have no
-   * effects outside `tx`: publish events with `tx.outbox`, never directly.
+   * back everything when it throws (the error is rethrown).
+   *
+   * Isolation is snapshot isolation: a transaction reads one snapshot, and
+   * two transactions that write the same document conflict (one of them is
+   * run again, or fails with ConcurrencyError). Two that only read what the
+   * other writes do not conflict, so the rule is: decide only on documents
+   * you write. A decision that rests on a document the transaction only
+   * reads (a cap on a ledger, a quorum on an approval) must write that
+   * document too, so a concurrent change of it conflicts. SQLite runs
+   * transactions one after another, which is stronger; MongoDB gives no more
+   * than this.
+   *
+   * `work` may be run more than once (MongoDB retries transient conflicts),
+   * so it must have no effects outside `tx`: publish events with
+   * `tx.outbox`, never directly.
    * It resolves only once its writes are durable; an adapter may commit it
    * together with transactions queued behind it (group commit), so `work`
    * must never wait for another transaction of the same store to finish.
