@@ -39,10 +39,10 @@ function failingFor(store: Store, poisoned: ReadonlySet<string>): Store {
                   if (aggregate !== auditEntries) return repository;
                   return {
                     ...repository,
-                    insert: (doc: { entryId: string }) =>
+                    insertIfAbsent: (doc: { entryId: string }) =>
                       poisoned.has(doc.entryId)
                         ? Promise.reject(new Error(`cannot record ${doc.entryId}`))
-                        : repository.insert(doc as never),
+                        : repository.insertIfAbsent(doc as never),
                   };
                 };
               },

@@ -1,6 +1,6 @@
 import type { Bus, DeadLetter, Delivery, Subscription } from '@leash/bus';
 import { TOPIC_NAMES, type AnyEnvelope, type TopicName } from '@leash/contracts';
-import { DuplicateError, type Store } from '@leash/store';
+import type { Store } from '@leash/store';
 import { leashMetrics, markFailed, startBatchProcessSpan } from '@leash/telemetry';
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { auditEntries, runSummaries, runTools } from './audit.aggregates';
@@ -180,10 +180,7 @@ export class AuditRecorder {
       const outcomes: RecordOutcome[] = [];
       const newByTask = new Map<string, AnyEnvelope[]>();
       for (const [i, entry] of entries.entries()) {
-        try {
-          await entryRepository.insert(entry);
-        } catch (error) {
-          if (!(error instanceof DuplicateError)) throw error;
+        if (!(await entryRepository.insertIfAbsent(entry))) {
           outcomes.push('duplicate');
           continue;
         }

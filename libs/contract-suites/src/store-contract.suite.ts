@@ -225,6 +225,41 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         expect((await repo.get('r1'))?.doc.amountUsdMicros).toBe(1);
       });
 
+      it('inserts only an absent id with insertIfAbsent, and says which', async () => {
+        const repo = store.repository(reservations);
+        expect(await repo.insertIfAbsent(reservation('r1', { amountUsdMicros: 1 }))).toMatchObject({
+          id: 'r1',
+          version: 1,
+          doc: { amountUsdMicros: 1 },
+        });
+        expect(
+          await repo.insertIfAbsent(reservation('r1', { amountUsdMicros: 2 })),
+        ).toBeUndefined();
+        expect(await repo.get('r1')).toMatchObject({ version: 1, doc: { amountUsdMicros: 1 } });
+        await expect(repo.insertIfAbsent({ reservationId: 'bad' } as never)).rejects.toBeInstanceOf(
+          DocumentValidationError,
+        );
+      });
+
+      it('keeps a transaction usable after insertIfAbsent meets an existing id', async () => {
+        await store.repository(reservations).insert(reservation('r1', { amountUsdMicros: 1 }));
+        const fresh = await store.transaction(async (tx) => {
+          const repo = tx.repository(reservations);
+          const outcomes = [
+            await repo.insertIfAbsent(reservation('r1', { amountUsdMicros: 9 })),
+            await repo.insertIfAbsent(reservation('r2')),
+          ];
+          await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 1));
+          expect(await tx.inbox.claim('consumer', 'e1')).toBe(true);
+          return outcomes.map((o) => o?.id);
+        });
+        expect(fresh).toEqual([undefined, 'r2']);
+        const repo = store.repository(reservations);
+        expect((await repo.get('r1'))?.doc.amountUsdMicros).toBe(1);
+        expect(await repo.get('r2')).toBeDefined();
+        expect(await store.outbox.pending(10)).toHaveLength(1);
+      });
+
       it('updates with optimistic concurrency: of two writers from one version, one wins', async () => {
         const repo = store.repository(reservations);
         await repo.insert(reservation('r1'));

@@ -340,9 +340,9 @@ export class MemoryStore implements Store {
         const row = rowOf(checkId(aggregate, id), in_);
         return row && stored(id, row);
       },
-      insert: (in_: Unit, input: unknown): Stored<T> => {
+      insertIfAbsent: (in_: Unit, input: unknown): Stored<T> | undefined => {
         const { id, doc } = prepareDocument(aggregate, input);
-        if (rowOf(id, in_)) throw new DuplicateError(name, id);
+        if (rowOf(id, in_)) return undefined;
         write(in_, id, { version: 1, text: JSON.stringify(doc) });
         return { id, version: 1, doc };
       },
@@ -398,7 +398,13 @@ export class MemoryStore implements Store {
 
     return {
       get: (id) => read((in_) => ops.get(in_, id)),
-      insert: (doc) => change((in_) => ops.insert(in_, doc)),
+      insert: (doc) =>
+        change((in_) => {
+          const inserted = ops.insertIfAbsent(in_, doc);
+          if (!inserted) throw new DuplicateError(name, prepareDocument(aggregate, doc).id);
+          return inserted;
+        }),
+      insertIfAbsent: (doc) => change((in_) => ops.insertIfAbsent(in_, doc)),
       update: (doc, expectedVersion) => change((in_) => ops.update(in_, doc, expectedVersion)),
       upsert: (doc) => change((in_) => ops.upsert(in_, doc)),
       delete: (id, expectedVersion) => change((in_) => ops.delete(in_, id, expectedVersion)),

@@ -63,11 +63,14 @@ export function sqliteRepository<A extends AnyAggregate>(
       return row && stored(row);
     },
     insert: (table: AggregateTable, input: unknown): Stored<T> => {
+      const inserted = ops.insertIfAbsent(table, input);
+      if (!inserted) throw new DuplicateError(aggregate.name, prepareDocument(aggregate, input).id);
+      return inserted;
+    },
+    insertIfAbsent: (table: AggregateTable, input: unknown): Stored<T> | undefined => {
       const { id, doc } = prepareDocument(aggregate, input);
       const text = JSON.stringify(doc);
-      if (!table.insert(id, text, doc)) {
-        throw new DuplicateError(aggregate.name, id);
-      }
+      if (!table.insert(id, text, doc)) return undefined;
       written.remember(aggregate, id, text);
       return { id, version: 1, doc };
     },
@@ -150,6 +153,7 @@ export function sqliteRepository<A extends AnyAggregate>(
   return {
     get: (id) => run(false, (table) => ops.get(table, id)),
     insert: (doc) => run(true, (table) => ops.insert(table, doc)),
+    insertIfAbsent: (doc) => run(true, (table) => ops.insertIfAbsent(table, doc)),
     update: (doc, expectedVersion) => run(true, (table) => ops.update(table, doc, expectedVersion)),
     upsert: (doc) => run(true, (table) => ops.upsert(table, doc)),
     delete: (id, expectedVersion) => run(true, (table) => ops.delete(table, id, expectedVersion)),

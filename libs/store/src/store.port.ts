@@ -17,8 +17,19 @@ export interface Stored<T> {
  */
 export interface Repository<T, In = T, F extends string = string> {
   get(id: string): Promise<Stored<T> | undefined>;
-  /** Version 1. Throws DuplicateError if the id exists: that is how handlers dedupe by id. */
+  /**
+   * Version 1. Throws DuplicateError if the id exists. Inside a transaction a
+   * DuplicateError ends it on some engines (MongoDB aborts the transaction on
+   * a duplicate key): let it propagate, and to carry on past an existing id
+   * use insertIfAbsent.
+   */
   insert(doc: In): Promise<Stored<T>>;
+  /**
+   * Inserts at version 1 unless the id exists; undefined when it does, with
+   * nothing written and the transaction as usable as before. How handlers
+   * dedupe by id inside a transaction.
+   */
+  insertIfAbsent(doc: In): Promise<Stored<T> | undefined>;
   /**
    * Replaces the document if it is still at `expectedVersion`. Throws
    * ConcurrencyError when someone wrote since, NotFoundError when it is gone.
