@@ -80,7 +80,7 @@ export interface OutboxWriter {
 }
 
 export interface OutboxEntry {
-  /** Increases with insertion order; opaque. */
+  /** Opaque. Not an order: entries are ordered per partition key only. */
   readonly id: string;
   readonly topic: TopicName;
   /** The partition key the topic registry assigns; entries of one key must stay in order. */
@@ -95,7 +95,13 @@ export interface OutboxEntry {
 
 /** What the relay needs from the store. */
 export interface OutboxStore {
-  /** The oldest unsent entries, in insertion order. */
+  /**
+   * Unsent entries, up to `limit`. Entries of one partition key come in the
+   * order they were enqueued (commit order), and an entry never comes
+   * without every earlier unsent entry of its key before it. Across keys
+   * there is no promised order: a global insertion order would serialise
+   * every writer on an engine with concurrent writers (MongoDB).
+   */
   pending(limit: number): Promise<OutboxEntry[]>;
   /**
    * Removes published entries: pending() never returns them again. An adapter
