@@ -66,6 +66,14 @@ const counters = defineAggregate({
   id: (c) => c.counterId,
 });
 
+/** A schema that lets anything into an indexed field: the store itself must refuse non-scalars. */
+const labels = defineAggregate({
+  name: 'contract_label',
+  schema: z.object({ labelId: z.string().min(1), label: z.unknown() }),
+  id: (l) => l.labelId,
+  indexes: ['label'],
+});
+
 function reservation(id: string, overrides: Partial<ReservationInput> = {}): ReservationInput {
   return {
     reservationId: id,
@@ -212,6 +220,19 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
           repo.update({ ...reservation('r2'), status: 'lost' } as never, 1),
         ).rejects.toBeInstanceOf(DocumentValidationError);
         expect((await repo.get('r2'))?.version).toBe(1);
+      });
+
+      it('refuses a list or an object in an indexed field, and writes nothing', async () => {
+        const repo = store.repository(labels);
+        for (const label of [['a', 'b'], { name: 'a' }, Number.NaN]) {
+          const error = await repo.insert({ labelId: 'l1', label }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(DocumentValidationError);
+          expect((error as Error).message).toContain('"label"');
+        }
+        expect(await repo.get('l1')).toBeUndefined();
+        for (const label of ['a', 1, true, null, undefined]) {
+          await repo.upsert({ labelId: 'l1', label });
+        }
       });
 
       it('refuses a duplicate insert with DuplicateError and keeps the original', async () => {

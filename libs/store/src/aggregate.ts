@@ -118,7 +118,28 @@ export function prepareDocument<A extends AnyAggregate>(
       ['(id): not a non-empty string'],
     );
   }
+  const record = doc as Readonly<Record<string, unknown>>;
+  const nonScalar = aggregate.fields.filter((field) => !isIndexValue(record[field]));
+  if (nonScalar.length > 0) {
+    throw new DocumentValidationError(
+      `${aggregate.name}: indexed field ${nonScalar.map((f) => `"${f}"`).join(', ')} must hold a string, a number, a boolean or nothing; ` +
+        'engines index lists and objects differently (MongoDB indexes each element, SQLite the JSON text), so they cannot be indexed',
+      aggregate.name,
+      nonScalar.map((field) => `${field}: not a scalar`),
+      id,
+    );
+  }
   return { id, doc };
+}
+
+function isIndexValue(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /**
