@@ -61,11 +61,18 @@ export class QueryError extends StoreError {
 }
 
 /**
- * Another process held the write lock for longer than the configured wait.
- * Marked transient (duck-typed like the bus's TransientError) so a consumer
- * retries the delivery instead of dead-lettering it.
+ * The engine cannot answer for now: a lock held too long (SQLite), a primary
+ * being elected or a connection lost (MongoDB). Marked transient (duck-typed
+ * like the bus's TransientError) so a consumer retries the delivery instead
+ * of dead-lettering an event that nothing is wrong with. Every adapter raises
+ * this (or a subclass) for such failures, never its engine's own error.
  */
-export class StoreBusyError extends StoreError {
-  override readonly name = 'StoreBusyError';
+export class StoreUnavailableError extends StoreError {
+  override readonly name: string = 'StoreUnavailableError';
   readonly transient = true as const;
+}
+
+/** Another process held SQLite's write lock for longer than the configured wait. */
+export class StoreBusyError extends StoreUnavailableError {
+  override readonly name = 'StoreBusyError';
 }
