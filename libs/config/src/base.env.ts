@@ -100,6 +100,26 @@ export const BASE_ENV = defineEnv(
       expected: 'a mongodb:// or mongodb+srv:// URL',
       secret: true,
     }),
+    MONGO_DATABASE_PER_SERVICE: variable(
+      z
+        .enum(['true', 'false'])
+        .default('false')
+        .transform((v) => v === 'true'),
+      {
+        description:
+          "With LEASH_STORE=mongo: give each service a database of its own (<database>_<service>, from MONGO_URL's database), as LEASH_STORE_DIR does for SQLite; false: every process shares MONGO_URL's database, as one LEASH_STORE_FILE does.",
+        expected: 'true or false',
+      },
+    ),
+    MONGO_POOL_SIZE: variable(integer(1, 1_000).default(10), {
+      description: 'Connections to MongoDB per process (the driver pool).',
+      expected: 'a whole number from 1 to 1000',
+    }),
+    MONGO_TIMEOUT_MS: variable(integer(500, 300_000).default(10_000), {
+      description:
+        'How long to wait for a MongoDB server to be selected or to connect (socket reads wait three times as long). TLS and credentials ride on MONGO_URL (?tls=true&tlsCAFile=...).',
+      expected: 'milliseconds from 500 to 300000',
+    }),
     LEASH_TOPIC_PREFIX: variable(
       z
         .string()

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
+import { StoreUnavailableError } from '@leash/store';
 import { describeOnKafka, waitFor } from '@leash/testing';
 import { openEngines } from './open-engines';
 
@@ -57,7 +58,7 @@ describe('openEngines on the embedded engines', () => {
 });
 
 describe('openEngines: adapters load only when chosen', () => {
-  it('never loads kafkajs on the embedded engines', () => {
+  it('never loads kafkajs nor mongoose on the embedded engines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'leash-engines-lazy-'));
     try {
       const fixture = join(__dirname, '..', 'test', 'open-embedded.fixture.ts');
@@ -70,6 +71,22 @@ describe('openEngines: adapters load only when chosen', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('openEngines with LEASH_STORE=mongo', () => {
+  it('reports an unreachable server as unavailable (transient), and closes the bus it opened', async () => {
+    const config = loadConfig(BASE_ENV, {
+      env: {
+        LEASH_STORE: 'mongo',
+        MONGO_URL: 'mongodb://127.0.0.1:1/leash',
+        MONGO_TIMEOUT_MS: '500',
+        LEASH_BUS_FILE: ':memory:',
+      },
+    });
+    const error = await openEngines(config, { source: 'test' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/^mongodb is unavailable: /);
   });
 });
 

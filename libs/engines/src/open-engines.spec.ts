@@ -1,17 +1,8 @@
 import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
-import { openEngines, storeFileOf } from './open-engines';
+import { mongoDatabaseOf, openEngines, storeFileOf } from './open-engines';
 
 describe('openEngines', () => {
-  it('refuses the mongo store in this build', async () => {
-    const config = loadConfig(BASE_ENV, {
-      env: { LEASH_STORE: 'mongo', MONGO_URL: 'mongodb://db:27017/leash' },
-    });
-    await expect(openEngines(config, { source: 'test' })).rejects.toThrow(
-      'LEASH_STORE=mongo: the mongo store adapter is not available in this build',
-    );
-  });
-
   it('refuses a store directory without an owner, before opening anything', async () => {
     const config = loadConfig(BASE_ENV, {
       env: { LEASH_STORE_DIR: '/nonexistent/stores', LEASH_BUS_FILE: '/nonexistent/bus.db' },
@@ -44,5 +35,36 @@ describe('storeFileOf', () => {
     const one = loadConfig(BASE_ENV, { env: { LEASH_STORE_FILE: 'one.db' } });
     expect(storeFileOf(one, 'planner')).toBe('one.db');
     expect(storeFileOf(one)).toBe('one.db');
+  });
+});
+
+describe('mongoDatabaseOf', () => {
+  const url = 'mongodb://leash:secret@db-0:27017,db-1:27017/orders?replicaSet=rs0&tls=true';
+
+  it("is MONGO_URL's database, or each owner's own beside it, options kept, credentials never shown", () => {
+    expect(
+      mongoDatabaseOf({ MONGO_URL: url, MONGO_DATABASE_PER_SERVICE: false }, 'budget'),
+    ).toEqual({
+      url,
+      where: 'db-0:27017,db-1:27017/orders',
+    });
+    const own = mongoDatabaseOf({ MONGO_URL: url, MONGO_DATABASE_PER_SERVICE: true }, 'budget');
+    expect(own.url).toBe(url.replace('/orders?', '/orders_budget?'));
+    expect(own.where).toBe('db-0:27017,db-1:27017/orders_budget');
+    expect(
+      mongoDatabaseOf(
+        { MONGO_URL: 'mongodb://db:27017', MONGO_DATABASE_PER_SERVICE: true },
+        'audit',
+      ).where,
+    ).toBe('db:27017/leash_audit');
+  });
+
+  it('refuses a database per service without an owner, and no URL', () => {
+    expect(() => mongoDatabaseOf({ MONGO_URL: url, MONGO_DATABASE_PER_SERVICE: true })).toThrow(
+      /a database of its own; this process runs on one store/,
+    );
+    expect(() =>
+      mongoDatabaseOf({ MONGO_URL: undefined, MONGO_DATABASE_PER_SERVICE: false }),
+    ).toThrow('LEASH_STORE=mongo needs MONGO_URL');
   });
 });

@@ -11,28 +11,37 @@ import { openSqliteStore } from '@leash/store-sqlite';
 /** A process that owns a store: each service, and the audit recorder. */
 export type ProcessName = ServiceName | 'audit';
 
-/** The part of the config that picks and places the engines. */
-export type EnginesConfig = Pick<
+/** The part of the config that picks and places the store. */
+export type StoreConfig = Pick<
   BaseConfig,
-  | 'LEASH_BUS'
-  | 'LEASH_BUS_FILE'
-  | 'KAFKA_BROKERS'
-  | 'KAFKA_CLIENT_ID'
-  | 'KAFKA_REPLICATION_FACTOR'
-  | 'KAFKA_SESSION_TIMEOUT_MS'
-  | 'KAFKA_SSL'
-  | 'KAFKA_SSL_CA_FILE'
-  | 'KAFKA_SASL_MECHANISM'
-  | 'KAFKA_SASL_USERNAME'
-  | 'KAFKA_SASL_PASSWORD'
-  | 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE'
   | 'LEASH_STORE'
   | 'LEASH_STORE_FILE'
   | 'LEASH_STORE_DIR'
   | 'MONGO_URL'
-  | 'LEASH_TOPIC_PREFIX'
-  | 'LEASH_PARTITIONS'
+  | 'MONGO_DATABASE_PER_SERVICE'
+  | 'MONGO_POOL_SIZE'
+  | 'MONGO_TIMEOUT_MS'
 >;
+
+/** The part of the config that picks and places the engines. */
+export type EnginesConfig = StoreConfig &
+  Pick<
+    BaseConfig,
+    | 'LEASH_BUS'
+    | 'LEASH_BUS_FILE'
+    | 'KAFKA_BROKERS'
+    | 'KAFKA_CLIENT_ID'
+    | 'KAFKA_REPLICATION_FACTOR'
+    | 'KAFKA_SESSION_TIMEOUT_MS'
+    | 'KAFKA_SSL'
+    | 'KAFKA_SSL_CA_FILE'
+    | 'KAFKA_SASL_MECHANISM'
+    | 'KAFKA_SASL_USERNAME'
+    | 'KAFKA_SASL_PASSWORD'
+    | 'KAFKA_SASL_OAUTHBEARER_TOKEN_FILE'
+    | 'LEASH_TOPIC_PREFIX'
+    | 'LEASH_PARTITIONS'
+  >;
 
 export interface Engines {
   readonly bus: Bus;
@@ -86,18 +95,27 @@ export async function openEngines(
   config: EnginesConfig,
   options: OpenEnginesOptions,
 ): Promise<Engines> {
-  checkStore(config);
-  const storeFile = options.memoryStore ? undefined : fileIn(storeFileOf(config, options.owner));
+  const mongo = !options.memoryStore && config.LEASH_STORE === 'mongo';
+  const storeFile =
+    options.memoryStore || mongo ? undefined : fileIn(storeFileOf(config, options.owner));
   const { bus, where } = await openBus(config, options.source, options);
   let store: Store;
+  let storeWhere: string;
   try {
-    store =
-      storeFile === undefined
-        ? await openMemoryStore()
-        : await openSqliteStore({
-            filename: storeFile,
-            ...(options.shortLived ? { checkpointIntervalMs: 0 } : {}),
-          });
+    if (mongo) {
+      const opened = await openMongo(config, options.owner);
+      store = opened.store;
+      storeWhere = opened.where;
+    } else {
+      store =
+        storeFile === undefined
+          ? await openMemoryStore()
+          : await openSqliteStore({
+              filename: storeFile,
+              ...(options.shortLived ? { checkpointIntervalMs: 0 } : {}),
+            });
+      storeWhere = storeFile === undefined ? store.system : `${store.system} ${storeFile}`;
+    }
   } catch (error) {
     await bus.close();
     throw error;
@@ -124,7 +142,7 @@ export async function openEngines(
     store,
     location: {
       bus: `${bus.system} ${where}`,
-      store: storeFile === undefined ? store.system : `${store.system} ${storeFile}`,
+      store: storeWhere,
     },
     close() {
       // The relay first (what it has not sent stays in the outbox for the next
@@ -161,20 +179,56 @@ export async function openBus(
  * (or seeds) another service's state beside a bus it already has, such as
  * the distributed launcher's demo. The caller closes it.
  */
-export async function openStore(
-  config: Pick<EnginesConfig, 'LEASH_STORE' | 'LEASH_STORE_FILE' | 'LEASH_STORE_DIR'>,
-  owner?: string,
-): Promise<Store> {
-  checkStore(config);
+export async function openStore(config: StoreConfig, owner?: string): Promise<Store> {
+  if (config.LEASH_STORE === 'mongo') return (await openMongo(config, owner)).store;
   return openSqliteStore({ filename: fileIn(storeFileOf(config, owner)) });
 }
 
-function checkStore(config: Pick<EnginesConfig, 'LEASH_STORE'>): void {
-  if (config.LEASH_STORE === 'mongo') {
-    throw new EngineUnavailableError(
-      'LEASH_STORE=mongo: the mongo store adapter is not available in this build; use LEASH_STORE=sqlite',
-    );
+/**
+ * The MongoDB database of `owner`: MONGO_URL's own, or with
+ * MONGO_DATABASE_PER_SERVICE `<database>_<owner>` (the database named in the
+ * URL, `leash` when it names none). Never the credentials, in `where`.
+ */
+export function mongoDatabaseOf(
+  config: Pick<EnginesConfig, 'MONGO_URL' | 'MONGO_DATABASE_PER_SERVICE'>,
+  owner?: string,
+): { readonly url: string; readonly where: string } {
+  if (!config.MONGO_URL) {
+    throw new EngineUnavailableError('LEASH_STORE=mongo needs MONGO_URL');
   }
+  // Not WHATWG URL: a MongoDB URL may list several hosts (`db-0:27017,db-1:27017`).
+  const parts = /^(mongodb(?:\+srv)?:\/\/)(?:([^@/?]*)@)?([^/?]+)(?:\/([^?]*))?(\?.*)?$/.exec(
+    config.MONGO_URL,
+  );
+  if (!parts) throw new EngineUnavailableError('MONGO_URL is not a mongodb:// URL');
+  const [, scheme, credentials, hosts, path, query] = parts;
+  const base = decodeURIComponent(path ?? '') || 'leash';
+  let database = base;
+  if (config.MONGO_DATABASE_PER_SERVICE) {
+    if (owner === undefined) {
+      throw new EngineUnavailableError(
+        'MONGO_DATABASE_PER_SERVICE gives each service a database of its own; this process runs on one store: unset it',
+      );
+    }
+    database = `${base}_${owner}`;
+  }
+  const url = `${scheme}${credentials !== undefined ? `${credentials}@` : ''}${hosts}/${encodeURIComponent(database)}${query ?? ''}`;
+  return { url, where: `${hosts}/${database}` };
+}
+
+/** The MongoDB store, loaded only when asked for, so the embedded default never loads mongoose. */
+async function openMongo(
+  config: StoreConfig,
+  owner?: string,
+): Promise<{ readonly store: Store; readonly where: string }> {
+  const { url, where } = mongoDatabaseOf(config, owner);
+  const { openMongoStore } = await import('@leash/store-mongo');
+  const store = await openMongoStore({
+    url,
+    poolSize: config.MONGO_POOL_SIZE,
+    timeoutMs: config.MONGO_TIMEOUT_MS,
+  });
+  return { store, where: `mongodb ${where}` };
 }
 
 /**

@@ -1,5 +1,5 @@
 // Opens and closes the embedded engines in a fresh process, then prints how many kafkajs
-// modules that loaded: the embedded default must load none. Args: <bus file> <store file>.
+// and mongoose modules that loaded: the embedded default must load none. Args: <bus file> <store file>.
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines } from '../src';
 
@@ -11,10 +11,13 @@ async function main(): Promise<void> {
     relayOutbox: false,
   });
   await engines.close();
-  const kafkajs = Object.keys(require.cache).filter((path) =>
-    path.includes('/node_modules/kafkajs/'),
+  const adapters = Object.keys(require.cache).filter(
+    (path) =>
+      path.includes('/node_modules/kafkajs/') ||
+      path.includes('/node_modules/mongoose/') ||
+      path.includes('/node_modules/mongodb/'),
   );
-  process.stdout.write(String(kafkajs.length));
+  process.stdout.write(String(adapters.length));
 }
 
 void main();

@@ -1,0 +1,2 @@
+export * from './mongo.store';
+export { transactionSupportProblem, type HelloReply } from './mongo-server';

@@ -1,0 +1,19 @@
+const HOW =
+  'MONGO_URL is unset; start a MongoDB replica set (`docker compose up -d mongo`, or mongod --replSet rs0 then rs.initiate()) and export MONGO_URL=mongodb://127.0.0.1:27017/?replicaSet=rs0';
+
+/**
+ * A describe block that needs a real MongoDB replica set. Without MONGO_URL
+ * it is reported as skipped, with one line in the run's output that says why
+ * and how to run it: these tests never pass silently.
+ */
+export function describeOnMongo(title: string, body: (url: string) => void): void {
+  const url = process.env.MONGO_URL?.trim();
+  if (url) {
+    describe(title, () => body(url));
+    return;
+  }
+  process.stderr.write(`SKIPPED ${title}: ${HOW}\n`);
+  describe(title, () => {
+    it.skip(`SKIPPED: ${HOW}`, () => undefined);
+  });
+}
