@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describeStoreContract, type OpenedStore } from '@leash/contract-suites';
 import { describeOnMongo } from '@leash/testing';
+import { StoreError } from '@leash/store';
 import { openMongoStore } from './mongo.store';
+import { startStandaloneServer } from './standalone-server.fixture';
 
 /*
  * The store contract against a real MongoDB replica set, unchanged, wherever
@@ -33,4 +35,24 @@ describeOnMongo('the store on MongoDB', (url) => {
   }
 
   describeStoreContract('mongodb', open);
+});
+
+describe('the MongoDB store on a server that cannot run transactions', () => {
+  it('refuses a standalone server at start-up, saying what to run instead', async () => {
+    const server = await startStandaloneServer();
+    try {
+      const error = await openMongoStore({ url: server.url, timeoutMs: 5_000 }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as Error).message).toMatch(
+        /^LEASH_STORE=mongo: the MongoDB server is standalone, .*replica set.*--replSet rs0/,
+      );
+      // It asked the server itself, and stopped there: nothing was created.
+      expect(server.commands).toContain('hello');
+      expect(server.commands).not.toContain('createIndexes');
+    } finally {
+      await server.close();
+    }
+  });
 });
