@@ -1,5 +1,5 @@
 import { DuplicateError, StoreError, StoreUnavailableError } from '@leash/store';
-import { hasLabel, isWriteConflict, mapMongoError } from './mongo-errors';
+import { UpsertRace, hasLabel, isWriteConflict, mapMongoError } from './mongo-errors';
 
 /** Errors shaped as the driver raises them: a code, a name, error labels. */
 function driverError(fields: {
@@ -61,5 +61,11 @@ describe('MongoDB errors as the port has them', () => {
       ),
     ).toBe(true);
     expect(hasLabel(undefined, 'TransientTransactionError')).toBe(false);
+  });
+
+  it('keeps an upsert race transient, so it is run again rather than reported as a duplicate', () => {
+    const race = new UpsertRace('inbox claim raced');
+    expect(race).toBeInstanceOf(StoreUnavailableError);
+    expect(mapMongoError(race)).toBe(race);
   });
 });

@@ -88,3 +88,13 @@ export function mapMongoError(error: unknown, aggregate?: string, id?: string): 
   }
   return new StoreError(`mongodb: ${message}`, { cause: error });
 }
+
+/**
+ * Two writers upserted one new id at once (an inbox claim, an outbox key's
+ * counter, insertIfAbsent): the loser's duplicate key is a race, not a
+ * duplicate. Inside a transaction it runs the transaction again (and the
+ * upsert then finds the winner's document); outside, it is transient.
+ */
+export class UpsertRace extends StoreUnavailableError {
+  override readonly name = 'UpsertRace';
+}

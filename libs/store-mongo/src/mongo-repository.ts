@@ -13,7 +13,7 @@ import {
   type Stored,
 } from '@leash/store';
 import { fromMongoDocument, toMongoDocument, type MongoDocument } from './mongo-documents';
-import { isDuplicateKey, mapMongoError } from './mongo-errors';
+import { UpsertRace, isDuplicateKey, mapMongoError } from './mongo-errors';
 import { toMongoQuery } from './mongo-query';
 
 /*
@@ -57,12 +57,21 @@ export function mongoRepository<A extends AnyAggregate>(
   const insertIfAbsent = async (input: unknown): Promise<T | undefined> => {
     const { id, doc, stored } = toMongoDocument(aggregate, input, 1);
     return run(id, async (collection) => {
-      const result = await collection.updateOne(
-        { _id: id },
-        { $setOnInsert: stored },
-        { ...options, upsert: true },
-      );
-      return result.upsertedCount === 1 ? ({ id, version: 1, doc } as T) : undefined;
+      try {
+        const result = await collection.updateOne(
+          { _id: id },
+          { $setOnInsert: stored },
+          { ...options, upsert: true },
+        );
+        return result.upsertedCount === 1 ? ({ id, version: 1, doc } as T) : undefined;
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new UpsertRace(`${aggregate.name} ${id} was inserted at the same time`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
     });
   };
 

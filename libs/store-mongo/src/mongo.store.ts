@@ -11,7 +11,13 @@ import {
   type Transaction,
 } from '@leash/store';
 import { collectionOf, indexSpecsOf, type MongoDocument } from './mongo-documents';
-import { hasLabel, isWriteConflict, mapMongoError } from './mongo-errors';
+import {
+  UpsertRace,
+  hasLabel,
+  isDuplicateKey,
+  isWriteConflict,
+  mapMongoError,
+} from './mongo-errors';
 import {
   INBOX,
   LEASES,
@@ -215,7 +221,13 @@ export class MongoStore implements Store {
       } catch (error) {
         state.active = false;
         if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-        const conflict = isWriteConflict(error) || hasLabel(error, 'TransientTransactionError');
+        // A duplicate key that reaches here raw is an upsert race (claim, outbox key counter):
+        // an insert's duplicate was made DuplicateError by the repository, and passes as one.
+        const conflict =
+          isWriteConflict(error) ||
+          hasLabel(error, 'TransientTransactionError') ||
+          isDuplicateKey(error) ||
+          error instanceof UpsertRace;
         if (conflict && attempt < this.attempts) continue;
         if (conflict) {
           throw new StoreUnavailableError(
