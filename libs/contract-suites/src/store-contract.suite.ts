@@ -149,7 +149,18 @@ function yieldTurn(): Promise<void> {
  * The behaviour every store adapter must show. Run it from the adapter's
  * integration spec: `describeStoreContract('sqlite', open)`.
  */
-export function describeStoreContract(adapterName: string, open: OpenStore): void {
+export function describeStoreContract(
+  adapterName: string,
+  open: OpenStore,
+  options: {
+    /**
+     * False for a server that cannot run transactions (a MongoDB-compatible
+     * server without them): the cases that need one are reported as skipped.
+     */
+    readonly transactions?: boolean;
+  } = {},
+): void {
+  const itWithTransactions = options.transactions === false ? it.skip : it;
   describe(`store contract: ${adapterName}`, () => {
     let opened: OpenedStore;
     let store: Store;
@@ -262,24 +273,27 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         );
       });
 
-      it('keeps a transaction usable after insertIfAbsent meets an existing id', async () => {
-        await store.repository(reservations).insert(reservation('r1', { amountUsdMicros: 1 }));
-        const fresh = await store.transaction(async (tx) => {
-          const repo = tx.repository(reservations);
-          const outcomes = [
-            await repo.insertIfAbsent(reservation('r1', { amountUsdMicros: 9 })),
-            await repo.insertIfAbsent(reservation('r2')),
-          ];
-          await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 1));
-          expect(await tx.inbox.claim('consumer', 'e1')).toBe(true);
-          return outcomes.map((o) => o?.id);
-        });
-        expect(fresh).toEqual([undefined, 'r2']);
-        const repo = store.repository(reservations);
-        expect((await repo.get('r1'))?.doc.amountUsdMicros).toBe(1);
-        expect(await repo.get('r2')).toBeDefined();
-        expect(await store.outbox.pending(10)).toHaveLength(1);
-      });
+      itWithTransactions(
+        'keeps a transaction usable after insertIfAbsent meets an existing id',
+        async () => {
+          await store.repository(reservations).insert(reservation('r1', { amountUsdMicros: 1 }));
+          const fresh = await store.transaction(async (tx) => {
+            const repo = tx.repository(reservations);
+            const outcomes = [
+              await repo.insertIfAbsent(reservation('r1', { amountUsdMicros: 9 })),
+              await repo.insertIfAbsent(reservation('r2')),
+            ];
+            await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 1));
+            expect(await tx.inbox.claim('consumer', 'e1')).toBe(true);
+            return outcomes.map((o) => o?.id);
+          });
+          expect(fresh).toEqual([undefined, 'r2']);
+          const repo = store.repository(reservations);
+          expect((await repo.get('r1'))?.doc.amountUsdMicros).toBe(1);
+          expect(await repo.get('r2')).toBeDefined();
+          expect(await store.outbox.pending(10)).toHaveLength(1);
+        },
+      );
 
       it('updates with optimistic concurrency: of two writers from one version, one wins', async () => {
         const repo = store.repository(reservations);
@@ -433,7 +447,7 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
     });
 
     describe('transactions', () => {
-      it('commits every write together and returns the result', async () => {
+      itWithTransactions('commits every write together and returns the result', async () => {
         const result = await store.transaction(async (tx) => {
           const repo = tx.repository(reservations);
           await repo.insert(reservation('r1'));
@@ -446,7 +460,7 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         expect(await repo.count()).toBe(2);
       });
 
-      it('rolls back every write when the work throws, and rethrows', async () => {
+      itWithTransactions('rolls back every write when the work throws, and rethrows', async () => {
         const repo = store.repository(reservations);
         await repo.insert(reservation('r0'));
         const failure = new Error('after two writes');
@@ -462,185 +476,208 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         expect(await repo.get('r0')).toMatchObject({ version: 1, doc: { status: 'open' } });
       });
 
-      it('never loses an update of concurrent read-modify-write transactions on one document', async () => {
-        const repo = store.repository(counters);
-        await repo.insert({ counterId: 'c', value: 0 });
-        const n = 40;
-        await Promise.all(
-          Array.from({ length: n }, () =>
-            store.transaction(async (tx) => {
-              const txRepo = tx.repository(counters);
-              const current = await txRepo.get('c');
-              await yieldTurn(); // give the others every chance to interleave
-              if (!current) throw new Error('counter vanished');
-              await txRepo.update(
-                { counterId: 'c', value: current.doc.value + 1 },
-                current.version,
+      itWithTransactions(
+        'never loses an update of concurrent read-modify-write transactions on one document',
+        async () => {
+          const repo = store.repository(counters);
+          await repo.insert({ counterId: 'c', value: 0 });
+          const n = 40;
+          await Promise.all(
+            Array.from({ length: n }, () =>
+              store.transaction(async (tx) => {
+                const txRepo = tx.repository(counters);
+                const current = await txRepo.get('c');
+                await yieldTurn(); // give the others every chance to interleave
+                if (!current) throw new Error('counter vanished');
+                await txRepo.update(
+                  { counterId: 'c', value: current.doc.value + 1 },
+                  current.version,
+                );
+              }),
+            ),
+          );
+          expect(await repo.get('c')).toMatchObject({ version: n + 1, doc: { value: n } });
+        },
+      );
+
+      itWithTransactions(
+        'prevents write skew when each transaction writes the document its decision rests on',
+        async () => {
+          // Two on-call flags and the rule "someone stays on call". Each transaction reads both
+          // flags and turns its own off if the other is on: under snapshot isolation both could
+          // commit (write skew). Writing the shared guard document as well makes them conflict.
+          const repo = store.repository(counters);
+          await repo.insert({ counterId: 'on-call-a', value: 1 });
+          await repo.insert({ counterId: 'on-call-b', value: 1 });
+          await repo.insert({ counterId: 'on-call-guard', value: 0 });
+          const goOff = (mine: string, other: string) =>
+            transactionRetryingConflicts(store, async (tx) => {
+              const flags = tx.repository(counters);
+              const guard = (await flags.get('on-call-guard'))!;
+              const otherOn = (await flags.get(other))!.doc.value === 1;
+              const own = (await flags.get(mine))!;
+              await yieldTurn(); // let the other transaction read the same snapshot
+              if (!otherOn) return false;
+              await flags.update({ counterId: mine, value: 0 }, own.version);
+              await flags.update(
+                { counterId: 'on-call-guard', value: guard.doc.value + 1 },
+                guard.version,
               );
-            }),
-          ),
-        );
-        expect(await repo.get('c')).toMatchObject({ version: n + 1, doc: { value: n } });
-      });
+              return true;
+            });
+          const [a, b] = await Promise.all([
+            goOff('on-call-a', 'on-call-b'),
+            goOff('on-call-b', 'on-call-a'),
+          ]);
+          expect([a, b].filter(Boolean)).toHaveLength(1);
+          const values = [
+            (await repo.get('on-call-a'))!.doc.value,
+            (await repo.get('on-call-b'))!.doc.value,
+          ];
+          expect(values.sort()).toEqual([0, 1]);
+        },
+      );
 
-      it('prevents write skew when each transaction writes the document its decision rests on', async () => {
-        // Two on-call flags and the rule "someone stays on call". Each transaction reads both
-        // flags and turns its own off if the other is on: under snapshot isolation both could
-        // commit (write skew). Writing the shared guard document as well makes them conflict.
-        const repo = store.repository(counters);
-        await repo.insert({ counterId: 'on-call-a', value: 1 });
-        await repo.insert({ counterId: 'on-call-b', value: 1 });
-        await repo.insert({ counterId: 'on-call-guard', value: 0 });
-        const goOff = (mine: string, other: string) =>
-          transactionRetryingConflicts(store, async (tx) => {
-            const flags = tx.repository(counters);
-            const guard = (await flags.get('on-call-guard'))!;
-            const otherOn = (await flags.get(other))!.doc.value === 1;
-            const own = (await flags.get(mine))!;
-            await yieldTurn(); // let the other transaction read the same snapshot
-            if (!otherOn) return false;
-            await flags.update({ counterId: mine, value: 0 }, own.version);
-            await flags.update(
-              { counterId: 'on-call-guard', value: guard.doc.value + 1 },
-              guard.version,
-            );
-            return true;
+      itWithTransactions(
+        'never shows uncommitted writes outside, nor folds outside writes into a transaction',
+        async () => {
+          const repo = store.repository(reservations);
+          const entered = deferred();
+          const proceed = deferred();
+          const tx = store.transaction(async (t) => {
+            await t.repository(reservations).insert(reservation('inside'));
+            entered.resolve();
+            await proceed.promise;
+            throw new Error('abort');
           });
-        const [a, b] = await Promise.all([
-          goOff('on-call-a', 'on-call-b'),
-          goOff('on-call-b', 'on-call-a'),
-        ]);
-        expect([a, b].filter(Boolean)).toHaveLength(1);
-        const values = [
-          (await repo.get('on-call-a'))!.doc.value,
-          (await repo.get('on-call-b'))!.doc.value,
-        ];
-        expect(values.sort()).toEqual([0, 1]);
-      });
+          await entered.promise;
+          const outsideWrite = repo.insert(reservation('outside'));
+          const outsideRead = repo.get('inside');
+          proceed.resolve();
+          await expect(tx).rejects.toThrow('abort');
+          await outsideWrite;
+          expect(await outsideRead).toBeUndefined();
+          expect(await repo.get('inside')).toBeUndefined();
+          expect(await repo.get('outside')).toBeDefined();
+        },
+      );
 
-      it('never shows uncommitted writes outside, nor folds outside writes into a transaction', async () => {
-        const repo = store.repository(reservations);
-        const entered = deferred();
-        const proceed = deferred();
-        const tx = store.transaction(async (t) => {
-          await t.repository(reservations).insert(reservation('inside'));
-          entered.resolve();
-          await proceed.promise;
-          throw new Error('abort');
-        });
-        await entered.promise;
-        const outsideWrite = repo.insert(reservation('outside'));
-        const outsideRead = repo.get('inside');
-        proceed.resolve();
-        await expect(tx).rejects.toThrow('abort');
-        await outsideWrite;
-        expect(await outsideRead).toBeUndefined();
-        expect(await repo.get('inside')).toBeUndefined();
-        expect(await repo.get('outside')).toBeDefined();
-      });
-
-      it('refuses nested transactions, direct store calls inside one, and use after it ends', async () => {
-        await expect(
-          store.transaction(async () => store.transaction(async () => 1)),
-        ).rejects.toBeInstanceOf(StoreError);
-        await expect(
-          store.transaction(async () => store.repository(reservations).get('r1')),
-        ).rejects.toBeInstanceOf(StoreError);
-        let leaked: Transaction | undefined;
-        await store.transaction(async (tx) => {
-          leaked = tx;
-        });
-        await expect(leaked?.repository(reservations).get('r1')).rejects.toBeInstanceOf(StoreError);
-        await expect(leaked?.inbox.claim('c', 'e')).rejects.toBeInstanceOf(StoreError);
-        // The store still works afterwards.
-        await store.repository(reservations).insert(reservation('r1'));
-      });
+      itWithTransactions(
+        'refuses nested transactions, direct store calls inside one, and use after it ends',
+        async () => {
+          await expect(
+            store.transaction(async () => store.transaction(async () => 1)),
+          ).rejects.toBeInstanceOf(StoreError);
+          await expect(
+            store.transaction(async () => store.repository(reservations).get('r1')),
+          ).rejects.toBeInstanceOf(StoreError);
+          let leaked: Transaction | undefined;
+          await store.transaction(async (tx) => {
+            leaked = tx;
+          });
+          await expect(leaked?.repository(reservations).get('r1')).rejects.toBeInstanceOf(
+            StoreError,
+          );
+          await expect(leaked?.inbox.claim('c', 'e')).rejects.toBeInstanceOf(StoreError);
+          // The store still works afterwards.
+          await store.repository(reservations).insert(reservation('r1'));
+        },
+      );
     });
 
     describe('inbox', () => {
-      it('claims an event once per consumer', async () => {
+      itWithTransactions('claims an event once per consumer', async () => {
         expect(await store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(true);
         expect(await store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(false);
         expect(await store.transaction((tx) => tx.inbox.claim('policy', 'e1'))).toBe(true);
         expect(await store.transaction((tx) => tx.inbox.claim('budget', 'e2'))).toBe(true);
       });
 
-      it('releases a claim whose transaction rolled back, with its state change', async () => {
-        await expect(
-          store.transaction(async (tx) => {
-            expect(await tx.inbox.claim('budget', 'e1')).toBe(true);
+      itWithTransactions(
+        'releases a claim whose transaction rolled back, with its state change',
+        async () => {
+          await expect(
+            store.transaction(async (tx) => {
+              expect(await tx.inbox.claim('budget', 'e1')).toBe(true);
+              await tx.repository(reservations).insert(reservation('r1'));
+              throw new Error('handler failed');
+            }),
+          ).rejects.toThrow('handler failed');
+          expect(await store.repository(reservations).get('r1')).toBeUndefined();
+          const second = await store.transaction(async (tx) => {
+            if (!(await tx.inbox.claim('budget', 'e1'))) return 'skipped';
             await tx.repository(reservations).insert(reservation('r1'));
-            throw new Error('handler failed');
-          }),
-        ).rejects.toThrow('handler failed');
-        expect(await store.repository(reservations).get('r1')).toBeUndefined();
-        const second = await store.transaction(async (tx) => {
-          if (!(await tx.inbox.claim('budget', 'e1'))) return 'skipped';
-          await tx.repository(reservations).insert(reservation('r1'));
-          return 'processed';
-        });
-        expect(second).toBe('processed');
-        expect(await store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(false);
-      });
+            return 'processed';
+          });
+          expect(second).toBe('processed');
+          expect(await store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(false);
+        },
+      );
     });
 
     describe('outbox', () => {
-      it('stores events only when their transaction commits, in order per key, intact', async () => {
-        await expect(
-          store.transaction(async (tx) => {
+      itWithTransactions(
+        'stores events only when their transaction commits, in order per key, intact',
+        async () => {
+          await expect(
+            store.transaction(async (tx) => {
+              await tx.repository(reservations).insert(reservation('r1'));
+              await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0));
+              throw new Error('rolled back');
+            }),
+          ).rejects.toThrow('rolled back');
+          expect(await store.outbox.pending(10)).toEqual([]);
+
+          const events = [taskRequested('t1', 1), taskRequested('t2', 2), taskRequested('t1', 3)];
+          await store.transaction(async (tx) => {
             await tx.repository(reservations).insert(reservation('r1'));
-            await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0));
-            throw new Error('rolled back');
-          }),
-        ).rejects.toThrow('rolled back');
-        expect(await store.outbox.pending(10)).toEqual([]);
-
-        const events = [taskRequested('t1', 1), taskRequested('t2', 2), taskRequested('t1', 3)];
-        await store.transaction(async (tx) => {
-          await tx.repository(reservations).insert(reservation('r1'));
-          await tx.outbox.enqueue('tasks.requested', events[0], {
-            headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+            await tx.outbox.enqueue('tasks.requested', events[0], {
+              headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+            });
+            await tx.outbox.enqueue('tasks.requested', events[1]);
           });
-          await tx.outbox.enqueue('tasks.requested', events[1]);
-        });
-        await store.transaction((tx) => tx.outbox.enqueue('tasks.requested', events[2]));
-        const pending = await store.outbox.pending(10);
-        // Ordered per partition key; across keys, in no promised order.
-        const envelopesOf = (key: string) =>
-          pending.filter((p) => p.key === key).map((p) => p.envelope);
-        expect(envelopesOf('t1')).toEqual([events[0], events[2]]);
-        expect(envelopesOf('t2')).toEqual([events[1]]);
-        expect(pending).toHaveLength(3);
-        const first = pending.find((p) => p.envelope.id === events[0]!.id)!;
-        const second = pending.find((p) => p.envelope.id === events[1]!.id)!;
-        expect(first).toMatchObject({
-          topic: 'tasks.requested',
-          attempts: 0,
-          headers: { traceparent: expect.stringMatching(/^00-/) },
-        });
-        expect(second.headers).toEqual({});
-        // A limit never lets a key's later entry come without its earlier one.
-        const two = await store.outbox.pending(2);
-        expect(two).toHaveLength(2);
-        const ids = two.map((p) => p.envelope.id);
-        if (ids.includes(events[2]!.id)) expect(ids).toContain(events[0]!.id);
-      });
+          await store.transaction((tx) => tx.outbox.enqueue('tasks.requested', events[2]));
+          const pending = await store.outbox.pending(10);
+          // Ordered per partition key; across keys, in no promised order.
+          const envelopesOf = (key: string) =>
+            pending.filter((p) => p.key === key).map((p) => p.envelope);
+          expect(envelopesOf('t1')).toEqual([events[0], events[2]]);
+          expect(envelopesOf('t2')).toEqual([events[1]]);
+          expect(pending).toHaveLength(3);
+          const first = pending.find((p) => p.envelope.id === events[0]!.id)!;
+          const second = pending.find((p) => p.envelope.id === events[1]!.id)!;
+          expect(first).toMatchObject({
+            topic: 'tasks.requested',
+            attempts: 0,
+            headers: { traceparent: expect.stringMatching(/^00-/) },
+          });
+          expect(second.headers).toEqual({});
+          // A limit never lets a key's later entry come without its earlier one.
+          const two = await store.outbox.pending(2);
+          expect(two).toHaveLength(2);
+          const ids = two.map((p) => p.envelope.id);
+          if (ids.includes(events[2]!.id)) expect(ids).toContain(events[0]!.id);
+        },
+      );
 
-      it('refuses an event that could not be published, failing its transaction', async () => {
-        const wrongTopic = store.transaction(async (tx) => {
-          await tx.repository(reservations).insert(reservation('r1'));
-          await tx.outbox.enqueue('tasks.finished' as 'tasks.requested', taskRequested('t1', 1));
-        });
-        await expect(wrongTopic).rejects.toBeInstanceOf(EventValidationError);
-        const noKey = { ...taskRequested('t1', 2), taskId: undefined };
-        await expect(
-          store.transaction((tx) => tx.outbox.enqueue('tasks.requested', noKey)),
-        ).rejects.toBeInstanceOf(EventValidationError);
-        expect(await store.repository(reservations).get('r1')).toBeUndefined();
-        expect(await store.outbox.pending(10)).toEqual([]);
-      });
+      itWithTransactions(
+        'refuses an event that could not be published, failing its transaction',
+        async () => {
+          const wrongTopic = store.transaction(async (tx) => {
+            await tx.repository(reservations).insert(reservation('r1'));
+            await tx.outbox.enqueue('tasks.finished' as 'tasks.requested', taskRequested('t1', 1));
+          });
+          await expect(wrongTopic).rejects.toBeInstanceOf(EventValidationError);
+          const noKey = { ...taskRequested('t1', 2), taskId: undefined };
+          await expect(
+            store.transaction((tx) => tx.outbox.enqueue('tasks.requested', noKey)),
+          ).rejects.toBeInstanceOf(EventValidationError);
+          expect(await store.repository(reservations).get('r1')).toBeUndefined();
+          expect(await store.outbox.pending(10)).toEqual([]);
+        },
+      );
 
-      it('relays committed events in order, woken by the commit', async () => {
+      itWithTransactions('relays committed events in order, woken by the commit', async () => {
         const { bus, published } = fakeBus();
         relay({ bus }).start(); // polls once a minute: only the wake-up can deliver in time
         const events = Array.from({ length: 12 }, (_, n) => taskRequested(`t${n % 3}`, n));
@@ -663,139 +700,160 @@ export function describeStoreContract(adapterName: string, open: OpenStore): voi
         });
       });
 
-      it('retries after a failing publish without losing or reordering a key', async () => {
-        // t1's second event fails twice; t2 is unaffected.
-        const { bus, published, attempts } = fakeBus(
-          (id, attempt) => id === 't1-event-1' && attempt <= 2,
-        );
-        const errors: unknown[] = [];
-        const events = [0, 1, 2, 3].flatMap((n) => [
-          taskRequested('t1', n),
-          taskRequested('t2', n),
-        ]);
-        await store.transaction(async (tx) => {
-          for (const event of events) await tx.outbox.enqueue('tasks.requested', event);
-        });
-        relay({ bus, onError: (e) => errors.push(e) }).start();
-        await waitFor(() => published.length === events.length, {
-          description: 'all events published after retries',
-        });
-        expect(idsOfKey(published, 't1')).toEqual([0, 1, 2, 3].map((n) => `t1-event-${n}`));
-        expect(idsOfKey(published, 't2')).toEqual([0, 1, 2, 3].map((n) => `t2-event-${n}`));
-        expect(attempts.get('t1-event-1')).toBe(3);
-        expect(attempts.get('t1-event-2')).toBe(1); // never tried ahead of the one before it
-        expect(errors.length).toBeGreaterThanOrEqual(2);
-        await waitFor(async () => (await store.outbox.pending(10)).length === 0, {
-          description: 'entries marked sent',
-        });
-      });
-
-      it('keeps a failed entry pending with its attempts until the bus is back', async () => {
-        let down = true;
-        const { bus, published } = fakeBus(() => down);
-        await store.transaction((tx) =>
-          tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0)),
-        );
-        const r = relay({ bus });
-        expect(await r.drain()).toMatchObject({ published: 0, failed: 1 });
-        const [entry] = await store.outbox.pending(10);
-        expect(entry).toMatchObject({
-          attempts: 1,
-          lastError: expect.stringMatching(/unavailable/),
-        });
-        down = false;
-        expect(await r.drain()).toMatchObject({ published: 1, failed: 0 });
-        expect(published.map((p) => p.id)).toEqual(['t1-event-0']);
-        expect(await store.outbox.pending(10)).toEqual([]);
-      });
-
-      it('stops gracefully: the publish in flight completes and is marked sent', async () => {
-        const gate = deferred();
-        const called = deferred();
-        const published: string[] = [];
-        const bus: OutboxPublisher = {
-          async publish(topic, envelope) {
-            called.resolve();
-            await gate.promise;
-            published.push(envelope.id);
-            return { topic, partition: 0, offset: '0' };
-          },
-        };
-        const r = relay({ bus });
-        r.start();
-        await store.transaction((tx) =>
-          tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0)),
-        );
-        await called.promise;
-        let stopped = false;
-        const stopping = r.stop().then(() => (stopped = true));
-        await yieldTurn();
-        expect(stopped).toBe(false);
-        gate.resolve();
-        await stopping;
-        expect(published).toEqual(['t1-event-0']);
-        expect(await store.outbox.pending(10)).toEqual([]);
-        await store.transaction((tx) =>
-          tx.outbox.enqueue('tasks.requested', taskRequested('t1', 1)),
-        );
-        expect(r.isRunning).toBe(false);
-        expect(await store.outbox.pending(10)).toHaveLength(1);
-      });
-
-      it('lets one relay publish at a time, and another take over when it stops', async () => {
-        const { bus, published } = fakeBus();
-        const enqueue = (from: number, to: number) =>
-          store.transaction(async (tx) => {
-            for (let n = from; n < to; n++) {
-              await tx.outbox.enqueue('tasks.requested', taskRequested('t1', n));
-            }
+      itWithTransactions(
+        'retries after a failing publish without losing or reordering a key',
+        async () => {
+          // t1's second event fails twice; t2 is unaffected.
+          const { bus, published, attempts } = fakeBus(
+            (id, attempt) => id === 't1-event-1' && attempt <= 2,
+          );
+          const errors: unknown[] = [];
+          const events = [0, 1, 2, 3].flatMap((n) => [
+            taskRequested('t1', n),
+            taskRequested('t2', n),
+          ]);
+          await store.transaction(async (tx) => {
+            for (const event of events) await tx.outbox.enqueue('tasks.requested', event);
           });
-        const first = relay({ bus, owner: 'relay-1' });
-        first.start();
-        await enqueue(0, 5);
-        await waitFor(() => published.length === 5, { description: 'relay-1 publishing' });
-        relay({ bus, owner: 'relay-2', pollIntervalMs: 10 }).start();
-        await enqueue(5, 10);
-        await waitFor(() => published.length >= 10, { description: 'relay-1 still publishing' });
-        await first.stop();
-        await enqueue(10, 15);
-        await waitFor(() => published.length >= 15, { description: 'relay-2 taking over' });
-        // Exactly once each, in order: relay-2 stayed idle while relay-1 held the lease.
-        expect(published.map((p) => p.id)).toEqual(
-          Array.from({ length: 15 }, (_, n) => `t1-event-${n}`),
-        );
-      });
+          relay({ bus, onError: (e) => errors.push(e) }).start();
+          await waitFor(() => published.length === events.length, {
+            description: 'all events published after retries',
+          });
+          expect(idsOfKey(published, 't1')).toEqual([0, 1, 2, 3].map((n) => `t1-event-${n}`));
+          expect(idsOfKey(published, 't2')).toEqual([0, 1, 2, 3].map((n) => `t2-event-${n}`));
+          expect(attempts.get('t1-event-1')).toBe(3);
+          expect(attempts.get('t1-event-2')).toBe(1); // never tried ahead of the one before it
+          expect(errors.length).toBeGreaterThanOrEqual(2);
+          await waitFor(async () => (await store.outbox.pending(10)).length === 0, {
+            description: 'entries marked sent',
+          });
+        },
+      );
+
+      itWithTransactions(
+        'keeps a failed entry pending with its attempts until the bus is back',
+        async () => {
+          let down = true;
+          const { bus, published } = fakeBus(() => down);
+          await store.transaction((tx) =>
+            tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0)),
+          );
+          const r = relay({ bus });
+          expect(await r.drain()).toMatchObject({ published: 0, failed: 1 });
+          const [entry] = await store.outbox.pending(10);
+          expect(entry).toMatchObject({
+            attempts: 1,
+            lastError: expect.stringMatching(/unavailable/),
+          });
+          down = false;
+          expect(await r.drain()).toMatchObject({ published: 1, failed: 0 });
+          expect(published.map((p) => p.id)).toEqual(['t1-event-0']);
+          expect(await store.outbox.pending(10)).toEqual([]);
+        },
+      );
+
+      itWithTransactions(
+        'stops gracefully: the publish in flight completes and is marked sent',
+        async () => {
+          const gate = deferred();
+          const called = deferred();
+          const published: string[] = [];
+          const bus: OutboxPublisher = {
+            async publish(topic, envelope) {
+              called.resolve();
+              await gate.promise;
+              published.push(envelope.id);
+              return { topic, partition: 0, offset: '0' };
+            },
+          };
+          const r = relay({ bus });
+          r.start();
+          await store.transaction((tx) =>
+            tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0)),
+          );
+          await called.promise;
+          let stopped = false;
+          const stopping = r.stop().then(() => (stopped = true));
+          await yieldTurn();
+          expect(stopped).toBe(false);
+          gate.resolve();
+          await stopping;
+          expect(published).toEqual(['t1-event-0']);
+          expect(await store.outbox.pending(10)).toEqual([]);
+          await store.transaction((tx) =>
+            tx.outbox.enqueue('tasks.requested', taskRequested('t1', 1)),
+          );
+          expect(r.isRunning).toBe(false);
+          expect(await store.outbox.pending(10)).toHaveLength(1);
+        },
+      );
+
+      itWithTransactions(
+        'lets one relay publish at a time, and another take over when it stops',
+        async () => {
+          const { bus, published } = fakeBus();
+          const enqueue = (from: number, to: number) =>
+            store.transaction(async (tx) => {
+              for (let n = from; n < to; n++) {
+                await tx.outbox.enqueue('tasks.requested', taskRequested('t1', n));
+              }
+            });
+          const first = relay({ bus, owner: 'relay-1' });
+          first.start();
+          await enqueue(0, 5);
+          await waitFor(() => published.length === 5, { description: 'relay-1 publishing' });
+          relay({ bus, owner: 'relay-2', pollIntervalMs: 10 }).start();
+          await enqueue(5, 10);
+          await waitFor(() => published.length >= 10, { description: 'relay-1 still publishing' });
+          await first.stop();
+          await enqueue(10, 15);
+          await waitFor(() => published.length >= 15, { description: 'relay-2 taking over' });
+          // Exactly once each, in order: relay-2 stayed idle while relay-1 held the lease.
+          expect(published.map((p) => p.id)).toEqual(
+            Array.from({ length: 15 }, (_, n) => `t1-event-${n}`),
+          );
+        },
+      );
     });
 
     describe('lifecycle', () => {
-      it('keeps documents, claims and pending events across close and reopen', async () => {
-        const repo = store.repository(reservations);
-        await repo.insert(reservation('r1'));
-        await repo.update(reservation('r1', { status: 'settled' }), 1);
-        await store.transaction(async (tx) => {
-          await tx.inbox.claim('budget', 'e1');
-          await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0));
-        });
-        await store.close();
+      itWithTransactions(
+        'keeps documents, claims and pending events across close and reopen',
+        async () => {
+          const repo = store.repository(reservations);
+          await repo.insert(reservation('r1'));
+          await repo.update(reservation('r1', { status: 'settled' }), 1);
+          await store.transaction(async (tx) => {
+            await tx.inbox.claim('budget', 'e1');
+            await tx.outbox.enqueue('tasks.requested', taskRequested('t1', 0));
+          });
+          await store.close();
 
-        const again = await open(opened.location);
-        extra.push(again);
-        const reopened = again.store.repository(reservations);
-        expect(await reopened.get('r1')).toMatchObject({ version: 2, doc: { status: 'settled' } });
-        expect(await reopened.find({ where: { status: 'settled' } })).toHaveLength(1);
-        expect(await again.store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(false);
-        const pending = await again.store.outbox.pending(10);
-        expect(pending.map((p) => p.envelope)).toEqual([taskRequested('t1', 0)]);
-      });
+          const again = await open(opened.location);
+          extra.push(again);
+          const reopened = again.store.repository(reservations);
+          expect(await reopened.get('r1')).toMatchObject({
+            version: 2,
+            doc: { status: 'settled' },
+          });
+          expect(await reopened.find({ where: { status: 'settled' } })).toHaveLength(1);
+          expect(await again.store.transaction((tx) => tx.inbox.claim('budget', 'e1'))).toBe(false);
+          const pending = await again.store.outbox.pending(10);
+          expect(pending.map((p) => p.envelope)).toEqual([taskRequested('t1', 0)]);
+        },
+      );
 
-      it('answers ping while open, refuses work once closed, and closes idempotently', async () => {
-        await expect(store.ping()).resolves.toBeUndefined();
-        await store.close();
-        await store.close();
-        await expect(store.ping()).rejects.toBeInstanceOf(StoreError);
-        await expect(store.repository(reservations).get('r1')).rejects.toBeInstanceOf(StoreError);
-        await expect(store.transaction(async () => 1)).rejects.toBeInstanceOf(StoreError);
-      });
+      itWithTransactions(
+        'answers ping while open, refuses work once closed, and closes idempotently',
+        async () => {
+          await expect(store.ping()).resolves.toBeUndefined();
+          await store.close();
+          await store.close();
+          await expect(store.ping()).rejects.toBeInstanceOf(StoreError);
+          await expect(store.repository(reservations).get('r1')).rejects.toBeInstanceOf(StoreError);
+          await expect(store.transaction(async () => 1)).rejects.toBeInstanceOf(StoreError);
+        },
+      );
     });
   });
 }
