@@ -262,3 +262,73 @@ export function jsonObjectsIn(text: string): Record<string, unknown>[] {
   }
   return found;
 }
+
+/** One turn of a plan: what the model says, and its calls (fixed, or read off the conversation). */
+export interface PlannedTurn {
+  readonly say: string;
+  readonly calls:
+    readonly ScriptedCall[] | ((conversation: ScriptedConversation) => readonly ScriptedCall[]);
+}
+
+/**
+ * A careful model: plays `turns` in order while every call succeeds; at the
+ * first call that does not, it stops and says why (so the task ends with
+ * that turn's status); after the last turn it answers `done`.
+ */
+export function plan(turns: readonly PlannedTurn[], done: string): ScenarioScript {
+  return (conversation) => {
+    const stopped = conversation.lastTurn.find((o) => o.status !== 'succeeded');
+    if (stopped) return final(`Stopped: ${stopped.tool} did not go through, ${whyNot(stopped)}`);
+    const next = turns[conversation.turn];
+    if (!next) return final(done);
+    const calls = typeof next.calls === 'function' ? next.calls(conversation) : next.calls;
+    return act(next.say, ...calls);
+  };
+}
+
+/** A model stuck on one call: it proposes it again every turn, whatever it is told. */
+export function repeat(say: string, stuck: ScriptedCall): ScenarioScript {
+  return () => act(say, stuck);
+}
+
+/**
+ * A runaway model: every turn, the calls `next` makes for that turn (new
+ * arguments each time, so no loop rule sees a repeat); it stops only when a
+ * budget cap refuses one, and answers with the cap.
+ */
+export function runaway(
+  say: string,
+  next: (turn: number) => readonly ScriptedCall[],
+): ScenarioScript {
+  return (conversation) => {
+    const capped = conversation.lastTurn.find((o) => o.code === 'cap_exceeded');
+    if (capped) return final(`Stopped by a cap: ${whyNot(capped)}`);
+    return act(say, ...next(conversation.turn));
+  };
+}
+
+// ------------------------------------------------------- expectation helpers
+
+/** Expectation parts: a person is asked about `tool` (by `approvals` people when set) and refuses it. */
+export function refusedByPerson(
+  tool: string,
+  approvals?: number,
+): Pick<ScenarioExpectation, 'reviews' | 'trajectory'> {
+  return {
+    reviews: { [tool]: 'reject' },
+    trajectory: {
+      gates: [
+        { tool, decision: 'human', ...(approvals !== undefined ? { approvals } : {}) },
+        { tool, decision: 'denied', gate: 'approvals', code: 'approval_rejected' },
+      ],
+    },
+  };
+}
+
+/** Expectation parts: the policy gate denies `tool` (`code`, default policy_denied). */
+export function deniedByPolicy(
+  tool: string,
+  code = 'policy_denied',
+): Pick<ScenarioExpectation, 'trajectory'> {
+  return { trajectory: { gates: [{ tool, decision: 'denied', gate: 'policy', code }] } };
+}

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import {
   IT_HELPDESK_DEFAULT_SCRIPT,
   IT_HELPDESK_SCENARIOS,
+  IT_HELPDESK_GOLDEN_SCENARIOS,
   PROCUREMENT_DEFAULT_SCRIPT,
   PROCUREMENT_SCENARIOS,
   REFERENCE_PROMPTS,
   SCENARIO_METADATA_KEY,
   SUPPORT_DEFAULT_SCRIPT,
   SUPPORT_SCENARIOS,
+  SUPPORT_GOLDEN_SCENARIOS,
   type ReferenceScenario,
   type ScenarioScript,
   type SystemPrompt,
@@ -19,8 +21,10 @@ import type { ScriptSource } from '../model/scripted.model';
 /** Every scripted scenario of the reference agents: the demo, golden set and bench draw from these. */
 export const REFERENCE_SCENARIOS: readonly ReferenceScenario[] = [
   ...IT_HELPDESK_SCENARIOS,
+  ...IT_HELPDESK_GOLDEN_SCENARIOS,
   ...PROCUREMENT_SCENARIOS,
   ...SUPPORT_SCENARIOS,
+  ...SUPPORT_GOLDEN_SCENARIOS,
 ];
 
 export { REFERENCE_PROMPTS };
