@@ -100,6 +100,12 @@ describe('the reference scenarios', () => {
             task.step >= 3
           ) {
             await h.reject(call.actionId!, 'loop_detected', 'same arguments again');
+          } else if (scenario.tags.includes('cost-runaway') && task.step >= 3) {
+            // A runaway model meets a budget cap from step 3.
+            await h.reject(call.actionId!, 'cap_exceeded', 'over the task cap', {
+              gate: 'budget',
+              cap: 'task.tool_calls',
+            });
           } else {
             await h.complete(call.actionId!, output(call.tool, call.arguments ?? {}));
           }
