@@ -254,6 +254,27 @@ describe('DecideActionUseCase', () => {
       );
     });
 
+    it('sends a refund to a human once the task’s refunds add up past $100, though each is under it', async () => {
+      const part = (taskId: string, note: string) =>
+        proposal({
+          taskId,
+          tool: 'issue_refund',
+          arguments: { orderId: 'O-1', amountUsd: 80, reason: 'other', note },
+        });
+      const first = decided(await decide(part('task-split', 'part 1 of 3')));
+      expect(first.data.decision).toMatchObject({
+        route: 'allow',
+        determiningPolicies: ['small-refund'],
+      });
+      const second = decided(await decide(part('task-split', 'part 2 of 3')));
+      expect(second.data.decision).toMatchObject({ route: 'approve', approvalsRequired: 1 });
+      expect(second.data.decision.determiningPolicies).toContain('split-refunds-need-a-human');
+      expect(second.data.decision.reason).toContain("this task's refunds add up to more than $100");
+      // The sum is the task's: another task's $80 refund is its first, and runs alone.
+      const other = decided(await decide(part('task-other', 'part 1 of 1')));
+      expect(other.data.decision).toMatchObject({ route: 'allow' });
+    });
+
     it('asks for N distinct reviewers where a permit says @approvals("N")', async () => {
       const event = decided(
         await decide(
