@@ -180,6 +180,7 @@ function ownerOf(command: EngineCommand): ProcessName {
     case 'review-list':
     case 'review-score':
     case 'review-report':
+    case 'review-promote':
       return 'audit';
     case 'tenant-time-zone':
       return 'budget';
@@ -232,6 +233,7 @@ async function run(
     case 'review-list':
     case 'review-score':
     case 'review-report':
+    case 'review-promote':
       return (await import('./cli/review.command')).runReviewCommand(
         command,
         engines.store,

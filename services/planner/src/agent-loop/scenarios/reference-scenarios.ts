@@ -6,6 +6,7 @@ import {
   PROCUREMENT_DEFAULT_SCRIPT,
   PROCUREMENT_SCENARIOS,
   PROCUREMENT_GOLDEN_SCENARIOS,
+  REFERENCE_AGENTS,
   REFERENCE_PROMPTS,
   SCENARIO_METADATA_KEY,
   SUPPORT_DEFAULT_SCRIPT,
@@ -27,6 +28,8 @@ export const REFERENCE_SCENARIOS: readonly ReferenceScenario[] = [
   ...PROCUREMENT_GOLDEN_SCENARIOS,
   ...SUPPORT_SCENARIOS,
   ...SUPPORT_GOLDEN_SCENARIOS,
+  // Golden tasks written as data in the agents' golden/ folders (leash review promote).
+  ...Object.values(REFERENCE_AGENTS).flatMap((agent) => agent.goldenTasks),
 ];
 
 export { REFERENCE_PROMPTS };
@@ -55,6 +58,12 @@ export class ScenarioRegistry implements ScriptSource {
 
   constructor(scenarios: Iterable<ReferenceScenario> = REFERENCE_SCENARIOS) {
     for (const scenario of scenarios) this.register(scenario);
+  }
+
+  /** Registers each scenario whose id is not registered yet; returns this. */
+  registerMissing(scenarios: Iterable<ReferenceScenario>): this {
+    for (const scenario of scenarios) if (!this.byIdMap.has(scenario.id)) this.register(scenario);
+    return this;
   }
 
   register(scenario: ReferenceScenario): this {
