@@ -275,6 +275,29 @@ describe('DecideActionUseCase', () => {
       expect(other.data.decision).toMatchObject({ route: 'allow' });
     });
 
+    it('sends an order to a person once the task’s orders of that SKU add up past the per-order limit', async () => {
+      const order = (sku: string, lot: string) =>
+        proposal({
+          taskId: 'task-orders',
+          agent: { name: 'procurement', version: 1 },
+          tool: 'place_purchase_order',
+          arguments: {
+            supplierId: 'SUP-HARDWARE',
+            sku,
+            quantity: 10,
+            unitPriceUsd: 800,
+            amountUsd: 8_000,
+            justification: `lot ${lot}`,
+          },
+        });
+      expect(decided(await decide(order('PANEL-X', 'a'))).data.decision.route).toBe('allow');
+      // Another SKU is another order: its own $8,000 is under the limit.
+      expect(decided(await decide(order('RACK-Y', 'a'))).data.decision.route).toBe('allow');
+      const second = decided(await decide(order('PANEL-X', 'b'))).data.decision;
+      expect(second).toMatchObject({ route: 'approve' });
+      expect(second.determiningPolicies).toContain('split-orders-need-a-person');
+    });
+
     it('asks for N distinct reviewers where a permit says @approvals("N")', async () => {
       const event = decided(
         await decide(
