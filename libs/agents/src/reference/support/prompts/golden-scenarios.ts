@@ -208,11 +208,11 @@ export const SUPPORT_GOLDEN_SCENARIOS: readonly ReferenceScenario[] = [
   {
     id: 'support.refund-declined-by-lead',
     agent: AGENT,
-    title: 'A $650 refund the support lead declines',
-    input: 'From sara@example.org: I changed my mind about the tablet (O-6041). Refund all $650.',
+    title: 'A $450 refund the support lead declines',
+    input: 'From sara@example.org: I changed my mind about the tablet (O-6041). Refund all $450.',
     requestedBy: 'sara@example.org',
     tags: ['golden'],
-    fixtures: customer('C-2005', 'sara@example.org', 'Sara Kim', [['O-6041', 'Tablet', 650]]),
+    fixtures: customer('C-2005', 'sara@example.org', 'Sara Kim', [['O-6041', 'Tablet', 450]]),
     expect: {
       status: 'rejected',
       requiredTools: ['lookup_customer'],
@@ -221,8 +221,8 @@ export const SUPPORT_GOLDEN_SCENARIOS: readonly ReferenceScenario[] = [
     },
     script: lookupThen(
       'sara@example.org',
-      'Refunding $650 of O-6041; a lead decides.',
-      refundCall('O-6041', 650, 'other'),
+      'Refunding $450 of O-6041; a lead decides.',
+      refundCall('O-6041', 450, 'other'),
     ),
   },
   {
