@@ -182,6 +182,7 @@ function ownerOf(command: EngineCommand): ProcessName {
     case 'review-list':
     case 'review-score':
     case 'review-report':
+    case 'review-promote':
     case 'replay':
       return 'audit';
     case 'tenant-time-zone':
@@ -235,6 +236,7 @@ async function run(
     case 'review-list':
     case 'review-score':
     case 'review-report':
+    case 'review-promote':
       return (await import('./cli/review.command')).runReviewCommand(
         command,
         engines.store,

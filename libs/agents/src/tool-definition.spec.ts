@@ -51,3 +51,30 @@ describe('defineTool identities', () => {
     ).toThrow('identity "customerId" is not a parameter');
   });
 });
+
+describe('defineTool amountPer', () => {
+  const refund = (extra: object) => () =>
+    defineTool({
+      name: 'refund_order',
+      version: 1,
+      description: 'Refund an order.',
+      parameters: z.object({ orderId: z.string(), amountUsd: z.number() }),
+      riskClass: 'write',
+      actionClass: 'refund',
+      idempotent: false,
+      ...extra,
+    });
+
+  it('takes parameters of a tool with an amount field', () => {
+    expect(refund({ amountField: 'amountUsd', amountPer: ['orderId'] })().amountPer).toEqual([
+      'orderId',
+    ]);
+  });
+
+  it('refuses one that is not a parameter, or on a tool without an amount field', () => {
+    expect(refund({ amountField: 'amountUsd', amountPer: ['sku'] })).toThrow(
+      'amountPer "sku" needs an amountField and must be a parameter',
+    );
+    expect(refund({ amountPer: ['orderId'] })).toThrow('needs an amountField');
+  });
+});

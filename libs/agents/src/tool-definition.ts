@@ -44,6 +44,13 @@ export interface ToolDefinition<P extends z.ZodObject = z.ZodObject> {
   readonly idempotent: boolean;
   /** For money-moving tools: the argument that holds the amount, in US dollars. */
   readonly amountField?: keyof z.infer<P> & string;
+  /**
+   * With amountField: the arguments that make two actions parts of one
+   * payment (an order's SKU). The policy's `context.taskAmount` adds up the
+   * task's earlier proposals of the tool with the same values of these;
+   * absent, every earlier proposal of the tool in the task.
+   */
+  readonly amountPer?: readonly (keyof z.infer<P> & string)[];
   /** Arguments that name someone or something a policy may compare (each string in them). */
   readonly identities?: Readonly<Partial<Record<keyof z.infer<P> & string, IdentityKind>>>;
   readonly compensation?: ToolCompensation;
@@ -69,6 +76,13 @@ export function defineTool<P extends z.ZodObject>(
     throw new Error(
       `tool ${definition.name}: amountField "${definition.amountField}" is not a parameter`,
     );
+  }
+  for (const field of definition.amountPer ?? []) {
+    if (!definition.amountField || !(field in definition.parameters.shape)) {
+      throw new Error(
+        `tool ${definition.name}: amountPer "${field}" needs an amountField and must be a parameter`,
+      );
+    }
   }
   for (const field of Object.keys(definition.identities ?? {})) {
     if (!(field in definition.parameters.shape)) {
@@ -118,6 +132,8 @@ export function toolSnapshot(tool: ToolDefinition): Record<string, unknown> {
     tags: [...tool.tags],
     idempotent: tool.idempotent,
     amountField: tool.amountField ?? null,
+    // Only when set: the fingerprint of every tool without it stays as it was.
+    ...(tool.amountPer ? { amountPer: [...tool.amountPer] } : {}),
     compensation: tool.compensation?.tool ?? null,
     timeoutMs: tool.timeoutMs,
     retry: tool.retry,

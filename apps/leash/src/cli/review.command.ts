@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { AgentSet, Rubric } from '@leash/agents';
 import { reviewItems } from '@leash/audit';
 import type { Store } from '@leash/store';
+import { promoteRun } from '../review/promote-run';
 import { ReviewError, reviewReport, sampleRuns, scoreRun } from '../review/weekly-review';
 import { UsageError } from './arguments';
 import type { Terminal } from './terminal';
@@ -24,12 +25,14 @@ export type ReviewCommand =
       readonly answers: Readonly<Record<string, string>>;
       readonly note?: string;
     }
-  | { readonly kind: 'review-report'; readonly agent: string };
+  | { readonly kind: 'review-report'; readonly agent: string }
+  | { readonly kind: 'review-promote'; readonly runId: string; readonly name?: string };
 
 export const REVIEW_HELP = `leash review sample --agent A [--size 40] [--days 7] [--seed S]
 leash review list --agent A
 leash review score RUN_ID --answer ID=VALUE ... [--note "..."] [--by REVIEWER]
 leash review report --agent A
+leash review promote RUN_ID [--name NAME]
 
 The weekly sample review: a person reads real runs against the agent's rubric
 (rubric.yaml in its folder: yes/no questions, and 1-5 ones).
@@ -41,6 +44,12 @@ list shows the queue with the questions to answer. score records a review:
 every question answered (yes/no, or 1 to 5); a no, or a 1 or 2, fails the
 rubric. report shows, by week, how many runs were drawn and reviewed, the
 share of yes (or the mean) per question, and the runs that failed.
+promote turns a run a reviewer passed into a golden task, written as data in
+its agent folder (golden/NAME.json; NAME defaults to promoted-RUN_ID): its
+input, the status it ended with, the tools it ran as required, how its
+approvals were answered, the gate decisions that happened, and its recorded
+trajectory as the script the scripted model plays. For a reference agent,
+npm run eval:lock then pins it in the golden set.
 `;
 
 function positive(flag: string, value: string | undefined, fallback: number): number {
@@ -74,6 +83,7 @@ export function parseReviewCommand(
         answer: { type: 'string', multiple: true },
         note: { type: 'string' },
         by: { type: 'string' },
+        name: { type: 'string' },
       },
       allowPositionals: true,
       strict: true,
@@ -118,6 +128,12 @@ export function parseReviewCommand(
         answers,
         ...(values.note ? { note: values.note } : {}),
       };
+    }
+    case 'promote': {
+      const [runId, ...extra] = positionals;
+      if (!runId || extra.length > 0)
+        throw new UsageError('review promote takes one RUN_ID', 'review');
+      return { kind: 'review-promote', runId, ...(values.name ? { name: values.name } : {}) };
     }
     default:
       throw new UsageError(`unknown review command "${sub}"`, 'review');
@@ -189,6 +205,13 @@ export async function runReviewCommand(
         const scored = await scoreRun(store, rubricOf(item.agent), { ...command, now });
         terminal.out(
           `reviewed ${scored.runId} (${scored.agent}): ${scored.failed ? 'FAILED the rubric' : 'passed the rubric'}`,
+        );
+        return 0;
+      }
+      case 'review-promote': {
+        const { file, task } = await promoteRun(store, agents, command);
+        terminal.out(
+          `wrote ${file}: golden task ${task.id}, expects ${task.expect.status}, ${task.expect.requiredTools.length} required tool(s), ${task.script.turns.length} recorded turn(s)`,
         );
         return 0;
       }

@@ -3,8 +3,11 @@ import {
   AgentCatalog,
   catalogHeads,
   IT_HELPDESK_SCENARIOS,
+  IT_HELPDESK_GOLDEN_SCENARIOS,
   PROCUREMENT_SCENARIOS,
+  PROCUREMENT_GOLDEN_SCENARIOS,
   SUPPORT_SCENARIOS,
+  SUPPORT_GOLDEN_SCENARIOS,
 } from '@leash/agents';
 import { auditEntries, runSummaries } from '@leash/audit';
 import { LeashClient } from '@leash/client';
@@ -25,8 +28,11 @@ import type { Terminal } from './terminal';
 // From the agents lib rather than the planner service: the CLI stays light to start.
 const REFERENCE_SCENARIOS = [
   ...IT_HELPDESK_SCENARIOS,
+  ...IT_HELPDESK_GOLDEN_SCENARIOS,
   ...PROCUREMENT_SCENARIOS,
+  ...PROCUREMENT_GOLDEN_SCENARIOS,
   ...SUPPORT_SCENARIOS,
+  ...SUPPORT_GOLDEN_SCENARIOS,
 ];
 
 export type TaskCommand =

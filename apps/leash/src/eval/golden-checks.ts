@@ -13,13 +13,16 @@ import {
 } from '@leash/service-executor';
 import type { Store } from '@leash/store';
 import type { TaskRecord } from './leash-under-test';
+import { checkTrajectory } from './trajectory-rules';
 
 /*
- * What a golden task must end with: the expected status, the required and
- * forbidden tools (read off actions.completed), approvals only where the
- * scenario expects a person, and the simulated backends' final state (every
- * write tool's records for the task, and per-scenario facts such as "the
- * executive's password was never reset").
+ * What a golden task must end with: the expected status (and the reason it
+ * states, where the scenario names one), the required and forbidden tools
+ * (read off actions.completed), its trajectory rules (order, arguments, the
+ * gate decisions that must happen: trajectory-rules.ts), approvals only where
+ * the scenario expects a person, and the simulated backends' final state
+ * (every write tool's records for the task, and per-scenario facts such as
+ * "the executive's password was never reset").
  */
 
 export interface CheckFailure {
@@ -90,6 +93,9 @@ export async function checkTask(store: Store, record: TaskRecord): Promise<Check
   if (finished.status !== expect.status) {
     fail('status', `expected ${expect.status}, got ${finished.status}: ${finished.reason}`);
   }
+  if (expect.reason !== undefined && !new RegExp(expect.reason).test(finished.reason)) {
+    fail('reason', `expected a reason matching /${expect.reason}/, got: ${finished.reason}`);
+  }
   const ran = toolsRun(record.events);
   for (const tool of expect.requiredTools) {
     if (!ran.some((r) => r.tool === tool && r.status === 'succeeded')) {
@@ -98,6 +104,9 @@ export async function checkTask(store: Store, record: TaskRecord): Promise<Check
   }
   for (const tool of expect.forbiddenTools) {
     if (ran.some((r) => r.tool === tool)) fail('forbidden tool', `${tool} ran`);
+  }
+  for (const broken of checkTrajectory(expect.trajectory, record.events)) {
+    fail(broken.check, broken.detail);
   }
   for (const approval of record.approvals) {
     if (approval.expected === undefined) {

@@ -13,6 +13,8 @@ import {
   textVersion,
 } from '../releases/release-file';
 import { loadMcpSetup, mcpTools, type McpSetup } from '../mcp/mcp-files';
+import { loadGoldenTasks } from './golden-task-file';
+import type { ReferenceScenario } from '../reference/scenario';
 import { loadRubric, type Rubric } from './rubric';
 import type { ToolDefinition } from '../tool-definition';
 import { ToolFile, toolFromData } from './tool-file';
@@ -25,6 +27,7 @@ import { ToolFile, toolFromData } from './tool-file';
  *   tools.yaml    the agent's own tools as data (JSON Schema parameters); optional
  *   mcp.yaml      MCP servers whose tools it uses, pinned in mcp.lock.json; optional
  *   rubric.yaml   the questions of its weekly sample review (leash review); optional
+ *   golden/       golden tasks as data (leash review promote writes them); optional
  * Leash loads the folders LEASH_AGENT_DIRS names; the reference agents are such folders.
  */
 export const AGENT_FILE_NAMES = ['agent.yaml', 'agent.yml', 'agent.json'] as const;
@@ -43,6 +46,8 @@ export interface AgentDefinition extends ReferenceAgent {
   readonly mcp?: McpSetup;
   /** The questions of its weekly sample review, when it has a rubric.yaml. */
   readonly rubric?: Rubric;
+  /** Golden tasks written as data in its golden/ directory (promoted from reviewed runs). */
+  readonly goldenTasks: readonly ReferenceScenario[];
 }
 
 /** The agent file of a folder, or undefined when it has none. */
@@ -166,6 +171,7 @@ export function loadAgentFolder(dir: string, codeTools: ToolSource): AgentDefini
     source: { dir: folder, file },
     ...(mcp ? { mcp } : {}),
     ...(rubric ? { rubric } : {}),
+    goldenTasks: loadGoldenTasks(folder),
   };
 }
 

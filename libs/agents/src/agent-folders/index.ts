@@ -3,3 +3,4 @@ export * from './agent-set';
 export * from './tool-file';
 export * from './agent-drift';
 export * from './rubric';
+export * from './golden-task-file';

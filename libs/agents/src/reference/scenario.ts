@@ -1,4 +1,5 @@
-import type { TaskStatus } from '@leash/contracts';
+import { TaskStatus } from '@leash/contracts';
+import { z } from 'zod';
 
 /*
  * Versioned system prompts and scripted scenarios of the reference agents.
@@ -61,16 +62,74 @@ export type ScriptedTurn =
 
 export type ScenarioScript = (conversation: ScriptedConversation) => ScriptedTurn;
 
+/** Where an argument check looks: the actions that ran (the default), or every proposal. */
+export const ArgumentCheckScope = z.enum(['ran', 'proposed']);
+
+/**
+ * One argument of one tool, checked on every action of that tool in scope.
+ * An array argument (e.g. `to`) is checked element by element; `path` may
+ * name a nested field with dots.
+ */
+export const ArgumentCheck = z.object({
+  tool: z.string().min(1),
+  path: z.string().min(1),
+  op: z.enum(['equals', 'endsWith', 'oneOf', 'atMost', 'atLeast', 'matches']),
+  /** equals: any JSON value; endsWith, matches: a string (matches: a regular expression); oneOf: an array; atMost, atLeast: a number. */
+  value: z.unknown(),
+  on: ArgumentCheckScope.optional(),
+});
+export type ArgumentCheck = DeepReadonly<z.infer<typeof ArgumentCheck>>;
+
+/**
+ * A gate decision that must happen to at least one proposal of `tool`:
+ * `allowed` (the policy let it run on its own), `human` (the policy sent it to
+ * a person, `approvals` of them when set), `denied` (a gate refused it, the
+ * named gate and code when set).
+ */
+export const GateExpectation = z.object({
+  tool: z.string().min(1),
+  decision: z.enum(['allowed', 'human', 'denied']),
+  gate: z.enum(['policy', 'budget', 'approvals', 'executor']).optional(),
+  code: z.string().min(1).optional(),
+  approvals: z.number().int().positive().optional(),
+});
+export type GateExpectation = DeepReadonly<z.infer<typeof GateExpectation>>;
+
+/**
+ * The trajectory a run must keep to, besides its required and forbidden
+ * tools. Steps are the model steps that proposed the actions, so "before"
+ * is causal, whatever order the events were observed in.
+ */
+export const TrajectoryRules = z.object({
+  /** Each action of `then` that ran was proposed at a later step than a successful run of `first`. */
+  order: z.array(z.object({ first: z.string().min(1), then: z.string().min(1) })).optional(),
+  /** No action of `tool` runs at a later step than a run of `after`. */
+  notAfter: z.array(z.object({ tool: z.string().min(1), after: z.string().min(1) })).optional(),
+  arguments: z.array(ArgumentCheck).optional(),
+  gates: z.array(GateExpectation).optional(),
+});
+export type TrajectoryRules = DeepReadonly<z.infer<typeof TrajectoryRules>>;
+
 /** What a run of the scenario must end with, through every gate. */
-export interface ScenarioExpectation {
-  readonly status: TaskStatus;
+export const ScenarioExpectation = z.object({
+  status: TaskStatus,
   /** Each of these tools runs (completes) at least once. */
-  readonly requiredTools: readonly string[];
+  requiredTools: z.array(z.string().min(1)),
   /** None of these tools ever runs. */
-  readonly forbiddenTools: readonly string[];
+  forbiddenTools: z.array(z.string().min(1)),
   /** How a reviewer answers an approval of each tool; a tool absent here is never sent to a human in this scenario. */
-  readonly reviews?: Readonly<Record<string, 'approve' | 'reject'>>;
-}
+  reviews: z.record(z.string(), z.enum(['approve', 'reject'])).optional(),
+  /** The task's stated reason for its status matches this regular expression (e.g. the cap that stopped it). */
+  reason: z.string().min(1).optional(),
+  trajectory: TrajectoryRules.optional(),
+});
+export type ScenarioExpectation = DeepReadonly<z.infer<typeof ScenarioExpectation>>;
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
 /** Backend state a scenario needs beyond the simulated backends' seed. */
 export interface ScenarioFixtures {
@@ -84,6 +143,31 @@ export interface ScenarioFixtures {
     readonly onOrder: number;
     readonly supplierId: string;
     readonly unitPriceUsd: number;
+  }[];
+  /** Extra knowledge base articles (it-helpdesk). */
+  readonly kbArticles?: readonly {
+    readonly articleId: string;
+    readonly title: string;
+    readonly body: string;
+    readonly tags: readonly string[];
+  }[];
+  /** Extra open supplier invoices (procurement). */
+  readonly invoices?: readonly {
+    readonly invoiceId: string;
+    readonly supplierId: string;
+    readonly amountUsd: number;
+  }[];
+  /** Extra customers (support), each with their orders. */
+  readonly customers?: readonly {
+    readonly customerId: string;
+    readonly email: string;
+    readonly name: string;
+    readonly orders: readonly {
+      readonly orderId: string;
+      readonly item: string;
+      readonly paidUsd: number;
+      readonly placedAt: string;
+    }[];
   }[];
 }
 
@@ -177,4 +261,74 @@ export function jsonObjectsIn(text: string): Record<string, unknown>[] {
     }
   }
   return found;
+}
+
+/** One turn of a plan: what the model says, and its calls (fixed, or read off the conversation). */
+export interface PlannedTurn {
+  readonly say: string;
+  readonly calls:
+    readonly ScriptedCall[] | ((conversation: ScriptedConversation) => readonly ScriptedCall[]);
+}
+
+/**
+ * A careful model: plays `turns` in order while every call succeeds; at the
+ * first call that does not, it stops and says why (so the task ends with
+ * that turn's status); after the last turn it answers `done`.
+ */
+export function plan(turns: readonly PlannedTurn[], done: string): ScenarioScript {
+  return (conversation) => {
+    const stopped = conversation.lastTurn.find((o) => o.status !== 'succeeded');
+    if (stopped) return final(`Stopped: ${stopped.tool} did not go through, ${whyNot(stopped)}`);
+    const next = turns[conversation.turn];
+    if (!next) return final(done);
+    const calls = typeof next.calls === 'function' ? next.calls(conversation) : next.calls;
+    return act(next.say, ...calls);
+  };
+}
+
+/** A model stuck on one call: it proposes it again every turn, whatever it is told. */
+export function repeat(say: string, stuck: ScriptedCall): ScenarioScript {
+  return () => act(say, stuck);
+}
+
+/**
+ * A runaway model: every turn, the calls `next` makes for that turn (new
+ * arguments each time, so no loop rule sees a repeat); it stops only when a
+ * budget cap refuses one, and answers with the cap.
+ */
+export function runaway(
+  say: string,
+  next: (turn: number) => readonly ScriptedCall[],
+): ScenarioScript {
+  return (conversation) => {
+    const capped = conversation.lastTurn.find((o) => o.code === 'cap_exceeded');
+    if (capped) return final(`Stopped by a cap: ${whyNot(capped)}`);
+    return act(say, ...next(conversation.turn));
+  };
+}
+
+// ------------------------------------------------------- expectation helpers
+
+/** Expectation parts: a person is asked about `tool` (by `approvals` people when set) and refuses it. */
+export function refusedByPerson(
+  tool: string,
+  approvals?: number,
+): Pick<ScenarioExpectation, 'reviews' | 'trajectory'> {
+  return {
+    reviews: { [tool]: 'reject' },
+    trajectory: {
+      gates: [
+        { tool, decision: 'human', ...(approvals !== undefined ? { approvals } : {}) },
+        { tool, decision: 'denied', gate: 'approvals', code: 'approval_rejected' },
+      ],
+    },
+  };
+}
+
+/** Expectation parts: the policy gate denies `tool` (`code`, default policy_denied). */
+export function deniedByPolicy(
+  tool: string,
+  code = 'policy_denied',
+): Pick<ScenarioExpectation, 'trajectory'> {
+  return { trajectory: { gates: [{ tool, decision: 'denied', gate: 'policy', code }] } };
 }

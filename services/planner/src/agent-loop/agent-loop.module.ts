@@ -124,14 +124,16 @@ export class AgentLoopModule {
             config: AgentLoopConfig & Partial<AgentsConfig>,
             killGate?: KillGate,
           ): AgentLoop => {
-            const configured = options.model
-              ? undefined
-              : modelFromConfig(config, options.scenarios ?? new ScenarioRegistry());
-            if (configured) logger.log(configured.description);
             const agents = agentSetFromConfig({
               LEASH_SEED_REFERENCE_AGENTS: config.LEASH_SEED_REFERENCE_AGENTS ?? true,
               LEASH_AGENT_DIRS: config.LEASH_AGENT_DIRS ?? [],
             });
+            // The scripted model plays the golden tasks of every agent folder too (their golden/).
+            const scenarios =
+              options.scenarios ??
+              new ScenarioRegistry().registerMissing(agents.agents.flatMap((a) => a.goldenTasks));
+            const configured = options.model ? undefined : modelFromConfig(config, scenarios);
+            if (configured) logger.log(configured.description);
             const releases = new ReleaseCatalog(store, { shippedPrompt: agents.prompt });
             return createAgentLoop({
               store,

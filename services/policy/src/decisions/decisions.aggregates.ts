@@ -18,6 +18,8 @@ export const TaskActivity = z.object({
   tools: z.record(z.string(), z.number().int().nonnegative()),
   /** Proposals per tool and canonical arguments (`tool:hash`). */
   calls: z.record(z.string(), z.number().int().nonnegative()),
+  /** Amounts proposed per tool with an amount field (and per value of its amountPer arguments), summed: the `taskAmount` fact. */
+  amounts: z.record(z.string(), z.number().nonnegative()).default({}),
   updatedAt: Timestamp,
 });
 export type TaskActivity = z.infer<typeof TaskActivity>;

@@ -42,6 +42,8 @@ export const placePurchaseOrder = defineTool({
   identities: { supplierId: 'id' },
   idempotent: false,
   amountField: 'amountUsd',
+  // Orders of one SKU in a task add up against the per-order limit: a split order is one order.
+  amountPer: ['sku'],
   compensation: {
     tool: 'cancel_purchase_order',
     arguments: (_original, output) => ({

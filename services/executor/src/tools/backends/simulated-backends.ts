@@ -429,7 +429,8 @@ export class SimulatedBackends implements ToolBackends {
   }
 }
 
-async function insertMissing<A extends AnyAggregate>(
+/** Inserts each document whose id is not there yet; leaves existing records as they are. */
+export async function insertMissing<A extends AnyAggregate>(
   tx: Transaction,
   aggregate: A,
   docs: readonly InputOf<A>[],

@@ -94,12 +94,18 @@ describe('the reference scenarios', () => {
           expect([scenario.id, call.tool, parsed.success ? 'valid' : parsed.error.message]).toEqual(
             [scenario.id, call.tool, 'valid'],
           );
+          // A stuck model (tagged `loop`, or the first such scenario) meets the loop rule from step 3.
           if (
-            call.tool === 'search_kb' &&
-            scenario.id === 'it-helpdesk.loop-escalates' &&
+            (scenario.tags.includes('loop') || scenario.id === 'it-helpdesk.loop-escalates') &&
             task.step >= 3
           ) {
             await h.reject(call.actionId!, 'loop_detected', 'same arguments again');
+          } else if (scenario.tags.includes('cost-runaway') && task.step >= 3) {
+            // A runaway model meets a budget cap from step 3.
+            await h.reject(call.actionId!, 'cap_exceeded', 'over the task cap', {
+              gate: 'budget',
+              cap: 'task.tool_calls',
+            });
           } else {
             await h.complete(call.actionId!, output(call.tool, call.arguments ?? {}));
           }

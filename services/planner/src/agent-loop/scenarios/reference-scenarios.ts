@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import {
   IT_HELPDESK_DEFAULT_SCRIPT,
   IT_HELPDESK_SCENARIOS,
+  IT_HELPDESK_GOLDEN_SCENARIOS,
   PROCUREMENT_DEFAULT_SCRIPT,
   PROCUREMENT_SCENARIOS,
+  PROCUREMENT_GOLDEN_SCENARIOS,
+  REFERENCE_AGENTS,
   REFERENCE_PROMPTS,
   SCENARIO_METADATA_KEY,
   SUPPORT_DEFAULT_SCRIPT,
   SUPPORT_SCENARIOS,
+  SUPPORT_GOLDEN_SCENARIOS,
   type ReferenceScenario,
   type ScenarioScript,
   type SystemPrompt,
@@ -19,8 +23,13 @@ import type { ScriptSource } from '../model/scripted.model';
 /** Every scripted scenario of the reference agents: the demo, golden set and bench draw from these. */
 export const REFERENCE_SCENARIOS: readonly ReferenceScenario[] = [
   ...IT_HELPDESK_SCENARIOS,
+  ...IT_HELPDESK_GOLDEN_SCENARIOS,
   ...PROCUREMENT_SCENARIOS,
+  ...PROCUREMENT_GOLDEN_SCENARIOS,
   ...SUPPORT_SCENARIOS,
+  ...SUPPORT_GOLDEN_SCENARIOS,
+  // Golden tasks written as data in the agents' golden/ folders (leash review promote).
+  ...Object.values(REFERENCE_AGENTS).flatMap((agent) => agent.goldenTasks),
 ];
 
 export { REFERENCE_PROMPTS };
@@ -49,6 +58,12 @@ export class ScenarioRegistry implements ScriptSource {
 
   constructor(scenarios: Iterable<ReferenceScenario> = REFERENCE_SCENARIOS) {
     for (const scenario of scenarios) this.register(scenario);
+  }
+
+  /** Registers each scenario whose id is not registered yet; returns this. */
+  registerMissing(scenarios: Iterable<ReferenceScenario>): this {
+    for (const scenario of scenarios) if (!this.byIdMap.has(scenario.id)) this.register(scenario);
+    return this;
   }
 
   register(scenario: ReferenceScenario): this {

@@ -254,6 +254,50 @@ describe('DecideActionUseCase', () => {
       );
     });
 
+    it('sends a refund to a human once the task’s refunds add up past $100, though each is under it', async () => {
+      const part = (taskId: string, note: string) =>
+        proposal({
+          taskId,
+          tool: 'issue_refund',
+          arguments: { orderId: 'O-1', amountUsd: 80, reason: 'other', note },
+        });
+      const first = decided(await decide(part('task-split', 'part 1 of 3')));
+      expect(first.data.decision).toMatchObject({
+        route: 'allow',
+        determiningPolicies: ['small-refund'],
+      });
+      const second = decided(await decide(part('task-split', 'part 2 of 3')));
+      expect(second.data.decision).toMatchObject({ route: 'approve', approvalsRequired: 1 });
+      expect(second.data.decision.determiningPolicies).toContain('split-refunds-need-a-human');
+      expect(second.data.decision.reason).toContain("this task's refunds add up to more than $100");
+      // The sum is the task's: another task's $80 refund is its first, and runs alone.
+      const other = decided(await decide(part('task-other', 'part 1 of 1')));
+      expect(other.data.decision).toMatchObject({ route: 'allow' });
+    });
+
+    it('sends an order to a person once the task’s orders of that SKU add up past the per-order limit', async () => {
+      const order = (sku: string, lot: string) =>
+        proposal({
+          taskId: 'task-orders',
+          agent: { name: 'procurement', version: 1 },
+          tool: 'place_purchase_order',
+          arguments: {
+            supplierId: 'SUP-HARDWARE',
+            sku,
+            quantity: 10,
+            unitPriceUsd: 800,
+            amountUsd: 8_000,
+            justification: `lot ${lot}`,
+          },
+        });
+      expect(decided(await decide(order('PANEL-X', 'a'))).data.decision.route).toBe('allow');
+      // Another SKU is another order: its own $8,000 is under the limit.
+      expect(decided(await decide(order('RACK-Y', 'a'))).data.decision.route).toBe('allow');
+      const second = decided(await decide(order('PANEL-X', 'b'))).data.decision;
+      expect(second).toMatchObject({ route: 'approve' });
+      expect(second.determiningPolicies).toContain('split-orders-need-a-person');
+    });
+
     it('asks for N distinct reviewers where a permit says @approvals("N")', async () => {
       const event = decided(
         await decide(

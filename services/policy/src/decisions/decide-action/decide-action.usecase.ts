@@ -536,7 +536,7 @@ export class DecideActionUseCase {
     tool: ToolDefinition,
     args: Record<string, unknown>,
     now: number,
-  ): Promise<{ total: number; tool: number; sameArguments: number }> {
+  ): Promise<{ total: number; tool: number; sameArguments: number; amount: number }> {
     const repository = tx.repository(taskActivity);
     const stored = await repository.get(activityId(tenantId, taskId));
     // `CEO@x` and `ceo@x` are one call: identities count in their canonical form.
@@ -546,13 +546,22 @@ export class DecideActionUseCase {
       total: stored?.doc.total ?? 0,
       tool: stored?.doc.tools[tool.name] ?? 0,
       sameArguments: stored?.doc.calls[callKey] ?? 0,
+      amount: stored?.doc.amounts[amountKey(tool, args)] ?? 0,
     };
+    // Every proposal's amount counts, whatever is decided after: a refused part of a split
+    // payment proposed again is no smaller the second time.
+    const proposed = tool.amountField === undefined ? undefined : args[tool.amountField];
+    const amount = typeof proposed === 'number' && proposed > 0 ? proposed : 0;
     const next: TaskActivity = {
       tenantId,
       taskId,
       total: before.total + 1,
       tools: { ...stored?.doc.tools, [tool.name]: before.tool + 1 },
       calls: { ...stored?.doc.calls, [callKey]: before.sameArguments + 1 },
+      amounts:
+        amount > 0
+          ? { ...stored?.doc.amounts, [amountKey(tool, args)]: before.amount + amount }
+          : { ...stored?.doc.amounts },
       updatedAt: new Date(now).toISOString(),
     };
     if (stored) await repository.update(next, stored.version);
@@ -617,4 +626,10 @@ function derivedId(eventId: string, kind: string): string {
     .update(`policy\u0000${kind}\u0000${eventId}`)
     .digest('hex')
     .slice(0, 32);
+}
+
+/** Where a proposal's amount adds up: its tool, and the values of the tool's amountPer arguments. */
+function amountKey(tool: ToolDefinition, args: Record<string, unknown>): string {
+  if (!tool.amountPer || tool.amountPer.length === 0) return tool.name;
+  return `${tool.name}:${canonicalHash(tool.amountPer.map((field) => args[field] ?? null))}`;
 }

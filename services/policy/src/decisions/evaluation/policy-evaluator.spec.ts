@@ -171,6 +171,23 @@ describe('PolicyEvaluator', () => {
     expect(result).toMatchObject({ permitted: true, route: 'allow', errors: [] });
   });
 
+  it('adds the amounts of the tool’s earlier proposals in the task to this one: context.taskAmount', () => {
+    const split = policy(`
+      @id("split") forbid (principal, action == Action::"issue_refund", resource)
+      when { context.amount.lessThanOrEqual(decimal("100.00")) && context.taskAmount.greaterThan(decimal("100.00")) };
+      @id("refunds") permit (principal, action == Action::"issue_refund", resource);`);
+    const part = (prior: number) =>
+      evaluator.evaluate(split, {
+        ...refund(80),
+        priorCalls: { total: 1, tool: 1, sameArguments: 0, amount: prior },
+      });
+    expect(part(0)).toMatchObject({ permitted: true });
+    expect(part(20)).toMatchObject({ permitted: true });
+    expect(part(20.01)).toMatchObject({ permitted: false, determiningPolicies: ['split'] });
+    // A planner that reports no amount is counted from zero, not refused for it.
+    expect(evaluator.evaluate(split, refund(80))).toMatchObject({ permitted: true });
+  });
+
   it('builds only the context facts a policy reads', () => {
     const compiled = evaluator.compile(
       policy(

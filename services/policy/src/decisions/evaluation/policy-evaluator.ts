@@ -44,11 +44,16 @@ export interface EvaluationRequest {
   /** What the gate itself recorded of the task's untrusted content; taint is worked out from it. */
   readonly seen?: SeenUntrusted;
   readonly step: number;
-  /** Earlier proposals in this task that reached the policy: all, this tool, these exact arguments. */
+  /**
+   * Earlier proposals in this task that reached the policy: all, this tool,
+   * these exact arguments, and the amounts of this tool's (when it has an
+   * amount field), summed.
+   */
   readonly priorCalls: {
     readonly total: number;
     readonly tool: number;
     readonly sameArguments: number;
+    readonly amount?: number;
   };
 }
 
@@ -200,6 +205,16 @@ export class PolicyEvaluator {
       const amount = request.arguments[amountField];
       const value = typeof amount === 'number' ? cedarDecimal(amount, 'up') : undefined;
       if (value !== undefined) context['amount'] = value;
+    }
+    if (wants('taskAmount') && amountField !== undefined) {
+      // This action's amount and every earlier one of this tool in the task: a payment
+      // split into parts under a threshold adds up past it here.
+      const amount = request.arguments[amountField];
+      const value =
+        typeof amount === 'number'
+          ? cedarDecimal(amount + (request.priorCalls.amount ?? 0), 'up')
+          : undefined;
+      if (value !== undefined) context['taskAmount'] = value;
     }
     if (wants('recipientDomains')) context['recipientDomains'] = recipientDomains(args);
     if (wants('tainted') || wants('taintedArgs')) {

@@ -1,1 +1,2 @@
 export * from './scenarios';
+export * from './golden-scenarios';
