@@ -10,6 +10,7 @@ import {
   type Harness,
 } from '../test/ledger-harness';
 import { ReservationSweeper } from './reservation-sweeper';
+import { UNSETTLED_USAGE_ATTEMPTS } from '../decide-budget-request/decide-budget-request.usecase';
 
 describe('ChargeExpiredReservationsUseCase', () => {
   let h: Harness;
@@ -33,7 +34,8 @@ describe('ChargeExpiredReservationsUseCase', () => {
       outputTokens: 0,
       deadlineAt: h.clock.now() + deadlineInMs,
     });
-    await h.useCases.decideBudgetRequest.execute({ event });
+    // As a last delivery: decided even while another call of the task is reserved.
+    await h.useCases.decideBudgetRequest.execute({ event, attempt: UNSETTLED_USAGE_ATTEMPTS });
   }
 
   it('charges a reservation nobody settled in full at its deadline, and only then', async () => {

@@ -22,6 +22,7 @@ import {
   type DecidedOptions,
   type Harness,
 } from '../test/ledger-harness';
+import { UNSETTLED_USAGE_ATTEMPTS } from './decide-budget-request.usecase';
 
 describe('DecideBudgetRequestUseCase', () => {
   let h: Harness;
@@ -37,12 +38,17 @@ describe('DecideBudgetRequestUseCase', () => {
     await h.useCases.registerTask.execute({ event: taskRequestedEvent({ taskId, tenantId }) });
   }
 
+  /**
+   * Asks for a model call. By default as its last delivery, so it is decided even while
+   * another call of the task is reserved: the cap arithmetic over open reservations.
+   */
   async function askModel(
     taskId: string,
     options: Partial<Parameters<typeof modelRequestEvent>[1]> = {},
+    attempt = UNSETTLED_USAGE_ATTEMPTS,
   ) {
     const event = modelRequestEvent(h.clock, { taskId, ...options });
-    await h.useCases.decideBudgetRequest.execute({ event });
+    await h.useCases.decideBudgetRequest.execute({ event, attempt });
     const decisions = await h.pendingOf('leash.budget.decided.v1');
     return decisions.filter((d) => d.data.requestId === event.data.requestId).at(-1)!.data;
   }
@@ -89,6 +95,37 @@ describe('DecideBudgetRequestUseCase', () => {
         reserved: 450,
         settled: 0,
       });
+    });
+
+    it('waits for the usage of the task’s earlier call before deciding the next, then decides on what is known', async () => {
+      await withCaps(roomyCaps({ task: { tokens: 4_000 } }));
+      await registerTask('t1');
+      expect(
+        (await askModel('t1', { requestId: 'step-1', inputTokens: 2_000, outputTokens: 1_000 }, 1))
+          .granted,
+      ).toBe(true);
+      // Step 1's usage is not settled: step 2 is redelivered rather than decided on step 1's estimate.
+      const next = modelRequestEvent(h.clock, {
+        taskId: 't1',
+        requestId: 'step-2',
+        inputTokens: 500,
+        outputTokens: 501,
+      });
+      for (let attempt = 1; attempt < UNSETTLED_USAGE_ATTEMPTS; attempt += 1) {
+        await expect(
+          h.useCases.decideBudgetRequest.execute({ event: next, attempt }),
+        ).rejects.toBeInstanceOf(TransientError);
+      }
+      expect((await h.pendingOf('leash.budget.decided.v1')).map((d) => d.data.requestId)).toEqual([
+        'step-1',
+      ]);
+      // Its last delivery is decided on what is known: step 1's 3,000 reserved tokens count.
+      await h.useCases.decideBudgetRequest.execute({
+        event: next,
+        attempt: UNSETTLED_USAGE_ATTEMPTS,
+      });
+      const decided = (await h.pendingOf('leash.budget.decided.v1')).at(-1)!.data;
+      expect(decided).toMatchObject({ requestId: 'step-2', granted: false, cap: 'task.tokens' });
     });
 
     it('refuses an unpriced model instead of letting it run free', async () => {

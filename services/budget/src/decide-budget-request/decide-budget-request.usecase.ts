@@ -42,6 +42,16 @@ type ActionRequest = z.infer<typeof ActionBudgetRequest>;
 /** A model request whose task budget has not seen yet is retried this many deliveries before it is refused. */
 const UNKNOWN_TASK_ATTEMPTS = 3;
 
+/**
+ * A model request while an earlier model call of its task is still reserved
+ * (its usage not settled yet) is retried this many deliveries before it is
+ * decided on what is known. The usage travels on another topic and is
+ * normally a moment behind; deciding before it lands would count the earlier
+ * call's estimate instead of what it used, so the same run could be granted
+ * or refused by timing alone.
+ */
+export const UNSETTLED_USAGE_ATTEMPTS = 4;
+
 /** What the request asks to reserve, or why it is refused before any cap is looked at. */
 type Ask =
   | {
@@ -106,6 +116,16 @@ export class DecideBudgetRequestUseCase {
       if (existing) {
         await resend(tx, existing.doc);
         return;
+      }
+      if (request.kind === 'model' && attempt < UNSETTLED_USAGE_ATTEMPTS) {
+        const unsettled = (await reservations.find({ where: { taskId: request.taskId } })).filter(
+          (r) => r.doc.kind === 'model' && r.doc.status === 'reserved',
+        );
+        if (unsettled.length > 0) {
+          throw new TransientError(
+            `the usage of ${unsettled.map((r) => r.id).join(', ')} is not settled yet: ${request.requestId} waits for it`,
+          );
+        }
       }
       const book = new LedgerBook(tx, this.source, now);
       const ids: CounterIds = {
