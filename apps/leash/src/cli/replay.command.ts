@@ -204,6 +204,7 @@ export function formatReplayedRun(run: ReplayedRun): string[] {
     );
   }
   for (const read of run.liveReads) lines.push(`  read live: ${read}`);
+  for (const gap of run.gaps) lines.push(`  the audit lacks ${gap}: the replay may differ there`);
   lines.push(`verdict: ${run.verdict.line}`, '');
   return lines;
 }

@@ -57,10 +57,16 @@ describe('leash replay of a model run', () => {
       ),
     );
     // The audit recorder is a consumer of its own: wait until it has the run whole.
-    await waitFor(() => readRecordedRun(system.store, taskId).catch(() => undefined), {
-      timeoutMs: 60_000,
-      description: 'the audit to record the model run whole',
-    });
+    await waitFor(
+      async () => {
+        const run = await readRecordedRun(system.store, taskId).catch(() => undefined);
+        return run?.gaps.length === 0 ? run : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        description: 'the audit to record the model run whole',
+      },
+    );
   }, 90_000);
 
   afterAll(async () => {

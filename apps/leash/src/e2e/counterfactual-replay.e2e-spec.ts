@@ -32,8 +32,8 @@ describe('leash replay', () => {
     await waitFor(
       async () => {
         for (const taskId of taskIds) {
-          if (!(await readRecordedRun(system.store, taskId).catch(() => undefined)))
-            return undefined;
+          const run = await readRecordedRun(system.store, taskId).catch(() => undefined);
+          if (run?.gaps.length !== 0) return undefined;
         }
         return true;
       },
@@ -52,6 +52,7 @@ describe('leash replay', () => {
     expect(notSame.map((run) => `${run.taskId}: ${run.verdict.line}`)).toEqual([]);
     for (const run of report.runs) {
       expect(run.divergence).toBeUndefined();
+      expect(run.gaps).toEqual([]);
       expect(run.modelAskedFrom).toBeUndefined();
       expect({ task: run.taskId, steps: run.replayed.steps }).toEqual({
         task: run.taskId,

@@ -113,7 +113,11 @@ export class ReplayedTask {
     this.answeredTurns.add(turn);
     return {
       message: {
-        ...(recorded.answer !== undefined ? { content: recorded.answer } : {}),
+        ...(recorded.answer !== undefined
+          ? { content: recorded.answer }
+          : recorded.content !== undefined
+            ? { content: recorded.content }
+            : {}),
         toolCalls: recorded.calls.map((call) => ({
           id: `call_${call.step}_${call.index}`,
           name: call.tool,
@@ -209,8 +213,12 @@ export class ReplayedTask {
 
   /** The recorded verdict on this action, when the recorded run asked a person about the same call. */
   recordedVerdict(actionId: string, tool: string, args: unknown): RecordedVerdict | undefined {
+    // Compared with what the recorded request showed (parsed, defaults filled in), as the replay's is.
     const call = this.run.calls.get(actionId);
-    if (!call || callKey(call.tool, call.arguments) !== callKey(tool, args)) return undefined;
+    const shown = this.run.approvalArguments.get(actionId);
+    if (!call || call.tool !== tool || !shown || callKey(tool, shown) !== callKey(tool, args)) {
+      return undefined;
+    }
     return this.run.verdicts.get(actionId);
   }
 }

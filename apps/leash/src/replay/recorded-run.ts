@@ -53,6 +53,8 @@ export interface RecordedTurn {
   readonly calls: readonly RecordedModelCall[];
   /** The final answer, on the turn that ended the task without a call. */
   readonly answer?: string;
+  /** What the model said beside its calls (the reason reviewers see), when it said something. */
+  readonly content?: string;
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number };
 }
 
@@ -84,9 +86,17 @@ export interface RecordedRun {
   /** The policy's route per action id. */
   readonly routes: ReadonlyMap<string, string>;
   readonly verdicts: ReadonlyMap<string, RecordedVerdict>;
+  /** The arguments each approval request showed the reviewers, by action id (parsed, defaults filled in). */
+  readonly approvalArguments: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
   /** The reviewer groups the run's approvals went to. */
   readonly reviewerGroups: readonly string[];
   readonly finished: TaskFinishedV1;
+  /**
+   * What the audit lacks of the run: it records each topic on its own, so a
+   * run just finished may not be in it whole yet. Replayed all the same; a
+   * replay of a run with gaps may differ where they are.
+   */
+  readonly gaps: readonly string[];
   /** Every event of the run, oldest first. */
   readonly events: readonly { readonly type: string; readonly data: unknown }[];
 }
@@ -112,6 +122,7 @@ export async function readRecordedRun(store: Store, taskId: string): Promise<Rec
   const routes = new Map<string, string>();
   const verdicts = new Map<string, RecordedVerdict>();
   const approvalActions = new Map<string, string>();
+  const approvalArguments = new Map<string, Readonly<Record<string, unknown>>>();
   const groups = new Set<string>();
   const usage = new Map<string, { inputTokens: number; outputTokens: number }>();
   let model: string | undefined;
@@ -150,6 +161,7 @@ export async function readRecordedRun(store: Store, taskId: string): Promise<Rec
       case 'leash.approvals.requested.v1': {
         const data = dataOf<ApprovalRequestedV1>(entry);
         approvalActions.set(data.approvalId, data.actionId);
+        approvalArguments.set(data.actionId, data.arguments);
         groups.add(data.reviewerGroup);
         break;
       }
@@ -180,13 +192,16 @@ export async function readRecordedRun(store: Store, taskId: string): Promise<Rec
       }
     }
   }
-  // Topics are recorded independently: the end can be in the audit before a model call's usage.
+  // Topics are recorded independently: the end can be in the audit before the rest of the run.
+  const gaps: string[] = [];
   const recordedTokens = [...usage.values()].reduce((sum, u) => sum + u.inputTokens, 0);
   if (recordedTokens < finished.cost.inputTokens) {
-    throw new ReplayError(
-      `the audit has not yet recorded every model call of ${taskId} (${recordedTokens} of ${finished.cost.inputTokens} input tokens): try again in a moment`,
+    gaps.push(
+      `the usage of some model calls (${recordedTokens} of ${finished.cost.inputTokens} input tokens recorded)`,
     );
   }
+  const undecided = [...calls.keys()].filter((actionId) => !outcomes.has(actionId));
+  if (undecided.length > 0) gaps.push(`the outcome of ${undecided.join(', ')}`);
   return {
     taskId,
     tenantId: requested.tenantId ?? '',
@@ -200,9 +215,11 @@ export async function readRecordedRun(store: Store, taskId: string): Promise<Rec
     outcomes,
     routes,
     verdicts,
+    approvalArguments,
     reviewerGroups: [...groups],
     finished,
     events: entries.map((entry) => ({ type: entry.type, data: entry.data })),
+    gaps,
   };
 }
 
@@ -218,7 +235,10 @@ function turnsOf(
   finished: TaskFinishedV1,
   usage: ReadonlyMap<string, { inputTokens: number; outputTokens: number }>,
 ): RecordedTurn[] {
-  const turns = new Map<number, { calls: RecordedModelCall[]; answer?: string }>();
+  const turns = new Map<
+    number,
+    { calls: RecordedModelCall[]; answer?: string; plan?: string; reason?: string }
+  >();
   const turn = (step: number) => {
     const found = turns.get(step) ?? { calls: [] };
     turns.set(step, found);
@@ -228,10 +248,12 @@ function turnsOf(
     if (entry.kind === 'action' && entry.actionId) {
       const call = calls.get(entry.actionId);
       if (!call || call.replaces) continue;
-      const stepCalls = turn(entry.step).calls;
-      stepCalls.push({
+      const found = turn(entry.step);
+      // Every call of a turn carries the turn's words as its reason, clipped less than the plan entry.
+      found.reason ??= call.reason;
+      found.calls.push({
         step: entry.step,
-        index: stepCalls.length,
+        index: found.calls.length,
         tool: call.tool,
         arguments: JSON.stringify(call.arguments),
         actionId: call.actionId,
@@ -244,6 +266,8 @@ function turnsOf(
         tool: entry.tool,
         arguments: entry.arguments,
       });
+    } else if (entry.kind === 'plan') {
+      turn(entry.step).plan = entry.summary;
     } else if (entry.kind === 'final') {
       turn(entry.step).answer = finished.result ?? entry.summary;
     }
@@ -259,6 +283,8 @@ function turnsOf(
       step,
       calls: found.calls,
       ...(found.answer !== undefined && found.calls.length === 0 ? { answer: found.answer } : {}),
+      // A plan entry is written only when the model said something beside its calls.
+      ...(found.plan !== undefined ? { content: found.reason ?? found.plan } : {}),
       usage: tokensOf(step),
     }));
 }

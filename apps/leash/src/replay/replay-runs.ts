@@ -63,6 +63,8 @@ export interface ReplayedRun {
   readonly turns: { readonly recorded: number; readonly answered: number };
   /** From which step the configured model was asked, and why. */
   readonly modelAskedFrom?: { readonly step: number; readonly reason: string };
+  /** What the audit lacked of the recorded run (see RecordedRun.gaps). */
+  readonly gaps: readonly string[];
 }
 
 export interface ReplayReport {
@@ -230,6 +232,7 @@ export async function replayRuns(
           liveReads: task.liveReads,
           turns: { recorded: run.turns.length, answered: task.answeredTurns.size },
           ...(task.askedModelFrom ? { modelAskedFrom: task.askedModelFrom } : {}),
+          gaps: run.gaps,
         };
       }),
       wallClockMs: performance.now() - started,
