@@ -6,6 +6,7 @@ import {
 } from '@leash/agents';
 import { reviewItems, taskTrajectory, type AuditEntry } from '@leash/audit';
 import type { Store } from '@leash/store';
+import { readRecordedRun } from '../replay/recorded-run';
 import { ReviewError } from './weekly-review';
 
 /*
@@ -41,14 +42,6 @@ function dataOf<T>(entry: AuditEntry): T {
   return entry.data as T;
 }
 
-interface Proposed {
-  readonly actionId: string;
-  readonly tool: string;
-  readonly step: number;
-  readonly arguments: Record<string, unknown>;
-  readonly replaces?: string;
-}
-
 /** The golden task a reviewed run makes, and the file it is written to. */
 export async function promoteRun(
   store: Store,
@@ -79,26 +72,24 @@ export async function promoteRun(
   const end = dataOf<{
     status: GoldenTaskFile['expect']['status'];
     result?: string;
-    trajectory: { step: number; kind: string; summary: string }[];
   }>(finished);
 
-  const proposals = ofType('leash.actions.proposed.v1')
-    .map((e) => dataOf<Proposed>(e))
-    // A reviewer's edit is proposed by the approvals gate, not by the model.
-    .filter((p) => p.replaces === undefined);
-  const steps = Math.max(0, ...proposals.map((p) => p.step));
+  // The model's turns as the replay reads them: each step's calls in the order it made them.
+  const recorded = await readRecordedRun(store, input.runId);
   const turns: GoldenTaskFile['script']['turns'] = [];
-  for (let step = 1; step <= steps; step += 1) {
-    const calls = proposals
-      .filter((p) => p.step === step)
-      .map((p) => ({ tool: p.tool, arguments: p.arguments }));
-    if (calls.length === 0) {
+  for (const turn of recorded.turns.filter((t) => t.calls.length > 0)) {
+    if (turn.calls.some((call) => call.actionId === undefined)) {
       throw new ReviewError(
-        `run ${input.runId} proposed nothing at step ${step} (malformed tool calls are not recorded): it cannot be played back`,
+        `run ${input.runId} sent a call whose arguments did not parse at step ${turn.step}: the scripted model cannot send one, so it cannot be played back`,
       );
     }
-    const said = end.trajectory.find((t) => t.step === step && t.kind === 'plan')?.summary;
-    turns.push({ say: said ?? '', calls });
+    turns.push({
+      say: turn.content ?? '',
+      calls: turn.calls.map((call) => ({
+        tool: call.tool,
+        arguments: recorded.calls.get(call.actionId!)!.arguments as Record<string, unknown>,
+      })),
+    });
   }
 
   const completed = ofType('leash.actions.completed.v1').map((e) =>
