@@ -1,2 +1,3 @@
 export * from './wait-for';
 export * from './on-kafka';
+export * from './in-chromium';

@@ -240,6 +240,8 @@ export function inboxClient(): void {
   function editForm(schema: Schema, original: Json, onSend: (args: Json) => void): HTMLElement {
     const form = el('form', { id: 'edit-form', novalidate: '' });
     const readers: Record<string, () => unknown> = {};
+    // Kept, not looked up: the form is checked before it is in the document.
+    const errorOf: Record<string, HTMLElement> = {};
     const properties = schema.properties ?? {};
     const required = new Set(schema.required ?? []);
     for (const [name, field] of Object.entries(properties)) {
@@ -278,6 +280,7 @@ export function inboxClient(): void {
           }
         };
       }
+      errorOf[name] = el('span', { class: 'field-error', id: `${id}-error` });
       form.append(
         el(
           'label',
@@ -286,7 +289,7 @@ export function inboxClient(): void {
           el('span', { class: 'hint' }, field.description ?? ''),
         ),
         input,
-        el('span', { class: 'field-error', id: `${id}-error` }),
+        errorOf[name],
       );
     }
     const diff = el('div', { id: 'edit-diff', class: 'diff' });
@@ -301,7 +304,7 @@ export function inboxClient(): void {
           value === Symbol.for('invalid')
             ? `${name} is not valid JSON`
             : problem(name, value, field, required.has(name));
-        document.getElementById(`arg-${name}-error`)!.textContent = error ?? '';
+        errorOf[name]!.textContent = error ?? '';
         if (error) errors.push(error);
         else if (value !== undefined) args[name] = value;
       }
@@ -420,4 +423,6 @@ export function inboxClient(): void {
   if (body.dataset.page === 'queue') queuePage();
   if (body.dataset.page === 'request') requestPage();
   tick();
+  // The keys work from here on; tests wait for it.
+  body.dataset.ready = 'true';
 }
