@@ -273,7 +273,8 @@ export class InboxDesk {
     const event = await this.client.decide(detail, session.reviewer, verdict, {
       key: this.options.key,
     });
-    const deadline = this.now() + (this.options.verdictWaitMs ?? 10_000);
+    // Real time, whatever clock decides expiry: this waits for another process.
+    const deadline = Date.now() + (this.options.verdictWaitMs ?? 10_000);
     for (;;) {
       const record = await this.queries.verdict(event.id);
       if (record) {
@@ -281,7 +282,7 @@ export class InboxDesk {
           ? { status: 200, accepted: true, reason: record.reason }
           : { status: 409, error: `refused: ${record.reason}` };
       }
-      if (this.now() >= deadline) {
+      if (Date.now() >= deadline) {
         return { status: 504, error: 'the approvals service has not recorded the verdict yet' };
       }
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -120,6 +120,11 @@ export class WebhookNotifier {
     }
   }
 
+  /** Resolves once every delivery so far has ended, delivered or failed (retries included). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
   /** Stops retrying; waits for deliveries in flight. */
   async close(): Promise<void> {
     this.closed = true;

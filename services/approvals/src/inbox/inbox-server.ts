@@ -118,7 +118,7 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
     request: IncomingMessage,
   ): Promise<{ session: InboxSession; setCookie?: string } | undefined> {
     const id = parseCookies(request.headers.cookie).get(cookieName);
-    const found = id !== undefined ? await findSession(options.store, id) : undefined;
+    const found = id !== undefined ? await findSession(options.store, id, now()) : undefined;
     if (options.auth === 'invite') return found ? { session: found } : undefined;
     // A trusted proxy signed the person in; the header is theirs alone to set.
     const header = request.headers[options.identityHeader!.toLowerCase()];
