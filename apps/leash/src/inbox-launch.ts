@@ -12,38 +12,29 @@ import { DEFAULT_INBOX_PORT, inboxAddressFile, storeDir } from './inbox-address'
  * The reviewers' inbox as `npm start` serves it: on port 4180 unless
  * LEASH_INBOX_PORT says otherwise (a free port when 4180 is taken and none
  * was asked for), signing verdicts with a front-end key kept beside the
- * store, which the approvals service is told to trust. Its address is
+ * store. Its address is
  * written beside the store too, so `leash reviewers invite` prints links
  * that open it.
  */
 
-const FRONT_END = 'web-inbox';
-
 /**
  * The inbox's variables `npm start` fills in when unset: its port, and its
  * front-end key (kept as inbox.key beside the store, or made for this
- * process alone on a store in memory) with the approvals service's trust in it.
+ * process alone on a store in memory). The approvals service trusts the
+ * inbox it serves (trustedFrontEnds), so nothing else is needed.
  */
 export function inboxLauncherEnv(env: Environment): Environment {
   const added: Record<string, string> = {};
   if (env.LEASH_INBOX_PORT === undefined) added.LEASH_INBOX_PORT = String(DEFAULT_INBOX_PORT);
   if (env.LEASH_INBOX_SIGNING_KEY === undefined && env.LEASH_INBOX_SIGNING_KEY_FILE === undefined) {
     const dir = storeDir(env);
-    let publicKey: string;
     if (dir !== undefined) {
       const file = join(dir, 'inbox.key');
-      publicKey = ensureReviewerKey(file).publicKey;
+      ensureReviewerKey(file);
       added.LEASH_INBOX_SIGNING_KEY_FILE = file;
     } else {
-      const pair = generateVerdictKeyPair();
-      publicKey = pair.publicKey;
-      added.LEASH_INBOX_SIGNING_KEY = pair.privateKeyPem;
+      added.LEASH_INBOX_SIGNING_KEY = generateVerdictKeyPair().privateKeyPem;
     }
-    const trusted = env.LEASH_REVIEWER_FRONT_ENDS
-      ? (JSON.parse(env.LEASH_REVIEWER_FRONT_ENDS) as unknown[])
-      : [];
-    const name = env.LEASH_INBOX_FRONT_END_NAME ?? FRONT_END;
-    added.LEASH_REVIEWER_FRONT_ENDS = JSON.stringify([...trusted, { name, publicKey }]);
   }
   return { ...env, ...added };
 }

@@ -8,3 +8,4 @@ export * from './inbox-desk';
 export * from './inbox-notifications';
 export * from './inbox-server';
 export * from './start-inbox';
+export * from './inbox-key';

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { agentSetFromConfig } from '@leash/agents';
 import type { Bus, Subscription } from '@leash/bus';
 import { ConfigError } from '@leash/config';
 import type { TopicName } from '@leash/contracts';
-import { verdictSigningKey, type VerdictSigningKey } from '@leash/signing';
 import type { Store } from '@leash/store';
 import { leashLogger } from '@leash/telemetry';
 import type { ApprovalsConfig } from '../config';
@@ -11,6 +9,7 @@ import { toPendingApproval } from '../list-pending-approvals/list-pending-approv
 import { InboxDesk, inboxTaskInputs, taskInputId, toQueueItem, type QueueItem } from './inbox-desk';
 import { WebhookNotifier, type InboxLog, type NotificationKind } from './inbox-notifications';
 import { startInboxServer } from './inbox-server';
+import { inboxSigningKey } from './inbox-key';
 
 /*
  * The reviewers' web inbox, beside the approvals service: on its store (the
@@ -43,38 +42,6 @@ export interface StartInboxOptions {
   readonly log?: InboxLog;
   /** Webhook retries: the first delay, doubled each time. */
   readonly webhookBackoffMs?: number;
-}
-
-/** The inbox's front-end key, from LEASH_INBOX_SIGNING_KEY or its _FILE; a ConfigError naming it otherwise. */
-export function inboxSigningKey(config: ApprovalsConfig): VerdictSigningKey {
-  const variable =
-    config.LEASH_INBOX_SIGNING_KEY !== undefined
-      ? 'LEASH_INBOX_SIGNING_KEY'
-      : 'LEASH_INBOX_SIGNING_KEY_FILE';
-  const fail = (message: string) => new ConfigError('approvals', [{ variable, message }]);
-  let pem = config.LEASH_INBOX_SIGNING_KEY;
-  if (pem === undefined) {
-    const file = config.LEASH_INBOX_SIGNING_KEY_FILE;
-    if (file === undefined) {
-      throw new ConfigError('approvals', [
-        {
-          variable: 'LEASH_INBOX_SIGNING_KEY',
-          message:
-            'LEASH_INBOX_SIGNING_KEY (or LEASH_INBOX_SIGNING_KEY_FILE) is required to serve the inbox (LEASH_INBOX_PORT is set): it signs the verdicts of the reviewers it signs in',
-        },
-      ]);
-    }
-    try {
-      pem = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw fail(`LEASH_INBOX_SIGNING_KEY_FILE ${file}: ${(error as Error).message}`);
-    }
-  }
-  try {
-    return verdictSigningKey(pem, { frontEnd: config.LEASH_INBOX_FRONT_END_NAME });
-  } catch {
-    throw fail(`${variable} (secret value hidden) is not an Ed25519 private key in PKCS#8 PEM`);
-  }
 }
 
 export async function startInbox(options: StartInboxOptions): Promise<RunningInbox> {
