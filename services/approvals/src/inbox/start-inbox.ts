@@ -42,6 +42,8 @@ export interface StartInboxOptions {
   readonly log?: InboxLog;
   /** Webhook retries: the first delay, doubled each time. */
   readonly webhookBackoffMs?: number;
+  /** The clock expiry is judged by (tests); default the system's. */
+  readonly now?: () => number;
 }
 
 export async function startInbox(options: StartInboxOptions): Promise<RunningInbox> {
@@ -59,6 +61,7 @@ export async function startInbox(options: StartInboxOptions): Promise<RunningInb
     key,
     tools: agentSetFromConfig(config).tools,
     verdictsPerMinute: config.LEASH_INBOX_VERDICTS_PER_MINUTE,
+    ...(options.now ? { now: options.now } : {}),
     ...(config.LEASH_INBOX_TRACE_URL !== undefined
       ? { traceUrl: config.LEASH_INBOX_TRACE_URL }
       : {}),
@@ -86,6 +89,7 @@ export async function startInbox(options: StartInboxOptions): Promise<RunningInb
       ? { identityHeader: config.LEASH_INBOX_IDENTITY_HEADER }
       : {}),
     sessionTtlMs: config.LEASH_INBOX_SESSION_TTL_MS,
+    ...(options.now ? { now: options.now } : {}),
     onChange: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -150,7 +154,7 @@ export async function startInbox(options: StartInboxOptions): Promise<RunningInb
           .execute({ limit: 1_000 })
           .then((pending) => {
             for (const request of pending) {
-              const left = Date.parse(request.expiresAt) - Date.now();
+              const left = Date.parse(request.expiresAt) - (options.now ?? Date.now)();
               if (left > window || left <= 0 || reminded.has(request.approvalId)) continue;
               reminded.add(request.approvalId);
               notify('expiring', toQueueItem(request));
