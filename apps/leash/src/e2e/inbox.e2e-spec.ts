@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -293,6 +293,77 @@ describeInChromium("the reviewers' inbox in chromium", () => {
       (list) => !list.some((r) => r.id === edited.id),
     );
   });
+
+  /** Submits the refund scenario from the CLI; resolves with the new request's approval id. */
+  async function newRefund(): Promise<string> {
+    const before = new Set((await rows(lee)).map((r) => r.id));
+    const submitted = await runLeash(
+      ['task', 'submit', '--scenario', 'support.refund-over-threshold', '--tenant', 'demo'],
+      env,
+    );
+    expect(submitted.code).toBe(0);
+    const list = await waitForRows(lee, 'a new refund', (l) =>
+      l.some((r) => r.tool === 'issue_refund' && !before.has(r.id)),
+    );
+    return list.find((r) => r.tool === 'issue_refund' && !before.has(r.id))!.id;
+  }
+
+  it('closes an open request page live when another reviewer answers it from the CLI', async () => {
+    await open(lee, `/`);
+    const id = await newRefund();
+    await open(lee, `/requests/${id}`);
+    expect(await lee.isHidden('#closed')).toBe(true);
+    const approved = await runLeash(
+      ['approvals', 'approve', id, '--reviewer', 'ana.support-leads'],
+      env,
+    );
+    expect(approved.code).toBe(0);
+    await lee.waitForSelector('#closed:not([hidden])');
+    expect(await lee.textContent('#closed')).toMatch(
+      /No longer waiting: this request is authorized/,
+    );
+    expect(await lee.isDisabled('#approve')).toBe(true);
+  });
+
+  it('refuses an answer to a request that expired, and shows it is no longer waiting', async () => {
+    // A release of the support agent whose approvals expire after 4 s.
+    const file = join(dir, 'support-short-approvals.yaml');
+    writeFileSync(
+      file,
+      'description: approvals expire fast (inbox e2e)\napprovals:\n  chain: [support-leads]\n  ttlMs: 4000\n',
+    );
+    const created = await runLeash(
+      ['release', 'create', '--agent', 'support', '--file', file],
+      env,
+    );
+    expect(created.stderr).toBe('');
+    const version = /support@(\d+)/.exec(created.stdout)![1]!;
+    const promoted = await runLeash(
+      ['release', 'promote', `support@${version}`, '--full', '--force', '--reason', 'inbox e2e'],
+      env,
+    );
+    expect(promoted.code).toBe(0);
+    await open(lee, `/`);
+    const id = await newRefund();
+    await open(lee, `/requests/${id}`);
+    await waitFor(async () => (await lee.textContent('[data-expires]')) === 'expired', {
+      description: 'the countdown to reach zero',
+    });
+    const answer = await lee.evaluate(async (approvalId) => {
+      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+      const r = await fetch(`/api/requests/${approvalId}/verdict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({ verdict: 'approve' }),
+      });
+      return { status: r.status, body: await r.text() };
+    }, id);
+    expect(answer.status).toBe(409);
+    expect(answer.body).toMatch(/expired/);
+    // The approvals service's sweeper denies it; the page says so and offers no answer.
+    await lee.waitForSelector('#closed:not([hidden])', { timeout: 30_000 });
+    expect(await lee.isDisabled('#approve')).toBe(true);
+  }, 180_000);
 
   it('shows an outsider nothing of the group, and refuses their verdict posted to the API', async () => {
     const outsider = await signIn(await invite('out@demo.example', 'finance'));
