@@ -125,6 +125,23 @@ describeInChromium("the reviewers' inbox in chromium", () => {
 
   const output = () => leash!.output();
 
+  /** Posts a verdict from the page, as its script does (the page's CSRF token unless another is given). */
+  async function postVerdict(page: Page, approvalId: string, verdict: unknown, csrf?: string) {
+    return page.evaluate(
+      async ({ approvalId, verdict, csrf }) => {
+        const token =
+          csrf ?? document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+        const response = await fetch(`/api/requests/${approvalId}/verdict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+          body: JSON.stringify(verdict),
+        });
+        return { status: response.status, body: await response.text() };
+      },
+      { approvalId, verdict, csrf },
+    );
+  }
+
   /** Opens a page of the inbox and waits for its script (the keyboard works from then on). */
   async function open(page: Page, path: string): Promise<void> {
     await page.goto(`${inboxUrl}${path}`);
@@ -349,15 +366,7 @@ describeInChromium("the reviewers' inbox in chromium", () => {
     await waitFor(async () => (await lee.textContent('[data-expires]')) === 'expired', {
       description: 'the countdown to reach zero',
     });
-    const answer = await lee.evaluate(async (approvalId) => {
-      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
-      const r = await fetch(`/api/requests/${approvalId}/verdict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({ verdict: 'approve' }),
-      });
-      return { status: r.status, body: await r.text() };
-    }, id);
+    const answer = await postVerdict(lee, id, { verdict: 'approve' });
     expect(answer.status).toBe(409);
     expect(answer.body).toMatch(/expired/);
     // The approvals service's sweeper denies it; the page says so and offers no answer.
@@ -374,29 +383,18 @@ describeInChromium("the reviewers' inbox in chromium", () => {
       return found.length > 0 ? found.map((m) => m[1]!) : undefined;
     });
     expect(await rows(outsider)).toEqual([]);
-    const posted = await outsider.evaluate(async (id) => {
-      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
-      const post = (token: string) =>
-        fetch(`/api/requests/${id}/verdict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-csrf-token': token },
-          body: JSON.stringify({ verdict: 'approve' }),
-        }).then(async (r) => ({ status: r.status, body: await r.text() }));
-      return { withToken: await post(csrf), withoutToken: await post('') };
-    }, ids[0]!);
+    const posted = {
+      withoutToken: await postVerdict(outsider, ids[0]!, { verdict: 'approve' }, ''),
+      withToken: await postVerdict(outsider, ids[0]!, { verdict: 'approve' }),
+    };
     expect(posted.withoutToken.status).toBe(403);
     expect(posted.withToken.status).toBe(404);
     // Naming another reviewer is not even expressible: the body is refused as it stands.
-    const claim = await outsider.evaluate(async (id) => {
-      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
-      const r = await fetch(`/api/requests/${id}/verdict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({ verdict: 'approve', reviewer: 'ana.it-service-desk' }),
-      });
-      return r.status;
-    }, ids[0]!);
-    expect(claim).toBe(400);
+    const claim = await postVerdict(outsider, ids[0]!, {
+      verdict: 'approve',
+      reviewer: 'ana.it-service-desk',
+    });
+    expect(claim.status).toBe(400);
     const list = await runLeash(['approvals', 'list'], env);
     expect(list.stdout).toContain(ids[0]);
     await outsider.close();
