@@ -13,6 +13,7 @@ import {
 import {
   closeSession,
   findSession,
+  inboxSessions,
   openSession,
   redeemInvite,
   type InboxSession,
@@ -140,6 +141,10 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
     };
   }
 
+  async function sessionStillOpen(sessionHash: string): Promise<boolean> {
+    return (await options.store.repository(inboxSessions).get(sessionHash)) !== undefined;
+  }
+
   function checkPost(request: IncomingMessage, session: InboxSession, formToken?: string): void {
     const origin = request.headers.origin;
     const host = request.headers.host;
@@ -157,6 +162,12 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
   }
 
   async function pushQueue(stream: ServerResponse, session: InboxSession, last: { text?: string }) {
+    // A session that ran out (or was signed out) stops its stream; the page's reconnect gets a 401.
+    const id = session.sessionHash;
+    if (Date.parse(session.expiresAt) <= now() || !(await sessionStillOpen(id))) {
+      stream.end();
+      return;
+    }
     const items: QueueItem[] = await options.desk.queue(session);
     const text = JSON.stringify({ items });
     if (text === last.text) return;

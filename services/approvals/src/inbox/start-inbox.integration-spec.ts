@@ -14,7 +14,7 @@ import {
   type Harness,
 } from '../test/approvals-harness';
 import type { QueueItem } from './inbox-desk';
-import { openSession } from './inbox-sign-in';
+import { closeSession, openSession } from './inbox-sign-in';
 import { startInbox, type RunningInbox } from './start-inbox';
 
 /*
@@ -156,6 +156,27 @@ describe('startInbox on the bus', () => {
     } finally {
       abort.abort();
     }
+  });
+
+  it("ends a signed-out session's stream at the next change", async () => {
+    const { sessionId } = await openSession(
+      h.engines.store,
+      { reviewer: 'frank@acme.example', tenants: ['acme'], via: 'invite' },
+      HOUR,
+      h.clock.now(),
+    );
+    const stream = await fetch(`${inbox.url}/api/events`, {
+      headers: { cookie: `leash_inbox=${sessionId}` },
+    });
+    const text = stream.text();
+    await closeSession(h.engines.store, sessionId);
+    await requestReset('reset-3');
+    // It ends (a stream left open would never resolve).
+    await expect(text).resolves.toMatch(/^: live/);
+    const again = await fetch(`${inbox.url}/api/events`, {
+      headers: { cookie: `leash_inbox=${sessionId}` },
+    });
+    expect(again.status).toBe(401);
   });
 
   it('notifies each group of a request, of its escalation, and before it expires, with its link', async () => {
