@@ -251,13 +251,6 @@ export class InboxDesk {
     const detail = await this.request(session, approvalId);
     if (!detail) return { status: 404, error: `no approval request ${approvalId} for you` };
     if (!detail.answerable) return { status: 409, error: detail.notAnswerableBecause! };
-    if (!this.limit.take(session.reviewer)) {
-      return {
-        status: 429,
-        error: `at most ${this.options.verdictsPerMinute} verdicts a minute; wait and send again`,
-      };
-    }
-    let verdict: Verdict = parsed.data as Verdict;
     if (parsed.data.verdict === 'edit') {
       const problem = await checkEditedArguments(
         this.options.store,
@@ -268,8 +261,15 @@ export class InboxDesk {
       if (problem !== undefined) {
         return { status: 422, error: `the arguments do not fit ${detail.tool}: ${problem}` };
       }
-      verdict = { ...parsed.data, arguments: parsed.data.arguments };
     }
+    // Counted only for a verdict that would be sent: a typo in an edit costs nothing.
+    if (!this.limit.take(session.reviewer)) {
+      return {
+        status: 429,
+        error: `at most ${this.options.verdictsPerMinute} verdicts a minute; wait and send again`,
+      };
+    }
+    const verdict = parsed.data as Verdict;
     const event = await this.client.decide(detail, session.reviewer, verdict, {
       key: this.options.key,
     });
