@@ -82,7 +82,9 @@ function keyFiles(name: ProcessName, env: Env): string[] {
   for (const [variable, value] of Object.entries(env)) {
     const key = /^LEASH_(\w+)_(SIGNING_KEY|PUBLIC_KEYS)(_FILE)?$/.exec(variable);
     if (!key) continue;
-    if (key[2] === 'SIGNING_KEY' && key[1]!.toLowerCase() !== name) {
+    // The reviewers' inbox runs in the approvals service: its front-end key is that service's.
+    const holder = key[1] === 'INBOX' ? 'approvals' : key[1]!.toLowerCase();
+    if (key[2] === 'SIGNING_KEY' && holder !== name) {
       files.push(`FORBIDDEN: ${name} is given ${variable}`);
     }
     if (key[3]) files.push(value);
@@ -150,6 +152,16 @@ describe('docker-compose.yml', () => {
       expect(configProblems(name, env)).toEqual([]);
     },
   );
+
+  it("exposes the reviewers' inbox where the approvals service runs, with the key the key maker makes", () => {
+    const approvals = services.approvals!;
+    const env = interpolated(approvals.environment as Json);
+    expect(approvals.ports).toEqual([`${env.LEASH_INBOX_PORT}:${env.LEASH_INBOX_PORT}`]);
+    expect(env).toMatchObject({ LEASH_INBOX_HOST: '0.0.0.0', LEASH_INBOX_AUTH: 'invite' });
+    expect(JSON.stringify(services['gate-keys']!.command)).toContain(
+      `--key-file ${env.LEASH_INBOX_SIGNING_KEY_FILE}`,
+    );
+  });
 
   it("mounts each gate's private key volume in that gate and the key maker only", () => {
     for (const gate of SIGNING_GATES) {
@@ -248,7 +260,11 @@ describe('deploy/kubernetes', () => {
       const labels = template.metadata.labels as Env;
       const [container] = template.spec.containers as Json[];
       expect(container!.args).toEqual([`dist/services/${name}/src/main.js`]);
-      expect(container!.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+      expect(container!.ports).toEqual([
+        { name: 'http', containerPort: 8080 },
+        // The approvals service serves the reviewers' inbox too.
+        ...(name === 'approvals' ? [{ name: 'inbox', containerPort: 8090 }] : []),
+      ]);
       expect(container!.readinessProbe).toMatchObject({
         httpGet: { path: '/health/ready', port: 'http' },
       });
@@ -303,6 +319,16 @@ describe('deploy/kubernetes', () => {
       });
     }
     expect(configProblems(name, env)).toEqual([]);
+  });
+
+  it("exposes the reviewers' inbox of the approvals Deployment behind a Service of its own", () => {
+    const service = find('Service', 'leash-approvals-inbox');
+    expect(service.spec.selector).toEqual(find('Service', 'leash-approvals').spec.selector);
+    expect(service.spec.ports).toEqual([{ name: 'inbox', port: 8090, targetPort: 'inbox' }]);
+    expect(find('ConfigMap', 'leash-approvals').data).toMatchObject({
+      LEASH_INBOX_PORT: '8090',
+      LEASH_INBOX_AUTH: 'header',
+    });
   });
 
   it("mounts each gate's signing-key Secret in that gate's Deployment only", () => {

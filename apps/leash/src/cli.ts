@@ -205,6 +205,7 @@ function ownerOf(command: EngineCommand): ProcessName {
     case 'approvals-list':
     case 'approvals-decide':
     case 'reviewers-add':
+    case 'reviewers-invite':
     case 'reviewers-list':
     case 'reviewers-remove':
     case 'reviewers-revoke-key':
@@ -297,6 +298,11 @@ async function run(
       const { runReviewersCommand } = await import('./cli/reviewers.command');
       const { reviewerDirectoryOf } = await import('./cli/approvals-desk');
       return runReviewersCommand(command, reviewerDirectoryOf(engines), terminal);
+    }
+    case 'reviewers-invite': {
+      const { runReviewersInvite } = await import('./cli/reviewers.command');
+      const { openInviteDesk } = await import('./cli/approvals-desk');
+      return runReviewersInvite(command, openInviteDesk(engines, process.env), terminal);
     }
   }
 }

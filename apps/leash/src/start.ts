@@ -42,6 +42,7 @@ import { runDemo, sharedEngines } from './demo/demo';
 import { NEXT_STEPS } from './demo/next-steps';
 import { activeKills, formatActiveKills } from './cli/control.command';
 import { withDevSigningKeys } from './dev-signing-key';
+import { inboxLauncherEnv, launchInbox } from './inbox-launch';
 
 /*
  * The all-in-one launcher (`npm start`): the five services in one process on
@@ -171,9 +172,17 @@ async function main(): Promise<void> {
     process.env.LEASH_REVIEWERS === undefined && process.env.LEASH_REVIEWERS_FILE === undefined
       ? demoReviewerKeysDir(process.env)
       : undefined;
-  const env = launcherEnv(process.env);
+  const env = inboxLauncherEnv(launcherEnv(process.env));
   const demo = demoEnabled(env);
   const leash = await startLeash(env);
+  const inbox = await launchInbox(
+    leash.engines,
+    withDevSigningKeys(env).env,
+    process.env.LEASH_INBOX_PORT !== undefined,
+  ).catch(async (error: unknown) => {
+    await leash.stop();
+    throw error;
+  });
   // Plain lines for a person at the terminal, whatever LOG_LEVEL says.
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
@@ -181,6 +190,9 @@ async function main(): Promise<void> {
       `${describeModel(leash.config as unknown as AgentLoopConfig)}; ` +
       `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
       `metrics and health on http://127.0.0.1:${leash.http.port}`,
+  );
+  say(
+    `Reviewers' inbox: ${inbox.url}  (sign in with a link from: bin/leash reviewers invite <name> --group <group>)`,
   );
   // Keys kept beside the store (or in the demo reviewers' directory) must never be committed.
   const storeFile = leash.config.LEASH_STORE_FILE;
@@ -203,6 +215,7 @@ async function main(): Promise<void> {
     async () => {
       try {
         await running?.close();
+        await inbox.close();
         await leash.stop();
       } finally {
         await telemetry.shutdown();

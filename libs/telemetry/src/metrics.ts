@@ -49,6 +49,8 @@ export interface LeashMetrics {
   readonly modelTokens: Counter<'agent' | 'model' | 'type'>;
   /** Model cost settled, in US dollars, by agent and model. */
   readonly modelCost: Counter<'agent' | 'model'>;
+  /** The reviewers' inbox's webhook deliveries, by group, kind and outcome (delivered, retried, failed). */
+  readonly inboxNotifications: Counter<'group' | 'kind' | 'outcome'>;
   /** Registers a lag source (a bus); returns the unregister. */
   addLagSource(source: Source<readonly LagEntry[]>): () => void;
   /** Registers an approvals source (the approvals service's store); returns the unregister. */
@@ -226,6 +228,12 @@ function createMetrics(registry: Registry): LeashMetrics {
       name: 'leash_model_cost_usd_total',
       help: 'Model cost settled, in US dollars, by agent and model.',
       labelNames: ['agent', 'model'] as const,
+      registers,
+    }),
+    inboxNotifications: new Counter({
+      name: 'leash_inbox_webhook_deliveries_total',
+      help: "Webhook posts of the reviewers' inbox, by reviewer group, kind and outcome.",
+      labelNames: ['group', 'kind', 'outcome'] as const,
       registers,
     }),
     addLagSource(source) {

@@ -1,9 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AgentCatalog, REFERENCE_AGENT_SET, type ToolSource } from '@leash/agents';
+import { REFERENCE_AGENT_SET, type ToolSource } from '@leash/agents';
 import { LeashClient } from '@leash/client';
 import type { Engines } from '@leash/engines';
-import { createApprovalQueries, toPendingApproval } from '@leash/service-approvals/gate';
+import {
+  checkEditedArguments,
+  createApprovalQueries,
+  toPendingApproval,
+} from '@leash/service-approvals/gate';
 import type { ApprovalsDesk } from './approvals.command';
+import { existsSync, readFileSync } from 'node:fs';
+import { defineEnv, loadConfig, type Environment } from '@leash/config';
+import { INBOX_VARIABLES, createInvite } from '@leash/service-approvals/inbox';
+import { DEFAULT_INBOX_PORT, inboxAddressFile } from '../inbox-address';
+import type { InviteDesk } from './reviewers.command';
 
 /** How often the verdict's record is looked for: a person is waiting, the store is local. */
 const POLL_MS = 50;
@@ -38,25 +47,7 @@ export function openApprovalsDesk(
       const event = await client.decide(request, reviewer, verdict, { key });
       return event.id;
     },
-    async checkArguments(request, args) {
-      // The same checks the policy gate makes first: the agent version's allowlist, then the
-      // tool's zod parameters (the definitions the gate holds).
-      const profile = await new AgentCatalog(engines.store).profile(
-        request.agent.name,
-        request.agent.version,
-      );
-      if (profile && !profile.tools.includes(request.tool)) {
-        return `${request.tool} is not a tool of ${request.agent.name} v${request.agent.version}`;
-      }
-      const tool = tools.tool(request.tool);
-      if (!tool) return `no definition of tool ${request.tool} is deployed`;
-      const parsed = tool.parameters.safeParse(args);
-      if (parsed.success) return undefined;
-      return parsed.error.issues
-        .slice(0, 20)
-        .map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`)
-        .join('; ');
-    },
+    checkArguments: (request, args) => checkEditedArguments(engines.store, tools, request, args),
     async outcome(verdictId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -72,4 +63,21 @@ export function openApprovalsDesk(
 /** The approvals service's reviewer directory, in the store the engines opened. */
 export function reviewerDirectoryOf(engines: Engines) {
   return createApprovalQueries(engines.store).directory;
+}
+
+/** Invites to the reviewers' inbox, kept (as hashes) in the approvals service's store. */
+export function openInviteDesk(engines: Engines, env: Environment): InviteDesk {
+  const config = loadConfig(defineEnv(INBOX_VARIABLES), { env, subject: 'leash' });
+  const file = inboxAddressFile(env);
+  const written = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  const inboxUrl = (
+    config.LEASH_INBOX_PUBLIC_URL ??
+    (written || `http://127.0.0.1:${DEFAULT_INBOX_PORT}`)
+  ).replace(/\/$/, '');
+  return {
+    directory: reviewerDirectoryOf(engines),
+    inboxUrl,
+    createInvite: (tenantId, reviewer) =>
+      createInvite(engines.store, { tenantId, reviewer, ttlMs: config.LEASH_INBOX_INVITE_TTL_MS }),
+  };
 }

@@ -14,6 +14,7 @@ Usage:
   leash approvals edit    ID --reviewer R [--key-file F] --args '{"field": "value"}' [--comment "..."]
   leash reviewers keygen --reviewer R [--key-file F]
   leash reviewers add --reviewer R --group G --public-key (PEM | BASE64 | @FILE) [--tenant T]
+  leash reviewers invite R --group G [--tenant T]
   leash reviewers (list | remove | revoke-key) ...
   leash task submit --agent A --input "..." [--tenant T] [--scenario ID] [--watch]
   leash task watch ID [--timeout MS]

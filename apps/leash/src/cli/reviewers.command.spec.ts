@@ -78,11 +78,26 @@ describe('leash reviewers arguments', () => {
     });
   });
 
+  it('invite: the name first or as --reviewer, at least one group', () => {
+    expect(
+      parseReviewersCommand(['invite', 'lee@acme.example', '--group', 'finance', '--group', 'ops']),
+    ).toEqual({
+      kind: 'reviewers-invite',
+      tenantId: 'demo',
+      reviewer: 'lee@acme.example',
+      groups: ['finance', 'ops'],
+    });
+    expect(
+      parseReviewersCommand(['invite', '--reviewer', 'lee', '--group', 'g', '--tenant', 't']),
+    ).toMatchObject({ reviewer: 'lee', tenantId: 't' });
+    expect(usage(['invite', 'lee'])).toBe('reviewers invite needs --group G');
+  });
+
   it('answers help and names what it does not know', () => {
     expect(parseReviewersCommand([])).toEqual({ kind: 'help', topic: 'reviewers' });
     expect(parseReviewersCommand(['add', '--help'])).toEqual({ kind: 'help', topic: 'reviewers' });
     expect(usage(['rotate'])).toBe(
-      'unknown reviewers command "rotate": use keygen, add, list, remove or revoke-key',
+      'unknown reviewers command "rotate": use keygen, add, invite, list, remove or revoke-key',
     );
     expect(usage(['list', '--secret', 'x'])).toBe("reviewers list: Unknown option '--secret'");
   });

@@ -37,6 +37,13 @@ export type ReviewersCommand =
       /** As given: PEM, base64, or @file. */
       readonly publicKey?: string;
     }
+  | {
+      readonly kind: 'reviewers-invite';
+      readonly tenantId: string;
+      readonly reviewer: string;
+      readonly groups: readonly string[];
+      readonly displayName?: string;
+    }
   | { readonly kind: 'reviewers-list'; readonly tenantId?: string }
   | { readonly kind: 'reviewers-remove'; readonly tenantId: string; readonly reviewer: string }
   | {
@@ -49,6 +56,7 @@ export type ReviewersCommand =
 export const REVIEWERS_HELP = `leash reviewers keygen --reviewer R [--key-file F] [--force]
 leash reviewers add --reviewer R --group G [--group G2] --public-key (PEM | BASE64 | @FILE)
                     [--tool T] [--name "..."] [--tenant T]
+leash reviewers invite R --group G [--group G2] [--name "..."] [--tenant T]
 leash reviewers list [--tenant T]
 leash reviewers remove --reviewer R [--tenant T]
 leash reviewers revoke-key --reviewer R [--key-id K] [--tenant T]
@@ -68,6 +76,11 @@ add puts a reviewer in the directory of tenant T (default "${DEMO_TENANT}"), or 
 groups and a key to one (and makes them active again). Without a key the
 reviewer can answer only through a trusted front end. A revoked key is
 refused: make a new one.
+invite adds R to the groups as add does (no key needed) and prints a link
+to the reviewers' web inbox that signs R in, once, within
+LEASH_INBOX_INVITE_TTL_MS (default a day). Only a hash of it is stored; send
+it to R by a channel you trust. The link's address is LEASH_INBOX_PUBLIC_URL,
+else the one npm start wrote beside the store, else http://127.0.0.1:4180.
 list shows each reviewer with their groups, tools and keys.
 remove keeps the reviewer for the audit but makes them inactive and revokes
 every key they have. revoke-key revokes one key (--key-id, as list shows it)
@@ -154,6 +167,31 @@ export function parseReviewersCommand(argv: readonly string[]): ReviewersCommand
         ...(publicKey ? { publicKey } : {}),
       };
     }
+    case 'invite': {
+      // The name may come first, as in `leash reviewers invite lee@acme.example --group finance`.
+      const positional = rest[0] !== undefined && !rest[0].startsWith('-') ? rest[0] : undefined;
+      const { values } = parse(command, positional !== undefined ? rest.slice(1) : rest, {
+        ...HELP,
+        reviewer: { type: 'string' },
+        tenant: { type: 'string' },
+        group: { type: 'string', multiple: true },
+        name: { type: 'string' },
+      });
+      if (values.help) return { kind: 'help', topic: 'reviewers' };
+      const groups = names('group', values.group);
+      if (groups.length === 0) throw new UsageError(`${command} needs --group G`, 'reviewers');
+      return {
+        kind: 'reviewers-invite',
+        tenantId: values.tenant?.trim() || DEMO_TENANT,
+        reviewer: required(
+          command,
+          'reviewer R (or the name first)',
+          positional ?? values.reviewer,
+        ),
+        groups,
+        ...(values.name?.trim() ? { displayName: values.name.trim() } : {}),
+      };
+    }
     case 'list': {
       const { values } = parse(command, rest, { ...HELP, tenant: { type: 'string' } });
       if (values.help) return { kind: 'help', topic: 'reviewers' };
@@ -191,7 +229,7 @@ export function parseReviewersCommand(argv: readonly string[]): ReviewersCommand
     }
     default:
       throw new UsageError(
-        `unknown reviewers command "${sub}": use keygen, add, list, remove or revoke-key`,
+        `unknown reviewers command "${sub}": use keygen, add, invite, list, remove or revoke-key`,
         'reviewers',
       );
   }
@@ -233,7 +271,10 @@ export function runReviewersKeygen(
 
 /** add, list, remove, revoke-key: on the approvals service's store. */
 export async function runReviewersCommand(
-  command: Exclude<ReviewersCommand, { kind: 'help' } | { kind: 'reviewers-keygen' }>,
+  command: Exclude<
+    ReviewersCommand,
+    { kind: 'help' } | { kind: 'reviewers-keygen' } | { kind: 'reviewers-invite' }
+  >,
   directory: ReviewerDirectory,
   terminal: Terminal,
 ): Promise<number> {
@@ -361,5 +402,39 @@ function publicKeyText(value: string): string {
     return readFileSync(file, 'utf8');
   } catch (error) {
     throw new KeyFileError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** What `reviewers invite` needs besides the directory: where invites are kept, and the inbox's address. */
+export interface InviteDesk {
+  readonly directory: ReviewerDirectory;
+  createInvite(tenantId: string, reviewer: string): Promise<{ token: string; expiresAt: string }>;
+  readonly inboxUrl: string;
+}
+
+export async function runReviewersInvite(
+  command: Extract<ReviewersCommand, { kind: 'reviewers-invite' }>,
+  desk: InviteDesk,
+  terminal: Terminal,
+): Promise<number> {
+  try {
+    const { reviewer } = await desk.directory.add({
+      tenantId: command.tenantId,
+      reviewer: command.reviewer,
+      groups: command.groups,
+      ...(command.displayName !== undefined ? { displayName: command.displayName } : {}),
+    });
+    const invite = await desk.createInvite(command.tenantId, command.reviewer);
+    terminal.out(
+      `${reviewer.reviewer} is a reviewer of tenant ${reviewer.tenantId} in ${reviewer.groups.join(', ')}`,
+    );
+    terminal.out(`one-time sign-in link for ${reviewer.reviewer} (until ${invite.expiresAt}):`);
+    terminal.out(`  ${desk.inboxUrl}/signin?token=${invite.token}`);
+    terminal.out('It signs them in to the inbox once; send it by a channel you trust.');
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ReviewerDirectoryError)) throw error;
+    terminal.err(`leash reviewers invite: ${error.message}`);
+    return 1;
   }
 }

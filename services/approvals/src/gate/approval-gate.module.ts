@@ -10,6 +10,8 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { AgentCatalog, type ProfileSource } from '@leash/agents';
+import { trustedFrontEnds } from '../inbox/inbox-key';
+import type { InboxConfig } from '../inbox/inbox.config';
 import { keyFrom } from '@leash/config';
 import { CONFIG } from '@leash/config/nest';
 import { STORE } from '@leash/service-runtime';
@@ -129,7 +131,10 @@ export class ApprovalGateModule {
                   'LEASH_BUDGET_PUBLIC_KEYS',
                 ),
               },
-              frontEnds: (config.LEASH_REVIEWER_FRONT_ENDS ?? []) as TrustedFrontEnd[],
+              frontEnds: trustedFrontEnds(
+                (config.LEASH_REVIEWER_FRONT_ENDS ?? []) as TrustedFrontEnd[],
+                config as Partial<InboxConfig>,
+              ),
               approvalValidityMs: config.LEASH_APPROVAL_VALIDITY_MS,
               ...(options.clock ? { clock: options.clock } : {}),
               ...(killSwitch ? { killSwitch } : {}),

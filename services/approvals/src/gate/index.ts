@@ -15,6 +15,7 @@ export { checkVerdictProof, type ProofCheck } from '../record-verdict/check-verd
 export * from '../request-approval/request-approval.usecase';
 export * from '../record-verdict/record-verdict.usecase';
 export { editedActionId, keptValues } from '../record-verdict/edited-proposal';
+export { checkEditedArguments } from '../record-verdict/check-edited-arguments';
 export * from '../expire-approvals/expire-approvals.usecase';
 export * from '../expire-approvals/approval-sweeper';
 export * from '../close-task-approvals/close-task-approvals.usecase';
