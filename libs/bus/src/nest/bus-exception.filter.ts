@@ -1,5 +1,6 @@
 import { Catch, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { throwError, type Observable } from 'rxjs';
+import { isTransient } from '../errors';
 import { BusContext } from './bus.context';
 
 /**
@@ -18,10 +19,17 @@ export class BusExceptionFilter implements RpcExceptionFilter<unknown> {
     if (context instanceof BusContext) {
       const where = `${context.getTopic()}[${context.getPartition()}]@${context.getOffset()}`;
       const message = exception instanceof Error ? exception.message : String(exception);
-      this.logger.error(
-        `handler failed on ${where}, attempt ${context.getAttempt()}: ${message}`,
-        exception instanceof Error ? exception.stack : undefined,
-      );
+      if (isTransient(exception)) {
+        // Retried by the bus, often by design (a gate waiting for another topic): a warning, no stack.
+        this.logger.warn(
+          `handler will retry ${where}, attempt ${context.getAttempt()} failed: ${message}`,
+        );
+      } else {
+        this.logger.error(
+          `handler failed on ${where}, attempt ${context.getAttempt()}: ${message}`,
+          exception instanceof Error ? exception.stack : undefined,
+        );
+      }
     }
     return throwError(() => exception);
   }
