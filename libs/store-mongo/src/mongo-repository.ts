@@ -115,7 +115,8 @@ export function mongoRepository<A extends AnyAggregate>(
         const after = await collection.findOneAndUpdate(
           { _id: id },
           { $set: { b: stored.b, x: stored.x }, $inc: { v: 1 } },
-          { ...options, upsert: true, returnDocument: 'after', projection: { v: 1 } },
+          // No projection: FerretDB refuses one on findAndModify, and the document is small.
+          { ...options, upsert: true, returnDocument: 'after' },
         );
         return { id, version: after?.v ?? 1, doc } as T;
       });

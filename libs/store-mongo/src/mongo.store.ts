@@ -64,6 +64,12 @@ export interface MongoStoreOptions {
   readonly transactionAttempts?: number;
   /** How long inbox claims are kept (a TTL index). Default 7 days; null keeps them forever. */
   readonly inboxRetentionMs?: number | null;
+  /**
+   * False only to test what needs no transaction against a compatible server
+   * that has none (FerretDB): the start-up check is skipped, and every
+   * transaction then fails on the server. Never for a service.
+   */
+  readonly requireTransactions?: boolean;
 }
 
 const SEVEN_DAYS_MS = 7 * 24 * 60 * 60 * 1000;
@@ -142,7 +148,9 @@ export class MongoStore implements Store {
       if (!db) throw new StoreError('mongodb: the connection has no database');
       const hello = (await db.admin().command({ hello: 1 })) as HelloReply;
       const problem = transactionSupportProblem(hello);
-      if (problem) throw new StoreError(`LEASH_STORE=mongo: ${problem}`);
+      if (problem && options.requireTransactions !== false) {
+        throw new StoreError(`LEASH_STORE=mongo: ${problem}`);
+      }
       const store = new MongoStore(connection, db, options.transactionAttempts ?? 5);
       await ensureOutboxIndexes(
         store.collections,

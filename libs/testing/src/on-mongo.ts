@@ -17,3 +17,25 @@ export function describeOnMongo(title: string, body: (url: string) => void): voi
     it.skip(`SKIPPED: ${HOW}`, () => undefined);
   });
 }
+
+/**
+ * A describe block for a MongoDB-compatible server without transactions
+ * (FerretDB), named by MONGO_URL_WITHOUT_TRANSACTIONS: the store's parts that
+ * need none. Skipped with one line when it is unset.
+ */
+export function describeOnMongoWithoutTransactions(
+  title: string,
+  body: (url: string) => void,
+): void {
+  const url = process.env.MONGO_URL_WITHOUT_TRANSACTIONS?.trim();
+  if (url) {
+    describe(title, () => body(url));
+    return;
+  }
+  const how =
+    'MONGO_URL_WITHOUT_TRANSACTIONS is unset; start a compatible server without transactions (FerretDB 1.x on SQLite) and export its URL';
+  process.stderr.write(`SKIPPED ${title}: ${how}\n`);
+  describe(title, () => {
+    it.skip(`SKIPPED: ${how}`, () => undefined);
+  });
+}
