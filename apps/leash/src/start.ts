@@ -9,7 +9,8 @@ import {
   type BaseConfig,
   type Environment,
 } from '@leash/config';
-import { openEngines, type Engines } from '@leash/engines';
+import { Logger } from '@nestjs/common';
+import { openEngines, relayErrorLogger, type Engines } from '@leash/engines';
 import {
   OBSERVABILITY_ENV,
   exitOnStartupError,
@@ -106,7 +107,10 @@ export async function startLeash(
   const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });
   // One process, one log stream: name it before a service's logger does.
   leashLogger({ service: 'leash', level: config.LOG_LEVEL });
-  const engines = await openEngines(config, { source: 'leash' });
+  const engines = await openEngines(config, {
+    source: 'leash',
+    onRelayError: relayErrorLogger((line) => new Logger('OutboxRelay').warn(line)),
+  });
   const services: RunningService<unknown>[] = [];
   let audit: RunningService<unknown> | undefined;
   const stopLag = leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? []);

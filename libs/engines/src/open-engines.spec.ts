@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
-import { mongoDatabaseOf, openEngines, storeFileOf } from './open-engines';
+import { mongoDatabaseOf, openEngines, relayErrorLogger, storeFileOf } from './open-engines';
 
 describe('openEngines', () => {
   it('refuses a store directory without an owner, before opening anything', async () => {
@@ -66,5 +66,27 @@ describe('mongoDatabaseOf', () => {
     expect(() =>
       mongoDatabaseOf({ MONGO_URL: undefined, MONGO_DATABASE_PER_SERVICE: false }),
     ).toThrow('LEASH_STORE=mongo needs MONGO_URL');
+  });
+});
+
+describe('relayErrorLogger', () => {
+  it('says what the relay could not publish, once per interval per message', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const log = relayErrorLogger(
+      (line) => lines.push(line),
+      10_000,
+      () => now,
+    );
+    log(new Error('connect ECONNREFUSED'));
+    log(new Error('connect ECONNREFUSED'));
+    log(new Error('topic is unknown'));
+    now = 10_001;
+    log(new Error('connect ECONNREFUSED'));
+    expect(lines).toEqual([
+      'the outbox relay could not publish (it retries): connect ECONNREFUSED',
+      'the outbox relay could not publish (it retries): topic is unknown',
+      'the outbox relay could not publish (it retries): connect ECONNREFUSED',
+    ]);
   });
 });

@@ -302,3 +302,24 @@ function fileIn(file: string): string {
   mkdirSync(dirname(path), { recursive: true });
   return path;
 }
+
+/**
+ * Logs what the outbox relay could not publish, at most once per interval
+ * per message (a bus away for a minute is one line, not hundreds): a relay
+ * that cannot publish holds back every event of its process, and must say so.
+ */
+export function relayErrorLogger(
+  log: (line: string) => void,
+  intervalMs = 10_000,
+  now: () => number = Date.now,
+): (error: unknown) => void {
+  const last = new Map<string, number>();
+  return (error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const at = now();
+    if ((last.get(message) ?? -Infinity) > at - intervalMs) return;
+    last.set(message, at);
+    if (last.size > 100) last.delete(last.keys().next().value!);
+    log(`the outbox relay could not publish (it retries): ${message}`);
+  };
+}

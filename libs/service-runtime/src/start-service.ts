@@ -1,4 +1,5 @@
 import {
+  Logger,
   Module,
   type DynamicModule,
   type INestMicroservice,
@@ -18,7 +19,7 @@ import { leashMetrics, nestLogger } from '@leash/telemetry';
 import { EnginesModule } from './engines.module';
 import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
 import { startObservabilityServer, type ObservabilityServer } from './observability-server';
-import { openEngines, type Engines, type ProcessName } from '@leash/engines';
+import { openEngines, relayErrorLogger, type Engines, type ProcessName } from '@leash/engines';
 import { traceStore } from './traced-store';
 import { untilTheBusAnswers } from './until-the-bus-answers';
 
@@ -73,7 +74,13 @@ export async function startService<E extends EnvSpec>(
   const config = loadConfig(definition.env, { env: options.env, subject: name }) as ConfigOf<E> &
     BaseConfig;
   const observability = loadConfig(OBSERVABILITY_ENV, { env: options.env, subject: name });
-  const engines = options.engines ?? (await openEngines(config, { source: name, owner: name }));
+  const engines =
+    options.engines ??
+    (await openEngines(config, {
+      source: name,
+      owner: name,
+      onRelayError: relayErrorLogger((line) => new Logger('OutboxRelay').warn(line)),
+    }));
   const ownsEngines = options.engines === undefined;
   const root: DynamicModule = {
     module: ServiceRootModule,

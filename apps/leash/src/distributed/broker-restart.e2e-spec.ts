@@ -96,8 +96,14 @@ describeOnKafka('the golden set while the broker stops and starts again', () => 
           // A task left unfinished: the processes' logs say why, and go with the cluster.
           const unfinished = ids.filter((id) => !system.record(id).finished);
           if (unfinished.length > 0) {
+            // Where each stopped: the last event of it the observer saw.
+            const last = unfinished.map((id) => {
+              const events = system.record(id).events;
+              const event = events.at(-1);
+              return `${id} after ${events.length} event(s), last ${event?.type ?? 'none'} from ${event?.source ?? '-'}`;
+            });
             process.stderr.write(
-              `broker-restart: ${unfinished.length} task(s) unfinished (${unfinished.join(', ')}); the processes' logs:\n${system.logTails()}\n`,
+              `broker-restart: ${unfinished.length} task(s) unfinished:\n  ${last.join('\n  ')}\nthe processes' logs:\n${system.logTails()}\n`,
             );
           }
           await stop();
