@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Store } from '@leash/store';
 import type { InboxDesk, QueueItem } from './inbox-desk';
 import {
@@ -157,7 +158,7 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
       if (!allowed.has(origin)) throw new HttpError(403, `requests from ${origin} are refused`);
     }
     const token = request.headers['x-csrf-token'] ?? formToken;
-    if (token !== session.csrfToken)
+    if (typeof token !== 'string' || !sameSecret(token, session.csrfToken))
       throw new HttpError(403, 'missing or wrong CSRF token; reload the page');
   }
 
@@ -345,4 +346,10 @@ export async function startInboxServer(options: InboxServerOptions): Promise<Inb
       server.closeAllConnections();
     },
   };
+}
+
+/** Compares two secrets in constant time (their digests, so lengths leak nothing either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
