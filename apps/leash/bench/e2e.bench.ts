@@ -69,6 +69,8 @@ export interface E2eBenchResult {
   readonly overheadP90Ms: number;
   readonly overheadP99Ms: number;
   readonly overheadMaxMs: number;
+  /** Every step's overhead, in ms, in no particular order: for pooling across runs. */
+  readonly overheadsMs: readonly number[];
   readonly modelP50Ms: number;
   readonly toolP50Ms: number;
   readonly peakRssMb: number;
@@ -78,6 +80,8 @@ export interface E2eBenchResult {
    * apart from how long it waited.
    */
   readonly cpuMsPerTask: number;
+  /** Tool calls made, all tasks together (five a task). */
+  readonly toolCalls: number;
   readonly spansExported: number;
   /** `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB` */
   readonly line: string;
@@ -231,9 +235,11 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     const overheads: number[] = [];
     const models: number[] = [];
     const tools: number[] = [];
+    let toolCalls = 0;
     for (const { model, tool } of timings.values()) {
       for (const [s, e] of model) models.push(e - s);
       for (const [s, e] of tool) tools.push(e - s);
+      toolCalls += tool.length;
       // Model turn k (0-based) proposed tool call k; the steps between calls 1..4 and 2..5.
       for (let k = 1; k < tool.length && k < model.length; k++) {
         const [modelStart, modelEnd] = model[k];
@@ -259,6 +265,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       overheadP90Ms: percentile(sorted, 90),
       overheadP99Ms: p99,
       overheadMaxMs: sorted[sorted.length - 1] ?? NaN,
+      overheadsMs: sorted,
       modelP50Ms: percentile(
         models.sort((a, b) => a - b),
         50,
@@ -269,6 +276,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       ),
       peakRssMb: rss,
       cpuMsPerTask: (cpu.user + cpu.system) / 1000 / tasks,
+      toolCalls,
       spansExported,
       line:
         `e2e: ${(tasks / seconds).toFixed(1)} tasks/s, step overhead p50 ${p50.toFixed(2)} ms ` +
