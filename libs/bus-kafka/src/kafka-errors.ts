@@ -43,3 +43,30 @@ function isEmptyOffsetsAnswer(error: unknown): boolean {
 export function isNotRunning(error: unknown): boolean {
   return /Consumer group was not initialized/.test(String((error as Error | undefined)?.message));
 }
+
+/**
+ * Broker refusals that leave an idempotent producer unable to send again:
+ * its producer id and sequence numbers no longer match the broker's (seen
+ * after a broker restart: every later send fails with an out-of-order
+ * sequence number, for good). kafkajs keeps the producer as it is; only a
+ * new producer (a new producer id, sequences from zero) sends again.
+ */
+const PRODUCER_STATE_LOST = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'DUPLICATE_SEQUENCE_NUMBER',
+]);
+
+export function needsNewProducer(error: unknown): boolean {
+  for (
+    let e = error as { type?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (PRODUCER_STATE_LOST.has(e.type ?? '')) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}

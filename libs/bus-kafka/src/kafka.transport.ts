@@ -23,7 +23,7 @@ import {
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
 import { kafkaClientConfig, type KafkaConnection } from './kafka-connection';
-import { isNotRunning, isSettling } from './kafka-errors';
+import { isNotRunning, isSettling, needsNewProducer } from './kafka-errors';
 import { TopicProvisioner, type TopicShortfall } from './topic-provisioner';
 
 /** Where the adapter reports what an operator should see; defaults to the console. */
@@ -185,6 +185,13 @@ export class KafkaTransport implements BusTransport {
           }
         } catch (error) {
           for (const pending of batch) pending.reject(error);
+          // The broker and this producer disagree on its sequence numbers for good: start a
+          // new one. Senders retry (the outbox relay, in order per key); consumers dedupe.
+          if (needsNewProducer(error)) {
+            this.log.warn(`kafka: the producer is replaced after: ${String(error)}`);
+            this.replaceProducer(producer);
+            break;
+          }
         }
       }
     } finally {
@@ -318,6 +325,12 @@ export class KafkaTransport implements BusTransport {
     await Promise.allSettled(
       clients.map((c) => (c.status === 'fulfilled' && c.value ? c.value.disconnect() : undefined)),
     );
+  }
+
+  /** Forgets the producer (the next send connects a new one) and disconnects it. */
+  private replaceProducer(stale: Producer): void {
+    this.producer = undefined;
+    void stale.disconnect().catch(() => undefined);
   }
 
   private connectedProducer(): Promise<Producer> {
