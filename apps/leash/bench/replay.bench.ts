@@ -10,7 +10,7 @@
  */
 import { GOLDEN_SCENARIOS, goldenTenant } from '../src/eval/golden-set';
 import { LeashUnderTest } from '../src/eval/leash-under-test';
-import { readRecordedRun } from '../src/replay/recorded-run';
+import { recordedWhole } from '../src/replay/recorded-run';
 import { replayRuns, type ReplayReport } from '../src/replay/replay-runs';
 import { waitFor } from '@leash/testing';
 
@@ -46,16 +46,10 @@ async function main(): Promise<void> {
       );
     }
     await system.finished(ids, 120_000);
-    await waitFor(
-      async () => {
-        for (const id of ids) {
-          if ((await readRecordedRun(system.store, id).catch(() => undefined))?.gaps.length !== 0)
-            return undefined;
-        }
-        return true;
-      },
-      { timeoutMs: 60_000, description: 'the audit to hold every golden run whole' },
-    );
+    await waitFor(async () => (await recordedWhole(system.store, ids)) || undefined, {
+      timeoutMs: 60_000,
+      description: 'the audit to hold every golden run whole',
+    });
     console.log(`recorded: ${ids.length} golden runs`);
 
     const alone: number[] = [];

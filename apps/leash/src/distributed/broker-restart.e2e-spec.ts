@@ -84,6 +84,7 @@ describeOnKafka('the golden set while the broker stops and starts again', () => 
           });
           await kafkaScript('stop', env);
           runningAtStop = ids.filter((id) => !system.record(id).finished).length;
+          // Not a wait for an event: how long the broker stays away is the scenario itself.
           await new Promise((resolve) =>
             setTimeout(resolve, Number(process.env.LEASH_OUTAGE_MS ?? 5_000)),
           );

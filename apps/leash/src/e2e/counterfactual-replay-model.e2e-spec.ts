@@ -2,7 +2,7 @@ import { ReleaseCatalog } from '@leash/agents';
 import { createEnvelope } from '@leash/contracts';
 import { waitFor } from '@leash/testing';
 import { LeashUnderTest } from '../eval/leash-under-test';
-import { readRecordedRun } from '../replay/recorded-run';
+import { recordedWhole } from '../replay/recorded-run';
 import { replayRuns } from '../replay/replay-runs';
 import { FakeOpenAi, type ChatRequest, type ChatTurn } from './fake-openai';
 
@@ -57,16 +57,10 @@ describe('leash replay of a model run', () => {
       ),
     );
     // The audit recorder is a consumer of its own: wait until it has the run whole.
-    await waitFor(
-      async () => {
-        const run = await readRecordedRun(system.store, taskId).catch(() => undefined);
-        return run?.gaps.length === 0 ? run : undefined;
-      },
-      {
-        timeoutMs: 60_000,
-        description: 'the audit to record the model run whole',
-      },
-    );
+    await waitFor(async () => (await recordedWhole(system.store, [taskId])) || undefined, {
+      timeoutMs: 60_000,
+      description: 'the audit to record the model run whole',
+    });
   }, 90_000);
 
   afterAll(async () => {

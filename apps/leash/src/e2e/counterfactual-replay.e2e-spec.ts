@@ -4,7 +4,7 @@ import { GOLDEN_SCENARIOS, goldenTenant } from '../eval/golden-set';
 import { LeashUnderTest } from '../eval/leash-under-test';
 import { runCli } from '../cli';
 import type { Terminal } from '../cli/terminal';
-import { readRecordedRun } from '../replay/recorded-run';
+import { recordedWhole } from '../replay/recorded-run';
 import { replayRuns } from '../replay/replay-runs';
 
 /*
@@ -29,16 +29,10 @@ describe('leash replay', () => {
     }
     await system.finished(taskIds, 120_000);
     // The audit recorder is a consumer of its own: wait until it has every run whole.
-    await waitFor(
-      async () => {
-        for (const taskId of taskIds) {
-          const run = await readRecordedRun(system.store, taskId).catch(() => undefined);
-          if (run?.gaps.length !== 0) return undefined;
-        }
-        return true;
-      },
-      { timeoutMs: 30_000, description: 'the audit to record every golden run whole' },
-    );
+    await waitFor(async () => (await recordedWhole(system.store, taskIds)) || undefined, {
+      timeoutMs: 30_000,
+      description: 'the audit to record every golden run whole',
+    });
   }, 180_000);
 
   afterAll(async () => {

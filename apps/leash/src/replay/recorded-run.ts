@@ -289,6 +289,18 @@ function turnsOf(
     }));
 }
 
+/**
+ * Whether the audit holds every one of these runs whole (finished, no gaps):
+ * what a caller that just ran them waits for before replaying them.
+ */
+export async function recordedWhole(store: Store, taskIds: readonly string[]): Promise<boolean> {
+  for (const taskId of taskIds) {
+    const run = await readRecordedRun(store, taskId).catch(() => undefined);
+    if (run?.gaps.length !== 0) return false;
+  }
+  return true;
+}
+
 /** The release as its operator created it, from the audit's copy of the control topic. */
 export async function recordedRelease(
   store: Store,
