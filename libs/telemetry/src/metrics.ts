@@ -22,6 +22,15 @@ export interface ApprovalsWaiting {
   readonly oldestAgeSeconds: number;
 }
 
+/** One tenant's budget today, as the budget service's ledger has it. */
+export interface TenantBudget {
+  readonly tenant: string;
+  /** Settled spend today, in US dollars. */
+  readonly spendUsd: number;
+  /** Used fraction (reserved plus settled over the limit) of each daily cap with a limit. */
+  readonly capsUsed: Readonly<Record<string, number>>;
+}
+
 type Source<T> = () => Promise<T>;
 
 export interface LeashMetrics {
@@ -55,6 +64,8 @@ export interface LeashMetrics {
   addLagSource(source: Source<readonly LagEntry[]>): () => void;
   /** Registers an approvals source (the approvals service's store); returns the unregister. */
   addApprovalsSource(source: Source<ApprovalsWaiting>): () => void;
+  /** Registers a tenant budget source (the budget service's ledger), read at scrape; returns the unregister. */
+  addTenantBudgetSource(source: Source<readonly TenantBudget[]>): () => void;
 }
 
 // Gate decisions take milliseconds; an approval wait is not a gate latency.
@@ -74,9 +85,19 @@ export function resetLeashMetrics(): LeashMetrics {
   return current;
 }
 
+/** `read`, shared by every gauge that asks during one scrape (the gauges collect in one turn). */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let reading: Promise<T> | undefined;
+  return () => {
+    reading ??= read().finally(() => setImmediate(() => (reading = undefined)));
+    return reading;
+  };
+}
+
 function createMetrics(registry: Registry): LeashMetrics {
   const lagSources = new Set<Source<readonly LagEntry[]>>();
   const approvalSources = new Set<Source<ApprovalsWaiting>>();
+  const budgetSources = new Set<Source<readonly TenantBudget[]>>();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'leash_process_' });
 
@@ -99,22 +120,25 @@ function createMetrics(registry: Registry): LeashMetrics {
   });
 
   // One read serves both approval gauges in a scrape.
-  let approvalsRead: Promise<ApprovalsWaiting | undefined> | undefined;
-  const readApprovals = (): Promise<ApprovalsWaiting | undefined> => {
-    approvalsRead ??= (async () => {
-      if (approvalSources.size === 0) return undefined;
-      let count = 0;
-      let oldestAgeSeconds = 0;
-      for (const source of approvalSources) {
-        const waiting = await source().catch(() => undefined);
-        if (!waiting) continue;
-        count += waiting.count;
-        oldestAgeSeconds = Math.max(oldestAgeSeconds, waiting.oldestAgeSeconds);
-      }
-      return { count, oldestAgeSeconds };
-    })().finally(() => setImmediate(() => (approvalsRead = undefined)));
-    return approvalsRead;
-  };
+  const readApprovals = oncePerScrape(async (): Promise<ApprovalsWaiting | undefined> => {
+    if (approvalSources.size === 0) return undefined;
+    let count = 0;
+    let oldestAgeSeconds = 0;
+    for (const source of approvalSources) {
+      const waiting = await source().catch(() => undefined);
+      if (!waiting) continue;
+      count += waiting.count;
+      oldestAgeSeconds = Math.max(oldestAgeSeconds, waiting.oldestAgeSeconds);
+    }
+    return { count, oldestAgeSeconds };
+  });
+
+  // One read serves both tenant budget gauges in a scrape.
+  const readBudgets = oncePerScrape(async (): Promise<readonly TenantBudget[]> => {
+    const budgets: TenantBudget[] = [];
+    for (const source of budgetSources) budgets.push(...(await source().catch(() => [])));
+    return budgets;
+  });
 
   return {
     registry,
@@ -154,12 +178,26 @@ function createMetrics(registry: Registry): LeashMetrics {
       help: "A tenant's settled spend today, in US dollars.",
       labelNames: ['tenant'] as const,
       registers,
+      async collect() {
+        const budgets = await readBudgets();
+        if (budgetSources.size > 0) this.reset();
+        for (const budget of budgets) this.set({ tenant: budget.tenant }, budget.spendUsd);
+      },
     }),
     capUsed: new Gauge({
       name: 'leash_budget_cap_used_ratio',
       help: "A tenant's used fraction of each daily cap (reserved plus settled over the limit).",
       labelNames: ['tenant', 'cap'] as const,
       registers,
+      async collect() {
+        const budgets = await readBudgets();
+        if (budgetSources.size > 0) this.reset();
+        for (const budget of budgets) {
+          for (const [cap, used] of Object.entries(budget.capsUsed)) {
+            this.set({ tenant: budget.tenant, cap }, used);
+          }
+        }
+      },
     }),
     kills: new Counter({
       name: 'leash_kills_total',
@@ -243,6 +281,10 @@ function createMetrics(registry: Registry): LeashMetrics {
     addApprovalsSource(source) {
       approvalSources.add(source);
       return () => approvalSources.delete(source);
+    },
+    addTenantBudgetSource(source) {
+      budgetSources.add(source);
+      return () => budgetSources.delete(source);
     },
   };
 }

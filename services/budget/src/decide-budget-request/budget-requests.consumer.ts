@@ -1,18 +1,16 @@
-import { Controller, Inject } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { BusContext } from '@leash/bus/nest';
 import type { AnyEnvelope } from '@leash/contracts';
-import { STORE } from '@leash/service-runtime';
-import type { Store } from '@leash/store';
 import { gateSpan } from '@leash/telemetry';
-import { refreshTenantGauges } from '../ledger/budget-gauges';
+import { TenantGauges } from '../ledger/budget-gauges';
 import { DecideBudgetRequestUseCase } from './decide-budget-request.usecase';
 
 @Controller()
 export class BudgetRequestsConsumer {
   constructor(
     private readonly decideBudgetRequest: DecideBudgetRequestUseCase,
-    @Inject(STORE) private readonly store: Store,
+    private readonly gauges: TenantGauges,
   ) {}
 
   // Nest types extra handler arguments as unknown; the bus transport passes a BusContext.
@@ -24,6 +22,6 @@ export class BudgetRequestsConsumer {
       this.decideBudgetRequest.execute({ event, attempt }),
     );
     // The reservation id is the request id.
-    await refreshTenantGauges(this.store, event.data.requestId);
+    this.gauges.note(event.tenantId, event.data.requestId);
   }
 }

@@ -13,6 +13,7 @@ import { KILL_SWITCH, type KillSwitch } from '@leash/kill-switch';
 import type { Store } from '@leash/store';
 import { ChargeExpiredReservationsUseCase } from '../charge-expired-reservations/charge-expired-reservations.usecase';
 import { ReservationSweeper } from '../charge-expired-reservations/reservation-sweeper';
+import { TenantGauges } from './budget-gauges';
 import { BudgetRequestsConsumer } from '../decide-budget-request/budget-requests.consumer';
 import { DecideBudgetRequestUseCase } from '../decide-budget-request/decide-budget-request.usecase';
 import { ActionsDecidedConsumer } from '../fund-decided-action/actions-decided.consumer';
@@ -117,6 +118,7 @@ export class LedgerModule {
             }),
         },
         ReservationSweeperHost,
+        TenantGauges,
       ],
       exports: [...USE_CASE_TOKENS, ReservationSweeper],
     };
@@ -133,6 +135,7 @@ export class LedgerModule {
       providers: [
         { provide: STORE, useValue: store },
         ...USE_CASES.map(([token, name]) => ({ provide: token, useValue: useCases[name] })),
+        TenantGauges,
       ],
       exports: USE_CASE_TOKENS,
     };
