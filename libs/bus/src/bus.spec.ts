@@ -165,6 +165,29 @@ describe('createBus', () => {
     ]);
   });
 
+  it('validates once per process: the bytes it published of an envelope it built come back as that envelope', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const delivered: unknown[] = [];
+    await bus.subscribe('g', ['tasks.requested'], async ({ event }) => void delivered.push(event));
+    const built = event();
+    await bus.publish('tasks.requested', built);
+    const sent = transport.sent[0]!.message;
+    // The same bytes (an embedded log's in-memory tail): no parse, no check, the same object.
+    await transport.handler!(record(sent), controls());
+    // The same content in other bytes (from a file or a broker): parsed and checked at the edge.
+    await transport.handler!(record({ ...sent, value: Buffer.from(sent.value) }), controls());
+    expect(delivered[0]).toBe(built);
+    expect(delivered[1]).not.toBe(built);
+    expect(delivered[1]).toEqual(built);
+    // An envelope not built by createEnvelope is not trusted, even from these bytes.
+    const forged = { ...event('task-2'), data: { agent: 'unit', input: 'forged' } };
+    await bus.publish('tasks.requested', forged as typeof built);
+    await transport.handler!(record(transport.sent[1]!.message), controls());
+    // Parsed by the schema: it has the default the forged data lacked.
+    expect(delivered[2]).toEqual({ ...forged, data: { ...forged.data, metadata: {} } });
+  });
+
   it('stops retrying when the partition is lost, and rejects instead of dead-lettering', async () => {
     const transport = new ScriptedTransport();
     const bus = createBus({ transport, source: 'unit', retry: { initialDelayMs: 60_000 } });

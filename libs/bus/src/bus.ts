@@ -14,6 +14,8 @@ import {
   decodeEnvelope,
   deadLetterTopic,
   encodeEnvelope,
+  isValidatedEnvelope,
+  topicOf,
   type AnyEnvelope,
   type Envelope,
   type EventTypeOn,
@@ -68,6 +70,23 @@ export interface BusOptions {
 
 export const DEFAULT_TOPIC_PREFIX = 'leash.';
 export const DEFAULT_PARTITIONS = 8;
+
+/**
+ * Validate once per process: the bytes this process published of an envelope
+ * it validated when it built it (createEnvelope), with that envelope. A
+ * consumer in the same process handed these very bytes back (the embedded
+ * log keeps its newest records in memory) takes the envelope instead of
+ * parsing and checking the data again; bytes from anywhere else (another
+ * process, a broker, a file) are never in here and are checked at the edge.
+ * Events are readonly throughout, so consumers sharing one object is safe.
+ */
+const BUILT_HERE = new WeakMap<Buffer, AnyEnvelope>();
+
+/** The envelope this process built for these bytes, when it did and it travels on `topic`. */
+function builtHere(topic: TopicName, record: TransportRecord): AnyEnvelope | undefined {
+  const envelope = BUILT_HERE.get(record.value);
+  return envelope !== undefined && topicOf(envelope) === topic ? envelope : undefined;
+}
 
 /** The span of a delivery whose handler traces itself: records nothing, parents nothing. */
 const UNTRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -189,6 +208,7 @@ class TransportBus implements Bus {
     });
     propagation.inject(trace.setSpan(parent, span), headers);
     try {
+      if (isValidatedEnvelope(envelope)) BUILT_HERE.set(message.value, envelope as AnyEnvelope);
       const receipt = await this.send(
         topic,
         extra ? { key: message.key, value: message.value, headers } : message,
@@ -320,7 +340,7 @@ class TransportBus implements Bus {
       let event: AnyEnvelope;
       try {
         if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
-        event = decodeEnvelope(topic, record);
+        event = builtHere(topic, record) ?? decodeEnvelope(topic, record);
       } catch (error) {
         // Invalid or unknown events never reach the handler, and never block the partition.
         if (traced) {
