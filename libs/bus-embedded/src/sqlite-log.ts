@@ -233,6 +233,12 @@ export class SqliteLog {
       renewMember: db.prepare<[number, string, string]>(
         'UPDATE bus_members SET expires_at = ? WHERE group_name = ? AND member_id = ?',
       ),
+      othersLive: db
+        .prepare<[number, string, number], number>(
+          `SELECT EXISTS (SELECT 1 FROM bus_members
+                          WHERE (pid != ? OR host != ?) AND expires_at > ?)`,
+        )
+        .pluck(),
       deleteMember: db.prepare<[string, string]>(
         'DELETE FROM bus_members WHERE group_name = ? AND member_id = ?',
       ),
@@ -395,6 +401,11 @@ export class SqliteLog {
 
   bumpGeneration(group: string): void {
     this.q.bumpGeneration.run(group);
+  }
+
+  /** Whether a live member of any group belongs to another process than (pid, host). */
+  othersLive(pid: number, host: string, now: number): boolean {
+    return this.q.othersLive.get(pid, host, now) === 1;
   }
 
   members(group: string): MemberRow[] {

@@ -113,6 +113,14 @@ export class SqliteTransport implements BusTransport, MemberHost {
    * instead of querying for records that are not there.
    */
   private readonly heads = new Map<string, number>();
+  /**
+   * The file's data_version at which `heads` is exact for every partition,
+   * and `flushTopics` for the topics it holds: no other connection has
+   * written since. While it still is, a flush appends at the heads it knows
+   * instead of reading them (and the topics) from the file again.
+   */
+  private exactAt: number | undefined;
+  private readonly flushTopics = new Map<string, TopicRow>();
   /** The newest records appended through this process, per partition, in offset order without gaps. */
   private readonly tails = new Map<string, MessageRow[]>();
   private pendingSends: PendingSend[] = [];
@@ -121,6 +129,13 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private lastDataVersion: number;
   private pollTimer: NodeJS.Timeout | undefined;
   private pollDelayMs = 0;
+  /**
+   * Whether members of another process consume from this file (as of the last
+   * heartbeat). Only then is an answer to our sends likely to come from
+   * outside, worth watching the file closely for; alone, a process's own
+   * sends wake its consumers directly and polling stays slow.
+   */
+  private othersLive: boolean;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<number> | undefined;
@@ -161,7 +176,9 @@ export class SqliteTransport implements BusTransport, MemberHost {
       offThread ? SAFETY_NET_CHECKPOINT_PAGES : 0,
     );
     this.lastDataVersion = this.log.dataVersion();
+    this.othersLive = this.log.othersLive(this.pid, this.host, Date.now());
     this.readHeads();
+    this.exactAt = this.lastDataVersion;
     if (onDisk) {
       this.file = resolvePath(options.filename);
       const peers = LOCAL_PEERS.get(this.file) ?? new Set();
@@ -187,6 +204,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
     for (const spec of topics) {
       const partitions = positive(spec.partitions || this.settings.defaultPartitions, spec.name);
       this.topicCache.set(spec.name, this.log.ensureTopic(topicName(spec.name), partitions, now));
+      this.flushTopics.delete(spec.name); // it may have grown
     }
   }
 
@@ -329,21 +347,29 @@ export class SqliteTransport implements BusTransport, MemberHost {
     let receipts: PublishReceipt[][];
     try {
       receipts = this.log.transaction(() => {
+        // Inside the write lock: nobody can write between this check and the commit.
+        const version = this.log.dataVersion();
+        const exact = version === this.exactAt;
+        if (!exact) this.flushTopics.clear();
         const heads = new Map<string, { topicId: number; part: number; next: number }>();
-        const topics = new Map<string, TopicRow>();
         const out = sends.map(({ topic: name, messages }) => {
-          let topic = topics.get(name);
+          let topic = this.flushTopics.get(name);
           if (!topic) {
             // Read inside the write lock: another process may have grown the topic.
             topic = this.log.topic(name) ?? this.createTopic(name, now);
-            topics.set(name, topic);
+            this.flushTopics.set(name, topic);
           }
           return messages.map((message): PublishReceipt => {
             const part = partitionOf(message.key, topic.partitions);
             const key = partitionKey(topic.id, part);
             let head = heads.get(key);
             if (!head) {
-              head = { topicId: topic.id, part, next: this.log.nextOffset(topic.id, part) };
+              const known = exact ? this.heads.get(key) : undefined;
+              head = {
+                topicId: topic.id,
+                part,
+                next: known ?? this.log.nextOffset(topic.id, part),
+              };
               heads.set(key, head);
             }
             const offset = head.next++;
@@ -367,6 +393,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
         return out;
       });
     } catch (error) {
+      this.exactAt = undefined;
       for (const send of sends) send.reject(error);
       // Commits are only an optimisation of redelivery; keep the newest and retry shortly.
       for (const [worker, next] of commits) {
@@ -379,7 +406,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
       return;
     }
     for (const [key, row] of appended) this.remember(key, row);
-    if (sends.length > 0) this.quickenPolling();
+    if (sends.length > 0 && this.othersLive) this.quickenPolling();
     sends.forEach((send, i) => send.resolve(receipts[i]));
     for (const worker of fenced) worker.member.fenced(worker);
     if (advanced.size > 0) {
@@ -564,8 +591,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
     }
     if (version === this.lastDataVersion) return false;
     this.lastDataVersion = version;
+    this.exactAt = undefined;
     try {
       this.readHeads();
+      this.exactAt = version;
     } catch (error) {
       // Forget what we knew: consumers query the file until the next poll reads the heads.
       this.heads.clear();
@@ -596,6 +625,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
       this.log.transaction(() => {
         for (const member of this.members) if (member.beat(now)) due.push(member);
       });
+      this.othersLive = this.log.othersLive(this.pid, this.host, now);
     } catch (error) {
       this.report(error, 'heartbeat');
       return;
