@@ -48,7 +48,7 @@ export default [
             // The composition root picks adapters from config.
             {
               sourceTag: 'type:engines',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:port', ...everyLayer],
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:port', 'type:sqlite', ...everyLayer],
             },
             // A service process's runtime (Nest wiring, start-up, shutdown) on the engines it opens.
             {

@@ -41,6 +41,7 @@ import {
   type AgentLoop,
   type ModelPort,
 } from '@leash/service-planner';
+import { startSqliteCensus, type SqliteCensus, type SqliteCensusCounts } from '@leash/engines';
 import { startTelemetry } from '@leash/telemetry';
 
 const SCENARIO = 'it-helpdesk.five-lookups';
@@ -83,6 +84,13 @@ export interface E2eBenchResult {
   /** Tool calls made, all tasks together (five a task). */
   readonly toolCalls: number;
   readonly spansExported: number;
+  /**
+   * The SQL the embedded engines ran from the first submission to the last
+   * tasks.finished (this thread's connections), and the same per step (five a task).
+   */
+  readonly census: SqliteCensusCounts;
+  readonly statementsPerStep: number;
+  readonly commitsPerStep: number;
   /** `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB` */
   readonly line: string;
 }
@@ -146,6 +154,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     return found;
   };
   let subscription: Subscription | undefined;
+  let census: SqliteCensus | undefined;
   try {
     // Instrument the running services: the model adapter and the tool, nothing else.
     const service = (name: string) => {
@@ -193,6 +202,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     log(
       `e2e bench: ${tasks} tasks of 5 tool calls, ${concurrency} in flight, tracing ${options.tracing ? 'on' : 'off'}`,
     );
+    census = startSqliteCensus();
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
     let submitted = 0;
@@ -226,6 +236,8 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
+    const counted = census.counts();
+    census.stop();
     if (failed.length > 0) {
       throw new Error(
         `${failed.length} task(s) did not succeed, e.g. ${failed.slice(0, 3).join('; ')}`,
@@ -278,16 +290,30 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       cpuMsPerTask: (cpu.user + cpu.system) / 1000 / tasks,
       toolCalls,
       spansExported,
+      census: counted,
+      statementsPerStep: counted.statements / (tasks * 5),
+      commitsPerStep: counted.commits / (tasks * 5),
       line:
         `e2e: ${(tasks / seconds).toFixed(1)} tasks/s, step overhead p50 ${p50.toFixed(2)} ms ` +
         `p99 ${p99.toFixed(2)} ms, rss ${rss.toFixed(0)} MB`,
     };
     return result;
   } finally {
+    census?.stop();
     await subscription?.close();
     await leash.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `bus.db 120.1/8.00, store.db ...`: statements/commits per step, by file name. */
+function censusByFile(census: SqliteCensusCounts, steps: number): string {
+  return Object.entries(census.byFile)
+    .map(
+      ([file, { statements, commits }]) =>
+        `${file.replace(/^.*\//, '')} ${(statements / steps).toFixed(1)}/${(commits / steps).toFixed(2)}`,
+    )
+    .join(', ');
 }
 
 function arg(name: string): string | undefined {
@@ -312,6 +338,8 @@ async function main(): Promise<void> {
       `model p50 ${result.modelP50Ms.toFixed(3)} ms, tool p50 ${result.toolP50Ms.toFixed(3)} ms; ` +
       `${result.cpuMsPerTask.toFixed(1)} ms CPU per task` +
       `${result.spansExported ? `; ${result.spansExported} spans exported` : ''}\n` +
+      `census: ${result.statementsPerStep.toFixed(1)} SQL statements and ` +
+      `${result.commitsPerStep.toFixed(2)} commits per step (${censusByFile(result.census, result.tasks * 5)})\n` +
       `targets: ${targets.join(', ')}\n${result.line}\n`,
   );
   // The embedded engines' timers do not all unref; the run is over.

@@ -1,0 +1,30 @@
+import { runE2eBench } from '../bench/e2e.bench';
+
+/*
+ * The SQL a step costs on the embedded engines, counted (not timed): the
+ * census `npm run bench:e2e` prints. A step is seven durable hops; each
+ * statement and commit on the way is CPU the control plane spends. These
+ * ceilings are what landed main measured (issue 21) plus a few percent for
+ * timers (heartbeats, polls) that run while the tasks do; a change that
+ * adds statements to the hot path fails here instead of creeping in.
+ * Lower them when a change takes statements away.
+ */
+const CEILING = {
+  /** Measured 346-348 with 8 tasks, one in flight. */
+  statementsPerStep: 365,
+  /** Measured 26.5-26.7: with one task in flight, nothing shares a commit. */
+  commitsPerStep: 28,
+};
+
+describe('the SQL census of a step (one task in flight, every gate on)', () => {
+  it(`stays under ${CEILING.statementsPerStep} statements and ${CEILING.commitsPerStep} commits per step`, async () => {
+    const result = await runE2eBench({ tasks: 8, concurrency: 1, log: () => undefined });
+    expect(result.toolCalls).toBe(8 * 5);
+    // Counted at all: the census saw both files.
+    expect(Object.keys(result.census.byFile).map((file) => file.replace(/^.*\//, ''))).toEqual(
+      expect.arrayContaining(['bus.db', 'store.db']),
+    );
+    expect(result.statementsPerStep).toBeLessThanOrEqual(CEILING.statementsPerStep);
+    expect(result.commitsPerStep).toBeLessThanOrEqual(CEILING.commitsPerStep);
+  });
+});
