@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { AgentCatalog, REFERENCE_AGENTS, REFERENCE_TOOLS } from '@leash/agents';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
-import { openEngines } from '@leash/engines';
+import { openEngines, startSqliteCensus } from '@leash/engines';
 import { listenOnBus } from '@leash/bus/nest';
 import { DecisionsModule, PolicyEvaluator, createPolicyGate } from '@leash/service-policy';
 import {
@@ -304,12 +304,26 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
     );
     const burstStart = performance.now();
     const burstCpu = process.cpuUsage();
+    const census = startSqliteCensus();
     for (let i = 0; i < BURST; i++) void propose();
     await settle(300_000);
     const perSecond = (funded / (performance.now() - burstStart)) * 1000;
     // CPU of this process per action: unlike actions/s, barely moved by other jobs on the machine.
     const cpu = process.cpuUsage(burstCpu);
+    const counted = census.counts();
+    census.stop();
     const cpuPerAction = (cpu.user + cpu.system) / 1000 / Math.max(funded, 1);
+    const perAction = (n: number) => (n / Math.max(funded, 1)).toFixed(2);
+    console.log(
+      `census of the burst: ${perAction(counted.statements)} SQL statements and ${perAction(counted.commits)} commits per action (` +
+        Object.entries(counted.byFile)
+          .map(
+            ([file, c]) =>
+              `${file.replace(/^.*\//, '')} ${perAction(c.statements)}/${perAction(c.commits)}`,
+          )
+          .join(', ') +
+        ')',
+    );
     console.log(
       `proposed->funded throughput: ${funded} funded of ${BURST} in a burst, ${perSecond.toFixed(0)} actions/s, ${cpuPerAction.toFixed(2)} ms CPU per action` +
         (rejected > 0
