@@ -30,6 +30,8 @@ const QUERY_CACHE_LIMIT = 256;
 /** Prepared statements of one aggregate's table, made once the table exists. */
 export class AggregateTable {
   readonly get: Statement;
+  /** [version, ...index column values, body] of one row: a read inside a unit that may write it back. */
+  private readonly getCurrent: Statement;
   readonly version: Statement;
   readonly delete: Statement;
   readonly deleteVersioned: Statement;
@@ -50,6 +52,7 @@ export class AggregateTable {
   ) {
     const t = quote(tableOf(aggregate));
     this.get = db.prepare(`SELECT id, version, body FROM ${t} WHERE id = ?`);
+    this.getCurrent = db.prepare(currentSql(aggregate, fields, true)).raw(true);
     this.version = db.prepare(`SELECT version FROM ${t} WHERE id = ?`).pluck();
     this.insertRow = db.prepare(insertSql(aggregate, fields));
     this.current = db.prepare(currentSql(aggregate, fields)).raw(true);
@@ -63,13 +66,32 @@ export class AggregateTable {
   }
 
   /**
+   * The row as `current` has it ([version, ...index column values]) and its
+   * body, in one statement: what a unit of work reads when it may replace
+   * the document later, so the replace need not read the row again.
+   */
+  read(id: string): { readonly current: SqlValue[]; readonly body: string } | undefined {
+    const row = this.getCurrent.get(id) as SqlValue[] | undefined;
+    if (!row) return undefined;
+    return { current: row.slice(0, -1), body: row[row.length - 1] as string };
+  }
+
+  /**
    * Replaces the document's body, and the index columns whose values
    * changed, none other: SQLite rewrites an index only when its columns are
-   * set. Returns the new version; undefined when there is no such document.
-   * Throws ConcurrencyError when it is not at `expected`.
+   * set. `known`: the row as this unit of work last read or wrote it (the
+   * write lock held since), instead of reading it again. Returns the row as
+   * it is now ([version, ...index column values]); undefined when there is no
+   * such document. Throws ConcurrencyError when it is not at `expected`.
    */
-  replace(id: string, text: string, doc: unknown, expected?: number): number | undefined {
-    const row = this.current.get(id) as SqlValue[] | undefined;
+  replace(
+    id: string,
+    text: string,
+    doc: unknown,
+    expected?: number,
+    known?: readonly SqlValue[],
+  ): SqlValue[] | undefined {
+    const row = known ?? (this.current.get(id) as SqlValue[] | undefined);
     if (!row) return undefined;
     const version = row[0] as number;
     if (expected !== undefined && version !== expected) {
@@ -79,7 +101,7 @@ export class AggregateTable {
     const changed: number[] = [];
     for (let i = 0; i < values.length; i++) if (values[i] !== row[i + 1]) changed.push(i);
     this.updateOf(changed).run(text, ...changed.map((i) => values[i]), id);
-    return version + 1;
+    return [version + 1, ...values];
   }
 
   /** `doc`: a document its aggregate's schema accepted, so a plain object. */

@@ -19,7 +19,23 @@ import {
 } from '@leash/store';
 import type { AggregateTable, AggregateTables } from './aggregate-tables';
 import type { GroupCommit, TxState } from './group-commit';
-import { queryParams } from './sqlite-sql';
+import { queryParams, type SqlValue } from './sqlite-sql';
+
+/**
+ * Per unit of work: the rows it read or wrote ([version, ...index column
+ * values]), by table and id. The unit holds the write lock from its first
+ * statement to its last, so a row it saw is the row in the file until it
+ * changes it itself; a replace then needs no read of its own.
+ */
+const SEEN = new WeakMap<TxState, Map<AggregateTable, Map<string, SqlValue[]>>>();
+
+function seenIn(state: TxState, table: AggregateTable): Map<string, SqlValue[]> {
+  let tables = SEEN.get(state);
+  if (!tables) SEEN.set(state, (tables = new Map()));
+  let rows = tables.get(table);
+  if (!rows) tables.set(table, (rows = new Map()));
+  return rows;
+}
 
 /*
  * The repository of one aggregate over its table: inside a transaction, or
@@ -57,10 +73,20 @@ export function sqliteRepository<A extends AnyAggregate>(
         : readDocument(aggregate, row.id, raw),
     };
   };
+  // Inside a transaction, what the unit saw of each row; outside, nothing is kept.
+  const seen = (table: AggregateTable) => (state ? seenIn(state, table) : undefined);
   const ops = {
     get: (table: AggregateTable, id: string): Stored<T> | undefined => {
-      const row = table.get.get(checkId(aggregate, id)) as Row | undefined;
-      return row && stored(row);
+      checkId(aggregate, id);
+      const rows = seen(table);
+      if (!rows) {
+        const row = table.get.get(id) as Row | undefined;
+        return row && stored(row);
+      }
+      const read = table.read(id);
+      if (!read) return undefined;
+      rows.set(id, read.current);
+      return stored({ id, version: read.current[0] as number, body: read.body });
     },
     insert: (table: AggregateTable, input: unknown): Stored<T> => {
       const inserted = ops.insertIfAbsent(table, input);
@@ -78,19 +104,25 @@ export function sqliteRepository<A extends AnyAggregate>(
       checkVersion(aggregate, expected);
       const { id, doc } = prepareDocument(aggregate, input);
       const text = JSON.stringify(doc);
-      if (table.replace(id, text, doc, expected) === undefined) {
-        throw new NotFoundError(aggregate.name, id);
-      }
+      const rows = seen(table);
+      const now = table.replace(id, text, doc, expected, rows?.get(id));
+      if (now === undefined) throw new NotFoundError(aggregate.name, id);
+      rows?.set(id, now);
       written.remember(aggregate, id, text);
       return { id, version: expected + 1, doc };
     },
     upsert: (table: AggregateTable, input: unknown): Stored<T> => {
       const { id, doc } = prepareDocument(aggregate, input);
       const text = JSON.stringify(doc);
-      let version = table.replace(id, text, doc);
-      if (version === undefined) {
+      const rows = seen(table);
+      const now = table.replace(id, text, doc, undefined, rows?.get(id));
+      let version: number;
+      if (now === undefined) {
         table.insert(id, text, doc);
         version = 1;
+      } else {
+        rows?.set(id, now);
+        version = now[0] as number;
       }
       written.remember(aggregate, id, text);
       return { id, version, doc };
@@ -98,6 +130,7 @@ export function sqliteRepository<A extends AnyAggregate>(
     delete: (table: AggregateTable, id: string, expected?: number): boolean => {
       checkId(aggregate, id);
       written.delete(aggregate, id);
+      seen(table)?.delete(id);
       if (expected === undefined) return table.delete.run(id).changes === 1;
       checkVersion(aggregate, expected);
       if (table.deleteVersioned.run(id, expected).changes === 1) return true;

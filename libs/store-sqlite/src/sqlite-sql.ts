@@ -100,12 +100,17 @@ export function updateSql(
   return `UPDATE ${quote(tableOf(aggregate))} SET ${sets.join(', ')} WHERE id = ?`;
 }
 
-/** The stored version and index column values of one document, in `fields` order after the version. */
+/** The stored version and index column values of one document, in `fields` order after the version (then the body, `withBody`). */
 export function currentSql(
   aggregate: Pick<AnyAggregate, 'name'>,
   fields: readonly string[],
+  withBody = false,
 ): string {
-  const columns = ['version', ...fields.map((f) => quote(columnOf(f)))];
+  const columns = [
+    'version',
+    ...fields.map((f) => quote(columnOf(f))),
+    ...(withBody ? ['body'] : []),
+  ];
   return `SELECT ${columns.join(', ')} FROM ${quote(tableOf(aggregate))} WHERE id = ?`;
 }
 

@@ -12,6 +12,7 @@ import {
   defineAggregate,
 } from '@leash/store';
 import { describeStoreContract, type OpenedStore } from '@leash/contract-suites';
+import { startSqliteCensus } from '@leash/sqlite-wal';
 import { waitFor } from '@leash/testing';
 import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite.store';
 
@@ -329,6 +330,39 @@ describe('sqlite store', () => {
       NotFoundError,
     );
     expect(await ids(9)).toEqual([]);
+  });
+
+  it('replaces a document a transaction read without reading its row again, index columns in step', async () => {
+    const store = await connect();
+    const repo = store.repository(indexed);
+    await repo.insert({ counterId: 'a', value: 1 });
+    await repo.insert({ counterId: 'b', value: 5 });
+    const census = startSqliteCensus();
+    try {
+      await store.transaction(async (tx) => {
+        const txRepo = tx.repository(indexed);
+        const a = (await txRepo.get('a'))!;
+        await txRepo.update({ counterId: 'a', value: 2 }, a.version); // the indexed value changes
+        await txRepo.update({ counterId: 'a', value: 3 }, a.version + 1); // again, from what it wrote
+        const b = (await txRepo.get('b'))!;
+        await txRepo.upsert({ counterId: 'b', value: b.doc.value }); // an upsert that changes no column
+        await expect(txRepo.update({ counterId: 'b', value: 7 }, 1)).rejects.toBeInstanceOf(
+          ConcurrencyError,
+        );
+      });
+    } finally {
+      census.stop();
+    }
+    const statements = Object.values(census.counts().byFile).reduce((n, f) => n + f.statements, 0);
+    // BEGIN, SAVEPOINT, 2 reads, 3 updates, RELEASE, COMMIT and the two busy_timeout PRAGMAs: no read before a write.
+    expect(statements).toBe(11);
+    const ids = async (value: number) => (await repo.find({ where: { value } })).map((f) => f.id);
+    expect(await ids(1)).toEqual([]);
+    expect(await ids(2)).toEqual([]);
+    expect(await ids(3)).toEqual(['a']);
+    expect(await ids(5)).toEqual(['b']);
+    expect((await repo.get('a'))?.version).toBe(3);
+    expect((await repo.get('b'))?.version).toBe(2);
   });
 
   it('turns the generated index columns of an older store into plain ones, rows included', async () => {
