@@ -83,7 +83,10 @@ function isBusy(error: unknown): boolean {
  * transaction. Across connections (processes) SQLite's write lock serialises
  * writers; we wait for it asynchronously rather than through busy_timeout,
  * which would block the event loop and with it the holder if it lives in
- * this process.
+ * this process. So the connection's busy_timeout is 0 for good: a BEGIN or
+ * a read that meets a lock fails at once and is tried again after a pause.
+ * (In WAL mode a read meets one only while another connection recovers the
+ * file; statements inside BEGIN IMMEDIATE hold the lock already.)
  */
 export class GroupCommit {
   private readonly lock = new AsyncLock();
@@ -93,14 +96,7 @@ export class GroupCommit {
   private closing?: Promise<void>;
   private closed = false;
   private readonly s: Record<
-    | 'begin'
-    | 'commit'
-    | 'rollback'
-    | 'savepoint'
-    | 'releaseSavepoint'
-    | 'rollbackToSavepoint'
-    | 'busyNow'
-    | 'busyWait',
+    'begin' | 'commit' | 'rollback' | 'savepoint' | 'releaseSavepoint' | 'rollbackToSavepoint',
     Statement
   >;
 
@@ -116,9 +112,8 @@ export class GroupCommit {
       savepoint: db.prepare('SAVEPOINT member'),
       releaseSavepoint: db.prepare('RELEASE member'),
       rollbackToSavepoint: db.prepare('ROLLBACK TO member'),
-      busyNow: db.prepare('PRAGMA busy_timeout = 0'),
-      busyWait: db.prepare(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs)}`),
     };
+    db.pragma('busy_timeout = 0');
   }
 
   /** True once close() has been called. */
@@ -192,6 +187,10 @@ export class GroupCommit {
    * none it is a plain autocommit read that takes no write lock.
    */
   async read<T>(fn: () => T): Promise<T> {
+    return this.whenFree(() => this.readOnce(fn));
+  }
+
+  private async readOnce<T>(fn: () => T): Promise<T> {
     this.checkEntry();
     const release = await this.lock.acquire();
     let group: CommitGroup | undefined;
@@ -250,25 +249,29 @@ export class GroupCommit {
   }
 
   /** Takes the write lock of the file, waiting for other connections without blocking the event loop. */
-  private async begin(): Promise<void> {
+  private begin(): Promise<void> {
+    return this.whenFree(() => void this.s.begin.run());
+  }
+
+  /**
+   * Runs `attempt` until it does not meet another connection's lock, pausing
+   * in between (with jitter, so competing processes do not retry in
+   * lockstep); past the busy timeout, a transient StoreBusyError.
+   */
+  private async whenFree<T>(attempt: () => T | Promise<T>): Promise<T> {
     const deadline = Date.now() + this.options.busyTimeoutMs;
     let delay = 1;
     for (;;) {
-      this.s.busyNow.run();
       try {
-        this.s.begin.run();
-        return;
+        return await attempt();
       } catch (error) {
         if (!isBusy(error)) throw error;
-      } finally {
-        this.s.busyWait.run();
       }
       if (Date.now() >= deadline) {
         throw new StoreBusyError(
           `sqlite: another connection held the write lock for over ${this.options.busyTimeoutMs} ms`,
         );
       }
-      // Jitter keeps competing processes from retrying in lockstep.
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 2, 50);
     }
