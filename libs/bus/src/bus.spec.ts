@@ -178,6 +178,10 @@ describe('createBus', () => {
     // The same content in other bytes (from a file or a broker): parsed and checked at the edge.
     await transport.handler!(record({ ...sent, value: Buffer.from(sent.value) }), controls());
     expect(delivered[0]).toBe(built);
+    // Shared by every consumer in the process, so frozen to the leaves: nobody changes it for the others.
+    expect(() => {
+      (built.data as { input: string }).input = 'changed';
+    }).toThrow(TypeError);
     expect(delivered[1]).not.toBe(built);
     expect(delivered[1]).toEqual(built);
     // An envelope not built by createEnvelope is not trusted, even from these bytes.

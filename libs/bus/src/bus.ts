@@ -78,9 +78,20 @@ export const DEFAULT_PARTITIONS = 8;
  * log keeps its newest records in memory) takes the envelope instead of
  * parsing and checking the data again; bytes from anywhere else (another
  * process, a broker, a file) are never in here and are checked at the edge.
- * Events are readonly throughout, so consumers sharing one object is safe.
+ * The envelope is frozen, deeply, before it is shared: consumers in several
+ * groups get the one object, and a change by one would reach the others.
  */
 const BUILT_HERE = new WeakMap<Buffer, AnyEnvelope>();
+
+/** Freezes `value` and everything it holds; returns it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    if (ArrayBuffer.isView(value)) return value; // event data is JSON: none, but they cannot be frozen
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
 
 /** The envelope this process built for these bytes, when it did and it travels on `topic`. */
 function builtHere(topic: TopicName, record: TransportRecord): AnyEnvelope | undefined {
@@ -208,7 +219,9 @@ class TransportBus implements Bus {
     });
     propagation.inject(trace.setSpan(parent, span), headers);
     try {
-      if (isValidatedEnvelope(envelope)) BUILT_HERE.set(message.value, envelope as AnyEnvelope);
+      if (isValidatedEnvelope(envelope)) {
+        BUILT_HERE.set(message.value, deepFreeze(envelope as AnyEnvelope));
+      }
       const receipt = await this.send(
         topic,
         extra ? { key: message.key, value: message.value, headers } : message,
