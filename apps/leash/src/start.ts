@@ -265,8 +265,10 @@ export async function launchLeash(
 ): Promise<LaunchedLeash> {
   const services = SERVICES.map(([name]) => name);
   const threads = launchThreads(given);
+  // Signing keys first, once: every thread then holds the same ones (made anew for a store in memory).
+  const { env } = withDevSigningKeys(given);
   if (threads === 1) {
-    const leash = await startLeash(given);
+    const leash = await startLeash(env);
     return {
       config: leash.config,
       engines: leash.engines,
@@ -274,7 +276,7 @@ export async function launchLeash(
       placement: [LEASH_PROCESSES],
       main: {
         config: leash.config,
-        env: withDevSigningKeys(given).env,
+        env,
         engines: leash.engines,
         services: leash.services,
         audit: leash.audit,
@@ -285,8 +287,6 @@ export async function launchLeash(
       stop: leash.stop,
     };
   }
-  // Signing keys first, once: every thread then holds the same ones.
-  const { env } = withDevSigningKeys(given);
   const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });
   const workers = await startLeashWorkers({
     threads,
