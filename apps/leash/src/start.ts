@@ -341,6 +341,33 @@ async function main(): Promise<void> {
   const env = inboxLauncherEnv(launcherEnv(process.env));
   const demo = demoEnabled(env);
   const leash = await launchLeash(env);
+  const sayError = (line: string) => process.stderr.write(`${line}\n`);
+  // What is open by the time a stop comes: a failing worker may stop the launcher mid-start.
+  const open: {
+    inbox?: Awaited<ReturnType<typeof launchInbox>>;
+    demo?: { close(): Promise<void> };
+  } = {};
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      try {
+        await open.demo?.close();
+        await open.inbox?.close();
+        await leash.stop();
+      } finally {
+        await telemetry.shutdown();
+      }
+    })());
+  // No half a system: a worker thread that fails stops the launcher, saying why, even mid-start.
+  void leash.failed.then(async (error) => {
+    sayError(`Leash is stopping: ${error.stack ?? error.message}`);
+    await stopAll().catch((stopError: unknown) =>
+      sayError(
+        `and did not stop cleanly: ${stopError instanceof Error ? stopError.message : String(stopError)}`,
+      ),
+    );
+    process.exit(1);
+  });
   const inbox = await launchInbox(
     leash.engines,
     withDevSigningKeys(env).env,
@@ -373,34 +400,15 @@ async function main(): Promise<void> {
   // A kill outlives a restart: say so, or new tasks die at once with no visible cause.
   for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
   if (!demo) for (const line of NEXT_STEPS) say(line);
-  const running = demo
+  open.inbox = inbox;
+  open.demo = demo
     ? await runDemo(sharedEngines(leash.engines), {
         out: say,
         color: process.stdout.isTTY === true && !process.env.NO_COLOR,
         ...(demoKeysDir !== undefined ? { reviewerKeysDir: demoKeysDir } : {}),
       })
     : undefined;
-  const stopAll = async () => {
-    try {
-      await running?.close();
-      await inbox.close();
-      await leash.stop();
-    } finally {
-      await telemetry.shutdown();
-    }
-  };
-  const sayError = (line: string) => process.stderr.write(`${line}\n`);
   stopOnSignal(stopAll, { logger: { log: say, warn: say, error: sayError } });
-  // No half a system: a worker thread that fails stops the launcher, saying why.
-  void leash.failed.then(async (error) => {
-    sayError(`Leash is stopping: ${error.stack ?? error.message}`);
-    await stopAll().catch((stopError: unknown) =>
-      sayError(
-        `and did not stop cleanly: ${stopError instanceof Error ? stopError.message : String(stopError)}`,
-      ),
-    );
-    process.exit(1);
-  });
 }
 
 if (require.main === module) main().catch(exitOnStartupError);
