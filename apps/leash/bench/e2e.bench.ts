@@ -24,28 +24,28 @@
  * Tasks are offered with at most `concurrency` in flight (default 32), each
  * in one of 100 tenants (daily caps and rate limits are per tenant).
  *
- *   npm run bench:e2e [-- --tasks 1000 --concurrency 32 --tracing]
+ * `--workers N` runs the launcher on N threads (LEASH_WORKERS); the model and
+ * the tool are timed in whichever thread runs them (e2e-bench.instrument.ts).
+ * `--workers 1,2 --rounds 3` runs each count in a child process of its own
+ * (so each has its own peak RSS and CPU), interleaved round by round, and
+ * prints every run and the median per count.
+ *
+ *   npm run bench:e2e [-- --tasks 1000 --concurrency 32 --tracing --workers 1,2 --rounds 3]
  *
  * The last line is `e2e: <n> tasks/s, step overhead p50 <x> ms p99 <y> ms, rss <m> MB`.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Subscription } from '@leash/bus';
-import { EXECUTION, type Execution } from '@leash/service-executor';
-import {
-  AGENT_LOOP,
-  REFERENCE_SCENARIOS,
-  scenarioTask,
-  type AgentLoop,
-  type ModelPort,
-} from '@leash/service-planner';
 import { startSqliteCensus, type SqliteCensus, type SqliteCensusCounts } from '@leash/engines';
+import { REFERENCE_SCENARIOS, scenarioTask } from '@leash/service-planner';
 import { startTelemetry } from '@leash/telemetry';
+import { collectTimings, instrumentThread } from './e2e-bench.instrument';
 
 const SCENARIO = 'it-helpdesk.five-lookups';
-const TOOL = 'search_kb';
 const TENANTS = 100;
 
 export interface E2eBenchOptions {
@@ -58,11 +58,14 @@ export interface E2eBenchOptions {
   readonly tracing?: boolean;
   /** Tasks in flight at once. */
   readonly concurrency?: number;
+  /** Threads the launcher runs the services on (LEASH_WORKERS). Default 1. */
+  readonly workers?: number;
   readonly log?: (line: string) => void;
 }
 
 export interface E2eBenchResult {
   readonly tasks: number;
+  readonly workers: number;
   readonly seconds: number;
   readonly tasksPerSecond: number;
   readonly steps: number;
@@ -135,57 +138,38 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
       'runE2eBench({ tracing: false }): OTEL_EXPORTER_OTLP_ENDPOINT is set; unset it to measure untraced',
     );
   }
-  const { startLeash } = await import('../src/start');
+  const { launchLeash } = await import('../src/start');
+  const workers = options.workers ?? 1;
 
   const scenario = REFERENCE_SCENARIOS.find((s) => s.id === SCENARIO);
   if (!scenario) throw new Error(`no scenario ${SCENARIO}`);
   const dir = mkdtempSync(join(tmpdir(), 'leash-e2e-bench-'));
-  const leash = await startLeash({
-    ...process.env,
-    LOG_LEVEL: 'error',
-    LEASH_DEMO: 'false',
-    LEASH_BUS_FILE: join(dir, 'bus.db'),
-    LEASH_STORE_FILE: join(dir, 'store.db'),
-  });
   const timings = new Map<string, Timing>();
-  const timing = (taskId: string) => {
+  const stopCollecting = collectTimings(([taskId, what, start, end]) => {
     let found = timings.get(taskId);
     if (!found) timings.set(taskId, (found = { model: [], tool: [] }));
-    return found;
-  };
+    found[what].push([start, end]);
+  });
+  const leash = await launchLeash(
+    {
+      ...process.env,
+      LOG_LEVEL: 'error',
+      LEASH_DEMO: 'false',
+      LEASH_BUS_FILE: join(dir, 'bus.db'),
+      LEASH_STORE_FILE: join(dir, 'store.db'),
+      LEASH_WORKERS: String(workers),
+    },
+    { instrument: join(__dirname, `e2e-bench.instrument${extname(__filename)}`) },
+  ).catch((error: unknown) => {
+    stopCollecting();
+    throw error;
+  });
   let subscription: Subscription | undefined;
   let census: SqliteCensus | undefined;
   try {
     // Instrument the running services: the model adapter and the tool, nothing else.
-    const service = (name: string) => {
-      const found = leash.services.find((s) => s.name === name);
-      if (!found) throw new Error(`the launcher runs no ${name}`);
-      return found;
-    };
-    const loop = service('planner').app.get<AgentLoop>(AGENT_LOOP);
-    const inner = loop.deps.model;
-    const timed: ModelPort = {
-      ...inner,
-      complete: async (request) => {
-        const start = performance.now();
-        try {
-          return await inner.complete(request);
-        } finally {
-          if (request.task) timing(request.task.taskId).model.push([start, performance.now()]);
-        }
-      },
-    };
-    (loop.deps as { model: ModelPort }).model = timed;
-    service('executor')
-      .app.get<Execution>(EXECUTION)
-      .registry.wrap(TOOL, (run) => async (args, ctx) => {
-        const start = performance.now();
-        try {
-          return await run(args, ctx);
-        } finally {
-          timing(ctx.taskId).tool.push([start, performance.now()]);
-        }
-      });
+    // The worker threads did the same with theirs as they started.
+    instrumentThread(leash.main);
 
     const bus = leash.engines.bus;
     const done = new Set<string>();
@@ -200,7 +184,8 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     });
 
     log(
-      `e2e bench: ${tasks} tasks of 5 tool calls, ${concurrency} in flight, tracing ${options.tracing ? 'on' : 'off'}`,
+      `e2e bench: ${tasks} tasks of 5 tool calls, ${concurrency} in flight, tracing ${options.tracing ? 'on' : 'off'}, ` +
+        `${workers} thread(s)${leash.placement.length > 1 ? ` (${leash.placement.map((share) => share.join(' ')).join(' | ')})` : ''}`,
     );
     census = startSqliteCensus();
     const started = performance.now();
@@ -249,6 +234,9 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     const tools: number[] = [];
     let toolCalls = 0;
     for (const { model, tool } of timings.values()) {
+      // Timings from other threads may arrive out of order.
+      model.sort((a, b) => a[0] - b[0]);
+      tool.sort((a, b) => a[0] - b[0]);
       for (const [s, e] of model) models.push(e - s);
       for (const [s, e] of tool) tools.push(e - s);
       toolCalls += tool.length;
@@ -270,6 +258,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     }
     const result: E2eBenchResult = {
       tasks,
+      workers,
       seconds,
       tasksPerSecond: tasks / seconds,
       steps: sorted.length,
@@ -300,6 +289,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     return result;
   } finally {
     census?.stop();
+    stopCollecting();
     await subscription?.close();
     await leash.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -321,12 +311,80 @@ function arg(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 
+/** The figures of one run, as a child prints them for its parent. */
+const RESULT_LINE = 'e2e-result: ';
+
+/**
+ * Each worker count in a child process of its own, interleaved round by
+ * round (so a machine busy for a while slows every count alike).
+ */
+function compareWorkers(counts: readonly number[], rounds: number): void {
+  const runs = new Map<number, E2eBenchResult[]>(counts.map((count) => [count, []]));
+  const passOn = ['tasks', 'concurrency'].flatMap((name) => {
+    const value = arg(name);
+    return value === undefined ? [] : [`--${name}`, value];
+  });
+  for (let round = 1; round <= rounds; round++) {
+    for (const count of counts) {
+      const child = spawnSync(
+        process.execPath,
+        [...process.execArgv, __filename, ...passOn, '--workers', String(count), '--json'],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      const line = child.stdout.split('\n').find((l) => l.startsWith(RESULT_LINE));
+      if (child.status !== 0 || !line) {
+        throw new Error(`the run with ${count} thread(s) failed:\n${child.stderr}`);
+      }
+      const result = JSON.parse(line.slice(RESULT_LINE.length)) as E2eBenchResult;
+      runs.get(count)!.push(result);
+      process.stdout.write(`round ${round}, ${count} thread(s): ${describeRun(result)}\n`);
+    }
+  }
+  const median = (values: number[]) =>
+    percentile(
+      [...values].sort((a, b) => a - b),
+      50,
+    );
+  for (const [count, results] of runs) {
+    process.stdout.write(
+      `median of ${results.length}, ${count} thread(s): ` +
+        `${median(results.map((r) => r.tasksPerSecond)).toFixed(1)} tasks/s, ` +
+        `step p50 ${median(results.map((r) => r.overheadP50Ms)).toFixed(2)} ms ` +
+        `p99 ${median(results.map((r) => r.overheadP99Ms)).toFixed(2)} ms, ` +
+        `${median(results.map((r) => r.cpuMsPerTask)).toFixed(1)} ms CPU per task, ` +
+        `rss ${median(results.map((r) => r.peakRssMb)).toFixed(0)} MB\n`,
+    );
+  }
+}
+
+function describeRun(r: E2eBenchResult): string {
+  return (
+    `${r.tasksPerSecond.toFixed(1)} tasks/s, step p50 ${r.overheadP50Ms.toFixed(2)} ms ` +
+    `p99 ${r.overheadP99Ms.toFixed(2)} ms, ${r.cpuMsPerTask.toFixed(1)} ms CPU per task, ` +
+    `rss ${r.peakRssMb.toFixed(0)} MB`
+  );
+}
+
 async function main(): Promise<void> {
+  const counts = (arg('workers') ?? process.env.LEASH_WORKERS ?? '1').split(',').map(Number);
+  if (!counts.every((count) => Number.isInteger(count) && count >= 1)) {
+    throw new Error('--workers takes whole numbers from 1, comma-separated: --workers 1,2');
+  }
+  const rounds = Number(arg('rounds') ?? 1);
+  if (counts.length > 1 || rounds > 1) {
+    compareWorkers(counts, rounds);
+    process.exit(0);
+  }
   const result = await runE2eBench({
     tasks: Number(arg('tasks') ?? 1000),
     concurrency: Number(arg('concurrency') ?? 32),
     tracing: process.argv.includes('--tracing'),
+    workers: counts[0],
   });
+  if (process.argv.includes('--json')) {
+    const { overheadsMs: _all, ...figures } = result;
+    process.stdout.write(`${RESULT_LINE}${JSON.stringify(figures)}\n`);
+  }
   const targets = [
     result.overheadP50Ms <= 2 ? 'p50 <= 2 ms: met' : 'p50 <= 2 ms: MISSED',
     result.overheadP99Ms <= 10 ? 'p99 <= 10 ms: met' : 'p99 <= 10 ms: MISSED',

@@ -10,7 +10,7 @@ import {
   type Environment,
 } from '@leash/config';
 import { Logger } from '@nestjs/common';
-import { openEngines, relayErrorLogger, type Engines } from '@leash/engines';
+import { openEngines, relayErrorLogger, type Engines, type ProcessName } from '@leash/engines';
 import {
   OBSERVABILITY_ENV,
   exitOnStartupError,
@@ -35,6 +35,7 @@ import {
   type PlannerOverrides,
 } from '@leash/service-planner';
 import { POLICY_ENV, bootstrapPolicy } from '@leash/service-policy';
+import type { ServiceName } from '@leash/contracts';
 import { leashLogger, leashMetrics } from '@leash/telemetry';
 import { REVIEWER_KEYS_ENV } from './cli/reviewer-keys';
 import { trackedKeyFiles, trackedKeysWarning } from './tracked-keys';
@@ -44,6 +45,8 @@ import { NEXT_STEPS } from './demo/next-steps';
 import { activeKills, formatActiveKills } from './cli/control.command';
 import { withDevSigningKeys } from './dev-signing-key';
 import { inboxLauncherEnv, launchInbox } from './inbox-launch';
+import { startLeashWorkers } from './workers/leash-workers';
+import { WORKERS_ENV } from './workers/workers.env';
 
 /*
  * The all-in-one launcher (`npm start`): the five services in one process on
@@ -66,13 +69,16 @@ export interface LaunchOverrides {
   readonly executor?: ExecutorOverrides;
 }
 
-const SERVICES: readonly Bootstrap[] = [
-  (options, overrides) => bootstrapPlanner(options, overrides.planner),
-  bootstrapPolicy,
-  bootstrapBudget,
-  bootstrapApprovals,
-  (options, overrides) => bootstrapExecutor(options, overrides.executor),
+const SERVICES: readonly (readonly [ServiceName, Bootstrap])[] = [
+  ['planner', (options, overrides) => bootstrapPlanner(options, overrides.planner)],
+  ['policy', bootstrapPolicy],
+  ['budget', bootstrapBudget],
+  ['approvals', bootstrapApprovals],
+  ['executor', (options, overrides) => bootstrapExecutor(options, overrides.executor)],
 ];
+
+/** The five services and the audit recorder, in start order: what a launcher spreads over threads. */
+export const LEASH_PROCESSES: readonly ProcessName[] = [...SERVICES.map(([name]) => name), 'audit'];
 
 /** Every service's variables, so one start reports every problem in the environment. */
 export const LEASH_ENV = mergeEnv(
@@ -83,6 +89,7 @@ export const LEASH_ENV = mergeEnv(
   APPROVALS_ENV,
   EXECUTOR_ENV,
   defineEnv(REVIEWER_KEYS_ENV),
+  WORKERS_ENV,
 );
 
 export interface Leash {
@@ -101,24 +108,89 @@ export async function startLeash(
   given: Environment = process.env,
   overrides: LaunchOverrides = {},
 ): Promise<Leash> {
+  const share = await startServices(given, overrides);
+  const { engines, services, audit } = share;
+  let http: ObservabilityServer | undefined;
+  try {
+    const observability = loadConfig(OBSERVABILITY_ENV, { env: share.env, subject: 'leash' });
+    http = await startObservabilityServer({
+      port: httpPortOf(observability),
+      targets: [...services, audit!].map((service) => ({
+        name: service.name,
+        bus: engines.bus,
+        store: engines.store,
+      })),
+    });
+  } catch (error) {
+    await share.stop().catch(() => undefined);
+    throw error;
+  }
+  const served = http;
+  return {
+    config: share.config,
+    engines,
+    services,
+    audit: audit!,
+    http,
+    stop: async () => {
+      await served.close().catch(() => undefined);
+      await share.stop();
+    },
+  };
+}
+
+/** What one thread of the launcher runs: some of the services, on engines of its own. */
+export interface LeashShare {
+  readonly config: BaseConfig;
+  /** The environment the services read, signing keys included. */
+  readonly env: Environment;
+  readonly engines: Engines;
+  readonly services: readonly RunningService<unknown>[];
+  /** The audit recorder, when this share runs it. */
+  readonly audit?: RunningService<unknown>;
+  /** Drains the share's consumers, then closes its engines. */
+  stop(): Promise<void>;
+}
+
+export interface ShareOptions {
+  /** Which of LEASH_PROCESSES to run here. Default all. */
+  readonly only?: readonly ProcessName[];
+  /**
+   * Relay the store's outbox to the bus (default true). The launcher's worker
+   * threads leave it to its main thread: one relay, woken by their commits,
+   * instead of one per thread contending for the outbox lease.
+   */
+  readonly relayOutbox?: boolean;
+  /** Report the consumer lag of every group on the bus in this thread's metrics (default true). */
+  readonly lag?: boolean;
+}
+
+/** Opens the engines and starts the services of `options.only` on them, in start order. */
+export async function startServices(
+  given: Environment,
+  overrides: LaunchOverrides = {},
+  options: ShareOptions = {},
+): Promise<LeashShare> {
   const { env } = withDevSigningKeys(given);
+  const only = new Set(options.only ?? LEASH_PROCESSES);
   // LEASH_ENV includes BASE_ENV; merging loses the static type, not the variables.
   const config = loadConfig(LEASH_ENV, { env, subject: 'leash' }) as unknown as BaseConfig;
-  const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });
   // One process, one log stream: name it before a service's logger does.
   leashLogger({ service: 'leash', level: config.LOG_LEVEL });
   const engines = await openEngines(config, {
     source: 'leash',
+    relayOutbox: options.relayOutbox ?? true,
     onRelayError: relayErrorLogger((line) => new Logger('OutboxRelay').warn(line)),
   });
   const services: RunningService<unknown>[] = [];
   let audit: RunningService<unknown> | undefined;
-  const stopLag = leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? []);
-  let http: ObservabilityServer | undefined;
+  const stopLag =
+    options.lag === false
+      ? () => undefined
+      : leashMetrics().addLagSource(async () => (await engines.bus.lag?.()) ?? []);
   const stop = async (): Promise<void> => {
     try {
       stopLag();
-      await http?.close().catch(() => undefined);
       // Consumers first, all at once: each drains its in-flight handlers while the engines are still open.
       await Promise.all([
         ...services.map((service) => service.close()),
@@ -129,21 +201,111 @@ export async function startLeash(
     }
   };
   try {
-    for (const bootstrap of SERVICES) services.push(await bootstrap({ engines, env }, overrides));
-    audit = await bootstrapAudit({ engines, env });
-    http = await startObservabilityServer({
-      port: httpPortOf(observability),
-      targets: [...services, audit].map((service) => ({
-        name: service.name,
-        bus: engines.bus,
-        store: engines.store,
-      })),
-    });
+    for (const [name, bootstrap] of SERVICES) {
+      if (only.has(name)) services.push(await bootstrap({ engines, env }, overrides));
+    }
+    if (only.has('audit')) audit = await bootstrapAudit({ engines, env });
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
-  return { config, engines, services, audit: audit!, http, stop };
+  return { config, env, engines, services, ...(audit ? { audit } : {}), stop };
+}
+
+/** What `npm start` runs, on one thread or several (LEASH_WORKERS). */
+export interface LaunchedLeash {
+  readonly config: BaseConfig;
+  /** The main thread's engines: what the inbox, the demo and the start-up checks use. */
+  readonly engines: Engines;
+  /** The five services, in start order (wherever each runs). */
+  readonly services: readonly ProcessName[];
+  /** Which processes each thread runs; [0] is the main thread. */
+  readonly placement: readonly (readonly ProcessName[])[];
+  /** What runs on the main thread. */
+  readonly main: LeashShare;
+  readonly http: ObservabilityServer;
+  /** Settles when a worker thread fails: the launcher must then stop as a whole. */
+  readonly failed: Promise<Error>;
+  /** Every thread drains its consumers and closes its engines. */
+  stop(): Promise<void>;
+}
+
+export interface LaunchOptions {
+  /** For a benchmark: a module each worker thread calls `instrumentThread(share)` of (see leash-workers.ts). */
+  readonly instrument?: string;
+}
+
+/** The threads LEASH_WORKERS asks for, and the one the engines allow: files, not memory, are shared. */
+export function launchThreads(env: Environment): number {
+  const { LEASH_WORKERS: threads } = loadConfig(WORKERS_ENV, { env, subject: 'leash' });
+  if (threads === 1) return 1;
+  const inMemory = [
+    ...((env.LEASH_BUS ?? 'embedded') === 'embedded'
+      ? [['LEASH_BUS_FILE', env.LEASH_BUS_FILE]]
+      : []),
+    ...((env.LEASH_STORE ?? 'sqlite') === 'sqlite'
+      ? [['LEASH_STORE_FILE', env.LEASH_STORE_FILE]]
+      : []),
+  ].filter(([, file]) => file?.trim() === ':memory:');
+  if (inMemory.length === 0) return threads;
+  if (env.LEASH_WORKERS === undefined) return 1;
+  throw new ConfigError(
+    'leash',
+    inMemory.map(([variable]) => ({
+      variable: 'LEASH_WORKERS',
+      message: `LEASH_WORKERS=${env.LEASH_WORKERS} needs files the threads can share; ${variable} is :memory:`,
+    })),
+  );
+}
+
+/** Starts what `npm start` runs: on the main thread alone, or spread over LEASH_WORKERS threads. */
+export async function launchLeash(
+  given: Environment,
+  options: LaunchOptions = {},
+): Promise<LaunchedLeash> {
+  const services = SERVICES.map(([name]) => name);
+  const threads = launchThreads(given);
+  // Signing keys first, once: every thread then holds the same ones (made anew for a store in memory).
+  const { env } = withDevSigningKeys(given);
+  if (threads === 1) {
+    const leash = await startLeash(env);
+    return {
+      config: leash.config,
+      engines: leash.engines,
+      services,
+      placement: [LEASH_PROCESSES],
+      main: {
+        config: leash.config,
+        env,
+        engines: leash.engines,
+        services: leash.services,
+        audit: leash.audit,
+        stop: leash.stop,
+      },
+      http: leash.http,
+      failed: new Promise<Error>(() => undefined),
+      stop: leash.stop,
+    };
+  }
+  const observability = loadConfig(OBSERVABILITY_ENV, { env, subject: 'leash' });
+  const workers = await startLeashWorkers({
+    threads,
+    env,
+    startShare: (shareEnv, shareOptions) => startServices(shareEnv, {}, shareOptions),
+    processes: LEASH_PROCESSES,
+    httpPort: httpPortOf(observability),
+    ...(options.instrument ? { instrument: options.instrument } : {}),
+  });
+  return {
+    config: workers.main.config,
+    engines: workers.main.engines,
+    services,
+    placement: workers.placement,
+    main: workers.main,
+    http: workers.http,
+    failed: workers.failed,
+    stop: workers.stop,
+  };
 }
 
 /**
@@ -178,7 +340,34 @@ async function main(): Promise<void> {
       : undefined;
   const env = inboxLauncherEnv(launcherEnv(process.env));
   const demo = demoEnabled(env);
-  const leash = await startLeash(env);
+  const leash = await launchLeash(env);
+  const sayError = (line: string) => process.stderr.write(`${line}\n`);
+  // What is open by the time a stop comes: a failing worker may stop the launcher mid-start.
+  const open: {
+    inbox?: Awaited<ReturnType<typeof launchInbox>>;
+    demo?: { close(): Promise<void> };
+  } = {};
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      try {
+        await open.demo?.close();
+        await open.inbox?.close();
+        await leash.stop();
+      } finally {
+        await telemetry.shutdown();
+      }
+    })());
+  // No half a system: a worker thread that fails stops the launcher, saying why, even mid-start.
+  void leash.failed.then(async (error) => {
+    sayError(`Leash is stopping: ${error.stack ?? error.message}`);
+    await stopAll().catch((stopError: unknown) =>
+      sayError(
+        `and did not stop cleanly: ${stopError instanceof Error ? stopError.message : String(stopError)}`,
+      ),
+    );
+    process.exit(1);
+  });
   const inbox = await launchInbox(
     leash.engines,
     withDevSigningKeys(env).env,
@@ -190,10 +379,13 @@ async function main(): Promise<void> {
   // Plain lines for a person at the terminal, whatever LOG_LEVEL says.
   const say = (line: string) => process.stdout.write(`${line}\n`);
   say(
-    `Leash is up: ${leash.services.map((s) => s.name).join(', ')}; ` +
+    `Leash is up: ${leash.services.join(', ')}; ` +
       `${describeModel(leash.config as unknown as AgentLoopConfig)}; ` +
       `bus ${leash.engines.location.bus}; store ${leash.engines.location.store}; ` +
-      `metrics and health on http://127.0.0.1:${leash.http.port}`,
+      `metrics and health on http://127.0.0.1:${leash.http.port}` +
+      (leash.placement.length > 1
+        ? `; ${leash.placement.length} threads (${leash.placement.map((share) => share.join(' ')).join(' | ')})`
+        : ''),
   );
   say(
     `Reviewers' inbox: ${inbox.url}  (sign in with a link from: bin/leash reviewers invite <name> --group <group>)`,
@@ -208,25 +400,15 @@ async function main(): Promise<void> {
   // A kill outlives a restart: say so, or new tasks die at once with no visible cause.
   for (const line of formatActiveKills(await activeKills(leash.engines.store))) say(line);
   if (!demo) for (const line of NEXT_STEPS) say(line);
-  const running = demo
+  open.inbox = inbox;
+  open.demo = demo
     ? await runDemo(sharedEngines(leash.engines), {
         out: say,
         color: process.stdout.isTTY === true && !process.env.NO_COLOR,
         ...(demoKeysDir !== undefined ? { reviewerKeysDir: demoKeysDir } : {}),
       })
     : undefined;
-  stopOnSignal(
-    async () => {
-      try {
-        await running?.close();
-        await inbox.close();
-        await leash.stop();
-      } finally {
-        await telemetry.shutdown();
-      }
-    },
-    { logger: { log: say, warn: say, error: (line: string) => process.stderr.write(`${line}\n`) } },
-  );
+  stopOnSignal(stopAll, { logger: { log: say, warn: say, error: sayError } });
 }
 
 if (require.main === module) main().catch(exitOnStartupError);

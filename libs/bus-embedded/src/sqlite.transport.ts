@@ -12,9 +12,14 @@ import {
   type TransportConsumer,
 } from '@leash/bus';
 import type { WireMessage } from '@leash/contracts';
-import { startWalCheckpointer, type WalCheckpointer } from '@leash/sqlite-wal';
+import {
+  startWalCheckpointer,
+  type FileChannelMembership,
+  type WalCheckpointer,
+} from '@leash/sqlite-wal';
 import { GroupMember, partitionKey, type MemberHost, type PartitionWorker } from './group-member';
 import { SqliteLog, type MessageRow, type TopicRow } from './sqlite-log';
+import { joinThreadPeers, type ThreadNotice } from './thread-notices';
 
 export interface SqliteRetentionOptions {
   /** Delete records older than this. Default 7 days (Kafka's default); null keeps them. */
@@ -140,6 +145,8 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<number> | undefined;
   private checkpointer: WalCheckpointer | undefined;
+  /** The transports of this process's other threads on the file (thread-notices.ts). */
+  private threads: FileChannelMembership<ThreadNotice> | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
 
@@ -184,6 +191,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
       const peers = LOCAL_PEERS.get(this.file) ?? new Set();
       peers.add(this);
       LOCAL_PEERS.set(this.file, peers);
+      this.threads = joinThreadPeers(this.file, {
+        advance: (heads) => this.advance(heads),
+        groupChanged: (group) => this.checkGroup(group),
+      });
     }
     if (offThread) {
       this.checkpointer = startWalCheckpointer(this.file!, {
@@ -411,6 +422,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
     for (const worker of fenced) worker.member.fenced(worker);
     if (advanced.size > 0) {
       for (const peer of this.peers()) peer.advance(advanced);
+      this.threads?.post({ heads: [...advanced] });
     }
   }
 
@@ -447,9 +459,8 @@ export class SqliteTransport implements BusTransport, MemberHost {
   }
 
   groupChanged(group: string): void {
-    for (const peer of this.peers()) {
-      for (const member of peer.members) if (member.group === group) member.checkGeneration();
-    }
+    for (const peer of this.peers()) peer.checkGroup(group);
+    this.threads?.post({ group });
   }
 
   detach(member: GroupMember): void {
@@ -533,6 +544,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
     tail.splice(0, Math.min(tail.length, offset - tail[0]![0]));
   }
 
+  private checkGroup(group: string): void {
+    for (const member of this.members) if (member.group === group) member.checkGeneration();
+  }
+
   private wakeAll(): void {
     for (const set of this.waiters.values()) for (const wake of [...set]) wake();
   }
@@ -542,6 +557,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
   }
 
   private leavePeers(): void {
+    this.threads?.leave();
     if (!this.file) return;
     const peers = LOCAL_PEERS.get(this.file);
     peers?.delete(this);

@@ -52,6 +52,11 @@ export interface ObservabilityServerOptions {
   readonly logger?: LoggerService | false;
   /** How long a ping may take before the check counts it down. Default 2 s. */
   readonly pingTimeoutMs?: number;
+  /**
+   * The text of /metrics. Default: this thread's registry. A launcher whose
+   * services run in worker threads merges theirs in.
+   */
+  readonly metrics?: () => Promise<string>;
 }
 
 export interface ObservabilityServer {
@@ -120,10 +125,12 @@ class HealthController {
 
 @Controller()
 class MetricsController {
+  constructor(@Inject(OPTIONS) private readonly options: ObservabilityServerOptions) {}
+
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   metrics(): Promise<string> {
-    return leashMetrics().registry.metrics();
+    return this.options.metrics?.() ?? leashMetrics().registry.metrics();
   }
 }
 

@@ -1,2 +1,3 @@
 export * from './wal-checkpointer';
 export * from './census';
+export * from './file-channel';

@@ -58,6 +58,10 @@ export interface GroupCommitHooks {
   readonly enqueued: () => void;
   /** A group or a member rolled back: the tables it created or altered are unknown again. */
   readonly rolledBack: (tables: readonly string[]) => void;
+  /** The write lock is free again (COMMIT or ROLLBACK): other threads waiting for it may go. */
+  readonly unlocked?: () => void;
+  /** Waits `ms` before trying another connection's write lock again; may end early when it is freed. */
+  readonly lockWait?: (ms: number) => Promise<void>;
 }
 
 export interface GroupCommitOptions {
@@ -272,7 +276,9 @@ export class GroupCommit {
           `sqlite: another connection held the write lock for over ${this.options.busyTimeoutMs} ms`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      // Jitter keeps competing processes from retrying in lockstep.
+      const wait = delay * (0.5 + Math.random());
+      await (this.hooks.lockWait?.(wait) ?? new Promise((resolve) => setTimeout(resolve, wait)));
       delay = Math.min(delay * 2, 50);
     }
   }
@@ -323,6 +329,7 @@ export class GroupCommit {
       return;
     }
     this.group = undefined;
+    this.hooks.unlocked?.();
     if (group.enqueued.length > 0) this.hooks.committed(group.enqueued);
     group.resolve();
     if (group.enqueued.length > 0) this.hooks.enqueued();
@@ -337,6 +344,7 @@ export class GroupCommit {
     } catch {
       // Nothing more to undo: SQLite ended the transaction itself.
     }
+    this.hooks.unlocked?.();
     if (!group) return;
     this.hooks.rolledBack(group.touchedTables);
     group.reject(cause);

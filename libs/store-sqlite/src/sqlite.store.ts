@@ -13,6 +13,7 @@ import { AggregateTables } from './aggregate-tables';
 import { GroupCommit } from './group-commit';
 import { InboxOutbox } from './inbox-outbox';
 import { sqliteRepository, type RepositoryDeps } from './sqlite-repository';
+import { StoreThreads } from './thread-notices';
 
 /*
  * The SQLite adapter of the store port, put together from its parts, each in
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   private readonly ping_: Database.Statement;
   private checkpointer: WalCheckpointer | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private threads: StoreThreads | undefined;
 
   private constructor(options: SqliteStoreOptions) {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -89,6 +91,7 @@ export class SqliteStore implements Store {
       );
     }
     this.db = new Database(options.filename, { timeout: busyTimeoutMs });
+    this.threads = StoreThreads.join(options.filename, () => this.messages.notifyEnqueued());
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -115,7 +118,12 @@ export class SqliteStore implements Store {
         {
           beforeCommit: () => this.messages.deleteSentRows(),
           committed: (enqueued) => this.messages.committed(enqueued),
-          enqueued: () => this.messages.notifyEnqueued(),
+          enqueued: () => {
+            this.messages.notifyEnqueued();
+            this.threads?.enqueued();
+          },
+          unlocked: () => this.threads?.unlocked(),
+          lockWait: this.threads ? (ms) => this.threads!.lockWait(ms) : undefined,
           rolledBack: (tables) => this.tables.forget(tables),
         },
       );
@@ -124,6 +132,7 @@ export class SqliteStore implements Store {
         onError,
       });
     } catch (error) {
+      this.threads?.leave();
       void this.checkpointer?.stop();
       this.db.close();
       throw error;
@@ -185,6 +194,7 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.threads?.leave();
     this.messages.stopTimer();
     return this.commits.close(
       () => this.messages.hasSentRows,
