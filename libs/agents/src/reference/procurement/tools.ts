@@ -21,7 +21,8 @@ export const readInventory = defineTool({
 
 export const placePurchaseOrder = defineTool({
   name: 'place_purchase_order',
-  version: 1,
+  // 2: amountPer (the SKU) joined its definition.
+  version: 2,
   description:
     'Order stock from a supplier. One order per SKU; the total must equal quantity times unit price. A single order may not exceed $10,000, and a day of orders has an overall cap. Returns the order id.',
   parameters: z.object({
