@@ -1,4 +1,4 @@
-import { TransientError } from '@leash/bus';
+import { DEFAULT_RETRY_POLICY, TransientError } from '@leash/bus';
 import { sign } from 'node:crypto';
 import {
   GateSigner,
@@ -22,7 +22,7 @@ import {
   type DecidedOptions,
   type Harness,
 } from '../test/ledger-harness';
-import { UNSETTLED_USAGE_ATTEMPTS } from './decide-budget-request.usecase';
+import { UNKNOWN_TASK_ATTEMPTS, UNSETTLED_USAGE_ATTEMPTS } from './decide-budget-request.usecase';
 
 describe('DecideBudgetRequestUseCase', () => {
   let h: Harness;
@@ -209,13 +209,17 @@ describe('DecideBudgetRequestUseCase', () => {
       expect(await counter('day:berlin:2026-03-02')).toMatchObject({ timeZone: 'Europe/Berlin' });
     });
 
-    it('retries a model request of a task it has not seen, then refuses it', async () => {
+    it('retries a model request of a task it has not seen through the whole retry budget, then refuses it', async () => {
       await withCaps(roomyCaps());
       const event = modelRequestEvent(h.clock, { taskId: 'unknown' });
-      await expect(
-        h.useCases.decideBudgetRequest.execute({ event, attempt: 1 }),
-      ).rejects.toBeInstanceOf(TransientError);
-      await h.useCases.decideBudgetRequest.execute({ event, attempt: 3 });
+      for (let attempt = 1; attempt < UNKNOWN_TASK_ATTEMPTS; attempt++) {
+        await expect(
+          h.useCases.decideBudgetRequest.execute({ event, attempt }),
+        ).rejects.toBeInstanceOf(TransientError);
+      }
+      // The bus's last attempt: a TransientError now would dead-letter the request.
+      expect(UNKNOWN_TASK_ATTEMPTS).toBe(DEFAULT_RETRY_POLICY.maxAttempts);
+      await h.useCases.decideBudgetRequest.execute({ event, attempt: UNKNOWN_TASK_ATTEMPTS });
       const [decided] = await h.pendingOf('leash.budget.decided.v1');
       expect(decided?.data).toMatchObject({ granted: false, cap: 'task.profile' });
     });

@@ -1,5 +1,5 @@
 import type { AgentProfile } from '@leash/agents';
-import { TransientError } from '@leash/bus';
+import { DEFAULT_RETRY_POLICY, TransientError } from '@leash/bus';
 import {
   createEnvelope,
   type ActionBudgetRequest,
@@ -39,8 +39,14 @@ import type { DecideBudgetRequestCommand } from './decide-budget-request.command
 type ModelRequest = z.infer<typeof ModelBudgetRequest>;
 type ActionRequest = z.infer<typeof ActionBudgetRequest>;
 
-/** A model request whose task budget has not seen yet is retried this many deliveries before it is refused. */
-const UNKNOWN_TASK_ATTEMPTS = 3;
+/**
+ * A model request whose task budget has not seen yet is retried through the
+ * bus's whole retry budget (about 1.5 s with the default policy) before it
+ * is refused: tasks.requested travels on another topic, and under load it
+ * can land well after the first model request (three attempts, 0.3 s, refused
+ * one task in 96 in bench:kafka:scale at 2 processes a service).
+ */
+export const UNKNOWN_TASK_ATTEMPTS = DEFAULT_RETRY_POLICY.maxAttempts;
 
 /**
  * A model request while an earlier model call of its task is still reserved
