@@ -8,6 +8,8 @@
  * over the round, per finished task. The broker's CPU is shown too when it
  * runs from deploy/local/kafka.sh, and this process's (the driver and the
  * observer), which a deployment does not have.
+ * Also per round: events each kind handled (its /metrics), the budget's
+ * time per decision, and events the observer saw twice under one id.
  *
  * On a small machine throughput is CPU-bound long before Kafka or the
  * services' design limit it; the figures to read are the CPU ms per task and
@@ -200,6 +202,9 @@ function describeCosts(r: CostedRound, base: CostedRound): string {
       (name) =>
         `${name} ${(r.eventsPerTask.get(name) ?? 0).toFixed(1)} (${perEvent(name).toFixed(2)})`,
     ).join(', ')}; a budget request takes budget ${r.budgetRequestMs.toFixed(1)} ms to decide`,
+    `  events on the task topics per task: ${[...r.round.eventsPerTask]
+      .map(([type, n]) => `${type} ${n.toFixed(2)}`)
+      .join(', ')}; ${r.round.duplicatesPerTask.toFixed(2)} of them again under an id already seen`,
     `  all of it: ${ours.toFixed(1)} CPU ms per task, ${((ours * r.round.tasksPerSecond) / 1000).toFixed(2)} of ${cores} cores ` +
       `(load average ${r.load.toFixed(1)}); the services had ${servicesBusy.toFixed(2)} cores: ` +
       `at ${base.instances} of each's cost per task and this round's idle cost they would finish ` +

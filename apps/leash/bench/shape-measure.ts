@@ -14,6 +14,8 @@
  * - hops: the median gap between consecutive events of a step, by pair of
  *   event types: where a step's time goes.
  * - eventsPerTask: events of each type one task produced on the task topics.
+ * - duplicatesPerTask: of those, deliveries of an event id seen before (at
+ *   least once delivery: a handler that ran again published again).
  */
 import { randomUUID } from 'node:crypto';
 import type { AnyEnvelope } from '@leash/contracts';
@@ -34,6 +36,7 @@ export interface ShapeResult {
   readonly stepP99Ms: number;
   readonly hops: readonly { readonly hop: string; readonly p50Ms: number }[];
   readonly eventsPerTask: ReadonlyMap<string, number>;
+  readonly duplicatesPerTask: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -71,6 +74,7 @@ export async function measure(
   const steps: number[] = [];
   const hops = new Map<string, number[]>();
   const eventCounts = new Map<string, number>();
+  let duplicates = 0;
   for (const id of ids) {
     const record = system.record(id);
     if (record.finished?.status !== 'succeeded') {
@@ -79,6 +83,7 @@ export async function measure(
       );
     }
     const events = [...record.events].sort((a, b) => timeOf(a) - timeOf(b));
+    duplicates += events.length - new Set(events.map((e) => e.id)).size;
     for (const event of events) {
       eventCounts.set(shortType(event), (eventCounts.get(shortType(event)) ?? 0) + 1);
     }
@@ -116,6 +121,7 @@ export async function measure(
       }))
       .sort((a, b) => b.p50Ms - a.p50Ms),
     eventsPerTask: new Map([...eventCounts].map(([type, n]) => [type, n / ids.length])),
+    duplicatesPerTask: duplicates / ids.length,
   };
 }
 
