@@ -9,7 +9,8 @@
  * runs from deploy/local/kafka.sh, and this process's (the driver and the
  * observer), which a deployment does not have.
  * Also per round: events each kind handled (its /metrics), the budget's
- * time per decision, and events the observer saw twice under one id.
+ * time per decision, and events the observer saw twice under one id. A
+ * task that does not succeed is printed with its reason, and the run goes on.
  *
  * On a small machine throughput is CPU-bound long before Kafka or the
  * services' design limit it; the figures to read are the CPU ms per task and
@@ -134,7 +135,8 @@ async function costedRound(
   tenants: readonly string[],
 ): Promise<CostedRound> {
   const before = await read(system, prefix);
-  const round = await measure(`kafka-${instances}x`, system, tasks, concurrency, tenants);
+  // A refused task is reported, not fatal: the round's costs still stand.
+  const round = await measure(`kafka-${instances}x`, system, tasks, concurrency, tenants, true);
   const after = await read(system, prefix);
   const cpuMsPerTask = new Map<string, number>();
   for (const [name, seconds] of after.cpuSeconds) {
@@ -205,6 +207,10 @@ function describeCosts(r: CostedRound, base: CostedRound): string {
     `  events on the task topics per task: ${[...r.round.eventsPerTask]
       .map(([type, n]) => `${type} ${n.toFixed(2)}`)
       .join(', ')}; ${r.round.duplicatesPerTask.toFixed(2)} of them again under an id already seen`,
+    ...r.round.failed.map(
+      (failure) =>
+        `  did not succeed (in the figures per task, not in steps or events): ${failure}`,
+    ),
     `  all of it: ${ours.toFixed(1)} CPU ms per task, ${((ours * r.round.tasksPerSecond) / 1000).toFixed(2)} of ${cores} cores ` +
       `(load average ${r.load.toFixed(1)}); the services had ${servicesBusy.toFixed(2)} cores: ` +
       `at ${base.instances} of each's cost per task and this round's idle cost they would finish ` +
