@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BASE_ENV, loadConfig, type Environment } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
 import { ScenarioDriver, reviewerDirectory } from '../eval/leash-under-test';
-import { LocalCluster } from './local-cluster';
+import { CLUSTER_PROCESSES, LocalCluster } from './local-cluster';
 
 export interface ClusterUnderTestOptions {
   readonly brokers: readonly string[];
@@ -13,6 +13,11 @@ export interface ClusterUnderTestOptions {
   /** A topic prefix of the run's own, so a shared broker's earlier records are not read. */
   readonly topicPrefix: string;
   readonly partitions?: number;
+  /**
+   * Processes of each kind (every service and the audit recorder; default 1).
+   * Each kind's instances form one consumer group and split its partitions.
+   */
+  readonly instances?: number;
   /** Extra environment for every process. */
   readonly env?: Environment;
   /** Run the in-process reviewers (default true). */
@@ -47,6 +52,9 @@ export class ClusterUnderTest extends ScenarioDriver {
     let client: Engines | undefined;
     try {
       await cluster.start();
+      for (let instance = 2; instance <= (options.instances ?? 1); instance++) {
+        await Promise.all(CLUSTER_PROCESSES.map((name) => cluster.startProcess(name, instance)));
+      }
       // The executor's store, shared with the executor process as its instances share it.
       client = await openEngines(loadConfig(BASE_ENV, { env: cluster.clientEnv() }), {
         source: 'e2e',
