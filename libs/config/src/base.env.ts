@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { defineEnv, type ConfigOf } from './env-spec';
+import { TRACING_ENV } from './tracing.env';
 import { integer, list, url, variable } from './variables';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
@@ -155,6 +156,7 @@ export const BASE_ENV = defineEnv(
       description: 'OTLP over HTTP endpoint for traces; traces are not exported when unset.',
       expected: 'an http:// or https:// URL',
     }),
+    ...TRACING_ENV.variables,
     LEASH_HTTP_PORT: variable(integer(0, 65535).optional(), {
       description:
         'Port of the HTTP endpoints (health, API) where a service has them; 0 picks one.',

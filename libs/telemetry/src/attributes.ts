@@ -38,6 +38,11 @@ export const LEASH = {
   approvalWaitMs: 'leash.approval.wait_ms',
   reviewers: 'leash.approval.reviewers',
   linkKind: 'leash.link.kind',
+  /**
+   * Why a span of an unsampled trace was recorded all the same: error, denial or
+   * escalation. Set at the span's start; the sampler keeps every span that has it.
+   */
+  kept: 'leash.trace.kept',
 } as const;
 
 /** The envelope fields telemetry reads; any event of @leash/contracts has them. */

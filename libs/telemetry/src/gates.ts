@@ -8,7 +8,7 @@ import {
 } from '@opentelemetry/api';
 import { LEASH, eventAttributes, type EventLike } from './attributes';
 import { leashMetrics } from './metrics';
-import { inSpan } from './tracing';
+import { inSpan, keepSpan, type KeptReason } from './tracing';
 
 /*
  * Gate spans in the `leash.*` namespace: `leash.<gate>.<operation>` around
@@ -34,17 +34,18 @@ export async function gateSpan<T>(
   work: (span: Span) => Promise<T>,
   options: GateSpanOptions = {},
 ): Promise<T> {
-  const attributes: Attributes = {
-    ...eventAttributes(event),
-    ...options.attributes,
-    [LEASH.gate]: gate,
-    [LEASH.service]: gate,
-  };
   const started = performance.now();
   try {
     return await inSpan(
       `leash.${gate}.${operation}`,
-      { kind: SpanKind.INTERNAL, attributes, links: options.links, parent: options.parent },
+      {
+        kind: SpanKind.INTERNAL,
+        // The service picks the span's resource; the rest only a recorded span needs.
+        attributes: { [LEASH.gate]: gate, [LEASH.service]: gate },
+        detail: () => ({ ...eventAttributes(event), ...options.attributes }),
+        links: options.links,
+        parent: options.parent,
+      },
       work,
     );
   } finally {
@@ -187,15 +188,47 @@ export function outcomeOf(event: EventLike): Outcome | undefined {
  */
 export function recordOutcome(event: EventLike): void {
   const outcome = outcomeOf(event);
+  const span = trace.getSpan(context.active());
+  if (span !== undefined && !span.isRecording()) {
+    // A span of an unsampled task is kept when what it decided must never go unseen.
+    const reason = keptReasonOf(event, outcome);
+    if (reason)
+      keepSpan(span, reason, { [LEASH.eventType]: event.type ?? '', ...outcome?.attributes });
+  }
   if (!outcome) return;
   leashMetrics().actions.inc({
     gate: outcome.gate,
     route: outcome.route,
     decision: outcome.decision,
   });
-  const span = trace.getSpan(context.active());
   if (span?.isRecording()) {
     span.setAttributes(outcome.attributes);
     span.addEvent('leash.outcome', { [LEASH.eventType]: event.type ?? '', ...outcome.attributes });
+  }
+}
+
+/**
+ * Whether an event a gate emits makes its span one to keep in any trace: a
+ * denial (a rejected action, a refused budget), an escalation to a person (an
+ * action routed to approval, a task ended escalated), or a failed action.
+ */
+export function keptReasonOf(
+  event: EventLike,
+  outcome: Outcome | undefined = outcomeOf(event),
+): KeptReason | undefined {
+  if (event.type === 'leash.tasks.finished.v1') {
+    return record(event.data).status === 'escalated' ? 'escalation' : undefined;
+  }
+  switch (outcome?.decision) {
+    case 'rejected':
+    case 'refused':
+      return 'denial';
+    case 'approve':
+    case 'requested':
+      return 'escalation';
+    case 'failed':
+      return 'error';
+    default:
+      return undefined;
   }
 }

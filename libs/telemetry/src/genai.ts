@@ -58,6 +58,14 @@ export interface ChatUsage {
 
 /** Runs a model call inside a `chat {model}` client span; record its usage with `recordChatUsage`. */
 export function chatSpan<T>(info: ChatInfo, work: (span: Span) => Promise<T>): Promise<T> {
+  return inSpan(
+    `chat ${info.model}`,
+    { kind: SpanKind.CLIENT, ...startAttributes(info.service), detail: () => chatAttributes(info) },
+    work,
+  );
+}
+
+function chatAttributes(info: ChatInfo): Attributes {
   const attributes: Attributes = {
     ...taskAttributes(info.task ?? {}),
     [ATTR_GEN_AI_OPERATION_NAME]: 'chat',
@@ -67,7 +75,12 @@ export function chatSpan<T>(info: ChatInfo, work: (span: Span) => Promise<T>): P
   if (info.maxTokens !== undefined) attributes[ATTR_GEN_AI_REQUEST_MAX_TOKENS] = info.maxTokens;
   if (info.task?.taskId) attributes[ATTR_GEN_AI_CONVERSATION_ID] = info.task.taskId;
   if (info.service) attributes[LEASH.service] = info.service;
-  return inSpan(`chat ${info.model}`, { kind: SpanKind.CLIENT, attributes }, work);
+  return attributes;
+}
+
+/** A span's start attributes: its service alone (which picks its resource); the rest is detail. */
+function startAttributes(service: string | undefined): { attributes?: Attributes } {
+  return service ? { attributes: { [LEASH.service]: service } } : {};
 }
 
 export function recordChatUsage(span: Span, usage: ChatUsage): void {
@@ -94,6 +107,18 @@ export interface ToolInfo {
 
 /** Runs a tool inside an `execute_tool {tool}` internal span. */
 export function executeToolSpan<T>(info: ToolInfo, work: (span: Span) => Promise<T>): Promise<T> {
+  return inSpan(
+    `execute_tool ${info.tool}`,
+    {
+      kind: SpanKind.INTERNAL,
+      ...startAttributes(info.service),
+      detail: () => toolAttributes(info),
+    },
+    work,
+  );
+}
+
+function toolAttributes(info: ToolInfo): Attributes {
   const attributes: Attributes = {
     ...taskAttributes(info.task ?? {}),
     [ATTR_GEN_AI_OPERATION_NAME]: 'execute_tool',
@@ -104,7 +129,7 @@ export function executeToolSpan<T>(info: ToolInfo, work: (span: Span) => Promise
   };
   if (info.description) attributes[ATTR_GEN_AI_TOOL_DESCRIPTION] = info.description.slice(0, 500);
   if (info.service) attributes[LEASH.service] = info.service;
-  return inSpan(`execute_tool ${info.tool}`, { kind: SpanKind.INTERNAL, attributes }, work);
+  return attributes;
 }
 
 export interface AgentInfo {
@@ -125,6 +150,19 @@ export function invokeAgentForEvent<T>(
 }
 
 export function invokeAgentSpan<T>(info: AgentInfo, work: (span: Span) => Promise<T>): Promise<T> {
+  const agent = info.agent ?? info.task?.agent;
+  return inSpan(
+    agent ? `invoke_agent ${agent}` : 'invoke_agent',
+    {
+      kind: SpanKind.INTERNAL,
+      ...startAttributes(info.service),
+      detail: () => agentAttributes(info),
+    },
+    work,
+  );
+}
+
+function agentAttributes(info: AgentInfo): Attributes {
   const attributes: Attributes = {
     ...taskAttributes({
       ...info.task,
@@ -140,6 +178,5 @@ export function invokeAgentSpan<T>(info: AgentInfo, work: (span: Span) => Promis
   }
   if (info.task?.taskId) attributes[ATTR_GEN_AI_CONVERSATION_ID] = info.task.taskId;
   if (info.service) attributes[LEASH.service] = info.service;
-  const name = agent ? `invoke_agent ${agent}` : 'invoke_agent';
-  return inSpan(name, { kind: SpanKind.INTERNAL, attributes }, work);
+  return attributes;
 }

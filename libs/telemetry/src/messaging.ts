@@ -20,7 +20,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
 } from '@opentelemetry/semantic-conventions/incubating';
 import { LEASH, eventAttributes, type EventLike } from './attributes';
-import { leashTracer, messageSpanContext, spansExported } from './tracing';
+import { messageSpanContext, spansExported, startSpan } from './tracing';
 
 /*
  * Messaging semantic conventions for the bus: a `publish <topic>` producer
@@ -54,7 +54,7 @@ export interface PublishSpanInfo {
 }
 
 export function startPublishSpan(info: PublishSpanInfo): Span {
-  const span = leashTracer().startSpan(
+  return startSpan(
     `publish ${info.destination}`,
     // The service is known at the start: it picks the span's resource (service.name).
     {
@@ -62,21 +62,22 @@ export function startPublishSpan(info: PublishSpanInfo): Span {
       ...(info.event.source ? { attributes: { [LEASH.service]: info.event.source } } : {}),
     },
     info.parent,
+    () => publishAttributes(info),
   );
-  if (span.isRecording()) {
-    const attributes: Attributes = eventAttributes(info.event);
-    attributes[ATTR_MESSAGING_SYSTEM] = info.system;
-    attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
-    attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'send';
-    attributes[ATTR_MESSAGING_OPERATION_NAME] = 'publish';
-    attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
-    attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = info.bodySize;
-    if (info.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
-    // The CloudEvents source is the service that produced the event, whoever relays it.
-    if (info.event.source) attributes[LEASH.service] = info.event.source;
-    span.setAttributes(attributes);
-  }
-  return span;
+}
+
+function publishAttributes(info: PublishSpanInfo): Attributes {
+  const attributes: Attributes = eventAttributes(info.event);
+  attributes[ATTR_MESSAGING_SYSTEM] = info.system;
+  attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
+  attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'send';
+  attributes[ATTR_MESSAGING_OPERATION_NAME] = 'publish';
+  attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
+  attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = info.bodySize;
+  if (info.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
+  // The CloudEvents source is the service that produced the event, whoever relays it.
+  if (info.event.source) attributes[LEASH.service] = info.event.source;
+  return attributes;
 }
 
 /** Adds where the message landed, once the transport acknowledged it. */
@@ -105,26 +106,27 @@ export function serviceOfGroup(group: string): string {
 }
 
 export function startProcessSpan(info: ProcessSpanInfo): Span {
-  const span = leashTracer().startSpan(
+  return startSpan(
     `process ${info.destination}`,
     { kind: SpanKind.CONSUMER, attributes: { [LEASH.service]: serviceOfGroup(info.group) } },
     info.parent,
+    () => processAttributes(info),
   );
-  if (span.isRecording()) {
-    const attributes: Attributes = info.event ? eventAttributes(info.event) : {};
-    attributes[ATTR_MESSAGING_SYSTEM] = info.system;
-    attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
-    attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'process';
-    attributes[ATTR_MESSAGING_OPERATION_NAME] = 'process';
-    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = info.group;
-    attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(info.partition);
-    attributes[ATTR_MESSAGING_KAFKA_OFFSET] = Number(info.offset);
-    attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
-    if (info.event?.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
-    attributes[LEASH.service] = serviceOfGroup(info.group);
-    span.setAttributes(attributes);
-  }
-  return span;
+}
+
+function processAttributes(info: ProcessSpanInfo): Attributes {
+  const attributes: Attributes = info.event ? eventAttributes(info.event) : {};
+  attributes[ATTR_MESSAGING_SYSTEM] = info.system;
+  attributes[ATTR_MESSAGING_DESTINATION_NAME] = info.destination;
+  attributes[ATTR_MESSAGING_OPERATION_TYPE] = 'process';
+  attributes[ATTR_MESSAGING_OPERATION_NAME] = 'process';
+  attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = info.group;
+  attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(info.partition);
+  attributes[ATTR_MESSAGING_KAFKA_OFFSET] = Number(info.offset);
+  attributes[ATTR_MESSAGING_KAFKA_MESSAGE_KEY] = info.key;
+  if (info.event?.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = info.event.id;
+  attributes[LEASH.service] = serviceOfGroup(info.group);
+  return attributes;
 }
 
 export interface BatchMessage {
@@ -151,27 +153,26 @@ export function startBatchProcessSpan(info: BatchProcessSpanInfo): Span {
   const { messages } = info;
   const first = messages[0]?.destination;
   const oneDestination = first !== undefined && messages.every((m) => m.destination === first);
-  const links: Link[] = [];
-  if (spansExported()) {
-    for (const message of messages) {
-      const spanContext = messageSpanContext(message.headers, message.event.taskId);
-      if (!spanContext) continue;
-      const attributes: Attributes = { [ATTR_MESSAGING_DESTINATION_NAME]: message.destination };
-      if (message.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.event.id;
-      links.push({ context: spanContext, attributes });
-    }
-  }
-  const span = leashTracer().startSpan(
+  const span = startSpan(
     oneDestination ? `process ${first}` : 'process',
     {
       kind: SpanKind.CONSUMER,
-      links,
       root: true,
       attributes: { [LEASH.service]: serviceOfGroup(info.group) },
     },
     ROOT_CONTEXT,
   );
   if (span.isRecording()) {
+    // Added once recorded: the sampler does not read links, and an unsampled batch needs none.
+    const links: Link[] = [];
+    for (const message of spansExported() ? messages : []) {
+      const spanContext = messageSpanContext(message.headers, message.event.taskId);
+      if (!spanContext) continue;
+      const attributes: Attributes = { [ATTR_MESSAGING_DESTINATION_NAME]: message.destination };
+      if (message.event.id) attributes[ATTR_MESSAGING_MESSAGE_ID] = message.event.id;
+      links.push({ context: spanContext, attributes });
+    }
+    span.addLinks(links);
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: info.system,
       [ATTR_MESSAGING_OPERATION_TYPE]: 'process',

@@ -3,13 +3,10 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+import type { TracingConfig } from '@leash/config';
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { leashSampler } from './sampling';
 import { ServiceTracerProvider } from './service-tracer-provider';
 
 /** A started SDK, as startTelemetry drives it. */
@@ -28,11 +25,12 @@ export function startSdk(options: {
   readonly serviceVersion: string;
   readonly endpoint: string | undefined;
   readonly exporter?: SpanExporter;
+  readonly sampling: TracingConfig;
 }): RunningSdk {
   const processor = new BatchSpanProcessor(
     options.exporter ?? new OTLPTraceExporter({ url: options.endpoint }),
   );
-  const sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  const sampler = leashSampler(options.sampling);
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     resource: resourceFromAttributes({

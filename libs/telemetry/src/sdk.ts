@@ -4,6 +4,7 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { TRACING_ENV, loadConfig, type TracingConfig } from '@leash/config';
 import type { RunningSdk } from './sdk-export';
 import { deriveTracesFromTasks } from './tracing';
 
@@ -72,10 +73,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const endpoint = options.exporter ? 'custom' : tracesEndpoint(env);
   const serviceVersion = options.serviceVersion ?? leashVersion(env);
   const exporting = options.exporter !== undefined || endpoint !== undefined;
+  // Parsed even when nothing is exported: a mistyped sampler stops start-up, naming the variable.
+  const sampling = loadConfig(TRACING_ENV, { env, subject: options.serviceName });
   // Without an exporter no span is recorded, so the SDK (a quarter of a second to load) is not
   // needed: a context manager alone passes on the trace context that arrives in headers.
   const running = exporting
-    ? startExportingSdk({ ...options, serviceVersion, endpoint })
+    ? startExportingSdk({ ...options, serviceVersion, endpoint, sampling })
     : startContextOnly(env);
   deriveTracesFromTasks(exporting);
   // The SDK sets it too; set here so the bus propagates even if OTEL_SDK_DISABLED is set.
@@ -110,6 +113,7 @@ type RunningSdkStart = (options: {
   readonly serviceVersion: string;
   readonly endpoint: string | undefined;
   readonly exporter?: SpanExporter;
+  readonly sampling: TracingConfig;
 }) => RunningSdk;
 
 /** The context manager the SDK would register, alone (none where OTEL_SDK_DISABLED=true, as the SDK). */

@@ -44,13 +44,20 @@ export interface ServiceTracerProviderOptions {
  */
 export class ServiceTracerProvider implements TracerProvider {
   private readonly providers = new Map<string, BasicTracerProvider>();
+  private readonly tracers = new Map<string, Tracer>();
 
   constructor(private readonly options: ServiceTracerProviderOptions) {}
 
   getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
-    return new ServiceTracer((service) =>
+    // leashTracer() asks for its tracer at every span: the plain ones are made once.
+    const plain = version === undefined && options === undefined;
+    const cached = plain ? this.tracers.get(name) : undefined;
+    if (cached) return cached;
+    const tracer = new ServiceTracer((service) =>
       this.providerOf(service).getTracer(name, version, options),
     );
+    if (plain) this.tracers.set(name, tracer);
+    return tracer;
   }
 
   /** The names with a provider so far (the process's own among them once a span used it). */
@@ -82,7 +89,20 @@ export class ServiceTracerProvider implements TracerProvider {
 
 /** Starts each span with the tracer of the service it names. */
 class ServiceTracer implements Tracer {
-  constructor(private readonly tracerOf: (service: string | undefined) => Tracer) {}
+  /** By service: a service's provider, and so its tracer, never changes. */
+  private readonly tracers = new Map<string | undefined, Tracer>();
+
+  constructor(private readonly makeTracer: (service: string | undefined) => Tracer) {}
+
+  private tracerOf(service: string | undefined): Tracer {
+    let tracer = this.tracers.get(service);
+    if (!tracer) {
+      tracer = this.makeTracer(service);
+      // Names come from events (their source): the cache is bounded as the providers are.
+      if (this.tracers.size < MAX_SERVICES) this.tracers.set(service, tracer);
+    }
+    return tracer;
+  }
 
   startSpan(name: string, options?: SpanOptions, context?: Context): Span {
     return this.tracerOf(serviceOf(options)).startSpan(name, options, context);

@@ -7,13 +7,19 @@ import {
   isSpanContextValid,
   propagation,
   trace,
+  type Attributes,
+  type AttributeValue,
   type Context,
+  type Exception,
   type Link,
   type Span,
   type SpanContext,
   type SpanOptions,
+  type SpanStatus,
+  type TimeInput,
   type Tracer,
 } from '@opentelemetry/api';
+import { LEASH } from './attributes';
 
 export const TRACER_NAME = 'leash';
 
@@ -68,6 +74,11 @@ export interface InSpanOptions extends SpanOptions {
   /** The parent; default the active context. */
   readonly parent?: Context;
   readonly links?: Link[];
+  /**
+   * Attributes built only for a span that is recorded (or kept): what the
+   * sampler does not need. `attributes` are given at the start.
+   */
+  readonly detail?: () => Attributes;
 }
 
 /**
@@ -80,7 +91,7 @@ export async function inSpan<T>(
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
   const parent = options.parent ?? context.active();
-  const span = leashTracer().startSpan(name, options, parent);
+  const span = startSpan(name, options, parent, options.detail);
   try {
     return await context.with(trace.setSpan(parent, span), work, undefined, span);
   } catch (error) {
@@ -91,14 +102,145 @@ export async function inSpan<T>(
   }
 }
 
-/** Records an exception on a span and sets its status to error. */
+/**
+ * Starts a span; `detail` adds what only a recorded span needs. A span the
+ * sampler does not record remembers how to be recorded, for the rare hop that
+ * turns out to matter (see `keepSpan`).
+ */
+export function startSpan(
+  name: string,
+  options: SpanOptions,
+  parent: Context,
+  detail?: () => Attributes,
+): Span {
+  const span = leashTracer().startSpan(name, options, parent);
+  if (span.isRecording()) {
+    if (detail) span.setAttributes(detail());
+    return span;
+  }
+  // Without an exporter nothing is ever recorded, kept or not.
+  return deriveTaskTraces ? new UnsampledSpan(span, name, options, parent, detail) : span;
+}
+
+/** Why a span of an unsampled trace is recorded all the same. */
+export type KeptReason = 'error' | 'denial' | 'escalation';
+
+/**
+ * Keeps a span that its trace's sampling left out: once it ends, a span of the
+ * same name, parent, start and attributes is recorded in its place, marked
+ * `leash.trace.kept` (which the sampler always keeps), with `attributes` and the
+ * error if any. Its trace id is the task's, so it is found by task. A no-op for a
+ * recorded span (its trace is kept anyway) and for spans not started by Leash.
+ */
+export function keepSpan(
+  span: Span,
+  reason: KeptReason,
+  attributes: Attributes = {},
+  error?: unknown,
+): void {
+  if (span instanceof UnsampledSpan) span.keep(reason, attributes, error);
+}
+
+/** Records an exception on a span and sets its status to error; an unsampled span is kept. */
 export function markFailed(span: Span, error: unknown): void {
-  if (!span.isRecording()) return;
+  if (!span.isRecording()) {
+    keepSpan(span, 'error', {}, error);
+    return;
+  }
+  recordFailure(span, error);
+}
+
+function recordFailure(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : String(error));
   span.setStatus({
     code: SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),
   });
+}
+
+/**
+ * A span the sampler did not record, as the SDK's non-recording span (its
+ * context, flags unsampled, goes on in headers) plus what it takes to record
+ * it after all. Only the start time is taken per span; the rest is built when
+ * it is kept.
+ */
+class UnsampledSpan implements Span {
+  private readonly started = performance.now();
+  private kept: { reason: KeptReason; attributes: Attributes; error?: unknown } | undefined;
+
+  constructor(
+    private readonly span: Span,
+    private readonly name: string,
+    private readonly options: SpanOptions,
+    private readonly parent: Context,
+    private readonly detail: (() => Attributes) | undefined,
+  ) {}
+
+  keep(reason: KeptReason, attributes: Attributes, error: unknown): void {
+    if (!this.kept) {
+      this.kept = { reason, attributes, error };
+      return;
+    }
+    // An error says most: it wins over a denial or an escalation on the same span.
+    this.kept = {
+      reason: error !== undefined ? 'error' : this.kept.reason,
+      attributes: { ...this.kept.attributes, ...attributes },
+      error: error ?? this.kept.error,
+    };
+  }
+
+  end(endTime?: TimeInput): void {
+    const kept = this.kept;
+    if (!kept) return;
+    this.kept = undefined;
+    const span = leashTracer().startSpan(
+      this.name,
+      {
+        kind: this.options.kind,
+        links: this.options.links,
+        // A number below the time origin is read as performance.now() time.
+        startTime: this.started,
+        attributes: {
+          ...this.detail?.(),
+          ...this.options.attributes,
+          ...kept.attributes,
+          [LEASH.kept]: kept.reason,
+        },
+      },
+      this.parent,
+    );
+    if (kept.error !== undefined) recordFailure(span, kept.error);
+    span.end(endTime);
+  }
+
+  spanContext(): SpanContext {
+    return this.span.spanContext();
+  }
+  isRecording(): boolean {
+    return false;
+  }
+  setAttribute(_key: string, _value: AttributeValue): this {
+    return this;
+  }
+  setAttributes(_attributes: Attributes): this {
+    return this;
+  }
+  addEvent(_name: string, _attributes?: Attributes | TimeInput, _time?: TimeInput): this {
+    return this;
+  }
+  addLink(_link: Link): this {
+    return this;
+  }
+  addLinks(_links: Link[]): this {
+    return this;
+  }
+  setStatus(_status: SpanStatus): this {
+    return this;
+  }
+  updateName(_name: string): this {
+    return this;
+  }
+  recordException(_exception: Exception, _time?: TimeInput): void {}
 }
 
 /** The W3C ids of the active span, for log lines; undefined outside any span. */
@@ -135,6 +277,9 @@ export function messageSpanContext(
   return trace.getSpanContext(taskTraceContext(taskId));
 }
 
+/** The span contexts of tasks' derived roots (see isTaskRoot); held no longer than their contexts. */
+const taskRoots = new WeakSet<SpanContext>();
+
 /**
  * The parent of a task's spans when its events carry no trace context (an
  * upstream system that does not trace): a remote span context derived from
@@ -144,12 +289,24 @@ export function messageSpanContext(
 export function taskTraceContext(taskId: string, base: Context = ROOT_CONTEXT): Context {
   if (!deriveTaskTraces) return base;
   const digest = createHash('sha256').update(`leash.task:${taskId}`).digest('hex');
-  return trace.setSpanContext(base, {
+  const spanContext: SpanContext = {
     traceId: digest.slice(0, 32),
     spanId: digest.slice(32, 48),
     traceFlags: TraceFlags.SAMPLED,
     isRemote: true,
-  });
+  };
+  taskRoots.add(spanContext);
+  return trace.setSpanContext(base, spanContext);
+}
+
+/**
+ * True when the context's span is a task's derived root (taskTraceContext): no
+ * span anyone sampled, so a span under it is sampled as a root span is, from
+ * its trace id, and every service decides the same for the task.
+ */
+export function isTaskRoot(ctx: Context): boolean {
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext !== undefined && taskRoots.has(spanContext);
 }
 
 /** True when the context holds a usable span context (local or remote). */
