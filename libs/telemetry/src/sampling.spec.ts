@@ -7,6 +7,7 @@ import {
   propagation,
   trace,
   type Context,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -22,7 +23,13 @@ import { gateSpan, recordOutcome } from './gates';
 import { startProcessSpan } from './messaging';
 import { leashSampler } from './sampling';
 import { startTelemetry } from './sdk';
-import { deriveTracesFromTasks, inSpan, markFailed, taskTraceContext } from './tracing';
+import {
+  deriveTracesFromTasks,
+  inSpan,
+  markFailed,
+  taskTraceContext,
+  unsampledParentsDecide,
+} from './tracing';
 
 function sampler(env: Record<string, string>) {
   return leashSampler(loadConfig(TRACING_ENV, { env }));
@@ -182,22 +189,69 @@ describe('the sampler', () => {
   });
 });
 
-describe('spans kept in a trace left out', () => {
-  const exporter = new InMemorySpanExporter();
+// The global tracer provider can be set once per process: both rounds below share it.
+const keptExporter = new InMemorySpanExporter();
+let keptProviderSet = false;
+
+describe.each([
+  ['every span through the SDK', false],
+  ['a child of a span left out never reaching the SDK', true],
+])('spans kept in a trace left out: %s', (_how, skipSdk) => {
+  const exporter = keptExporter;
 
   beforeAll(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({
-        sampler: sampler({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }),
-        spanProcessors: [new SimpleSpanProcessor(exporter)],
-      }),
-    );
+    if (!keptProviderSet) {
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+      trace.setGlobalTracerProvider(
+        new BasicTracerProvider({
+          sampler: sampler({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }),
+          spanProcessors: [new SimpleSpanProcessor(exporter)],
+        }),
+      );
+      keptProviderSet = true;
+    }
     deriveTracesFromTasks(true);
+    unsampledParentsDecide(skipSdk);
   });
 
-  afterAll(() => deriveTracesFromTasks(false));
+  afterAll(() => {
+    deriveTracesFromTasks(false);
+    unsampledParentsDecide(false);
+  });
+
+  it(
+    skipSdk
+      ? 'starts a child of a span left out without the SDK: its parent context goes on'
+      : 'asks the SDK for every span',
+    async () => {
+      let child: SpanContext | undefined;
+      let parentContext: SpanContext | undefined;
+      await inSpan('outer', {}, async (outer) => {
+        parentContext = outer.spanContext();
+        await inSpan('inner', {}, async (inner) => void (child = inner.spanContext()));
+      });
+      expect(child!.traceId).toBe(parentContext!.traceId);
+      expect(child!.traceFlags & TraceFlags.SAMPLED).toBe(0);
+      // The SDK gives every span it starts an id of its own; the shortcut passes the parent's on.
+      if (skipSdk) expect(child!.spanId).toBe(parentContext!.spanId);
+      else expect(child!.spanId).not.toBe(parentContext!.spanId);
+      expect(exporter.getFinishedSpans()).toEqual([]);
+      // Such a child is still kept when it fails, in its trace.
+      await inSpan('outer', {}, async () => {
+        await expect(
+          inSpan('inner', {}, async () => {
+            throw new Error('tool broke');
+          }),
+        ).rejects.toThrow('tool broke');
+      });
+      const [kept] = exporter.getFinishedSpans();
+      expect(exporter.getFinishedSpans()).toHaveLength(1);
+      expect(kept!.name).toBe('inner');
+      expect(kept!.attributes[LEASH.kept]).toBe('error');
+      expect(kept!.status.code).toBe(SpanStatusCode.ERROR);
+    },
+  );
 
   beforeEach(() => exporter.reset());
 

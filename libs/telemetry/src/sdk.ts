@@ -6,7 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { TRACING_ENV, loadConfig, type TracingConfig } from '@leash/config';
 import type { RunningSdk } from './sdk-export';
-import { deriveTracesFromTasks } from './tracing';
+import { deriveTracesFromTasks, unsampledParentsDecide } from './tracing';
 
 export interface TelemetryOptions {
   /**
@@ -81,6 +81,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ? startExportingSdk({ ...options, serviceVersion, endpoint, sampling })
     : startContextOnly(env);
   deriveTracesFromTasks(exporting);
+  unsampledParentsDecide(exporting && sampling.OTEL_TRACES_SAMPLER.startsWith('parentbased_'));
   // The SDK sets it too; set here so the bus propagates even if OTEL_SDK_DISABLED is set.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   let shutdown: Promise<void> | undefined;
@@ -93,6 +94,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       shutdown ??= running.shutdown().finally(() => {
         if (exporting) trace.disable();
         deriveTracesFromTasks(false);
+        unsampledParentsDecide(false);
         started = undefined;
       });
       return shutdown;

@@ -113,6 +113,9 @@ export function startSpan(
   parent: Context,
   detail?: () => Attributes,
 ): Span {
+  const skipped = unsampledChild(options, parent);
+  if (skipped)
+    return new UnsampledSpan(trace.wrapSpanContext(skipped), name, options, parent, detail);
   const span = leashTracer().startSpan(name, options, parent);
   if (span.isRecording()) {
     if (detail) span.setAttributes(detail());
@@ -257,6 +260,36 @@ let deriveTaskTraces = false;
 /** Turns on task-derived traces; startTelemetry does when it exports spans. */
 export function deriveTracesFromTasks(on: boolean): void {
   deriveTaskTraces = on;
+}
+
+// Set where spans are exported under a parent-based sampler (OTEL_TRACES_SAMPLER=parentbased_*).
+let parentsDecide = false;
+
+/**
+ * Tells startSpan that the sampler records no span under a parent that was
+ * not sampled (the parent-based samplers), so it may skip the SDK for one.
+ */
+export function unsampledParentsDecide(on: boolean): void {
+  parentsDecide = on;
+}
+
+/**
+ * The span context for a span the sampler would not record, without asking
+ * it: under a parent-based sampler, a child of a parent that was not sampled
+ * (and is no task's derived root, which the sampler decides by trace id), not
+ * marked kept. The unsampled path then never enters the SDK: in a trace left
+ * out it costs no sampler call, no span id, no SDK span. It takes its
+ * parent's context, so the trace goes on unsampled in headers. Undefined when
+ * the SDK must decide.
+ */
+function unsampledChild(options: SpanOptions, parent: Context): SpanContext | undefined {
+  if (!parentsDecide || options.attributes?.[LEASH.kept] !== undefined) return undefined;
+  const parentContext = trace.getSpanContext(parent);
+  if (parentContext === undefined || parentContext.traceFlags & TraceFlags.SAMPLED) {
+    return undefined;
+  }
+  if (!isSpanContextValid(parentContext) || isTaskRoot(parent)) return undefined;
+  return parentContext;
 }
 
 /** True when this process exports spans (startTelemetry with an exporter): worth building links for. */
