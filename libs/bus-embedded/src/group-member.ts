@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  BatchHandler,
   ConsumeControls,
   ConsumeSpec,
-  RecordHandler,
   TransportConsumer,
   TransportRecord,
 } from '@leash/bus';
@@ -44,9 +44,10 @@ type WorkerState = 'running' | 'draining' | 'stopped';
 
 /**
  * One partition owned by one member: a sequential loop in offset order. It
- * hands each record to the handler, queues the commit of offset + 1 only after
- * the handler resolves, and passes the same record again (after a backoff) when
- * it rejects.
+ * hands the records it has fetched to the handler, up to the member's
+ * `maxRecords` at a time (one for a per-record consumer), queues the commit
+ * past the last only after the handler resolves, and passes the same records
+ * again (after a backoff) when it rejects.
  */
 export class PartitionWorker {
   state: WorkerState = 'running';
@@ -121,19 +122,22 @@ export class PartitionWorker {
           continue;
         }
       }
-      const row = batch[index];
-      const handled = await this.deliver(row);
+      const rows =
+        this.member.maxRecords === 1
+          ? [batch[index]]
+          : batch.slice(index, index + this.member.maxRecords);
+      const handled = await this.deliver(rows);
       if (!handled) break;
-      index++;
-      this.position = row[0] + 1;
+      index += rows.length;
+      this.position = rows[rows.length - 1][0] + 1;
       if (!this.lost) this.member.host.queueCommit(this, this.position);
     }
     this.state = 'stopped';
   }
 
   /** True once the handler resolved; false when the worker stopped first. */
-  private async deliver(row: MessageRow): Promise<boolean> {
-    const record: TransportRecord = {
+  private async deliver(rows: readonly MessageRow[]): Promise<boolean> {
+    const records = rows.map((row): TransportRecord => ({
       topic: this.topic.name,
       partition: this.part,
       offset: String(row[0]),
@@ -141,17 +145,19 @@ export class PartitionWorker {
       value: row[2],
       headers: JSON.parse(row[3]) as Record<string, string>,
       timestamp: row[4],
-    };
+    }));
     const { settings } = this.member.host;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.member.handler(record, this.controls);
+        await this.member.handler(records, this.controls);
         return true;
       } catch (error) {
         if (this.state !== 'running') return false;
+        const first = records[0];
         this.member.host.report(
           error,
-          `handler failed on ${record.topic}[${record.partition}]@${record.offset}`,
+          `handler failed on ${first.topic}[${first.partition}]@${first.offset}` +
+            (records.length > 1 ? ` (a batch of ${records.length})` : ''),
         );
         const delay = Math.min(
           settings.retryBackoffMs * 2 ** (attempt - 1),
@@ -205,7 +211,9 @@ export class GroupMember implements TransportConsumer {
   constructor(
     readonly host: MemberHost,
     spec: ConsumeSpec,
-    readonly handler: RecordHandler,
+    readonly handler: BatchHandler,
+    /** The most records handed to `handler` at once. */
+    readonly maxRecords = 1,
   ) {
     this.group = spec.group;
     this.topics = [...new Set(spec.topics)];

@@ -1,12 +1,15 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
+  checkMaxRecords,
+  oneRecordAtATime,
   partitionOf,
   type BusTransport,
   type ConsumerLag,
   type PartitionRange,
   type ConsumeSpec,
   type PublishReceipt,
+  type BatchHandler,
   type RecordHandler,
   type TopicSpec,
   type TransportConsumer,
@@ -239,11 +242,28 @@ export class SqliteTransport implements BusTransport, MemberHost {
   }
 
   async consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+    return this.addMember(spec, oneRecordAtATime(handler), 1);
+  }
+
+  async consumeBatches(
+    spec: ConsumeSpec,
+    maxRecords: number,
+    handler: BatchHandler,
+  ): Promise<TransportConsumer> {
+    checkMaxRecords(maxRecords);
+    return this.addMember(spec, handler, maxRecords);
+  }
+
+  private async addMember(
+    spec: ConsumeSpec,
+    handler: BatchHandler,
+    maxRecords: number,
+  ): Promise<TransportConsumer> {
     this.assertOpen();
     if (!spec.group) throw new Error('consume needs a group');
     if (spec.topics.length === 0) throw new Error(`group ${spec.group}: consume needs topics`);
     for (const name of spec.topics) this.resolveTopic(name);
-    const member = new GroupMember(this, spec, handler);
+    const member = new GroupMember(this, spec, handler, maxRecords);
     this.members.add(member);
     this.startPolling();
     this.startHeartbeat();

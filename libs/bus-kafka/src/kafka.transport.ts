@@ -9,6 +9,8 @@ import {
   type Producer,
 } from 'kafkajs';
 import {
+  checkMaxRecords,
+  oneRecordAtATime,
   partitionOf,
   type BusTransport,
   type ConsumeControls,
@@ -16,6 +18,7 @@ import {
   type ConsumerLag,
   type PartitionRange,
   type PublishReceipt,
+  type BatchHandler,
   type RecordHandler,
   type TopicSpec,
   type TransportConsumer,
@@ -220,8 +223,17 @@ export class KafkaTransport implements BusTransport {
     return count;
   }
 
-  async consume(given: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+  consume(given: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+    return this.consumeBatches(given, 1, oneRecordAtATime(handler));
+  }
+
+  async consumeBatches(
+    given: ConsumeSpec,
+    maxRecords: number,
+    handler: BatchHandler,
+  ): Promise<TransportConsumer> {
     this.assertOpen();
+    checkMaxRecords(maxRecords);
     const spec = { ...given, group: this.groupName(given.group) };
     const consumer = new KafkaGroupConsumer(
       this.kafka.consumer({
@@ -238,6 +250,7 @@ export class KafkaTransport implements BusTransport {
       }),
       spec,
       handler,
+      maxRecords,
       this.log,
       () => this.connectedAdmin(),
       () => this.consumers.delete(consumer),
@@ -377,7 +390,7 @@ interface Lane {
   /** The next offset this member has not yet taken (handled, running or queued). */
   next: bigint;
   running: Promise<void> | undefined;
-  /** The offset of the record whose handler runs now, if any. */
+  /** The last offset of the records whose handler runs now, if any. */
   current: bigint | undefined;
   /** Aborted when this member abandons the partition (crash), so retries stop waiting. */
   readonly abort: AbortController;
@@ -414,7 +427,8 @@ class KafkaGroupConsumer implements TransportConsumer {
   constructor(
     private readonly consumer: Consumer,
     readonly spec: ConsumeSpec,
-    private readonly handler: RecordHandler,
+    private readonly handler: BatchHandler,
+    private readonly maxRecords: number,
     private readonly log: KafkaTransportLog,
     private readonly admin: () => Promise<Admin>,
     private readonly forget: () => void,
@@ -558,9 +572,10 @@ class KafkaGroupConsumer implements TransportConsumer {
 
   private async drain(lane: Lane): Promise<void> {
     try {
-      for (let message = lane.queue.shift(); message; message = lane.queue.shift()) {
-        lane.current = BigInt(message.offset);
-        await this.handleUntilDone(lane, message);
+      while (lane.queue.length > 0) {
+        const messages = lane.queue.splice(0, this.maxRecords);
+        lane.current = BigInt(messages[messages.length - 1]!.offset);
+        await this.handleUntilDone(lane, messages);
         if (this.crashed) return;
       }
     } finally {
@@ -574,9 +589,10 @@ class KafkaGroupConsumer implements TransportConsumer {
     }
   }
 
-  /** Runs the handler, again after a rejection (same record, as the port requires), then commits. */
-  private async handleUntilDone(lane: Lane, message: KafkaMessage): Promise<void> {
-    const record = toRecord(lane.topic, lane.partition, message);
+  /** Runs the handler, again after a rejection (same records, as the port requires), then commits. */
+  private async handleUntilDone(lane: Lane, messages: readonly KafkaMessage[]): Promise<void> {
+    const records = messages.map((message) => toRecord(lane.topic, lane.partition, message));
+    const last = records[records.length - 1]!;
     const controls: ConsumeControls = {
       // kafkajs's fetch loop never waits on a handler here, so it heartbeats on its own.
       heartbeat: async () => undefined,
@@ -584,7 +600,7 @@ class KafkaGroupConsumer implements TransportConsumer {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.unlessCrashed(this.handler(record, controls));
+        await this.unlessCrashed(this.handler(records, controls));
         break;
       } catch (error) {
         if (this.crashed) return;
@@ -594,12 +610,14 @@ class KafkaGroupConsumer implements TransportConsumer {
           return;
         }
         this.log.warn(
-          `kafka: ${lane.topic}[${lane.partition}]@${record.offset} in group ${this.spec.group} failed, retrying: ${String(error)}`,
+          `kafka: ${lane.topic}[${lane.partition}]@${records[0]!.offset}` +
+            (records.length > 1 ? ` (a batch of ${records.length})` : '') +
+            ` in group ${this.spec.group} failed, retrying: ${String(error)}`,
         );
         await delay(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)));
       }
     }
-    this.commitLater(lane, record.offset);
+    this.commitLater(lane, last.offset);
   }
 
   /**

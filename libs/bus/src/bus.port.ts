@@ -51,6 +51,17 @@ export interface ConsumeSpec {
  */
 export type RecordHandler = (record: TransportRecord, controls: ConsumeControls) => Promise<void>;
 
+/**
+ * Called with one partition's ready records, in offset order: at least one,
+ * at most the consumer's `maxRecords`. The RecordHandler contract holds for
+ * the batch as a whole: resolving commits the offset past its last record;
+ * rejecting commits nothing, and the records come again from the first.
+ */
+export type BatchHandler = (
+  records: readonly TransportRecord[],
+  controls: ConsumeControls,
+) => Promise<void>;
+
 export interface TransportConsumer {
   /** Stops fetching, waits for in-flight handlers, commits them, leaves the group. */
   stop(): Promise<void>;
@@ -69,6 +80,12 @@ export interface BusTransport {
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   send(topic: string, messages: readonly WireMessage[]): Promise<PublishReceipt[]>;
   consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer>;
+  /** As consume, with each partition's ready records handed over in batches of up to `maxRecords`. */
+  consumeBatches(
+    spec: ConsumeSpec,
+    maxRecords: number,
+    handler: BatchHandler,
+  ): Promise<TransportConsumer>;
   /** Reports whether the engine is reachable; used by readiness checks. */
   ping(): Promise<void>;
   /**
@@ -148,6 +165,26 @@ export interface SubscribeOptions {
    * (startBatchProcessSpan). The handler then runs outside any span.
    */
   readonly processSpans?: boolean;
+  /**
+   * A hop that handles a batch in one transaction. Each partition's ready
+   * events come in batches of up to `maxEvents`; the handler is still called
+   * once per event, in order, but all of a batch's calls run inside one
+   * `scope` (the store's inOneCommit: one transaction, one commit), and the
+   * batch's offsets are committed once. When a call fails, or the scope
+   * does, the scope is undone and the batch's events go one at a time
+   * through the usual path (retries, then the dead-letter topic), so a
+   * poison event holds back nothing but itself. Only for handlers whose
+   * every effect goes through that store. Without it, events are handled
+   * one at a time.
+   */
+  readonly batch?: BatchOptions;
+}
+
+export interface BatchOptions {
+  /** At most this many events in one batch (and one commit). */
+  readonly maxEvents: number;
+  /** Runs a batch's handler calls as one unit of work: `store.inOneCommit`. */
+  readonly scope: <R>(work: () => Promise<R>) => Promise<R>;
 }
 
 export interface Subscription {

@@ -14,6 +14,7 @@ import {
 } from '@leash/contracts';
 import { waitFor } from '@leash/testing';
 import type {
+  BatchHandler,
   BusTransport,
   ConsumeControls,
   ConsumeSpec,
@@ -39,6 +40,8 @@ class ScriptedTransport implements BusTransport {
   readonly ensured: TopicSpec[][] = [];
   readonly sent: { topic: string; message: WireMessage }[] = [];
   handler: RecordHandler | undefined;
+  batchHandler: BatchHandler | undefined;
+  maxRecords: number | undefined;
   spec: ConsumeSpec | undefined;
   stopped = 0;
   closed = 0;
@@ -57,6 +60,12 @@ class ScriptedTransport implements BusTransport {
   async consume(spec: ConsumeSpec, handler: RecordHandler) {
     this.spec = spec;
     this.handler = handler;
+    return { stop: async () => void this.stopped++ };
+  }
+  async consumeBatches(spec: ConsumeSpec, maxRecords: number, handler: BatchHandler) {
+    this.spec = spec;
+    this.maxRecords = maxRecords;
+    this.batchHandler = handler;
     return { stop: async () => void this.stopped++ };
   }
   async ping() {}
@@ -270,6 +279,112 @@ describe('createBus', () => {
     const [handled] = transport.engine.records('leash.tasks.requested');
     const committed = transport.engine.committedOffset('g', handled.topic, handled.partition);
     expect(committed).toBe('1');
+  });
+});
+
+describe('createBus: batches', () => {
+  /** A scope that counts its runs and what it kept (only the work of runs that resolved). */
+  function countingScope() {
+    const runs: ('kept' | 'undone')[] = [];
+    return {
+      runs,
+      scope: async <R>(work: () => Promise<R>): Promise<R> => {
+        try {
+          const result = await work();
+          runs.push('kept');
+          return result;
+        } catch (error) {
+          runs.push('undone');
+          throw error;
+        }
+      },
+    };
+  }
+  const records = (...events: ReturnType<typeof event>[]) =>
+    events.map((e, i) => record(encodeEnvelope('tasks.requested', e), String(10 + i)));
+
+  it('asks the transport for batches of maxEvents and runs a batch in one scope, each event once', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const counting = countingScope();
+    const seen: string[] = [];
+    await bus.subscribe('g', ['tasks.requested'], async (d) => void seen.push(d.offset), {
+      batch: { maxEvents: 16, scope: counting.scope },
+    });
+    expect(transport.maxRecords).toBe(16);
+    expect(transport.handler).toBeUndefined();
+    await transport.batchHandler!(records(event('a'), event('b'), event('c')), controls());
+    expect(seen).toEqual(['10', '11', '12']);
+    expect(counting.runs).toEqual(['kept']);
+  });
+
+  it('undoes the scope when an event fails, then takes the events alone: the failing one to its dead letter', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const counting = countingScope();
+    const seen: string[] = [];
+    await bus.subscribe(
+      'g',
+      ['tasks.requested'],
+      async (d) => {
+        if (d.offset === '11') throw new Error('poison');
+        seen.push(d.offset);
+      },
+      { batch: { maxEvents: 16, scope: counting.scope } },
+    );
+    await transport.batchHandler!(records(event('a'), event('b'), event('c')), controls());
+    // The first ran in the undone scope, then again alone; the third only alone.
+    expect(counting.runs).toEqual(['undone']);
+    expect(seen).toEqual(['10', '10', '12']);
+    expect(transport.sent.map((s) => [s.topic, s.message.headers[DLQ_HEADERS.offset]])).toEqual([
+      ['leash.tasks.requested.dlq', '11'],
+    ]);
+  });
+
+  it('takes a batch with a record that does not decode one record at a time, without a scope', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const counting = countingScope();
+    const seen: string[] = [];
+    await bus.subscribe('g', ['tasks.requested'], async (d) => void seen.push(d.offset), {
+      batch: { maxEvents: 16, scope: counting.scope },
+    });
+    const [first, second] = records(event('a'), event('b'));
+    const garbage = { ...second!, value: Buffer.from('not an event') };
+    await transport.batchHandler!([first!, garbage], controls());
+    expect(counting.runs).toEqual([]);
+    expect(seen).toEqual(['10']);
+    expect(transport.sent.map((s) => s.topic)).toEqual(['leash.tasks.requested.dlq']);
+  });
+
+  it('rejects a failed batch when the partition is lost, so it comes again whole', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const abort = new AbortController();
+    const failure = new Error('lost mid-batch');
+    await bus.subscribe(
+      'g',
+      ['tasks.requested'],
+      async () => {
+        abort.abort();
+        throw failure;
+      },
+      { batch: { maxEvents: 16, scope: countingScope().scope } },
+    );
+    await expect(
+      transport.batchHandler!(records(event('a'), event('b')), controls(abort.signal)),
+    ).rejects.toBe(failure);
+    expect(transport.sent).toHaveLength(0);
+  });
+
+  it('keeps the per-record path for a batch of one, or without batch options', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    await bus.subscribe('g', ['tasks.requested'], async () => undefined, {
+      batch: { maxEvents: 1, scope: countingScope().scope },
+    });
+    expect(transport.handler).toBeDefined();
+    expect(transport.batchHandler).toBeUndefined();
   });
 });
 

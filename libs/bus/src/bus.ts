@@ -33,6 +33,8 @@ import {
   taskTraceContext,
 } from '@leash/telemetry';
 import type {
+  BatchHandler,
+  BatchOptions,
   Bus,
   BusTransport,
   ConsumerLag,
@@ -297,7 +299,21 @@ class TransportBus implements Bus {
     const names = this.prepare(group, topics);
     await this.provision(topics);
     const retry = resolveRetryPolicy(this.retry, options.retry);
-    const onRecord = this.eventHandler(group, handler, retry, options.processSpans !== false);
+    const traced = options.processSpans !== false;
+    const onRecord = this.eventHandler(group, handler, retry, traced);
+    const { batch } = options;
+    if (batch && batch.maxEvents > 1) {
+      const onBatch = this.batchHandler(group, handler, onRecord, batch, traced);
+      const spec = { group, topics: names };
+      const consumer = await this.transport.consumeBatches(
+        options.fromBeginning === undefined
+          ? spec
+          : { ...spec, fromBeginning: options.fromBeginning },
+        Math.floor(batch.maxEvents),
+        onBatch,
+      );
+      return this.track(group, consumer);
+    }
     return this.open(group, names, onRecord, options.fromBeginning);
   }
 
@@ -330,9 +346,114 @@ class TransportBus implements Bus {
       fromBeginning === undefined ? { group, topics } : { group, topics, fromBeginning },
       handler,
     );
+    return this.track(group, consumer);
+  }
+
+  private track(group: string, consumer: TransportConsumer): Subscription {
     const subscription = new BusSubscription(group, consumer, this.subscriptions);
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /** The event a record carries: the envelope this process built, or the record checked at the edge. */
+  private decode(record: TransportRecord): { topic: TopicName; event: AnyEnvelope } {
+    const topic = this.logical.get(record.topic);
+    if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
+    return { topic, event: builtHere(topic, record) ?? decodeEnvelope(topic, record) };
+  }
+
+  /** Where a delivery's handler runs: its process span, in the producer's (or the task's) trace. */
+  private processContext(
+    record: TransportRecord,
+    group: string,
+    event: AnyEnvelope,
+    traced: boolean,
+  ): { span: Span; context: Context } {
+    if (!traced) return { span: UNTRACED, context: ROOT_CONTEXT };
+    let parent = propagation.extract(ROOT_CONTEXT, record.headers);
+    if (event.taskId !== undefined && !hasSpanContext(parent)) {
+      parent = taskTraceContext(event.taskId);
+    }
+    const span = this.processSpan(record, group, event, parent);
+    // A no-op span of no trace must not shadow the (absent) producer's context in the handler.
+    return {
+      span,
+      context: isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : parent,
+    };
+  }
+
+  /**
+   * The batch path (SubscribeOptions.batch): a partition's ready events, each
+   * handed to the handler in its own process span, all inside one scope (one
+   * store commit) and one offset commit. If an event does not decode, a call
+   * fails or the scope does, the batch goes through the per-record path one
+   * event at a time: the scope undid its work, and a poison event meets its
+   * retries and its dead letter alone.
+   */
+  private batchHandler(
+    group: string,
+    handler: EventHandler,
+    onRecord: RecordHandler,
+    batch: BatchOptions,
+    traced: boolean,
+  ): BatchHandler {
+    const oneByOne = async (
+      records: readonly TransportRecord[],
+      controls: ConsumeControls,
+    ): Promise<void> => {
+      for (const record of records) await onRecord(record, controls);
+    };
+    return async (records, controls) => {
+      if (records.length === 1) return onRecord(records[0]!, controls);
+      const decoded: { topic: TopicName; event: AnyEnvelope }[] = [];
+      for (const record of records) {
+        try {
+          decoded.push(this.decode(record));
+        } catch {
+          return oneByOne(records, controls);
+        }
+      }
+      const spans: Span[] = [];
+      const durations: number[] = [];
+      try {
+        await batch.scope(async () => {
+          for (const [i, record] of records.entries()) {
+            const { topic, event } = decoded[i]!;
+            const { span, context: processContext } = this.processContext(
+              record,
+              group,
+              event,
+              traced,
+            );
+            spans.push(span);
+            if (traced) span.setAttribute('leash.delivery.batch', records.length);
+            const started = performance.now();
+            const delivery = new EventDelivery(topic, record, event, 1, controls);
+            try {
+              await context.with(processContext, handler, undefined, delivery);
+            } catch (error) {
+              markFailed(span, error);
+              throw error;
+            }
+            durations.push(performance.now() - started);
+          }
+        });
+      } catch (error) {
+        for (const span of spans) {
+          span.addEvent('rolled back with its batch; handled again alone');
+          span.end();
+        }
+        // The scope's effects are gone; each event runs again, alone, with retries and a dead letter.
+        if (controls.signal.aborted) throw error;
+        return oneByOne(records, controls);
+      }
+      for (const span of spans) span.end();
+      for (const [i, record] of records.entries()) {
+        const labels = { topic: record.topic, group };
+        this.metrics.processDuration.observe(labels, durations[i]! / 1000);
+        this.metrics.processed.inc({ ...labels, outcome: 'ok' });
+      }
+    };
   }
 
   /**
@@ -348,29 +469,21 @@ class TransportBus implements Bus {
     traced: boolean,
   ): RecordHandler {
     return async (record, controls) => {
-      const topic = this.logical.get(record.topic);
-      let parent = traced ? propagation.extract(ROOT_CONTEXT, record.headers) : ROOT_CONTEXT;
+      let topic: TopicName;
       let event: AnyEnvelope;
       try {
-        if (topic === undefined) throw new Error(`record from unknown topic "${record.topic}"`);
-        event = builtHere(topic, record) ?? decodeEnvelope(topic, record);
+        ({ topic, event } = this.decode(record));
       } catch (error) {
         // Invalid or unknown events never reach the handler, and never block the partition.
         if (traced) {
+          const parent = propagation.extract(ROOT_CONTEXT, record.headers);
           const span = this.processSpan(record, group, undefined, parent);
           markFailed(span, error);
           span.end();
         }
         return this.deadLetter(record, group, error, 0);
       }
-      if (traced && event.taskId !== undefined && !hasSpanContext(parent)) {
-        parent = taskTraceContext(event.taskId);
-      }
-      const span = traced ? this.processSpan(record, group, event, parent) : UNTRACED;
-      // A no-op span of no trace must not shadow the (absent) producer's context in the handler.
-      const processContext = isSpanContextValid(span.spanContext())
-        ? trace.setSpan(parent, span)
-        : parent;
+      const { span, context: processContext } = this.processContext(record, group, event, traced);
       const started = performance.now();
       let outcome = 'ok';
       try {

@@ -5,11 +5,13 @@ import type {
   ConsumeSpec,
   PartitionRange,
   PublishReceipt,
+  BatchHandler,
   RecordHandler,
   TopicSpec,
   TransportConsumer,
   TransportRecord,
 } from './bus.port';
+import { checkMaxRecords, oneRecordAtATime } from './batches';
 import { partitionOf } from './partitioner';
 
 /*
@@ -257,7 +259,9 @@ class GroupMember implements TransportConsumer {
   constructor(
     readonly group: ConsumerGroup,
     spec: ConsumeSpec,
-    readonly handler: RecordHandler,
+    readonly handler: BatchHandler,
+    /** The most records handed to `handler` at once. */
+    readonly maxRecords: number,
     private readonly detach: (member: GroupMember) => void,
   ) {
     this.topics = new Set(spec.topics);
@@ -294,7 +298,7 @@ class GroupMember implements TransportConsumer {
   }
 }
 
-/** Processes one partition for one member, one record at a time, until revoked or fenced. */
+/** Processes one partition for one member, in order (up to its maxRecords at a time), until revoked or fenced. */
 class PartitionWorker {
   private revoked = false;
   private fenced = false;
@@ -387,8 +391,9 @@ class PartitionWorker {
         await this.idle();
         continue;
       }
+      const taken = records.slice(next, next + this.member.maxRecords);
       try {
-        await this.member.handler(records[next], this.controls);
+        await this.member.handler(taken, this.controls);
       } catch {
         if (this.fenced) return;
         // Not committed: the same record comes again, after a pause so a broken handler does not spin.
@@ -398,7 +403,7 @@ class PartitionWorker {
       }
       if (this.fenced) return;
       failures = 0;
-      next++;
+      next += taken.length;
       this.group.commit(this, next);
     }
   }
@@ -451,12 +456,21 @@ export class InMemoryTransport implements BusTransport {
     return this.engine.append(topic, messages);
   }
 
-  async consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+  consume(spec: ConsumeSpec, handler: RecordHandler): Promise<TransportConsumer> {
+    return this.consumeBatches(spec, 1, oneRecordAtATime(handler));
+  }
+
+  async consumeBatches(
+    spec: ConsumeSpec,
+    maxRecords: number,
+    handler: BatchHandler,
+  ): Promise<TransportConsumer> {
     this.assertOpen();
     if (!spec.group) throw new Error('a consumer group name is required');
     if (spec.topics.length === 0) throw new Error(`${spec.group}: consume at least one topic`);
+    checkMaxRecords(maxRecords);
     for (const topic of spec.topics) this.engine.topic(topic);
-    const member = new GroupMember(this.engine.group(spec.group), spec, handler, (m) =>
+    const member = new GroupMember(this.engine.group(spec.group), spec, handler, maxRecords, (m) =>
       this.members.delete(m),
     );
     this.members.add(member);

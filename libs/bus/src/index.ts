@@ -5,3 +5,4 @@ export * from './retry';
 export * from './dead-letter';
 export * from './partitioner';
 export * from './in-memory.transport';
+export * from './batches';

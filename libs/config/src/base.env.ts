@@ -83,6 +83,11 @@ export const BASE_ENV = defineEnv(
         'A file holding the OAuth bearer token, when KAFKA_SASL_MECHANISM=oauthbearer; read again at each re-authentication, so a sidecar can rotate it.',
       expected: 'a file path',
     }),
+    LEASH_BATCH_EVENTS: variable(integer(1, 1_024).default(64), {
+      description:
+        "Policy, budget and approvals handle a partition's ready events in batches of up to this many, each batch in one store transaction with one commit (on SQLite; MongoDB takes them one at a time). 1: every event in a transaction of its own.",
+      expected: 'a whole number from 1 to 1024',
+    }),
     LEASH_STORE: variable(z.enum(['sqlite', 'mongo']).default('sqlite'), {
       description: 'The store engine: SQLite (one machine) or MongoDB.',
       expected: 'sqlite or mongo',

@@ -563,6 +563,122 @@ export function describeBusContract(
       TEST_TIMEOUT_MS,
     );
 
+    describe('batches (SubscribeOptions.batch, transport.consumeBatches)', () => {
+      /** A scope that stages what a batch did and keeps it only when the whole batch succeeded. */
+      function stagingScope(kept: number[]) {
+        const batches: number[][] = [];
+        let staged: number[] | undefined;
+        return {
+          batches,
+          record(seq: number) {
+            (staged ?? kept).push(seq);
+          },
+          scope: async <R>(work: () => Promise<R>): Promise<R> => {
+            staged = [];
+            try {
+              const result = await work();
+              batches.push(staged);
+              kept.push(...staged);
+              return result;
+            } finally {
+              staged = undefined;
+            }
+          },
+        };
+      }
+
+      it(
+        'hands a partition its ready events in batches, in order, each batch in one scope',
+        async () => {
+          const transport = await harness.open();
+          const bus = busOn(transport);
+          const key = `batch-${randomUUID()}`;
+          const events = Array.from({ length: 10 }, (_, seq) => taskEvent(key, seq));
+          for (const event of events) await bus.publish(TOPIC, event);
+          const kept: number[] = [];
+          const staging = stagingScope(kept);
+          await bus.subscribe(group('batch'), [TOPIC], async (d) => staging.record(seqOf(d)), {
+            batch: { maxEvents: 4, scope: staging.scope },
+          });
+          await waitFor(() => kept.length === events.length, {
+            description: 'every event handled',
+          });
+          expect(kept).toEqual(events.map((_, seq) => seq));
+          // They were all ready: the first batch is full, and none is over the bound.
+          expect(staging.batches[0]).toEqual([0, 1, 2, 3]);
+          expect(Math.max(...staging.batches.map((b) => b.length))).toBe(4);
+        },
+        TEST_TIMEOUT_MS,
+      );
+
+      it(
+        'sends a poison event of a batch to its dead letter alone, and handles the rest once, in order',
+        async () => {
+          const transport = await harness.open();
+          const bus = busOn(transport);
+          const letters = await deadLetters(bus);
+          const key = `poison-${randomUUID()}`;
+          const events = Array.from({ length: 6 }, (_, seq) => taskEvent(key, seq));
+          for (const event of events) await bus.publish(TOPIC, event);
+          const kept: number[] = [];
+          const staging = stagingScope(kept);
+          await bus.subscribe(
+            group('poison'),
+            [TOPIC],
+            async (d) => {
+              if (seqOf(d) === 2) throw new Error('poison');
+              staging.record(seqOf(d));
+            },
+            { batch: { maxEvents: 6, scope: staging.scope } },
+          );
+          await waitFor(() => kept.length === 5 && letters.length === 1, {
+            description: 'five events kept and one dead letter',
+          });
+          // The failed batch kept nothing: each event was handled again alone, the poison one dead-lettered.
+          expect(kept).toEqual([0, 1, 3, 4, 5]);
+          expect(letters[0]!.originalOffset).toBeDefined();
+          expect(letters[0]!.error).toContain('poison');
+        },
+        TEST_TIMEOUT_MS,
+      );
+
+      it(
+        'passes a rejected batch again from its first record, and commits it once resolved',
+        async () => {
+          const transport = await harness.open();
+          const bus = busOn(transport);
+          const key = `again-${randomUUID()}`;
+          for (let seq = 0; seq < 3; seq++) await bus.publish(TOPIC, taskEvent(key, seq));
+          const g = group('again');
+          const handed: string[][] = [];
+          const consumer = await transport.consumeBatches(
+            { group: g, topics: [bus.topicName(TOPIC)] },
+            8,
+            async (records) => {
+              handed.push(records.map((r) => r.offset));
+              if (handed.length === 1) throw new Error('the whole batch fails once');
+            },
+          );
+          await waitFor(() => handed.length >= 2, { description: 'the batch passed again' });
+          await consumer.stop();
+          expect(handed[1]![0]).toBe(handed[0]![0]);
+          expect(handed[0]).toHaveLength(3);
+          // Committed past the batch: a new member of the group starts after it.
+          const later = taskEvent(key, 3);
+          await bus.publish(TOPIC, later);
+          const seen: string[] = [];
+          await busOn(await harness.openPeer()).subscribe(g, [TOPIC], async (d) => {
+            seen.push(d.event.id);
+          });
+          await waitFor(() => seen.includes(later.id), {
+            description: 'the next member to consume',
+          });
+          expect(seen).toEqual([later.id]);
+        },
+        TEST_TIMEOUT_MS,
+      );
+    });
+
     describe('trace context', () => {
       let contextManager: AsyncLocalStorageContextManager | undefined;
 

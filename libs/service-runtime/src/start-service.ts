@@ -6,6 +6,7 @@ import {
   type LoggerService,
   type Type,
 } from '@nestjs/common';
+import type { SubscribeOptions } from '@leash/bus';
 import { listenOnBus, type BusListener } from '@leash/bus/nest';
 import {
   loadConfig,
@@ -25,12 +26,30 @@ import { untilTheBusAnswers } from './until-the-bus-answers';
 
 /** A process startService runs: one of the five services, or the audit recorder. */
 
+/** The subscription's batches, for a service whose handlers may take them on a store that has them. */
+function batchesOf(
+  definition: { readonly batches?: boolean },
+  config: BaseConfig,
+  engines: Engines,
+): SubscribeOptions | undefined {
+  const { store } = engines;
+  const maxEvents = config.LEASH_BATCH_EVENTS;
+  if (!definition.batches || maxEvents <= 1 || !store.inOneCommit) return undefined;
+  return { batch: { maxEvents, scope: (work) => store.inOneCommit!(work) } };
+}
+
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
   readonly name: ProcessName;
   readonly env: E;
   /** The service's feature modules. */
   readonly module: Type<unknown> | DynamicModule;
+  /**
+   * Every effect of its handlers goes through the store (no tool or model
+   * call): a partition's ready events may be handled in batches, each in one
+   * transaction (Store.inOneCommit), up to LEASH_BATCH_EVENTS at a time.
+   */
+  readonly batches?: boolean;
 }
 
 export interface BootstrapOptions {
@@ -111,8 +130,17 @@ export async function startService<E extends EnvSpec>(
       });
     }
     // EnginesModule provides the bus (and the store) to the whole app.
+    const subscribe = batchesOf(definition, config, engines);
     listener = await untilTheBusAnswers(
-      () => listenOnBus({ bus: engines.bus, group: name, module: root, logger, provideBus: false }),
+      () =>
+        listenOnBus({
+          bus: engines.bus,
+          group: name,
+          module: root,
+          logger,
+          provideBus: false,
+          ...(subscribe ? { subscribe } : {}),
+        }),
       {
         bus: engines.bus,
         onRetry: (error, delayMs) =>

@@ -20,6 +20,9 @@ export function traceStore(store: Store): Store {
     },
     repository: (aggregate) => store.repository(aggregate),
     transaction: (work) => store.transaction((tx) => work(tracedTransaction(tx))),
+    ...(store.inOneCommit
+      ? { inOneCommit: <R>(work: () => Promise<R>) => store.inOneCommit!(work) }
+      : {}),
     get outbox() {
       return store.outbox;
     },

@@ -28,6 +28,10 @@ export class TxState {
  */
 class CommitGroup {
   members = 0;
+  /** Batches (inOneCommit) with work in this group still running: it may not commit before they end. */
+  holds = 0;
+  /** Why it was rolled back, for the batches that still hold it. */
+  failure: unknown;
   readonly enqueued: OutboxEntry[] = [];
   readonly touchedTables: string[] = [];
   readonly openedAt = performance.now();
@@ -43,6 +47,11 @@ class CommitGroup {
     // A group whose only member committed it has nobody awaiting this promise.
     this.committed.catch(() => undefined);
   }
+}
+
+/** One inOneCommit call: the group its transactions joined, once the first one did. */
+class Batch {
+  group: CommitGroup | undefined;
 }
 
 /** What the rest of the store does around a commit. */
@@ -95,6 +104,7 @@ function isBusy(error: unknown): boolean {
 export class GroupCommit {
   private readonly lock = new AsyncLock();
   private readonly context = new AsyncLocalStorage<TxState>();
+  private readonly batches = new AsyncLocalStorage<Batch>();
   /** The SQLite transaction open across lock holders, when one is. */
   private group: CommitGroup | undefined;
   private closing?: Promise<void>;
@@ -203,6 +213,8 @@ export class GroupCommit {
       this.checkOpen();
       result = fn();
       group = this.group;
+      // A batch reads its own writes; it would wait for itself to commit them.
+      if (group && group === this.batches.getStore()?.group) group = undefined;
       if (group) group.members += 1;
     } finally {
       this.settleGroup();
@@ -220,14 +232,38 @@ export class GroupCommit {
    */
   async write<T>(fn: (state: TxState) => T | Promise<T>): Promise<T> {
     this.checkEntry();
-    const release = await this.lock.acquire();
+    const batch = this.batches.getStore();
+    let release = await this.lock.acquire();
     let group: CommitGroup;
     let result: T;
     try {
       this.checkOpen();
-      if (!this.group) {
-        await this.begin();
-        this.group = new CommitGroup();
+      if (batch?.group) {
+        // Every transaction of a batch goes into the one group its first joined.
+        if (batch.group !== this.group) {
+          throw (
+            batch.group.failure ??
+            new StoreError('sqlite: the store committed a batch before it ended')
+          );
+        }
+      } else {
+        // A batch's first transaction joins a held group only while it is young: batches that
+        // keep overlapping could otherwise hold one group open for ever.
+        while (batch && this.group && this.group.holds > 0 && !this.young(this.group)) {
+          const committed = this.group.committed;
+          release();
+          await committed.catch(() => undefined);
+          release = await this.lock.acquire();
+          this.checkOpen();
+        }
+        if (!this.group) {
+          await this.begin();
+          this.group = new CommitGroup();
+        }
+        if (batch) {
+          batch.group = this.group;
+          this.group.holds += 1;
+        }
       }
       group = this.group;
       const state = new TxState();
@@ -248,8 +284,61 @@ export class GroupCommit {
       this.settleGroup();
       release();
     }
-    await group.committed;
+    // A batch's transaction is durable when its batch is, not before: inOneCommit waits for that.
+    if (!batch) await group.committed;
     return result;
+  }
+
+  /**
+   * Runs `work` so that every unit of work it starts joins one commit group,
+   * which commits only after `work` resolved (see Store.inOneCommit). When
+   * `work` rejects, the group is rolled back: what it ran, and the units of
+   * others that shared the group (they fail with a transient error).
+   */
+  async inOneCommit<R>(work: () => Promise<R>): Promise<R> {
+    this.checkEntry();
+    if (this.batches.getStore()) throw new StoreError('sqlite: inOneCommit does not nest');
+    const batch = new Batch();
+    let result: R | undefined;
+    let failed = false;
+    let failure: unknown;
+    try {
+      result = await this.batches.run(batch, work);
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    const group = batch.group;
+    if (group) {
+      const release = await this.lock.acquire();
+      try {
+        group.holds -= 1;
+        if (this.group === group) {
+          if (failed) {
+            this.abortGroup(
+              new StoreBusyError(
+                'sqlite: rolled back with a batch that failed in the same commit; run it again',
+              ),
+            );
+          } else {
+            this.settleGroup();
+          }
+        }
+      } finally {
+        release();
+      }
+    }
+    if (failed) throw failure;
+    if (group) await group.committed;
+    return result as R;
+  }
+
+  /** Neither full nor old: more work may join it. */
+  private young(group: CommitGroup): boolean {
+    return (
+      group.members < this.options.maxMembers &&
+      performance.now() - group.openedAt < this.options.maxDelayMs
+    );
   }
 
   /** Takes the write lock of the file, waiting for other connections without blocking the event loop. */
@@ -305,15 +394,12 @@ export class GroupCommit {
    */
   private settleGroup(): void {
     const group = this.group;
-    if (!group) return;
+    // A batch still running holds its group open: inOneCommit settles it when the batch ends.
+    if (!group || group.holds > 0) return;
     // Not held open for work that may come later in this turn: tried, it cost +15% CPU per
     // action and x3 p99 in bench:gates (likely a write transaction open nearly all the time,
     // so the WAL was seldom reset).
-    const joinable =
-      this.lock.hasWaiters &&
-      !this.closing &&
-      group.members < this.options.maxMembers &&
-      performance.now() - group.openedAt < this.options.maxDelayMs;
+    const joinable = this.lock.hasWaiters && !this.closing && this.young(group);
     if (!joinable) this.commitGroup();
   }
 
@@ -346,6 +432,7 @@ export class GroupCommit {
     }
     this.hooks.unlocked?.();
     if (!group) return;
+    group.failure = cause;
     this.hooks.rolledBack(group.touchedTables);
     group.reject(cause);
   }

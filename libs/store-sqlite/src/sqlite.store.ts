@@ -187,6 +187,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  inOneCommit<R>(work: () => Promise<R>): Promise<R> {
+    return this.commits.inOneCommit(work);
+  }
+
   async ping(): Promise<void> {
     this.commits.checkEntry();
     if (this.ping_.get() !== 1) throw new StoreError('sqlite: ping returned an unexpected value');

@@ -160,6 +160,20 @@ export interface Store {
    * Nested transactions are refused.
    */
   transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R>;
+  /**
+   * Runs `work`, and every transaction it starts, as one commit: a batch of
+   * events handled in one transaction. Inside, `transaction()` resolves once
+   * its own work is done, before anything is durable, so the next one can
+   * run; `inOneCommit` resolves once all of them are durable, together.
+   * When `work` rejects, every transaction it ran is rolled back (work of
+   * other callers sharing that commit fails with a transient error, to be
+   * run again), and its error is rethrown. Reads outside a transaction see
+   * the batch's writes. `work` must have no effect outside the store that
+   * needs its transactions durable first (no tool calls, no model calls).
+   * Optional: an adapter without it has no batches; callers run their work
+   * one transaction at a time instead.
+   */
+  inOneCommit?<R>(work: () => Promise<R>): Promise<R>;
   readonly outbox: OutboxStore;
   /** Resolves when the engine answers; for readiness checks. */
   ping(): Promise<void>;

@@ -13,5 +13,9 @@ export async function bootstrapApprovals(
 ): Promise<RunningService<ApprovalsConfig>> {
   // Before Nest: an agent folder that does not load is refused as a plain config error.
   agentSetFromConfig(loadConfig(APPROVALS_ENV, { env: options?.env, subject: APPROVALS }));
-  return startService({ name: APPROVALS, env: APPROVALS_ENV, module: ApprovalsModule }, options);
+  return startService(
+    // Its handlers write only to the store: a partition's ready events may share one transaction.
+    { name: APPROVALS, env: APPROVALS_ENV, module: ApprovalsModule, batches: true },
+    options,
+  );
 }

@@ -13,5 +13,9 @@ export async function bootstrapBudget(
 ): Promise<RunningService<BudgetConfig>> {
   // Before Nest: an agent folder that does not load is refused as a plain config error.
   agentSetFromConfig(loadConfig(BUDGET_ENV, { env: options?.env, subject: BUDGET }));
-  return startService({ name: BUDGET, env: BUDGET_ENV, module: BudgetModule }, options);
+  return startService(
+    // Its handlers write only to the store: a partition's ready events may share one transaction.
+    { name: BUDGET, env: BUDGET_ENV, module: BudgetModule, batches: true },
+    options,
+  );
 }

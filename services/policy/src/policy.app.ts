@@ -13,5 +13,9 @@ export async function bootstrapPolicy(
 ): Promise<RunningService<PolicyConfig>> {
   // Before Nest: an agent folder that does not load is refused as a plain config error.
   agentSetFromConfig(loadConfig(POLICY_ENV, { env: options?.env, subject: POLICY }));
-  return startService({ name: POLICY, env: POLICY_ENV, module: PolicyModule }, options);
+  return startService(
+    // Its handlers write only to the store: a partition's ready events may share one transaction.
+    { name: POLICY, env: POLICY_ENV, module: PolicyModule, batches: true },
+    options,
+  );
 }
