@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { AgentCatalog, REFERENCE_AGENTS, REFERENCE_TOOLS } from '@leash/agents';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope } from '@leash/contracts';
-import { openEngines, startSqliteCensus } from '@leash/engines';
+import { openEngines, startSqliteCensus, storeBatches } from '@leash/engines';
 import { listenOnBus } from '@leash/bus/nest';
 import { DecisionsModule, PolicyEvaluator, createPolicyGate } from '@leash/service-policy';
 import {
@@ -207,8 +207,16 @@ async function throughGates(): Promise<{ p50: number; p99: number; perSecond: nu
       }),
     );
     // Every topic the gate reads: it decides a task's proposals only once it has the task's input.
-    await listenOnBus({ bus, group: 'policy', module: DecisionsModule.forGate(gate) });
-    await listenOnBus({ bus, group: 'budget', module: LedgerModule.forUseCases(ledger, store) });
+    // Batches as the services take them (LEASH_BATCH_EVENTS; 1 takes each event alone).
+    const subscribe = storeBatches(store, loadConfig(BASE_ENV).LEASH_BATCH_EVENTS);
+    const batches = subscribe ? { subscribe } : {};
+    await listenOnBus({ bus, group: 'policy', module: DecisionsModule.forGate(gate), ...batches });
+    await listenOnBus({
+      bus,
+      group: 'budget',
+      module: LedgerModule.forUseCases(ledger, store),
+      ...batches,
+    });
 
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];

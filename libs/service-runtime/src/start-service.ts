@@ -6,7 +6,6 @@ import {
   type LoggerService,
   type Type,
 } from '@nestjs/common';
-import type { SubscribeOptions } from '@leash/bus';
 import { listenOnBus, type BusListener } from '@leash/bus/nest';
 import {
   loadConfig,
@@ -20,23 +19,17 @@ import { leashMetrics, nestLogger } from '@leash/telemetry';
 import { EnginesModule } from './engines.module';
 import { OBSERVABILITY_ENV, httpPortOf } from './observability.env';
 import { startObservabilityServer, type ObservabilityServer } from './observability-server';
-import { openEngines, relayErrorLogger, type Engines, type ProcessName } from '@leash/engines';
+import {
+  openEngines,
+  relayErrorLogger,
+  storeBatches,
+  type Engines,
+  type ProcessName,
+} from '@leash/engines';
 import { traceStore } from './traced-store';
 import { untilTheBusAnswers } from './until-the-bus-answers';
 
 /** A process startService runs: one of the five services, or the audit recorder. */
-
-/** The subscription's batches, for a service whose handlers may take them on a store that has them. */
-function batchesOf(
-  definition: { readonly batches?: boolean },
-  config: BaseConfig,
-  engines: Engines,
-): SubscribeOptions | undefined {
-  const { store } = engines;
-  const maxEvents = config.LEASH_BATCH_EVENTS;
-  if (!definition.batches || maxEvents <= 1 || !store.inOneCommit) return undefined;
-  return { batch: { maxEvents, scope: (work) => store.inOneCommit!(work) } };
-}
 
 export interface ServiceDefinition<E extends EnvSpec> {
   /** Also the consumer group and the CloudEvents source. */
@@ -130,7 +123,9 @@ export async function startService<E extends EnvSpec>(
       });
     }
     // EnginesModule provides the bus (and the store) to the whole app.
-    const subscribe = batchesOf(definition, config, engines);
+    const subscribe = definition.batches
+      ? storeBatches(engines.store, config.LEASH_BATCH_EVENTS)
+      : undefined;
     listener = await untilTheBusAnswers(
       () =>
         listenOnBus({
