@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines } from '@leash/engines';
 import { KillSwitch } from '@leash/kill-switch';
-import { waitFor } from '@leash/testing';
 import { runCli } from './cli';
 import type { Terminal } from './cli/terminal';
+import { launch, type Launched } from './e2e/support/processes';
 
-const ROOT = resolve(__dirname, '../../..');
 const ISSUED_AT = '2026-12-01T08:30:00.000Z';
 
 /*
@@ -20,7 +18,7 @@ const ISSUED_AT = '2026-12-01T08:30:00.000Z';
 describe('active kills, seen', () => {
   let dir: string;
   let env: Record<string, string>;
-  let launcher: ChildProcess | undefined;
+  let launcher: Launched | undefined;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'leash-active-kills-'));
@@ -46,10 +44,8 @@ describe('active kills, seen', () => {
     }
   });
 
-  afterEach(() => {
-    if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
-      launcher.kill('SIGKILL');
-    }
+  afterEach(async () => {
+    await launcher?.stop('SIGKILL');
     launcher = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
@@ -67,21 +63,19 @@ describe('active kills, seen', () => {
   });
 
   it('the launcher prints the kills in force at start-up', async () => {
-    let output = '';
-    launcher = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, LEASH_DEMO: 'false', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const started = launch('apps/leash/src/start.ts', {
+      ...process.env,
+      ...env,
+      LEASH_DEMO: 'false',
+      NO_COLOR: '1',
     });
-    launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes('lift it with') || launcher?.exitCode !== null, {
+    launcher = started;
+    await started.waitForOutput('lift it with', {
       timeoutMs: 30_000,
       description: 'the launcher to print the kill in force',
     });
-    const exited = new Promise((resolveExit) => launcher?.on('exit', resolveExit));
-    launcher.kill('SIGTERM');
-    await exited;
+    await started.stop('SIGTERM');
+    const output = started.output();
     expect(output).toContain('Leash is up');
     expect(output).toMatch(/1 kill in force: new tasks and calls in its scope are refused/);
     expect(output).toContain(

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines } from '@leash/engines';
 import { waitFor } from '@leash/testing';
-import { runLeash } from './e2e/support/processes';
+import { launch, runLeash, type Launched } from './e2e/support/processes';
 
-const ROOT = resolve(__dirname, '../../..');
 const SERVICES = ['planner', 'policy', 'budget', 'approvals', 'executor'];
 
 /** Each service's line: name, time to ack, instance. */
@@ -21,17 +19,14 @@ function ackLines(stdout: string): Map<string, number> {
 
 describe('the leash CLI against a running npm start', () => {
   let dir: string;
-  let launcher: ChildProcess | undefined;
-  let output = '';
+  let launcher: Launched | undefined;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'leash-cli-e2e-'));
   });
 
-  afterAll(() => {
-    if (launcher && launcher.exitCode === null && launcher.signalCode === null) {
-      launcher.kill('SIGKILL');
-    }
+  afterAll(async () => {
+    await launcher?.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -42,32 +37,18 @@ describe('the leash CLI against a running npm start', () => {
       LEASH_STORE_FILE: join(dir, 'store.db'),
       NO_COLOR: '1',
     };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolveExit) => {
-        launcher = spawn(
-          process.execPath,
-          ['-r', '@swc-node/register', 'apps/leash/src/start.ts'],
-          {
-            cwd: ROOT,
-            env: {
-              ...env,
-              LEASH_INSTANCE_ID: 'e2e-launcher',
-              LOG_LEVEL: 'info',
-              LEASH_DEMO: 'false',
-            },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
-        launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        launcher.on('exit', (code, signal) => resolveExit({ code, signal }));
-      },
-    );
-    await waitFor(() => output.includes('Leash is up') || launcher?.exitCode !== null, {
+    const started = launch('apps/leash/src/start.ts', {
+      ...env,
+      LEASH_INSTANCE_ID: 'e2e-launcher',
+      LOG_LEVEL: 'info',
+      LEASH_DEMO: 'false',
+    });
+    launcher = started;
+    await started.waitForOutput('Leash is up', {
       timeoutMs: 60_000,
       description: 'the launcher to report that it is up',
     });
-    expect(output).toContain('Leash is up');
+    expect(started.output()).toContain('Leash is up');
 
     const killed = await runLeash(['kill', '--all', '--reason', 'test'], env);
     expect(killed.stderr).toBe('');
@@ -79,7 +60,8 @@ describe('the leash CLI against a running npm start', () => {
     expect(killed.stdout).toMatch(/killed: 5 services acknowledged in [\d.]+ ms/);
     // The services applied it: each logged the kill.
     await waitFor(
-      () => (output.match(/kill [0-9a-f-]+ \(all\) by .*: 0 in-flight/g) ?? []).length === 5,
+      () =>
+        (started.output().match(/kill [0-9a-f-]+ \(all\) by .*: 0 in-flight/g) ?? []).length === 5,
       {
         description: 'each service to log the kill',
       },
@@ -100,9 +82,9 @@ describe('the leash CLI against a running npm start', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('leash: kill takes one scope, got --tenant and --task');
 
-    launcher?.kill('SIGTERM');
-    await expect(exited).resolves.toEqual({ code: 0, signal: null });
-    expect(output).toContain('stopped cleanly');
+    started.child.kill('SIGTERM');
+    await expect(started.ended).resolves.toEqual({ code: 0, signal: null });
+    expect(started.output()).toContain('stopped cleanly');
   });
 
   it('exits non-zero naming the services that did not answer in time', async () => {

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ReferenceScenario } from '@leash/agents';
 import { searchRuns, taskTrajectory } from '@leash/audit';
 import type { Subscription } from '@leash/bus';
@@ -14,6 +13,7 @@ import { REFERENCE_SCENARIOS, scenarioTask } from '@leash/service-planner';
 import { startOtlpJsonReceiver, type OtlpJsonReceiver, type ReceivedSpan } from '@leash/telemetry';
 import { waitFor } from '@leash/testing';
 import { applyFixtures } from './demo/scenario-fixtures';
+import { launch, type Launched } from './e2e/support/processes';
 import { TEST_REVIEWERS, reviewerDirectory, testReviewerKey } from './eval/leash-under-test';
 
 /*
@@ -25,8 +25,6 @@ import { TEST_REVIEWERS, reviewerDirectory, testReviewerKey } from './eval/leash
  * the messaging and GenAI attributes, the approval wait as linked spans, the
  * audit log, and the metrics and health endpoint of the same run.
  */
-
-const ROOT = resolve(__dirname, '../../..');
 
 function scenario(id: string): ReferenceScenario {
   const found = REFERENCE_SCENARIOS.find((s) => s.id === id);
@@ -53,9 +51,7 @@ const TENANT = 'obs-tenant';
 describe('observability of a run through the five services', () => {
   let receiver: OtlpJsonReceiver;
   let dir: string;
-  let child: ChildProcess | undefined;
-  let exited: Promise<unknown> | undefined;
-  let output = '';
+  let launcher: Launched | undefined;
   let url: string;
   let engines: Engines;
   let store: Engines['store'];
@@ -89,27 +85,18 @@ describe('observability of a run through the five services', () => {
     const httpPort = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'leash-observability-'));
     const files = { LEASH_BUS_FILE: join(dir, 'bus.db'), LEASH_STORE_FILE: join(dir, 'store.db') };
-    exited = new Promise((resolveExit) => {
-      child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          ...files,
-          LEASH_INSTANCE_ID: 'observability-test',
-          LEASH_DEMO: 'false',
-          LOG_LEVEL: 'info',
-          LEASH_HTTP_PORT: String(httpPort),
-          LEASH_REVIEWERS: JSON.stringify(reviewerDirectory([TENANT])),
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-          OTEL_BSP_SCHEDULE_DELAY: '100',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('exit', resolveExit);
+    launcher = launch('apps/leash/src/start.ts', {
+      ...process.env,
+      ...files,
+      LEASH_INSTANCE_ID: 'observability-test',
+      LEASH_DEMO: 'false',
+      LOG_LEVEL: 'info',
+      LEASH_HTTP_PORT: String(httpPort),
+      LEASH_REVIEWERS: JSON.stringify(reviewerDirectory([TENANT])),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
     });
-    await waitFor(() => output.includes('Leash is up') || child?.exitCode !== null, {
+    const output = await launcher.waitForOutput('Leash is up', {
       timeoutMs: 30_000,
       description: 'the launcher to report that it is up',
     });
@@ -147,10 +134,7 @@ describe('observability of a run through the five services', () => {
     for (const reviewer of reviewers) await reviewer.close();
     await finishedWatch?.close();
     await engines?.close();
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await launcher?.stop('SIGTERM');
     await receiver?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -405,29 +389,18 @@ describe('observability of a run through the five services', () => {
   });
 
   it("exports the CLI's spans: a task submitted with `leash task submit` has its root there", async () => {
-    const cli = spawn(
-      process.execPath,
-      [
-        '-r',
-        '@swc-node/register',
-        'apps/leash/src/bin.ts',
-        ...['task', 'submit', '--scenario', 'it-helpdesk.wifi-ticket', '--tenant', TENANT],
-      ],
+    const cli = launch(
+      'apps/leash/src/bin.ts',
       {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          LEASH_BUS_FILE: join(dir, 'bus.db'),
-          LEASH_STORE_FILE: join(dir, 'store.db'),
-          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        ...process.env,
+        LEASH_BUS_FILE: join(dir, 'bus.db'),
+        LEASH_STORE_FILE: join(dir, 'store.db'),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
+      { args: ['task', 'submit', '--scenario', 'it-helpdesk.wifi-ticket', '--tenant', TENANT] },
     );
-    let printed = '';
-    cli.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    cli.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    const code = await new Promise((done) => cli.on('exit', done));
+    const code = await cli.exited;
+    const printed = cli.output();
     expect({ code, printed }).toEqual({
       code: 0,
       printed: expect.stringMatching(/^submitted task /),

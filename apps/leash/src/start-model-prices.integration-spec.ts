@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(__dirname, '../../..');
+import { join } from 'node:path';
+import { launch } from './e2e/support/processes';
 
 /*
  * A model the price table does not list would make every task end
@@ -22,33 +20,22 @@ describe('the launcher with a model that has no price', () => {
   });
 
   it('refuses to start, naming LEASH_MODEL_PRICES and its format', async () => {
-    let output = '';
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LEASH_BUS_FILE: join(dir, 'bus.db'),
-        LEASH_STORE_FILE: join(dir, 'store.db'),
-        LEASH_DEMO: 'false',
-        LEASH_MODEL: 'openai',
-        OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
-        LEASH_MODEL_NAME: 'my-local-model',
-        LEASH_HTTP_PORT: '0',
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const started = launch('apps/leash/src/start.ts', {
+      ...process.env,
+      LEASH_BUS_FILE: join(dir, 'bus.db'),
+      LEASH_STORE_FILE: join(dir, 'store.db'),
+      LEASH_DEMO: 'false',
+      LEASH_MODEL: 'openai',
+      OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+      LEASH_MODEL_NAME: 'my-local-model',
+      LEASH_HTTP_PORT: '0',
+      NO_COLOR: '1',
     });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolveExit) => {
-      const deadline = setTimeout(() => {
-        child.kill('SIGKILL');
-      }, 30_000);
-      child.on('exit', (exitCode) => {
-        clearTimeout(deadline);
-        resolveExit(exitCode);
-      });
-    });
+    // It should refuse at once; one still running after 30 s is killed, and fails below.
+    const deadline = setTimeout(() => started.child.kill('SIGKILL'), 30_000);
+    const code = await started.exited;
+    clearTimeout(deadline);
+    const output = started.output();
 
     expect(output).not.toContain('Leash is up');
     expect(code).toBe(1);

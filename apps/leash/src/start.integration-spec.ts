@@ -1,22 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Subscription } from '@leash/bus';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { createEnvelope, type AnyEnvelope } from '@leash/contracts';
 import { openEngines, type Engines } from '@leash/engines';
 import { waitFor } from '@leash/testing';
+import { launch, type Launched } from './e2e/support/processes';
 
-const ROOT = resolve(__dirname, '../../..');
 const SERVICES = ['planner', 'policy', 'budget', 'approvals', 'executor'];
 
 describe('the all-in-one launcher', () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let launcher: Launched | undefined;
   let engines: Engines | undefined;
   let subscription: Subscription | undefined;
-  let output = '';
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'leash-start-'));
@@ -25,46 +23,36 @@ describe('the all-in-one launcher', () => {
   afterAll(async () => {
     await subscription?.close();
     await engines?.close();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await launcher?.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs the five services on one embedded bus, acknowledges a kill, and stops cleanly on SIGTERM', async () => {
     const busFile = join(dir, 'data', 'bus.db');
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolveExit) => {
-        child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            LEASH_BUS_FILE: busFile,
-            LEASH_STORE_FILE: join(dir, 'data', 'store.db'),
-            LEASH_INSTANCE_ID: 'it-launcher',
-            LOG_LEVEL: 'info',
-            LEASH_DEMO: 'false',
-            NO_COLOR: '1',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('exit', (code, signal) => resolveExit({ code, signal }));
-      },
-    );
+    const started = launch('apps/leash/src/start.ts', {
+      ...process.env,
+      LEASH_BUS_FILE: busFile,
+      LEASH_STORE_FILE: join(dir, 'data', 'store.db'),
+      LEASH_INSTANCE_ID: 'it-launcher',
+      LOG_LEVEL: 'info',
+      LEASH_DEMO: 'false',
+      NO_COLOR: '1',
+    });
+    launcher = started;
 
-    await waitFor(() => output.includes('Leash is up') || child?.exitCode !== null, {
+    await started.waitForOutput('Leash is up', {
       timeoutMs: 30_000,
       description: 'the launcher to report that it is up',
     });
-    expect(output).toContain('Leash is up: planner, policy, budget, approvals, executor');
-    expect(output).toContain(busFile);
+    expect(started.output()).toContain('Leash is up: planner, policy, budget, approvals, executor');
+    expect(started.output()).toContain(busFile);
     // Each gate's key pair was made beside the store, and no private key was printed.
     for (const gate of ['policy', 'budget', 'approvals']) {
       const [, privateKey] = readFileSync(join(dir, 'data', 'gate-keys', `${gate}.key`), 'utf8')
         .trim()
         .split(':');
       expect(privateKey).toMatch(/^MC4CAQAwBQYDK2Vw/);
-      expect(output).not.toContain(privateKey);
+      expect(started.output()).not.toContain(privateKey);
     }
 
     // The test's own bus on the same file: another process, as an operator's CLI would be.
@@ -112,14 +100,14 @@ describe('the all-in-one launcher', () => {
       expect(ack).toMatchObject({ command: 'kill', instance: 'it-launcher', aborted: 0 });
     }
 
-    child?.kill('SIGTERM');
-    const exit = await exited;
-    expect(output).toContain('stopped cleanly');
+    started.child.kill('SIGTERM');
+    const exit = await started.ended;
+    expect(started.output()).toContain('stopped cleanly');
     expect(exit).toEqual({ code: 0, signal: null });
     // The start line names the model; without the demo, it says what to try next.
-    expect(output).toMatch(/Leash is up: [^\n]*; model scripted/);
-    expect(output).toContain('bin/leash task submit --agent it-helpdesk');
-    expect(output).toContain('bin/leash approvals list');
-    expect(output).toContain('bin/leash audit <task-id>');
+    expect(started.output()).toMatch(/Leash is up: [^\n]*; model scripted/);
+    expect(started.output()).toContain('bin/leash task submit --agent it-helpdesk');
+    expect(started.output()).toContain('bin/leash approvals list');
+    expect(started.output()).toContain('bin/leash audit <task-id>');
   });
 });

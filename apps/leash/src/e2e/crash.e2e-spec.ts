@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Subscription } from '@leash/bus';
 import {
   LeashClient,
@@ -16,6 +15,7 @@ import { ActionRun, Email, Escalation, SoftwareInstall, Ticket } from '@leash/se
 import { REFERENCE_SCENARIOS } from '@leash/service-planner';
 import { waitFor } from '@leash/testing';
 import { reviewerDirectory, testReviewerKey, TEST_REVIEWERS } from '../eval/leash-under-test';
+import { launch, ROOT, startProcess, type Launched } from './support/processes';
 
 /*
  * Crash: the whole launcher (all five services, one process) is killed with
@@ -25,7 +25,6 @@ import { reviewerDirectory, testReviewerKey, TEST_REVIEWERS } from '../eval/leas
  * `leash task watch`, started before the crash, follows its task across it.
  */
 
-const ROOT = resolve(__dirname, '../../../..');
 const TENANT = 'crash';
 
 const SCENARIOS = [
@@ -39,28 +38,11 @@ const SCENARIOS = [
 
 const taskIdOf = (id: string) => `crash-${id}`;
 
-interface Child {
-  readonly process: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Child {
-  let output = '';
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
-  );
-  return { process: child, exited, output: () => output };
-}
-
 describe('a launcher killed with SIGKILL mid-task', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   let engines: Engines;
-  const children: Child[] = [];
+  const children: Launched[] = [];
   const closers: (() => Promise<void>)[] = [];
   const events = new Map<string, AnyEnvelope>();
 
@@ -80,29 +62,17 @@ describe('a launcher killed with SIGKILL mid-task', () => {
   afterAll(async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     await engines?.close();
-    for (const child of children) {
-      if (child.process.exitCode === null && child.process.signalCode === null) {
-        child.process.kill('SIGKILL');
-      }
-    }
+    for (const child of children) await child.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function launch(): Promise<Child> {
-    const launcher = run(
-      process.execPath,
-      ['-r', '@swc-node/register', 'apps/leash/src/start.ts'],
-      env,
-      ROOT,
-    );
+  async function startLeash(): Promise<Launched> {
+    const launcher = launch('apps/leash/src/start.ts', env);
     children.push(launcher);
-    await waitFor(
-      () => launcher.output().includes('Leash is up') || launcher.process.exitCode !== null,
-      {
-        timeoutMs: 60_000,
-        description: 'the launcher to be up',
-      },
-    );
+    await launcher.waitForOutput('Leash is up', {
+      timeoutMs: 60_000,
+      description: 'the launcher to be up',
+    });
     expect(launcher.output()).toContain('Leash is up');
     return launcher;
   }
@@ -121,7 +91,7 @@ describe('a launcher killed with SIGKILL mid-task', () => {
     );
 
   it('resumes every task after a restart, and runs no action twice', async () => {
-    const first = await launch();
+    const first = await startLeash();
 
     // This test is another process on the same files, as an upstream system and a reviewer would be.
     engines = await openEngines(loadConfig(BASE_ENV, { env }), {
@@ -137,17 +107,17 @@ describe('a launcher killed with SIGKILL mid-task', () => {
     closers.push(() => observer.close());
     // One task through the CLI, as an operator would; the rest through the client SDK.
     const [five, ...others] = SCENARIOS;
-    const submitted = run(
+    const submitted = startProcess(
       join(ROOT, 'bin', 'leash'),
       ['task', 'submit', '--scenario', five.id, '--tenant', TENANT, '--task-id', taskIdOf(five.id)],
       env,
       tmpdir(),
     );
     children.push(submitted);
-    expect(await submitted.exited).toEqual({ code: 0, signal: null });
+    expect(await submitted.ended).toEqual({ code: 0, signal: null });
     expect(submitted.output()).toContain(`submitted task ${taskIdOf(five.id)}`);
     expect(submitted.output()).toContain(`bin/leash task watch ${taskIdOf(five.id)}`);
-    const watch = run(
+    const watch = startProcess(
       join(ROOT, 'bin', 'leash'),
       ['task', 'watch', taskIdOf(five.id)],
       env,
@@ -176,11 +146,11 @@ describe('a launcher killed with SIGKILL mid-task', () => {
         ),
       { timeoutMs: 90_000, description: 'a lookup to complete and the install to wait' },
     );
-    first.process.kill('SIGKILL');
-    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    first.child.kill('SIGKILL');
+    expect(await first.ended).toEqual({ code: null, signal: 'SIGKILL' });
     expect(finished(install)).toBeUndefined();
 
-    await launch();
+    await startLeash();
     const reviewer: ApprovalConsumer = await runApprovalConsumer(engines.bus, {
       reviewer: TEST_REVIEWERS[0],
       key: testReviewerKey(TEST_REVIEWERS[0]),
@@ -231,7 +201,7 @@ describe('a launcher killed with SIGKILL mid-task', () => {
     expect(runs.filter((r) => r.doc.status !== 'completed')).toEqual([]);
 
     // The operator's watch followed the task across the crash and exits by its status.
-    expect(await watch.exited).toEqual({ code: 0, signal: null });
+    expect(await watch.ended).toEqual({ code: 0, signal: null });
     expect(watch.output()).toContain('SUCCEEDED');
     expect(watch.output()).toContain('search_kb succeeded');
   });

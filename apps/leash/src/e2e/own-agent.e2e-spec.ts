@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { waitFor } from '@leash/testing';
 import { runCli } from '../cli';
 import type { Terminal } from '../cli/terminal';
 import { FakeOpenAi, type ChatRequest, type ChatTurn } from './fake-openai';
-
-const ROOT = resolve(__dirname, '../../../..');
+import { launch, ROOT, type Launched } from './support/processes';
 
 /*
  * README, "Add your own agent", followed as a team would: the example folder
@@ -61,8 +59,9 @@ describe('add your own agent (README), from a folder outside Leash', () => {
   const slack = new FakeSlack();
   let work: string;
   let env: Record<string, string>;
-  let launcher: ChildProcess | undefined;
-  let output = '';
+  let launcher: Launched | undefined;
+  /** What the last Leash started has written. */
+  const output = (): string => launcher?.output() ?? '';
 
   beforeAll(async () => {
     await Promise.all([model.start(), slack.start()]);
@@ -92,29 +91,21 @@ describe('add your own agent (README), from a folder outside Leash', () => {
   });
 
   async function startLeash(): Promise<void> {
-    output = '';
-    launcher = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const child = launcher;
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes('Leash is up') || child.exitCode !== null, {
+    const started = launch('apps/leash/src/start.ts', env);
+    launcher = started;
+    await started.waitForOutput('Leash is up', {
       timeoutMs: 60_000,
       description: 'Leash to start',
     });
-    if (child.exitCode !== null) throw new Error(`Leash did not start:\n${output}`);
+    if (started.child.exitCode !== null) {
+      throw new Error(`Leash did not start:\n${started.output()}`);
+    }
   }
 
   async function stopLeash(): Promise<void> {
-    const child = launcher;
+    const running = launcher;
     launcher = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((done) => child.on('exit', done));
-    child.kill('SIGINT');
-    await exited;
+    await running?.stop('SIGINT');
   }
 
   async function leash(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -215,10 +206,10 @@ describe('add your own agent (README), from a folder outside Leash', () => {
     );
     await startLeash();
     const agentFile = join(work, 'my-agents/ops-bot/agent.yaml');
-    expect(output).toContain(
+    expect(output()).toContain(
       `agent ops-bot: the policy (release: ops-bot v1) in ${join(work, 'my-agents/ops-bot')} differs from release @1, which runs its tasks; nothing was changed.`,
     );
-    expect(output).toContain(`leash release create --agent ops-bot --file ${agentFile}`);
+    expect(output()).toContain(`leash release create --agent ops-bot --file ${agentFile}`);
 
     // Not applied: a #general message still goes to an ops lead.
     await leash('task', 'submit', '--agent', 'ops-bot', '--input', 'Tell #general: lunch.');
@@ -253,11 +244,11 @@ describe('add your own agent (README), from a folder outside Leash', () => {
     writeFileSync(agentFile, good.replace('maxSteps: 6', 'maxSteps: many'));
     try {
       await expect(startLeash()).rejects.toThrow(/did not start/);
-      expect(output).toContain('Invalid configuration of the agents of LEASH_AGENT_DIRS');
-      expect(output).toMatch(
+      expect(output()).toContain('Invalid configuration of the agents of LEASH_AGENT_DIRS');
+      expect(output()).toMatch(
         /agent\.yaml is not a valid agent file:\n\s+- maxSteps \(line \d+\): /,
       );
-      expect(output).not.toMatch(/^\s+at /m);
+      expect(output()).not.toMatch(/^\s+at /m);
     } finally {
       writeFileSync(agentFile, good);
     }
@@ -267,7 +258,7 @@ describe('add your own agent (README), from a folder outside Leash', () => {
     env = withoutCode;
     try {
       await expect(startLeash()).rejects.toThrow(/did not start/);
-      expect(output).toContain('no implementation of send_slack_message: set LEASH_TOOL_MODULES');
+      expect(output()).toContain('no implementation of send_slack_message: set LEASH_TOOL_MODULES');
     } finally {
       env = saved;
     }

@@ -1,24 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Subscription } from '@leash/bus';
 import { BASE_ENV, loadConfig } from '@leash/config';
 import { openEngines, type Engines } from '@leash/engines';
 import { REFERENCE_SCENARIOS, scenarioTask } from '@leash/service-planner';
 import { waitFor } from '@leash/testing';
 import { applyFixtures } from '../demo/scenario-fixtures';
+import { launch, type Launched } from '../e2e/support/processes';
 import { launchLeash } from '../start';
 
-const ROOT = resolve(__dirname, '../../../..');
 const SCENARIO = REFERENCE_SCENARIOS.find((s) => s.id === 'it-helpdesk.five-lookups')!;
 
 describe('npm start on worker threads (LEASH_WORKERS=2)', () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let launcher: Launched | undefined;
   let engines: Engines | undefined;
   let subscription: Subscription | undefined;
-  let output = '';
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'leash-workers-'));
@@ -27,35 +25,25 @@ describe('npm start on worker threads (LEASH_WORKERS=2)', () => {
   afterAll(async () => {
     await subscription?.close();
     await engines?.close();
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await launcher?.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs a task end to end across the threads, serves every thread’s metrics, and stops cleanly on SIGTERM', async () => {
     const files = { LEASH_BUS_FILE: join(dir, 'bus.db'), LEASH_STORE_FILE: join(dir, 'store.db') };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolveExit) => {
-        child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/leash/src/start.ts'], {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            ...files,
-            LEASH_WORKERS: '2',
-            LEASH_HTTP_PORT: '0',
-            LEASH_INBOX_PORT: '0',
-            LEASH_INSTANCE_ID: 'it-workers',
-            LOG_LEVEL: 'warn',
-            LEASH_DEMO: 'false',
-            NO_COLOR: '1',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('exit', (code, signal) => resolveExit({ code, signal }));
-      },
-    );
-    await waitFor(() => output.includes("Reviewers' inbox") || child?.exitCode !== null, {
+    const started = launch('apps/leash/src/start.ts', {
+      ...process.env,
+      ...files,
+      LEASH_WORKERS: '2',
+      LEASH_HTTP_PORT: '0',
+      LEASH_INBOX_PORT: '0',
+      LEASH_INSTANCE_ID: 'it-workers',
+      LOG_LEVEL: 'warn',
+      LEASH_DEMO: 'false',
+      NO_COLOR: '1',
+    });
+    launcher = started;
+    const output = await started.waitForOutput("Reviewers' inbox", {
       timeoutMs: 60_000,
       description: 'the launcher to report that it is up',
     });
@@ -105,9 +93,9 @@ describe('npm start on worker threads (LEASH_WORKERS=2)', () => {
     expect(ready.status).toBe(200);
     expect(JSON.stringify(await ready.json())).toContain('"policy.store":{"status":"up"}');
 
-    child?.kill('SIGTERM');
-    const exit = await exited;
-    expect(output).toContain('stopped cleanly');
+    started.child.kill('SIGTERM');
+    const exit = await started.ended;
+    expect(started.output()).toContain('stopped cleanly');
     expect(exit).toEqual({ code: 0, signal: null });
   });
 
