@@ -13,8 +13,15 @@ import { ROOT, launch, runLeash, type Launched } from './support/processes';
  * sign in from an invite, answer the demo's requests, watch the queue move
  * as requests arrive, are answered and are cancelled by a kill, and see
  * that a reviewer outside the group can neither see nor answer a request.
- * Screenshots of the queue and of a request's page go to docs/inbox/.
+ * Screenshots of the queue and of a request's page go to the spec's
+ * temporary folder, or to docs/inbox/ (the README's) with
+ * `npm run docs:screenshots`: a test run leaves the tree as it found it.
  */
+
+/** Where a screenshot goes: docs/inbox/ when asked (LEASH_SCREENSHOTS=docs), else `dir`. */
+function screenshotPath(dir: string, name: string): string {
+  return join(process.env.LEASH_SCREENSHOTS === 'docs' ? join(ROOT, 'docs/inbox') : dir, name);
+}
 
 interface Hook {
   readonly path: string;
@@ -179,7 +186,7 @@ describeInChromium("the reviewers' inbox in chromium", () => {
     expect(await lee.textContent('#queue .row:first-child .quorum')).toBe('0 of 1');
     expect(await lee.textContent('#queue .row:first-child .expiry')).toMatch(/^1h 5\dm$/);
     await lee.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
-    await lee.screenshot({ path: join(ROOT, 'docs/inbox/queue.png') });
+    await lee.screenshot({ path: screenshotPath(dir, 'queue.png') });
 
     const submitted = await runLeash(
       ['task', 'submit', '--scenario', 'support.refund-over-threshold', '--tenant', 'demo'],
@@ -220,7 +227,7 @@ describeInChromium("the reviewers' inbox in chromium", () => {
     expect(await lee.textContent('#arguments')).toContain('310');
     expect(await lee.textContent('#task-input')).toContain('INV-1003');
     expect(await lee.textContent('#policy-reason')).not.toBe('');
-    await lee.screenshot({ path: join(ROOT, 'docs/inbox/request.png'), fullPage: true });
+    await lee.screenshot({ path: screenshotPath(dir, 'request.png'), fullPage: true });
     await lee.keyboard.press('a');
     await waitFor(async () => (await lee.textContent('#toast'))?.includes('approve: accepted'), {
       description: 'the approval to be accepted',
