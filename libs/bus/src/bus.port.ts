@@ -168,11 +168,12 @@ export interface SubscribeOptions {
   /**
    * A hop that handles a batch in one transaction. Each partition's ready
    * events come in batches of up to `maxEvents`; the handler is still called
-   * once per event, in order, but all of a batch's calls run inside one
-   * `scope` (the store's inOneCommit: one transaction, one commit), and the
-   * batch's offsets are committed once. When a call fails, or the scope
-   * does, the scope is undone and the batch's events go one at a time
-   * through the usual path (retries, then the dead-letter topic), so a
+   * once per event, in order, but the calls run inside a `scope` (the
+   * store's inOneCommit: one transaction, one commit) that takes events for
+   * up to `maxMs`, then commits, and the next takes the rest; the batch's
+   * offsets are committed once. When a call fails, or a scope does, that
+   * scope is undone and the batch's events from its first on go one at a
+   * time through the usual path (retries, then the dead-letter topic), so a
    * poison event holds back nothing but itself. Only for handlers whose
    * every effect goes through that store. Without it, events are handled
    * one at a time.
@@ -181,8 +182,14 @@ export interface SubscribeOptions {
 }
 
 export interface BatchOptions {
-  /** At most this many events in one batch (and one commit). */
+  /** At most this many events in one batch (and one offset commit). */
   readonly maxEvents: number;
+  /**
+   * A scope stops taking the batch's events after this long and commits
+   * them; the rest go into the next scope. Bounds how long a batch holds
+   * the store's write lock. Default 10 ms.
+   */
+  readonly maxMs?: number;
   /** Runs a batch's handler calls as one unit of work: `store.inOneCommit`. */
   readonly scope: <R>(work: () => Promise<R>) => Promise<R>;
 }

@@ -309,7 +309,7 @@ describe('createBus: batches', () => {
     const counting = countingScope();
     const seen: string[] = [];
     await bus.subscribe('g', ['tasks.requested'], async (d) => void seen.push(d.offset), {
-      batch: { maxEvents: 16, scope: counting.scope },
+      batch: { maxEvents: 16, maxMs: 60_000, scope: counting.scope },
     });
     expect(transport.maxRecords).toBe(16);
     expect(transport.handler).toBeUndefined();
@@ -330,7 +330,7 @@ describe('createBus: batches', () => {
         if (d.offset === '11') throw new Error('poison');
         seen.push(d.offset);
       },
-      { batch: { maxEvents: 16, scope: counting.scope } },
+      { batch: { maxEvents: 16, maxMs: 60_000, scope: counting.scope } },
     );
     await transport.batchHandler!(records(event('a'), event('b'), event('c')), controls());
     // The first ran in the undone scope, then again alone; the third only alone.
@@ -339,6 +339,34 @@ describe('createBus: batches', () => {
     expect(transport.sent.map((s) => [s.topic, s.message.headers[DLQ_HEADERS.offset]])).toEqual([
       ['leash.tasks.requested.dlq', '11'],
     ]);
+  });
+
+  it('closes a scope after maxMs and opens the next; a failing scope sends only its events and the rest alone', async () => {
+    const transport = new ScriptedTransport();
+    const bus = createBus({ transport, source: 'unit' });
+    const counting = countingScope();
+    const seen: string[] = [];
+    await bus.subscribe(
+      'g',
+      ['tasks.requested'],
+      async (d) => {
+        if (d.offset === '12' && !seen.includes('12?')) {
+          seen.push('12?');
+          throw new TransientError('not yet');
+        }
+        seen.push(d.offset);
+      },
+      // 0 ms: every scope takes one event, the least it takes.
+      { batch: { maxEvents: 16, maxMs: 0, scope: counting.scope } },
+    );
+    await transport.batchHandler!(
+      records(event('a'), event('b'), event('c'), event('d')),
+      controls(),
+    );
+    // Two scopes kept, the third undone; its event and the fourth then went alone (with a retry).
+    expect(counting.runs).toEqual(['kept', 'kept', 'undone']);
+    expect(seen).toEqual(['10', '11', '12?', '12', '13']);
+    expect(transport.sent).toHaveLength(0);
   });
 
   it('takes a batch with a record that does not decode one record at a time, without a scope', async () => {

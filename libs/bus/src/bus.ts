@@ -72,6 +72,8 @@ export interface BusOptions {
 
 export const DEFAULT_TOPIC_PREFIX = 'leash.';
 export const DEFAULT_PARTITIONS = 8;
+/** How long a batch's scope takes events before it commits them (BatchOptions.maxMs). */
+export const DEFAULT_BATCH_MS = 10;
 
 /**
  * Validate once per process: the bytes this process published of an envelope
@@ -384,11 +386,12 @@ class TransportBus implements Bus {
 
   /**
    * The batch path (SubscribeOptions.batch): a partition's ready events, each
-   * handed to the handler in its own process span, all inside one scope (one
-   * store commit) and one offset commit. If an event does not decode, a call
-   * fails or the scope does, the batch goes through the per-record path one
-   * event at a time: the scope undid its work, and a poison event meets its
-   * retries and its dead letter alone.
+   * handed to the handler in its own process span, in scopes of up to maxMs
+   * (one store commit each), with one offset commit. If an event does not
+   * decode, the batch goes through the per-record path one event at a time;
+   * if a call or a scope fails, so do that scope's events and the rest: the
+   * scope undid its work, and a poison event meets its retries and its dead
+   * letter alone.
    */
   private batchHandler(
     group: string,
@@ -413,45 +416,56 @@ class TransportBus implements Bus {
           return oneByOne(records, controls);
         }
       }
-      const spans: Span[] = [];
-      const durations: number[] = [];
-      try {
-        await batch.scope(async () => {
-          for (const [i, record] of records.entries()) {
-            const { topic, event } = decoded[i]!;
-            const { span, context: processContext } = this.processContext(
-              record,
-              group,
-              event,
-              traced,
-            );
-            spans.push(span);
-            if (traced) span.setAttribute('leash.delivery.batch', records.length);
-            const started = performance.now();
-            const delivery = new EventDelivery(topic, record, event, 1, controls);
-            try {
-              await context.with(processContext, handler, undefined, delivery);
-            } catch (error) {
-              markFailed(span, error);
-              throw error;
-            }
-            durations.push(performance.now() - started);
+      // Scopes of at most maxMs of handling each: a scope holds the store's write lock until it
+      // commits. The offsets wait for the last; a failed scope sends the rest one at a time
+      // (the events of scopes already committed come again only if the transport redelivers,
+      // and their inbox claims make that harmless).
+      const maxMs = batch.maxMs ?? DEFAULT_BATCH_MS;
+      for (let next = 0; next < records.length;) {
+        const spans: Span[] = [];
+        const durations: number[] = [];
+        const first = next;
+        try {
+          await batch.scope(async () => {
+            const began = performance.now();
+            do {
+              const record = records[next]!;
+              const { topic, event } = decoded[next]!;
+              const { span, context: processContext } = this.processContext(
+                record,
+                group,
+                event,
+                traced,
+              );
+              spans.push(span);
+              if (traced) span.setAttribute('leash.delivery.batch', records.length);
+              const started = performance.now();
+              const delivery = new EventDelivery(topic, record, event, 1, controls);
+              try {
+                await context.with(processContext, handler, undefined, delivery);
+              } catch (error) {
+                markFailed(span, error);
+                throw error;
+              }
+              durations.push(performance.now() - started);
+              next += 1;
+            } while (next < records.length && performance.now() - began < maxMs);
+          });
+        } catch (error) {
+          for (const span of spans) {
+            span.addEvent('rolled back with its batch; handled again alone');
+            span.end();
           }
-        });
-      } catch (error) {
-        for (const span of spans) {
-          span.addEvent('rolled back with its batch; handled again alone');
-          span.end();
+          // The scope's effects are gone; each event runs again, alone, with retries and a dead letter.
+          if (controls.signal.aborted) throw error;
+          return oneByOne(records.slice(first), controls);
         }
-        // The scope's effects are gone; each event runs again, alone, with retries and a dead letter.
-        if (controls.signal.aborted) throw error;
-        return oneByOne(records, controls);
-      }
-      for (const span of spans) span.end();
-      for (const [i, record] of records.entries()) {
-        const labels = { topic: record.topic, group };
-        this.metrics.processDuration.observe(labels, durations[i]! / 1000);
-        this.metrics.processed.inc({ ...labels, outcome: 'ok' });
+        for (const span of spans) span.end();
+        for (const [i, duration] of durations.entries()) {
+          const labels = { topic: records[first + i]!.topic, group };
+          this.metrics.processDuration.observe(labels, duration / 1000);
+          this.metrics.processed.inc({ ...labels, outcome: 'ok' });
+        }
       }
     };
   }

@@ -85,7 +85,7 @@ export const BASE_ENV = defineEnv(
     }),
     LEASH_BATCH_EVENTS: variable(integer(1, 1_024).default(64), {
       description:
-        "Policy, budget and approvals handle a partition's ready events in batches of up to this many, each batch in one store transaction with one commit (on SQLite; MongoDB takes them one at a time). 1: every event in a transaction of its own.",
+        "Policy, budget and approvals handle a partition's ready events in batches of up to this many, in store transactions of up to 10 ms of handling each, one commit apiece (on SQLite; MongoDB takes them one at a time). 1: every event in a transaction of its own.",
       expected: 'a whole number from 1 to 1024',
     }),
     LEASH_STORE: variable(z.enum(['sqlite', 'mongo']).default('sqlite'), {

@@ -598,7 +598,7 @@ export function describeBusContract(
           const kept: number[] = [];
           const staging = stagingScope(kept);
           await bus.subscribe(group('batch'), [TOPIC], async (d) => staging.record(seqOf(d)), {
-            batch: { maxEvents: 4, scope: staging.scope },
+            batch: { maxEvents: 4, maxMs: 60_000, scope: staging.scope },
           });
           await waitFor(() => kept.length === events.length, {
             description: 'every event handled',
