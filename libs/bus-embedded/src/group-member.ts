@@ -206,6 +206,8 @@ export class GroupMember implements TransportConsumer {
   private seenGeneration = -1;
   private rebalanceQueued = false;
   private lastFullRound = 0;
+  /** The last round failed (a busy or broken file): the next beat tries again, quiet or not. */
+  private roundFailed = false;
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -261,18 +263,21 @@ export class GroupMember implements TransportConsumer {
    * idle `npm start` has about fifteen). It renews the session and leases and
    * says whether a full round of the group protocol is due: the group changed,
    * this member was evicted, another member is dead, or half a session passed
-   * since the last one (a safety net). The transport runs those rounds after
-   * the commit. While stopping, it only renews: a long drain must not cost the
-   * leases it is about to commit under.
+   * since the last one (a safety net). The safety net is skipped while the
+   * file is `quiet` (no other connection wrote to it since the last beat, and
+   * no other process has a live member): a round then could find nothing new.
+   * The transport runs those rounds after the commit. While stopping, it only
+   * renews: a long drain must not cost the leases it is about to commit under.
    */
-  beat(now: number): boolean {
+  beat(now: number, quiet = false): boolean {
     const { log, settings } = this.host;
     if (this.state === 'stopping') {
       log.renewMember(this.group, this.memberId, now + settings.sessionTimeoutMs);
       return false;
     }
     if (this.state !== 'active') return false;
-    if (now - this.lastFullRound >= settings.sessionTimeoutMs / 2) return true;
+    if (this.roundFailed) return true;
+    if (!quiet && now - this.lastFullRound >= settings.sessionTimeoutMs / 2) return true;
     return (
       !log.renewMember(this.group, this.memberId, now + settings.sessionTimeoutMs) ||
       log.generation(this.group) !== this.seenGeneration ||
@@ -413,9 +418,11 @@ export class GroupMember implements TransportConsumer {
         this.seenGeneration = log.generation(this.group);
       });
     } catch (error) {
+      this.roundFailed = true;
       this.host.report(error, `group ${this.group}: rebalance`);
       return;
     }
+    this.roundFailed = false;
     if (changed) this.host.groupChanged(this.group);
     for (const { topic, part, position } of taken) {
       const worker = new PartitionWorker(this, topic, part, position);

@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
@@ -54,6 +55,17 @@ export interface SqliteTransportOptions {
    */
   readonly idlePollIntervalMs?: number;
   /**
+   * Watch the file's write-ahead log (inotify and the like, through fs.watch):
+   * a write by another process then brings the check within `pollIntervalMs`,
+   * and while nothing changes the check slows down to
+   * `watchedIdlePollIntervalMs` instead, a safety net for a change the watch
+   * missed. Where the watch cannot be set up, polling alone does the work, as
+   * with false. Default true.
+   */
+  readonly watchFile?: boolean;
+  /** The slowest the check gets while the log is watched. Default 1000 ms. */
+  readonly watchedIdlePollIntervalMs?: number;
+  /**
    * How often a worker thread checkpoints the WAL into the database, so the
    * fsync that comes with it never blocks the event loop. Default 250 ms.
    * 0: leave it to SQLite's automatic checkpoint on this thread (simpler,
@@ -64,6 +76,15 @@ export interface SqliteTransportOptions {
   readonly fetchBatchSize?: number;
   /** How often a member renews its session and leases and re-checks the group. Default 1000 ms. */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * The heartbeat's pace while no member of another process is live on the
+   * file (as of the last beat): there is then no one to evict or be evicted
+   * by, so renewing the sessions a few times per `sessionTimeoutMs` is enough.
+   * A write by another process brings the next beat within
+   * `heartbeatIntervalMs`. Default a quarter of `sessionTimeoutMs`, at least
+   * `heartbeatIntervalMs`.
+   */
+  readonly aloneHeartbeatIntervalMs?: number;
   /** A member silent this long is evicted and its leases are free. Default 10000 ms. */
   readonly sessionTimeoutMs?: number;
   /** First delay before a rejected record is passed again; doubles each time. Default 100 ms. */
@@ -137,6 +158,12 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private lastDataVersion: number;
   private pollTimer: NodeJS.Timeout | undefined;
   private pollDelayMs = 0;
+  /** When the scheduled check runs (Date.now() time). */
+  private pollDueAt = 0;
+  /** The pace a check brought forward by the watch goes back to if it finds nothing new. */
+  private resumeDelayMs: number | undefined;
+  /** Watches the write-ahead log for others' writes (and our own, which the check tells apart). */
+  private walWatcher: FSWatcher | undefined;
   /**
    * Whether members of another process consume from this file (as of the last
    * heartbeat). Only then is an answer to our sends likely to come from
@@ -145,6 +172,10 @@ export class SqliteTransport implements BusTransport, MemberHost {
    */
   private othersLive: boolean;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatDelayMs = 0;
+  /** data_version at the last beat: unchanged means no other connection wrote since. */
+  private beatDataVersion: number | undefined;
+  private heartbeatDueAt = 0;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<number> | undefined;
   private checkpointer: WalCheckpointer | undefined;
@@ -163,8 +194,24 @@ export class SqliteTransport implements BusTransport, MemberHost {
         Math.max(options.idlePollIntervalMs ?? 50, options.pollIntervalMs ?? 5),
         'idlePollIntervalMs',
       ),
+      watchFile: options.watchFile ?? true,
+      watchedIdlePollIntervalMs: positive(
+        Math.max(
+          options.watchedIdlePollIntervalMs ?? 1000,
+          options.idlePollIntervalMs ?? 50,
+          options.pollIntervalMs ?? 5,
+        ),
+        'watchedIdlePollIntervalMs',
+      ),
       fetchBatchSize: positive(options.fetchBatchSize ?? 256, 'fetchBatchSize'),
       heartbeatIntervalMs: positive(options.heartbeatIntervalMs ?? 1000, 'heartbeatIntervalMs'),
+      aloneHeartbeatIntervalMs: positive(
+        Math.max(
+          options.aloneHeartbeatIntervalMs ?? (options.sessionTimeoutMs ?? 10_000) / 4,
+          options.heartbeatIntervalMs ?? 1000,
+        ),
+        'aloneHeartbeatIntervalMs',
+      ),
       sessionTimeoutMs: positive(options.sessionTimeoutMs ?? 10_000, 'sessionTimeoutMs'),
       retryBackoffMs: positive(options.retryBackoffMs ?? 100, 'retryBackoffMs'),
       retryBackoffMaxMs: positive(options.retryBackoffMaxMs ?? 2000, 'retryBackoffMaxMs'),
@@ -587,20 +634,74 @@ export class SqliteTransport implements BusTransport, MemberHost {
   /** Notices other processes' writes: new records wake idle partitions, group changes rebalance. */
   private startPolling(): void {
     if (this.pollTimer) return;
+    this.watchLog();
     this.schedulePoll(this.settings.pollIntervalMs);
   }
 
   private schedulePoll(delayMs: number): void {
+    this.resumeDelayMs = undefined;
     this.pollDelayMs = delayMs;
+    this.pollDueAt = Date.now() + delayMs;
     this.pollTimer = setTimeout(() => {
       const changed = this.poll();
       if (this.pollTimer === undefined) return; // stopped meanwhile
-      const { pollIntervalMs, idlePollIntervalMs } = this.settings;
-      this.schedulePoll(
-        changed ? pollIntervalMs : Math.min(idlePollIntervalMs, Math.ceil(this.pollDelayMs * 1.5)),
-      );
+      const { pollIntervalMs } = this.settings;
+      const resume = this.resumeDelayMs;
+      this.resumeDelayMs = undefined;
+      if (changed) this.schedulePoll(pollIntervalMs);
+      // Our own commit fired the watch: carry on at the pace it interrupted.
+      else if (resume !== undefined) this.schedulePoll(resume);
+      else this.schedulePoll(Math.min(this.idlePollCap(), Math.ceil(this.pollDelayMs * 1.5)));
     }, delayMs);
     this.pollTimer.unref();
+  }
+
+  /** Slow while the log is watched (a write brings the check closer), quicker where it is not. */
+  private idlePollCap(): number {
+    const { idlePollIntervalMs, watchedIdlePollIntervalMs } = this.settings;
+    return this.walWatcher ? watchedIdlePollIntervalMs : idlePollIntervalMs;
+  }
+
+  /**
+   * Watches the write-ahead log, where every commit to the file lands (WAL
+   * mode; the log stays while a connection is open). Our own commits fire it
+   * too: the check it brings on finds data_version unchanged, costs a pragma
+   * (at most one per `pollIntervalMs`), and the slow pace carries on.
+   */
+  private watchLog(): void {
+    if (!this.file || !this.settings.watchFile || this.walWatcher) return;
+    try {
+      const watcher = watch(`${this.file}-wal`, { persistent: false }, (event) => {
+        // The log went away or was replaced: this watch would hear no more.
+        if (event === 'rename') this.unwatchLog();
+        this.pollSoon();
+      });
+      watcher.on('error', (error) => {
+        this.report(error, 'watching the file');
+        this.unwatchLog();
+        this.pollSoon();
+      });
+      this.walWatcher = watcher;
+    } catch (error) {
+      // No watch here (no such file yet, no inotify, a file system without events): poll alone.
+      this.report(error, 'watching the file');
+    }
+  }
+
+  private unwatchLog(): void {
+    this.walWatcher?.close();
+    this.walWatcher = undefined;
+  }
+
+  /** Something wrote to the file: check within `pollIntervalMs`, if not already due by then. */
+  private pollSoon(): void {
+    if (this.pollTimer === undefined || this.state === 'closed') return;
+    const { pollIntervalMs } = this.settings;
+    if (this.pollDueAt <= Date.now() + pollIntervalMs) return;
+    clearTimeout(this.pollTimer);
+    const interrupted = this.pollDelayMs;
+    this.schedulePoll(pollIntervalMs);
+    this.resumeDelayMs = interrupted;
   }
 
   /** Local activity: others are likely to answer, so watch the file closely again. */
@@ -613,6 +714,7 @@ export class SqliteTransport implements BusTransport, MemberHost {
   private stopPolling(): void {
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
+    this.unwatchLog();
   }
 
   /** Whether another process wrote since the last poll. */
@@ -638,18 +740,45 @@ export class SqliteTransport implements BusTransport, MemberHost {
     }
     this.wakeAll();
     for (const member of this.members) member.checkGeneration();
+    // Another process is about: if it joins a group, its liveness matters within a beat.
+    this.hastenHeartbeat();
     return true;
   }
 
   /** One heartbeat for every member of this process: one transaction, not one per member. */
   private startHeartbeat(): void {
     if (this.heartbeatTimer) return;
+    this.scheduleHeartbeat(this.heartbeatPace());
+  }
+
+  /** Alone on the file, nobody needs our liveness (or theirs) checked every second. */
+  private heartbeatPace(): number {
+    const { heartbeatIntervalMs, aloneHeartbeatIntervalMs } = this.settings;
+    return this.othersLive ? heartbeatIntervalMs : aloneHeartbeatIntervalMs;
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    this.heartbeatDelayMs = delayMs;
+    this.heartbeatDueAt = Date.now() + delayMs;
     // Ref'd on purpose: a running consumer keeps the process alive, as a Kafka one does.
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.settings.heartbeatIntervalMs);
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeat();
+      if (this.heartbeatTimer === undefined) return; // stopped meanwhile
+      this.scheduleHeartbeat(this.heartbeatPace());
+    }, delayMs);
+  }
+
+  /** Brings the next beat within `heartbeatIntervalMs`, if it is further off. */
+  private hastenHeartbeat(): void {
+    if (this.heartbeatTimer === undefined || this.state === 'closed') return;
+    const { heartbeatIntervalMs } = this.settings;
+    if (this.heartbeatDueAt <= Date.now() + heartbeatIntervalMs) return;
+    clearTimeout(this.heartbeatTimer);
+    this.scheduleHeartbeat(heartbeatIntervalMs);
   }
 
   private stopHeartbeat(): void {
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }
 
@@ -659,7 +788,11 @@ export class SqliteTransport implements BusTransport, MemberHost {
     const due: GroupMember[] = [];
     try {
       this.log.transaction(() => {
-        for (const member of this.members) if (member.beat(now)) due.push(member);
+        // Nobody else wrote since the last beat and nobody else is live: no safety-net rounds.
+        const version = this.log.dataVersion();
+        const quiet = !this.othersLive && version === this.beatDataVersion;
+        this.beatDataVersion = version;
+        for (const member of this.members) if (member.beat(now, quiet)) due.push(member);
       });
       this.othersLive = this.log.othersLive(this.pid, this.host, now);
     } catch (error) {

@@ -123,7 +123,9 @@ export async function openEngines(
 
   // One relay per process and store; a lease keeps processes sharing a store from
   // publishing the same entries twice. A short lease lets a restarted process take
-  // over quickly from one that crashed.
+  // over quickly from one that crashed. This process's commits wake the relay; the
+  // poll, every 250 ms while there is work and at most every 2 s when all is quiet,
+  // is for entries other processes sharing the store commit.
   const relay =
     options.relayOutbox === false
       ? undefined
@@ -132,6 +134,7 @@ export async function openEngines(
           bus,
           leaseTtlMs: 3_000,
           pollIntervalMs: 250,
+          idlePollIntervalMs: 2_000,
           onError: options.onRelayError,
         });
   relay?.start();

@@ -50,6 +50,21 @@ describe('startWalCheckpointer', () => {
     expect(onError).not.toHaveBeenCalled();
   });
 
+  it('still checkpoints a write that comes after a quiet spell, within the idle pace', async () => {
+    const onError = jest.fn();
+    const checkpointer = startWalCheckpointer(file, { ...options(onError), idleIntervalMs: 100 });
+    const first = write();
+    await waitFor(() => statSync(file).size > first + 300_000, { description: 'the first rows' });
+    // From here checkpoints find nothing new and slow down (to every 100 ms at most); a write resets them.
+    const second = write();
+    await waitFor(() => statSync(file).size > second + 300_000, {
+      description: 'the rows written after the quiet spell',
+      timeoutMs: 2_000,
+    });
+    await checkpointer.stop();
+    expect(onError).not.toHaveBeenCalled();
+  });
+
   it('shares one worker per file until the last share stops, then starts anew', async () => {
     const first = startWalCheckpointer(file, options());
     const second = startWalCheckpointer(file, options());

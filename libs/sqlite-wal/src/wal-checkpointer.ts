@@ -11,22 +11,37 @@ import { Worker } from 'node:worker_threads';
  *
  * One worker per file per process, shared by reference count: the first
  * start of a file sets its interval. After a checkpoint, a WAL file over
- * 64 MiB is truncated to that size (journal_size_limit).
+ * 64 MiB is truncated to that size (journal_size_limit). While a checkpoint
+ * finds nothing new in the WAL, the next one waits twice as long, up to
+ * `idleIntervalMs`: an idle file costs a wake-up every two seconds, not four
+ * a second, and the first writes after a quiet spell are checkpointed within
+ * that (SQLite's own checkpoint remains the safety net).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.filename, { timeout: workerData.busyTimeoutMs });
 db.pragma('journal_size_limit = 67108864');
-const timer = setInterval(() => {
+let last = '';
+let delay = workerData.intervalMs;
+let timer;
+function checkpoint() {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    const [{ busy, log, checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
+    // Nothing written since the last one, and all of it copied: look again later, up to the idle pace.
+    const now = busy + ':' + log + ':' + checkpointed;
+    const quiet = now === last && checkpointed === log;
+    last = now;
+    delay = quiet ? Math.min(delay * 2, workerData.idleIntervalMs) : workerData.intervalMs;
   } catch (error) {
+    delay = workerData.intervalMs;
     parentPort.postMessage(String((error && error.message) || error));
   }
-}, workerData.intervalMs);
+  timer = setTimeout(checkpoint, delay);
+}
+timer = setTimeout(checkpoint, delay);
 parentPort.once('message', () => {
-  clearInterval(timer);
+  clearTimeout(timer);
   db.close();
   parentPort.close();
 });
@@ -37,6 +52,8 @@ const STOP_TIMEOUT_MS = 5_000;
 
 export interface WalCheckpointerOptions {
   readonly intervalMs: number;
+  /** The slowest pace while the WAL has nothing new. Default 2000 ms (at least `intervalMs`). */
+  readonly idleIntervalMs?: number;
   /** How long the worker's checkpoint waits for a lock before it gives up until the next one. */
   readonly busyTimeoutMs: number;
   /** A failed checkpoint or a worker that died; the file keeps working, its WAL just grows. */
@@ -66,6 +83,7 @@ function startWorker(filename: string, options: WalCheckpointerOptions): Shared 
       driver: require.resolve('better-sqlite3'),
       filename,
       intervalMs: options.intervalMs,
+      idleIntervalMs: Math.max(options.idleIntervalMs ?? 2000, options.intervalMs),
       busyTimeoutMs: options.busyTimeoutMs,
     },
   });

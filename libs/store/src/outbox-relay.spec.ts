@@ -9,7 +9,10 @@ class MemoryOutbox implements OutboxStore {
   readonly listeners = new Set<() => void>();
   private seq = 0;
 
-  add(key: string, id = `${key}-${this.seq + 1}`): string {
+  passes = 0;
+
+  /** `tell: false` is another process's commit: nothing in this one hears of it. */
+  add(key: string, id = `${key}-${this.seq + 1}`, tell = true): string {
     this.seq += 1;
     this.entries.push({
       id: String(this.seq),
@@ -20,10 +23,11 @@ class MemoryOutbox implements OutboxStore {
       enqueuedAt: new Date(0).toISOString(),
       attempts: 0,
     });
-    for (const listener of this.listeners) listener();
+    if (tell) for (const listener of this.listeners) listener();
     return id;
   }
   async pending(limit: number) {
+    this.passes += 1;
     return this.entries.filter((e) => !e.sent).slice(0, limit);
   }
   async markSent(ids: readonly string[]) {
@@ -152,12 +156,72 @@ describe('OutboxRelay', () => {
     }
   });
 
+  it('looks less often while idle, still notices untold entries, and looks closely again after activity', async () => {
+    jest.useFakeTimers();
+    try {
+      const outbox = new MemoryOutbox();
+      const { bus, published } = recordingBus();
+      const relay = new OutboxRelay({ outbox, bus, pollIntervalMs: 100, idlePollIntervalMs: 800 });
+      relay.start();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(outbox.passes).toBe(1);
+      // Empty passes: 200, 400, 800, then every 800 ms.
+      await jest.advanceTimersByTimeAsync(200 + 400 + 800 + 800 * 4);
+      expect(outbox.passes).toBe(1 + 3 + 4);
+      // Another process's entry, nobody told: found on the next idle pass, within 800 ms.
+      const untold = outbox.add('a', undefined, false);
+      await jest.advanceTimersByTimeAsync(800);
+      expect(published).toEqual([untold]);
+      // Having found work, the relay looks at the active pace again.
+      const passes = outbox.passes;
+      await jest.advanceTimersByTimeAsync(100);
+      expect(outbox.passes).toBe(passes + 1);
+      // An enqueue in this process wakes it at once, whatever the pace.
+      await jest.advanceTimersByTimeAsync(200 + 400 + 800);
+      const told = outbox.add('b');
+      await jest.advanceTimersByTimeAsync(0);
+      expect(published).toEqual([untold, told]);
+      const stopped = relay.stop();
+      await jest.advanceTimersByTimeAsync(0);
+      await stopped;
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps the active pace while another relay holds the lease', async () => {
+    jest.useFakeTimers();
+    try {
+      const outbox = new MemoryOutbox();
+      outbox.leaseOwner = 'someone-else';
+      const { bus } = recordingBus();
+      const relay = new OutboxRelay({ outbox, bus, pollIntervalMs: 100, idlePollIntervalMs: 800 });
+      let attempts = 0;
+      const acquire = outbox.acquireLease.bind(outbox);
+      outbox.acquireLease = async (owner: string) => {
+        attempts += 1;
+        return acquire(owner);
+      };
+      relay.start();
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(attempts).toBe(11);
+      const stopped = relay.stop();
+      await jest.advanceTimersByTimeAsync(0);
+      await stopped;
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('refuses nonsense options', () => {
     const outbox = new MemoryOutbox();
     const { bus } = recordingBus();
     expect(() => new OutboxRelay({ outbox, bus, batchSize: 0 })).toThrow(/batchSize/);
     expect(() => new OutboxRelay({ outbox, bus, pollIntervalMs: Number.NaN })).toThrow(
       /pollIntervalMs/,
+    );
+    expect(() => new OutboxRelay({ outbox, bus, idlePollIntervalMs: 0 })).toThrow(
+      /idlePollIntervalMs/,
     );
   });
 });

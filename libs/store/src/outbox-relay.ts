@@ -11,8 +11,20 @@ export interface OutboxRelayOptions {
   readonly bus: OutboxPublisher;
   /** Entries read per pass. Default 200. */
   readonly batchSize?: number;
-  /** How often to look for entries committed by other processes. Default 1000 ms. */
+  /**
+   * How often to look for entries nobody told this relay about (committed by
+   * other processes) while there is work. Default 1000 ms.
+   */
   readonly pollIntervalMs?: number;
+  /**
+   * The look slows down, doubling at each empty pass, to this while there is
+   * nothing to relay, and comes back to `pollIntervalMs` at the first entry or
+   * enqueue: entries this process commits wake the relay at once
+   * (`onEnqueued`), so the slow pace only bounds how late another process's
+   * entries are noticed when all is quiet. Default 5000 ms (at least
+   * `pollIntervalMs`).
+   */
+  readonly idlePollIntervalMs?: number;
   /** First wait after a failed pass; doubles up to `maxRetryDelayMs`. Default 100 ms. */
   readonly retryDelayMs?: number;
   /** Default 10 s. */
@@ -50,6 +62,7 @@ export class OutboxRelay {
   private readonly bus: OutboxPublisher;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly idlePollIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly leaseTtlMs: number;
@@ -70,6 +83,10 @@ export class OutboxRelay {
     this.bus = options.bus;
     this.batchSize = positive(options.batchSize ?? 200, 'batchSize');
     this.pollIntervalMs = positive(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
+    this.idlePollIntervalMs = Math.max(
+      positive(options.idlePollIntervalMs ?? 5000, 'idlePollIntervalMs'),
+      this.pollIntervalMs,
+    );
     this.retryDelayMs = positive(options.retryDelayMs ?? 100, 'retryDelayMs');
     this.maxRetryDelayMs = positive(options.maxRetryDelayMs ?? 10_000, 'maxRetryDelayMs');
     this.leaseTtlMs = positive(options.leaseTtlMs ?? 15_000, 'leaseTtlMs');
@@ -118,7 +135,10 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let idleMs = this.pollIntervalMs;
     while (this.running) {
+      // A wake-up (this process enqueued) means activity: look closely again.
+      if (this.woken) idleMs = this.pollIntervalMs;
       this.woken = false;
       let pass: RelayPass;
       try {
@@ -137,7 +157,10 @@ export class OutboxRelay {
       }
       failures = 0;
       if (pass.more) continue;
-      await this.pause(this.pollIntervalMs, true);
+      // Another relay holds the lease: keep today's pace, to take over soon after it lapses.
+      const quiet = pass.leased && pass.published === 0;
+      idleMs = quiet ? Math.min(idleMs * 2, this.idlePollIntervalMs) : this.pollIntervalMs;
+      await this.pause(idleMs, true);
     }
   }
 
