@@ -16,6 +16,8 @@ export interface SqliteCensusCounts {
   readonly commits: number;
   /** The same two per database file (`:memory:` for in-memory ones). */
   readonly byFile: Readonly<Record<string, { statements: number; commits: number }>>;
+  /** Statements run, per SQL text (as prepared, or as given to exec). */
+  readonly bySql: Readonly<Record<string, number>>;
 }
 
 export interface SqliteCensus {
@@ -42,11 +44,13 @@ export function startSqliteCensus(): SqliteCensus {
   const databaseProto = Database.prototype as unknown as Record<string, Method>;
   const originals = new Map<string, Method>();
   let byFile = new Map<string, { statements: number; commits: number }>();
+  let bySql = new Map<string, number>();
 
   const count = (file: string, sql: string): void => {
     let entry = byFile.get(file);
     if (!entry) byFile.set(file, (entry = { statements: 0, commits: 0 }));
     entry.statements += 1;
+    bySql.set(sql, (bySql.get(sql) ?? 0) + 1);
     if (sql.length <= 8 && /^(COMMIT|END)/i.test(sql)) entry.commits += 1;
   };
   for (const method of METHODS) {
@@ -74,10 +78,11 @@ export function startSqliteCensus(): SqliteCensus {
         commits += entry.commits;
         files[file] = { ...entry };
       }
-      return { statements, commits, byFile: files };
+      return { statements, commits, byFile: files, bySql: Object.fromEntries(bySql) };
     },
     reset() {
       byFile = new Map();
+      bySql = new Map();
     },
     stop() {
       if (running !== census) return;
