@@ -302,12 +302,19 @@ describe('createBus: batches', () => {
   }
   const records = (...events: ReturnType<typeof event>[]) =>
     events.map((e, i) => record(encodeEnvelope('tasks.requested', e), String(10 + i)));
+  /** A bus on a scripted transport, a counting scope, and the offsets its handler saw. */
+  function batchBus() {
+    const transport = new ScriptedTransport();
+    return {
+      transport,
+      bus: createBus({ transport, source: 'unit' }),
+      counting: countingScope(),
+      seen: [] as string[],
+    };
+  }
 
   it('asks the transport for batches of maxEvents and runs a batch in one scope, each event once', async () => {
-    const transport = new ScriptedTransport();
-    const bus = createBus({ transport, source: 'unit' });
-    const counting = countingScope();
-    const seen: string[] = [];
+    const { transport, bus, counting, seen } = batchBus();
     await bus.subscribe('g', ['tasks.requested'], async (d) => void seen.push(d.offset), {
       batch: { maxEvents: 16, maxMs: 60_000, scope: counting.scope },
     });
@@ -319,10 +326,7 @@ describe('createBus: batches', () => {
   });
 
   it('undoes the scope when an event fails, then takes the events alone: the failing one to its dead letter', async () => {
-    const transport = new ScriptedTransport();
-    const bus = createBus({ transport, source: 'unit' });
-    const counting = countingScope();
-    const seen: string[] = [];
+    const { transport, bus, counting, seen } = batchBus();
     await bus.subscribe(
       'g',
       ['tasks.requested'],
@@ -342,10 +346,7 @@ describe('createBus: batches', () => {
   });
 
   it('closes a scope after maxMs and opens the next; a failing scope sends only its events and the rest alone', async () => {
-    const transport = new ScriptedTransport();
-    const bus = createBus({ transport, source: 'unit' });
-    const counting = countingScope();
-    const seen: string[] = [];
+    const { transport, bus, counting, seen } = batchBus();
     await bus.subscribe(
       'g',
       ['tasks.requested'],
@@ -370,10 +371,7 @@ describe('createBus: batches', () => {
   });
 
   it('takes a batch with a record that does not decode one record at a time, without a scope', async () => {
-    const transport = new ScriptedTransport();
-    const bus = createBus({ transport, source: 'unit' });
-    const counting = countingScope();
-    const seen: string[] = [];
+    const { transport, bus, counting, seen } = batchBus();
     await bus.subscribe('g', ['tasks.requested'], async (d) => void seen.push(d.offset), {
       batch: { maxEvents: 16, scope: counting.scope },
     });
